@@ -1,0 +1,117 @@
+"""The policy base class: estimator manners, declared and validated parameters.
+
+A policy is a small class. ``__init__`` only stores its keyword parameters; their
+types and ranges are declared in the signature with ``Annotated[..., Field(...)]``,
+so :meth:`Policy.get_params` and the validation of a scenario or bundle can never
+drift from the constructor. One method decides; its input is a frozen context and
+its output a frozen decision carrying a ``reason`` (see :mod:`.contexts`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from functools import cache
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+
+class PolicyParameterError(ValueError):
+    """Parameters that a policy does not accept; one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Policy:
+    """Base class of every decision policy.
+
+    Subclasses set ``decision`` (the decision kind), ``name`` (registered name),
+    ``version`` and a one-line ``summary``, and implement the decision method of
+    their kind (``forecast``, ``plan``, ``quote``, ``select``, ``key``, ``dispatch``,
+    ``expedite``, ``invoice``, ``review_return``, ``debrief``).
+    """
+
+    decision: ClassVar[str]
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    summary: ClassVar[str] = ""
+
+    @classmethod
+    def policy_id(cls) -> str:
+        """Versioned id, e.g. ``priority/fifo@1``."""
+        return f"{cls.decision}/{cls.name}@{cls.version}"
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """Names of the constructor's keyword parameters."""
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.name != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """The parameters this policy was built with (read from the signature)."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_params() == other.get_params()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.get_params().items()))))
+
+
+@cache
+def params_model(cls: type[Policy]) -> type[BaseModel]:
+    """A pydantic model of ``cls``'s constructor parameters (types, ranges, defaults)."""
+    fields: dict[str, Any] = {}
+    hints = inspect.get_annotations(cls.__init__, eval_str=True)
+    for param in inspect.signature(cls.__init__).parameters.values():
+        if param.name == "self":
+            continue
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (annotation, default)
+    return create_model(
+        f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", frozen=True), **fields
+    )
+
+
+def build(cls: type[Policy], params: dict[str, Any], where: str = "params") -> Policy:
+    """Validate ``params`` against ``cls``'s signature and construct the policy.
+
+    Raises:
+        PolicyParameterError: naming ``where.<param>`` and the reason for each problem.
+    """
+    try:
+        valid = params_model(cls).model_validate(params)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            path = ".".join([where, *(str(part) for part in item["loc"])])
+            message = "unknown parameter" if item["type"] == "extra_forbidden" else item["msg"]
+            if item["type"] not in {"extra_forbidden", "missing"}:
+                message = f"{message} (got {item['input']!r})"
+            problems.append(f"{path}: {message[:1].lower()}{message[1:]}")
+        raise PolicyParameterError(problems) from None
+    return cls(**dict(valid))
+
+
+def describe_params(cls: type[Policy]) -> list[dict[str, str]]:
+    """Name, type, default and constraints of each parameter (for listings and docs)."""
+    rows = []
+    for name, field in params_model(cls).model_fields.items():
+        constraints = ", ".join(str(m) for m in field.metadata)
+        rows.append(
+            {
+                "name": name,
+                "type": getattr(field.annotation, "__name__", str(field.annotation)),
+                "default": "required" if field.is_required() else repr(field.default),
+                "constraints": constraints,
+                "description": field.description or "",
+            }
+        )
+    return rows

@@ -1,0 +1,316 @@
+"""Decision contexts and decisions: the typed values that cross every policy seam.
+
+Each decision kind has a frozen context (what the deciding department knows) and a
+frozen decision (what it decided, with a human-readable ``reason``). They are plain
+dataclasses so that the simulation can build them cheaply; :func:`to_json` and
+:func:`from_json` give their JSON form, which is also the decision service's HTTP
+schema. A field that is ``None`` means the department does not know it (e.g. sales
+sees ``surplus_capacity_hours`` only when production shares it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+
+T = TypeVar("T")
+
+_frozen = dataclass(frozen=True, slots=True)
+
+
+# --- planning -------------------------------------------------------------------------
+
+
+@_frozen
+class ForecastContext:
+    """Planning asks for the demand of one product over the next period."""
+
+    product_id: str
+    period_start: float
+    period_days: float
+    history_units: tuple[float, ...]
+    marketing_inflation: float
+    production_discount: float
+    past_forecasts: tuple[float, ...] = ()
+
+
+@_frozen
+class Forecast:
+    """Demand forecast for the next period, in units."""
+
+    statistical_units: float
+    marketing_units: float
+    planned_units: float
+    reason: str
+
+
+@_frozen
+class CapacityContext:
+    """Planning staffs one work centre for the next period."""
+
+    work_centre: str
+    machines: int
+    max_shifts: int
+    current_shifts: int
+    shift_hours: float
+    period_days: float
+    planned_load_hours: float
+    backlog_hours: float
+    target_utilization: float
+
+
+@_frozen
+class CapacityPlan:
+    """Staffed shifts per day for the next period."""
+
+    shifts: int
+    reason: str
+
+
+# --- quoting and selection -----------------------------------------------------------
+
+
+@_frozen
+class QuoteContext:
+    """Sales and estimating price an inquiry and promise a date."""
+
+    inquiry_id: int
+    now: float
+    customer_id: str
+    segment: str
+    importance: float
+    product_id: str
+    quantity: int
+    list_price: float
+    unit_cost: float
+    standard_lead_days: float
+    desired_lead_days: float
+    surplus_capacity_hours: float | None = None
+    stock_on_hand_units: int | None = None
+
+
+@_frozen
+class Quote:
+    """The offer made to the customer."""
+
+    unit_price: float
+    promised_lead_days: float
+    reason: str
+
+
+@_frozen
+class SelectionContext:
+    """Someone decides whether the company takes an entered order.
+
+    ``decider`` is ``"junior"`` or ``"senior"``; juniors do not see margin, strategy
+    or load, so those fields are ``None`` in their context.
+    """
+
+    order_id: int
+    now: float
+    decider: str
+    segment: str
+    product_id: str
+    quantity: int
+    order_value: float
+    importance: float | None = None
+    unit_margin_rate: float | None = None
+    strategic_product: bool | None = None
+    backlog_hours: float | None = None
+    promised_lead_days: float | None = None
+
+
+@_frozen
+class SelectionDecision:
+    """Accept or reject."""
+
+    accept: bool
+    reason: str
+
+
+# --- prioritisation, scheduling, expedites -----------------------------------------------
+
+
+@_frozen
+class OrderView:
+    """What prioritisation knows about one released order (or replenishment job)."""
+
+    order_id: int
+    released_at: float
+    due_date: float
+    importance: float
+    quantity: int
+    remaining_hours: float
+    expedited: bool = False
+
+
+@_frozen
+class RankingContext:
+    """Orders to put in sequence."""
+
+    now: float
+    orders: tuple[OrderView, ...]
+
+
+@_frozen
+class Ranking:
+    """Order ids, first to be served first."""
+
+    order_ids: tuple[int, ...]
+    reason: str
+
+
+@_frozen
+class JobView:
+    """An operation waiting at a work centre."""
+
+    job_id: int
+    order_id: int
+    setup_family: str
+    due_date: float
+    importance: float
+    process_hours: float
+    expedited: bool
+
+
+@_frozen
+class DispatchContext:
+    """A free machine picks its next job.
+
+    ``candidates`` holds the best job of each setup family, in priority order.
+    """
+
+    work_centre: str
+    machine: int
+    now: float
+    current_family: str | None
+    candidates: tuple[JobView, ...]
+
+
+@_frozen
+class DispatchDecision:
+    """Which candidate the machine runs next."""
+
+    job_id: int
+    reason: str
+
+
+@_frozen
+class ExpediteContext:
+    """Sales asks production to expedite an order that will miss its promise."""
+
+    order_id: int
+    now: float
+    importance: float
+    promised_date: float
+    projected_completion: float
+    expedites_last_period: int
+    period_days: float
+
+
+@_frozen
+class ExpediteDecision:
+    """Grant or refuse the expedite."""
+
+    grant: bool
+    reason: str
+
+
+# --- billing, returns, service ---------------------------------------------------------
+
+
+@_frozen
+class BillingLine:
+    """One order on an invoice being prepared.
+
+    Billing's own data are what order entry recorded; ``shipped_units`` and
+    ``agreed_unit_price`` are filled only when billing consults shipping and sales.
+    """
+
+    order_id: int
+    entered_units: int
+    entered_unit_price: float
+    already_billed: float
+    shipped_units: int | None = None
+    agreed_unit_price: float | None = None
+
+
+@_frozen
+class BillingContext:
+    """Billing prepares one invoice for a customer."""
+
+    customer_id: str
+    rhythm: str
+    now: float
+    lines: tuple[BillingLine, ...]
+
+
+@_frozen
+class InvoiceLine:
+    """What the invoice charges for one order."""
+
+    order_id: int
+    units: int
+    unit_price: float
+    amount: float
+
+
+@_frozen
+class InvoiceDecision:
+    """The invoice's lines."""
+
+    lines: tuple[InvoiceLine, ...]
+    reason: str
+
+
+@_frozen
+class ReturnContext:
+    """A customer asks to return a shipment."""
+
+    order_id: int
+    now: float
+    reason_code: str
+    units: int
+    days_since_delivery: float
+    return_window_days: float
+    importance: float
+
+
+@_frozen
+class ReturnDecision:
+    """Approve or refuse the return."""
+
+    approve: bool
+    reason: str
+
+
+@_frozen
+class DebriefContext:
+    """A service visit ended; is the technician debriefed?"""
+
+    ticket_id: int
+    now: float
+    kind: str
+    product_id: str
+    segment: str
+    visit_hours: float
+
+
+@_frozen
+class DebriefDecision:
+    """Debrief or not."""
+
+    debrief: bool
+    reason: str
+
+
+def to_json(value: Any) -> Any:
+    """JSON-compatible form of a context or decision."""
+    return TypeAdapter(type(value)).dump_python(value, mode="json")
+
+
+def from_json(kind: type[T], data: Any) -> T:
+    """Validate JSON data into a context or decision of type ``kind``."""
+    return TypeAdapter(kind).validate_python(data)

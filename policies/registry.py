@@ -1,0 +1,164 @@
+"""The policy registry: every policy by decision kind and name.
+
+Built-in policies are listed here; third-party packages add theirs through the
+``ordercycle.policies`` entry-point group (``name = "package.module:Class"``), loaded
+lazily the first time the registry is read. Scenarios and bundles refer to policies
+by name only: nothing is ever imported from a path found in a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from ordercycle.policies.aftersales import (
+    BillingPolicy,
+    ConsultShippingSales,
+    DebriefPolicy,
+    NeverDebrief,
+    ReturnsPolicy,
+    RoutineDebrief,
+    Standalone,
+    WithinWindow,
+)
+from ordercycle.policies.base import Policy, PolicyParameterError, build
+from ordercycle.policies.commercial import (
+    AcceptAll,
+    ListPrice,
+    PricingPolicy,
+    SelectionPolicy,
+    SizeThreshold,
+)
+from ordercycle.policies.planning import CapacityPolicy, ForecastPolicy, LoadBased, MovingAverageGame
+from ordercycle.policies.sequencing import (
+    Bounded,
+    DispatchPolicy,
+    EarliestDueDate,
+    ExpeditePolicy,
+    Fifo,
+    NeverExpedite,
+    PriorityFirst,
+    PriorityPolicy,
+    SetupAware,
+)
+
+DECISIONS: dict[str, type[Policy]] = {
+    "forecast": ForecastPolicy,
+    "capacity": CapacityPolicy,
+    "pricing": PricingPolicy,
+    "selection": SelectionPolicy,
+    "priority": PriorityPolicy,
+    "dispatch": DispatchPolicy,
+    "expedite": ExpeditePolicy,
+    "billing": BillingPolicy,
+    "returns": ReturnsPolicy,
+    "debrief": DebriefPolicy,
+}
+"""Decision kind -> the base class every policy of that kind derives from."""
+
+BUILTIN: tuple[type[Policy], ...] = (
+    MovingAverageGame,
+    LoadBased,
+    ListPrice,
+    AcceptAll,
+    SizeThreshold,
+    Fifo,
+    EarliestDueDate,
+    PriorityFirst,
+    SetupAware,
+    Bounded,
+    NeverExpedite,
+    Standalone,
+    ConsultShippingSales,
+    WithinWindow,
+    NeverDebrief,
+    RoutineDebrief,
+)
+
+ENTRY_POINT_GROUP = "ordercycle.policies"
+
+
+@cache
+def registry() -> dict[str, dict[str, type[Policy]]]:
+    """Decision kind -> policy name -> class, built-ins first, then plug-ins."""
+    table: dict[str, dict[str, type[Policy]]] = {kind: {} for kind in DECISIONS}
+    for cls in BUILTIN:
+        table[cls.decision][cls.name] = cls
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        cls = entry.load()
+        register(cls, table)
+    return table
+
+
+def register(cls: type[Policy], table: dict[str, dict[str, type[Policy]]] | None = None) -> None:
+    """Add a policy class to the registry (plug-ins, tests).
+
+    Raises:
+        TypeError: if ``cls`` does not derive from its decision's base class.
+        ValueError: if the name is taken by another class.
+    """
+    table = registry() if table is None else table
+    kind = getattr(cls, "decision", None)
+    if kind not in DECISIONS or not issubclass(cls, DECISIONS[kind]):
+        raise TypeError(f"{cls!r} must subclass one of the decision bases {sorted(DECISIONS)}")
+    known = table[kind].get(cls.name)
+    if known is not None and known is not cls:
+        raise ValueError(f"policy name {kind}/{cls.name} is taken by {known!r}")
+    table[kind][cls.name] = cls
+
+
+def lookup(decision: str, name: str, where: str = "") -> type[Policy]:
+    """The class registered as ``name`` for ``decision``."""
+    where = where or f"policies.{decision}"
+    if decision not in DECISIONS:
+        known_kinds = ", ".join(DECISIONS)
+        raise PolicyParameterError([f"{where}: unknown decision {decision!r} (known: {known_kinds})"])
+    known = registry()[decision]
+    if name not in known:
+        raise PolicyParameterError(
+            [f"{where}.name: unknown policy {name!r} for {decision} (known: {', '.join(sorted(known))})"]
+        )
+    return known[name]
+
+
+def make(decision: str, name: str, params: dict[str, Any] | None = None) -> Policy:
+    """Build a validated policy instance by decision and name."""
+    cls = lookup(decision, name)
+    return build(cls, params or {}, where=f"policies.{decision}.params")
+
+
+@dataclass(frozen=True)
+class PolicyInstances:
+    """One built policy per decision of the cycle."""
+
+    forecast: ForecastPolicy
+    capacity: CapacityPolicy
+    pricing: PricingPolicy
+    selection: SelectionPolicy
+    priority: PriorityPolicy
+    dispatch: DispatchPolicy
+    expedite: ExpeditePolicy
+    billing: BillingPolicy
+    returns: ReturnsPolicy
+    debrief: DebriefPolicy
+
+
+def make_all(choices: dict[str, dict[str, Any]]) -> PolicyInstances:
+    """Build every policy from ``{decision: {"name": …, "params": {…}}}``.
+
+    Raises:
+        PolicyParameterError: listing every unknown name or bad parameter at once.
+    """
+    built: dict[str, Policy] = {}
+    problems: list[str] = []
+    for decision in DECISIONS:
+        choice = choices[decision]
+        try:
+            built[decision] = make(decision, choice["name"], choice.get("params") or {})
+        except PolicyParameterError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise PolicyParameterError(problems)
+    return PolicyInstances(**built)  # type: ignore[arg-type]

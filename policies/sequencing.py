@@ -1,0 +1,167 @@
+"""Sequencing policies: prioritisation, dispatching at machines, and expedites."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from ordercycle.policies.base import Policy
+from ordercycle.policies.contexts import (
+    DispatchContext,
+    DispatchDecision,
+    ExpediteContext,
+    ExpediteDecision,
+    OrderView,
+    Ranking,
+    RankingContext,
+)
+from pydantic import Field
+
+
+class PriorityPolicy(Policy):
+    """Orders released work by a sort key: the smallest key is served first.
+
+    ``time_dependent`` is ``False`` when the key does not change while an order waits
+    (FIFO, EDD …); the simulation may then keep queues in a heap. Ties are broken by
+    release time, then order id, so a ranking never depends on input order.
+    """
+
+    decision = "priority"
+    time_dependent: bool = False
+
+    def key(self, order: OrderView, now: float) -> Any:
+        """Sort key of one order (smaller first)."""
+        raise NotImplementedError
+
+    def rank(self, context: RankingContext) -> Ranking:
+        """Rank the orders of ``context``; the same keys the simulation queues by."""
+        ordered = sorted(
+            context.orders,
+            key=lambda o: (not o.expedited, self.key(o, context.now), o.released_at, o.order_id),
+        )
+        return Ranking(tuple(o.order_id for o in ordered), f"ranked by {self.name}, expedites first")
+
+
+class Fifo(PriorityPolicy):
+    """First released, first served."""
+
+    name = "fifo"
+    summary = "first in, first out by release time"
+
+    def __init__(self) -> None:
+        pass
+
+    def key(self, order: OrderView, now: float) -> Any:
+        """Release time."""
+        return order.released_at
+
+
+class EarliestDueDate(PriorityPolicy):
+    """Earliest promised date first."""
+
+    name = "edd"
+    summary = "earliest due (promised) date first"
+
+    def __init__(self) -> None:
+        pass
+
+    def key(self, order: OrderView, now: float) -> Any:
+        """Due date."""
+        return order.due_date
+
+
+class DispatchPolicy(Policy):
+    """A free machine chooses its next job among the best job of each setup family."""
+
+    decision = "dispatch"
+
+    def dispatch(self, context: DispatchContext) -> DispatchDecision:
+        """Return the job to run next."""
+        raise NotImplementedError
+
+
+class PriorityFirst(DispatchPolicy):
+    """Run the highest-priority job, whatever the changeover."""
+
+    name = "priority-first"
+    summary = "run the highest-priority waiting job"
+
+    def __init__(self) -> None:
+        pass
+
+    def dispatch(self, context: DispatchContext) -> DispatchDecision:
+        """First candidate (candidates come in priority order)."""
+        best = context.candidates[0]
+        return DispatchDecision(best.job_id, f"highest priority job {best.job_id}")
+
+
+class SetupAware(DispatchPolicy):
+    """Stay on the current setup family unless an expedited job waits elsewhere.
+
+    Avoids changeovers (production's wish) while letting expedites through (the
+    bounded concession to marketing).
+    """
+
+    name = "setup-aware"
+    summary = "keep the current setup family unless an expedited job waits"
+
+    def __init__(self) -> None:
+        pass
+
+    def dispatch(self, context: DispatchContext) -> DispatchDecision:
+        """Same-family candidate unless the best candidate is expedited."""
+        best = context.candidates[0]
+        if best.expedited or best.setup_family == context.current_family:
+            return DispatchDecision(best.job_id, f"highest priority job {best.job_id}")
+        for job in context.candidates:
+            if job.setup_family == context.current_family:
+                return DispatchDecision(
+                    job.job_id, f"job {job.job_id} keeps setup {job.setup_family}: no changeover"
+                )
+        return DispatchDecision(best.job_id, f"no job of setup {context.current_family}; changeover")
+
+
+class ExpeditePolicy(Policy):
+    """Grants or refuses sales' requests to expedite an order."""
+
+    decision = "expedite"
+
+    def expedite(self, context: ExpediteContext) -> ExpediteDecision:
+        """Return grant or refuse."""
+        raise NotImplementedError
+
+
+class Bounded(ExpeditePolicy):
+    """Grant at most ``max_per_period`` expedites per planning period."""
+
+    name = "bounded"
+    summary = "grant up to max_per_period expedites per planning period"
+
+    def __init__(self, max_per_period: Annotated[int, Field(ge=0)] = 5):
+        self.max_per_period = max_per_period
+
+    def expedite(self, context: ExpediteContext) -> ExpediteDecision:
+        """Grant while under the cap."""
+        late_by = context.projected_completion - context.promised_date
+        if context.expedites_last_period < self.max_per_period:
+            return ExpediteDecision(
+                True,
+                f"granted: projected {late_by:.1f} d late; "
+                f"{context.expedites_last_period + 1}/{self.max_per_period} this period",
+            )
+        return ExpediteDecision(
+            False, f"refused: cap of {self.max_per_period} expedites per period reached"
+        )
+
+
+class NeverExpedite(ExpeditePolicy):
+    """The frozen plan: refuse every expedite."""
+
+    name = "never"
+    summary = "frozen plan: refuse every expedite"
+
+    def __init__(self) -> None:
+        pass
+
+    def expedite(self, context: ExpediteContext) -> ExpediteDecision:
+        """Always refuse."""
+        return ExpediteDecision(False, "refused: the plan is frozen")

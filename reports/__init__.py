@@ -1,0 +1,1 @@
+"""ordercycle.reports: KPIs, statistics and reports computed from saved run tables."""

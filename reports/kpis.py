@@ -1,0 +1,203 @@
+"""Key performance indicators: pure functions of a run's saved tables.
+
+Nothing here touches a live simulation: the run summary, experiments, reports and
+calibration all compute KPIs from ``events``, ``orders``, ``forecasts`` and ``plans``
+plus a few scenario constants (:class:`KpiInputs`). Definitions, units and what the
+warm-up excludes are documented in ``docs/kpis.md``; in short, order-based KPIs
+count orders whose inquiry arrived at or after the warm-up, and time-based KPIs
+(utilisation, inventory, costs) cover the window [warm-up, horizon].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SHIFT_HOURS = 8.0
+
+
+@dataclass(frozen=True)
+class KpiInputs:
+    """The tables of one run and the scenario constants the KPIs need."""
+
+    events: pd.DataFrame
+    orders: pd.DataFrame
+    forecasts: pd.DataFrame
+    plans: pd.DataFrame
+    warmup_days: float
+    horizon_days: float
+    machine_hour_cost: dict[str, float]
+    freight_cost: dict[str, float]
+    changeover_cost: float
+    plan_change_cost: float
+    holding_cost_per_unit_day: float
+    dispute_cost: float
+
+    @classmethod
+    def from_scenario(cls, scenario: Any, events: pd.DataFrame, orders: pd.DataFrame,
+                      forecasts: pd.DataFrame, plans: pd.DataFrame) -> KpiInputs:
+        """Take the constants from a scenario (a model or its JSON dict)."""
+        data = scenario if isinstance(scenario, dict) else scenario.model_dump(mode="json")
+        costs = data["costs"]
+        return cls(
+            events, orders, forecasts, plans, float(data["warmup_days"]), float(data["horizon_days"]),
+            {w["id"]: float(w["machine_hour_cost"]) for w in data["work_centres"]},
+            {p["id"]: float(p["cost_per_shipment"]) for p in data["logistics_providers"]},
+            float(costs["changeover_cost"]), float(costs["plan_change_cost"]),
+            float(costs["holding_cost_per_unit_day"]), float(costs["dispute_cost"]),
+        )
+
+
+def _mean(values: pd.Series | np.ndarray) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def _durations(events: pd.DataFrame, key: str, start: str | list[str], end: str | list[str]) -> pd.Series:
+    """Time from the first ``start`` to the first ``end`` event per object ``key``."""
+    starts = [start] if isinstance(start, str) else start
+    ends = [end] if isinstance(end, str) else end
+    first = events[events["activity"].isin(starts)].groupby(key)["time"].min()
+    last = events[events["activity"].isin(ends)].groupby(key)["time"].min()
+    both = pd.concat([first.rename("a"), last.rename("b")], axis=1, join="inner")
+    return both["b"] - both["a"]
+
+
+def staffed_hours(plans: pd.DataFrame, start: float, end: float) -> dict[str, float]:
+    """Staffed machine-hours per work centre in [start, end], from the plan periods."""
+    result: dict[str, float] = {}
+    for centre, rows in plans.sort_values("period_start").groupby("work_centre", sort=True):
+        begins = rows["period_start"].to_numpy(dtype=float)
+        ends = np.append(begins[1:], np.inf)
+        overlap = np.clip(np.minimum(ends, end) - np.maximum(begins, start), 0, None)
+        per_day = rows["machines"].to_numpy() * rows["shifts"].to_numpy() * SHIFT_HOURS
+        result[str(centre)] = float(np.sum(overlap * per_day))
+    return result
+
+
+def busy_hours(events: pd.DataFrame, start: float) -> dict[str, float]:
+    """Machine-hours spent on changeovers and operations started at or after ``start``."""
+    production = events[(events["step"] == "production") & (events["time"] >= start)]
+    ops = _durations(production, "job_id", "operation_started", "operation_completed")
+    centre_of_job = (
+        production[production["activity"] == "operation_started"]
+        .set_index("job_id")["resource"].str.split(":").str[0]
+    )
+    busy = (ops * 24).groupby(centre_of_job.reindex(ops.index)).sum()
+    changeovers = production[production["activity"] == "changeover_started"]
+    setup = changeovers.groupby(changeovers["resource"].str.split(":").str[0])["quantity"].sum()
+    total = busy.add(setup, fill_value=0.0)
+    return {str(k): float(v) for k, v in total.items()}
+
+
+def mean_inventory(events: pd.DataFrame, start: float, end: float) -> float:
+    """Time-weighted mean units on hand (all products) over [start, end]."""
+    moves = events[events["activity"].isin(["stock_initial", "stock_received", "stock_issued"])]
+    if moves.empty or end <= start:
+        return 0.0
+    sign = np.where(moves["activity"] == "stock_issued", -1.0, 1.0)
+    level = pd.Series(np.cumsum(sign * moves["quantity"].to_numpy(dtype=float)),
+                      index=moves["time"].to_numpy()).groupby(level=0).last()
+    times = level.index.to_numpy(dtype=float)
+    values = level.to_numpy()
+    before = times <= start
+    start_level = values[before][-1] if before.any() else 0.0
+    inside = (times > start) & (times < end)
+    knots = np.concatenate([[start], times[inside], [end]])
+    levels = np.concatenate([[start_level], values[inside]])
+    return float(np.sum(levels * np.diff(knots)) / (end - start))
+
+
+def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
+    """All KPIs of one run (see ``docs/kpis.md`` for every definition)."""
+    warmup, horizon = inputs.warmup_days, inputs.horizon_days
+    events = inputs.events
+    orders = inputs.orders[inputs.orders["inquiry_time"] >= warmup]
+    window = events[events["time"] >= warmup]
+    delivered = orders[orders["delivered_time"].notna()]
+    lead = (delivered["delivered_time"] - delivered["entered_time"]).to_numpy()
+    on_time = delivered["delivered_time"] <= delivered["promised_date"] + 1e-9
+
+    revenue = float((orders["billed"] - orders["refunded"]).sum())
+    cogs = float((orders["shipped_units"] * orders["unit_cost"]).sum())
+    gross_margin = revenue - cogs
+
+    activity = window["activity"]
+    changeovers = int((activity == "changeover_started").sum())
+    expedites = int((activity == "expedite_granted").sum())
+    shift_changes = int(inputs.plans[(inputs.plans["period_start"] >= warmup)]["changed"].sum())
+    plan_changes = expedites + shift_changes
+
+    staffed = staffed_hours(inputs.plans, warmup, horizon)
+    busy = busy_hours(events, warmup)
+    utilization = {c: (busy.get(c, 0.0) / h if h > 0 else float("nan")) for c, h in sorted(staffed.items())}
+    inventory = mean_inventory(events, warmup, horizon)
+
+    dispatched = window[activity == "shipment_dispatched"]
+    freight = float(dispatched["resource"].map(inputs.freight_cost).fillna(0.0).sum())
+    issued = window[activity == "invoice_issued"]["invoice_id"].dropna().unique()
+    disputed = window[activity == "invoice_disputed"]["invoice_id"].dropna().unique()
+    capacity_cost = sum(staffed[c] * inputs.machine_hour_cost.get(c, 0.0) for c in staffed)
+    operating_cost = (
+        capacity_cost + changeovers * inputs.changeover_cost + plan_changes * inputs.plan_change_cost
+        + freight + inventory * inputs.holding_cost_per_unit_day * (horizon - warmup)
+        + len(disputed) * inputs.dispute_cost
+    )
+
+    forecasts = inputs.forecasts[inputs.forecasts["period_start"] >= warmup]
+    actual_total = float(forecasts["actual_units"].sum())
+    planned_total = float(forecasts["planned_units"].sum())
+    bias = (planned_total - actual_total) / actual_total if actual_total else float("nan")
+    positive = forecasts[forecasts["actual_units"] > 0]
+    errors = (positive["planned_units"] - positive["actual_units"]).abs() / positive["actual_units"]
+    mape = _mean(100 * errors)
+
+    issued_time = events[events["activity"] == "invoice_issued"].groupby("invoice_id")["time"].min()
+    payments = events[events["activity"] == "payment_received"]
+    paid = payments.groupby("invoice_id").agg(time=("time", "min"), amount=("amount", "sum"))
+    paid = paid[paid.index.isin(issued)]
+    days_out = paid["time"] - issued_time.reindex(paid.index)
+    weights = paid["amount"].astype(float)
+    dso = float(np.sum(days_out * weights) / np.sum(weights)) if weights.sum() > 0 else float("nan")
+
+    shipments_delivered = int((activity == "shipment_delivered").sum())
+    returns = int((activity == "return_requested").sum())
+    refund_days = _durations(window, "return_id", "return_requested", "refund_paid")
+    response = _durations(window, "ticket_id", "ticket_opened", ["service_started", "installation_started"])
+    unattended = orders["unattended_hours"]
+    states = orders["final_state"].value_counts().sort_index()
+
+    return {
+        "inquiries": int(len(orders)),
+        "quotes_lost": int((orders["final_state"] == "lost_quote").sum()),
+        "orders_received": int(orders["entered_time"].notna().sum()),
+        "orders_accepted": int(orders["released_time"].notna().sum()),
+        "orders_rejected": int((orders["final_state"] == "rejected").sum()),
+        "orders_delivered": int(len(delivered)),
+        "orders_open_at_horizon": int((orders["final_state"] == "open").sum()),
+        "final_states": {str(k): int(v) for k, v in states.items()},
+        "on_time_delivery_rate": float(on_time.mean()) if len(delivered) else float("nan"),
+        "mean_lead_time_days": _mean(lead),
+        "p95_lead_time_days": float(np.percentile(lead, 95)) if len(lead) else float("nan"),
+        "revenue": round(revenue, 2),
+        "gross_margin": round(gross_margin, 2),
+        "operating_cost": round(operating_cost, 2),
+        "profit": round(gross_margin - operating_cost, 2),
+        "changeovers": changeovers,
+        "expedites": expedites,
+        "plan_changes": plan_changes,
+        "utilization": utilization,
+        "mean_inventory_units": inventory,
+        "forecast_bias": bias,
+        "forecast_mape": mape,
+        "invoices": int(len(issued)),
+        "billing_error_rate": len(disputed) / len(issued) if len(issued) else float("nan"),
+        "days_sales_outstanding": dso,
+        "return_rate": returns / shipments_delivered if shipments_delivered else float("nan"),
+        "mean_refund_days": _mean(refund_days),
+        "mean_service_response_days": _mean(response),
+        "mean_unattended_hours": _mean(unattended),
+        "max_unattended_hours": float(unattended.max()) if len(unattended) else float("nan"),
+    }

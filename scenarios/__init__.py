@@ -1,0 +1,1 @@
+"""ordercycle.scenarios: the scenario schema, loader and the built-in scenarios."""

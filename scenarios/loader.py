@@ -1,0 +1,104 @@
+"""Load, validate, override and hash scenarios.
+
+Bad input never produces a traceback: :class:`ScenarioError` carries one line per
+problem, each naming the YAML path and the reason, e.g.
+``segments.1.arrivals.rate_per_day: must be greater than 0 (got -3)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ordercycle.scenarios.schema import Scenario
+from pydantic import ValidationError
+
+BUILTIN = ("baseline",)
+"""Names of the scenarios shipped in the package."""
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def format_validation_error(error: ValidationError) -> list[str]:
+    """Turn a pydantic error into ``path: reason`` lines."""
+    lines: list[str] = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"] if not str(part).startswith("function-")]
+        # discriminated unions add the tag name to the path: drop it
+        loc = [part for part in loc if part not in {"fixed", "exponential", "lognormal", "gamma",
+                                                    "uniform", "triangular"}]
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif "input" in item and item["type"] not in {"missing", "value_error"}:
+            message = f"{_lower_first(message)} (got {item['input']!r})"
+        path = ".".join(loc)
+        if not path and "; " in message or ": " in message and not path:
+            lines.extend(part.strip() for part in message.split("; "))
+        else:
+            lines.append(f"{path or '<scenario>'}: {_lower_first(message)}")
+    return lines
+
+
+def parse(data: Any) -> Scenario:
+    """Validate a mapping (as read from YAML) into a :class:`Scenario`."""
+    if not isinstance(data, dict):
+        raise ScenarioError([f"<scenario>: must be a mapping, got {type(data).__name__}"])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(format_validation_error(error)) from None
+
+
+def builtin_path(name: str) -> Path:
+    """Path of a scenario shipped in the package (``baseline`` …)."""
+    return Path(str(resources.files("ordercycle.scenarios").joinpath(f"{name}.yaml")))
+
+
+def load(source: str | Path | None = None) -> Scenario:
+    """Load a scenario from a YAML file, or a built-in one by name (default: baseline)."""
+    if source is None:
+        source = "baseline"
+    path = Path(source)
+    if not path.exists() and str(source) in BUILTIN:
+        path = builtin_path(str(source))
+    if not path.exists():
+        raise ScenarioError([f"{source}: no such scenario file (built-in: {', '.join(BUILTIN)})"])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ScenarioError([f"{path}: not valid YAML: {error}".replace("\n", " ")]) from None
+    return parse(data)
+
+
+def override(scenario: Scenario, **changes: Any) -> Scenario:
+    """A copy of ``scenario`` with top-level fields replaced, validated again.
+
+    ``policies`` may be given as a partial mapping; it is merged into the current set.
+    """
+    data = scenario.model_dump(mode="python")
+    policies = changes.pop("policies", None)
+    data.update({key: value for key, value in changes.items() if value is not None})
+    if policies:
+        data["policies"] = {**data["policies"], **policies}
+    return parse(data)
+
+
+def content_hash(scenario: Scenario) -> str:
+    """SHA-256 of the scenario's canonical JSON form (provenance of every output)."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,0 +1,410 @@
+"""The scenario: an immutable, validated description of one simulated company.
+
+Units are part of every field name or description: the simulation clock runs in
+**days**; work content is given in **hours**; money in the scenario's currency
+(converted to integer cents inside the simulation so that money balances exactly).
+Every model forbids unknown keys, so a misspelt field is an error, never a silent
+default.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ordercycle.scenarios.distributions import Distribution
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_CONFIG = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+Probability = float
+
+
+def _unique(ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for ident in ids:
+        if ident in seen:
+            raise ValueError(f"duplicate {what} id {ident!r}")
+        seen.add(ident)
+
+
+class Operation(BaseModel):
+    """One step of a product's routing: work done at one work centre."""
+
+    model_config = _CONFIG
+    work_centre: str = Field(description="id of the work centre that performs the step")
+    setup_hours: float = Field(0.0, ge=0, description="fixed setup per job, hours")
+    hours_per_unit: Distribution = Field(
+        description="processing time per unit, hours (one draw per job, times the quantity)"
+    )
+
+
+class Product(BaseModel):
+    """A product the company sells."""
+
+    model_config = _CONFIG
+    id: str = Field(description="unique product id")
+    setup_family: str = Field(description="changeover family at the machines")
+    list_price: float = Field(gt=0, description="list price per unit, currency")
+    unit_cost: float = Field(ge=0, description="material and direct cost per unit, currency")
+    stocking: Literal["make_to_order", "make_to_stock"] = Field(
+        "make_to_order", description="produce per order, or ship from a stock kept by the plan"
+    )
+    standard_lead_days: float = Field(gt=0, description="the usual quoted lead time, days")
+    strategic: bool = Field(False, description="a product the strategy wants to grow")
+    routing: list[Operation] = Field(min_length=1, description="operations in order")
+    defect_rate: Probability = Field(
+        0.0, ge=0, le=1, description="probability a delivered shipment is returned as defective"
+    )
+    installation_skills: list[str] = Field(
+        default_factory=list,
+        description="skills a crew needs to install it at the customer's site (empty: none)",
+    )
+    installation_hours: Distribution = Field(0.0, description="on-site installation, hours")
+    repair_probability: Probability = Field(
+        0.0, ge=0, le=1, description="probability a delivered order later needs a repair visit"
+    )
+    repair_after_days: Distribution = Field(
+        30.0, description="time from delivery to the repair call, days"
+    )
+    service_skill: str | None = Field(None, description="skill a repair visit needs")
+    service_hours: Distribution = Field(2.0, description="on-site repair work, hours")
+    initial_stock_units: int = Field(0, ge=0, description="stock on hand at time 0, units")
+
+
+class WorkCentre(BaseModel):
+    """A group of identical machines with one queue."""
+
+    model_config = _CONFIG
+    id: str = Field(description="unique work centre id")
+    machines: int = Field(ge=1, description="installed machines")
+    initial_shifts: int = Field(2, ge=1, le=3, description="staffed 8-hour shifts per day at start")
+    max_shifts: int = Field(3, ge=1, le=3, description="most shifts per day the plan may staff")
+    machine_hour_cost: float = Field(
+        ge=0, description="cost of one staffed machine-hour (operator and machine), currency"
+    )
+    changeover_hours: float = Field(
+        0.0, ge=0, description="changeover between different setup families, hours"
+    )
+    changeover_matrix_hours: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="sequence-dependent changeover from family to family, hours; "
+        "pairs not listed use changeover_hours",
+    )
+    mtbf_hours: float | None = Field(
+        None, gt=0, description="mean busy hours between breakdowns (exponential); null: none"
+    )
+    repair_hours: Distribution = Field(2.0, description="time to repair a breakdown, hours")
+
+    @model_validator(mode="after")
+    def _shifts(self) -> WorkCentre:
+        if self.initial_shifts > self.max_shifts:
+            raise ValueError(
+                f"initial_shifts ({self.initial_shifts}) exceeds max_shifts ({self.max_shifts})"
+            )
+        return self
+
+
+class Seasonality(BaseModel):
+    """Sinusoidal seasonality of an arrival rate."""
+
+    model_config = _CONFIG
+    amplitude: float = Field(0.0, ge=0, lt=1, description="relative swing around the mean")
+    period_days: float = Field(365.0, gt=0, description="length of one cycle, days")
+    peak_day: float = Field(0.0, ge=0, description="day of the cycle with the highest rate")
+
+
+class Arrivals(BaseModel):
+    """Non-homogeneous Poisson arrivals of inquiries from one segment."""
+
+    model_config = _CONFIG
+    rate_per_day: float = Field(gt=0, description="mean inquiries per day at time 0")
+    trend_per_year: float = Field(
+        0.0, ge=-0.9, description="relative change of the rate per 365 days (linear)"
+    )
+    seasonality: Seasonality = Field(default_factory=Seasonality)
+
+
+class Segment(BaseModel):
+    """Customers that behave alike: strategic, regular, occasional …"""
+
+    model_config = _CONFIG
+    id: str = Field(description="unique segment id")
+    customers: int = Field(ge=1, description="number of distinct customers in the segment")
+    importance: float = Field(gt=0, description="weight of the segment's customers (higher: more important)")
+    arrivals: Arrivals
+    order_size_units: Distribution = Field(description="units per order (rounded up, at least 1)")
+    product_mix: dict[str, float] = Field(
+        min_length=1, description="product id -> relative share of this segment's inquiries"
+    )
+    base_utility: float = Field(
+        2.0, description="logit of the quote acceptance probability at list price and desired lead"
+    )
+    price_sensitivity: float = Field(
+        0.0, ge=0, description="utility lost per 100 % price above list (logit model)"
+    )
+    lead_time_sensitivity: float = Field(
+        0.0, ge=0, description="utility lost per 100 % promised lead time above desired"
+    )
+    desired_lead_days: float = Field(gt=0, description="lead time the customer hopes for, days")
+    response_days: Distribution = Field(1.0, description="time the customer takes to answer a quote, days")
+    invoice_rhythm: Literal["per_shipment", "monthly"] = Field(
+        "per_shipment", description="invoice each shipment, or one consolidated invoice a month"
+    )
+    payment_terms_days: float = Field(30.0, ge=0, description="agreed payment terms, days")
+    payment_delay_days: Distribution = Field(
+        0.0, description="days the customer pays after the terms"
+    )
+    logistics_provider: str = Field(description="id of the provider that delivers to the segment")
+    return_window_days: float = Field(30.0, ge=0, description="days after delivery a return is accepted")
+
+    @field_validator("product_mix")
+    @classmethod
+    def _positive_mix(cls, mix: dict[str, float]) -> dict[str, float]:
+        for product, share in mix.items():
+            if share < 0:
+                raise ValueError(f"share of {product!r} must be >= 0, got {share}")
+        if sum(mix.values()) <= 0:
+            raise ValueError("shares must not all be zero")
+        return mix
+
+
+class LogisticsProvider(BaseModel):
+    """An outside carrier."""
+
+    model_config = _CONFIG
+    id: str = Field(description="unique provider id")
+    pickups_at_once: int = Field(ge=1, description="shipments it can load at the same time")
+    handling_hours: Distribution = Field(1.0, description="loading time per shipment, hours")
+    transit_days: Distribution = Field(description="transit time when on schedule, days")
+    reliability: Probability = Field(1.0, ge=0, le=1, description="probability of no delay")
+    delay_days: Distribution = Field(0.0, description="extra transit when delayed, days")
+    cost_per_shipment: float = Field(0.0, ge=0, description="freight cost, currency")
+
+
+class Staff(BaseModel):
+    """Headcount per department (people who work in parallel)."""
+
+    model_config = _CONFIG
+    sales_reps: int = Field(ge=1, description="sales representatives (inquiries, expedite requests)")
+    estimators: int = Field(ge=1, description="cost estimators (quoting)")
+    entry_clerks: int = Field(ge=1, description="order entry clerks")
+    junior_staff: int = Field(ge=1, description="junior staff who may select orders")
+    senior_managers: int = Field(ge=1, description="senior managers who may select orders")
+    warehouse_staff: int = Field(ge=1, description="pickers and packers")
+    billing_clerks: int = Field(ge=1, description="billing clerks (invoices, disputes)")
+    returns_staff: int = Field(ge=1, description="people approving returns and claims")
+    finance_clerks: int = Field(ge=1, description="finance clerks (refunds)")
+    technicians: dict[str, int] = Field(
+        default_factory=dict, description="service technicians per skill"
+    )
+
+    @field_validator("technicians")
+    @classmethod
+    def _positive(cls, techs: dict[str, int]) -> dict[str, int]:
+        for skill, count in techs.items():
+            if count < 1:
+                raise ValueError(f"technicians of skill {skill!r} must be >= 1, got {count}")
+        return techs
+
+
+class TaskTimes(BaseModel):
+    """How long office and service tasks take, in hours."""
+
+    model_config = _CONFIG
+    sales_contact: Distribution = Field(description="a sales rep handles an inquiry")
+    cost_estimation: Distribution = Field(description="an estimator prices an inquiry")
+    order_entry: Distribution = Field(description="a clerk enters an order")
+    selection_junior: Distribution = Field(description="a junior decides accept/reject")
+    selection_senior: Distribution = Field(description="a senior manager decides accept/reject")
+    expedite_request: Distribution = Field(0.25, description="sales asks for an expedite")
+    picking: Distribution = Field(description="warehouse picks and packs a shipment")
+    invoicing: Distribution = Field(description="billing issues an invoice")
+    billing_consultation: Distribution = Field(
+        0.0, description="extra time when billing consults shipping and sales, per invoice"
+    )
+    dispute_rework: Distribution = Field(description="billing resolves a disputed invoice")
+    return_approval: Distribution = Field(description="approving a return request")
+    refund: Distribution = Field(description="finance pays a refund")
+    travel: Distribution = Field(1.0, description="a technician travels to the site")
+    debrief: Distribution = Field(0.5, description="debrief of a technician after a visit")
+
+
+class Quality(BaseModel):
+    """Error and dispute behaviour."""
+
+    model_config = _CONFIG
+    entry_error_rate: Probability = Field(0.0, ge=0, le=1, description="share of orders entered wrongly")
+    entry_price_error: float = Field(
+        0.1, ge=0, lt=1, description="relative price error of a wrongly entered order"
+    )
+    picking_error_rate: Probability = Field(
+        0.0, ge=0, le=1, description="share of shipments returned as wrong shipments"
+    )
+    dispute_days: Distribution = Field(
+        5.0, description="time until a customer disputes a wrong invoice, days"
+    )
+    return_request_days: Distribution = Field(
+        7.0, description="time from delivery to a return request, days"
+    )
+    return_pickup_days: Distribution = Field(3.0, description="carrier collects a return, days")
+    debrief_quality_gain: float = Field(
+        0.0, ge=0, lt=1, description="relative drop of a product's defect rate per debriefed visit"
+    )
+    min_defect_factor: float = Field(
+        0.3, gt=0, le=1, description="defect rate never drops below this share of its start value"
+    )
+
+
+class Planning(BaseModel):
+    """The periodic planning cycle and the forecast game."""
+
+    model_config = _CONFIG
+    period_days: float = Field(7.0, gt=0, description="length of one planning period, days")
+    marketing_inflation: float = Field(
+        0.0, ge=0, description="marketing inflates its forecast by this share"
+    )
+    production_discount: float = Field(
+        0.0, ge=0, lt=1, description="production discounts marketing's forecast by this share"
+    )
+    target_utilization: float = Field(
+        0.85, gt=0, le=1, description="staff shifts so planned load fills this share of capacity"
+    )
+    stock_cover_days: float = Field(
+        7.0, ge=0, description="make-to-stock target = planned daily demand × this"
+    )
+    replenishment_batch_units: int = Field(1, ge=1, description="replenishment jobs are multiples of this")
+    history_periods: int = Field(52, ge=1, description="demand history the forecast policy sees, periods")
+
+
+class Costs(BaseModel):
+    """Cost rates that are not attached to a resource."""
+
+    model_config = _CONFIG
+    changeover_cost: float = Field(0.0, ge=0, description="per changeover, currency")
+    plan_change_cost: float = Field(0.0, ge=0, description="per plan change (expedite or shift change)")
+    holding_cost_per_unit_day: float = Field(0.0, ge=0, description="per unit in stock per day")
+    dispute_cost: float = Field(0.0, ge=0, description="handling cost per disputed invoice")
+
+
+class Information(BaseModel):
+    """Who knows what: which departments share their information with sales."""
+
+    model_config = _CONFIG
+    production_shares_capacity: bool = Field(
+        False, description="sales sees surplus capacity when quoting"
+    )
+    warehouse_shares_stock: bool = Field(False, description="sales sees stock on hand when quoting")
+
+
+class PolicyChoice(BaseModel):
+    """A policy by its registered name, with parameters."""
+
+    model_config = _CONFIG
+    name: str = Field(description="registered policy name, see `ordercycle policies list`")
+    params: dict[str, object] = Field(default_factory=dict, description="policy parameters")
+
+
+def _as_choice(value: object) -> object:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class PolicySet(BaseModel):
+    """Which policy takes each decision of the cycle."""
+
+    model_config = _CONFIG
+    forecast: PolicyChoice = PolicyChoice(name="moving-average")
+    capacity: PolicyChoice = PolicyChoice(name="load-based")
+    pricing: PolicyChoice = PolicyChoice(name="list-price")
+    selection: PolicyChoice = PolicyChoice(name="accept-all")
+    priority: PolicyChoice = PolicyChoice(name="fifo")
+    dispatch: PolicyChoice = PolicyChoice(name="priority-first")
+    expedite: PolicyChoice = PolicyChoice(name="bounded")
+    billing: PolicyChoice = PolicyChoice(name="consult-shipping-sales")
+    returns: PolicyChoice = PolicyChoice(name="within-window")
+    debrief: PolicyChoice = PolicyChoice(name="never")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return {key: _as_choice(value) for key, value in data.items()}
+        return data
+
+
+class Objective(BaseModel):
+    """How policy sets are ranked (used by experiments): maximise Σ weight × KPI."""
+
+    model_config = _CONFIG
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"profit": 1.0}, description="KPI name -> weight"
+    )
+    min_on_time_rate: float = Field(0.0, ge=0, le=1, description="constraint on on_time_delivery_rate")
+
+
+class Scenario(BaseModel):
+    """One simulated company, its horizon and its policy set."""
+
+    model_config = _CONFIG
+    name: str = Field(description="short name, used in output folders")
+    description: str = Field("", description="what this scenario represents")
+    currency: str = Field("EUR", description="currency of all money fields")
+    horizon_days: float = Field(gt=0, description="simulated time, days")
+    warmup_days: float = Field(0.0, ge=0, description="start-up period excluded from KPIs, days")
+    products: list[Product] = Field(min_length=1)
+    work_centres: list[WorkCentre] = Field(min_length=1)
+    segments: list[Segment] = Field(min_length=1)
+    logistics_providers: list[LogisticsProvider] = Field(min_length=1)
+    staff: Staff
+    task_hours: TaskTimes
+    quality: Quality = Field(default_factory=Quality)
+    planning: Planning = Field(default_factory=Planning)
+    costs: Costs = Field(default_factory=Costs)
+    information: Information = Field(default_factory=Information)
+    policies: PolicySet = Field(default_factory=PolicySet)
+    objective: Objective = Field(default_factory=Objective)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days ({self.warmup_days}) must be less than horizon_days ({self.horizon_days})"
+            )
+        _unique([p.id for p in self.products], "product")
+        _unique([w.id for w in self.work_centres], "work centre")
+        _unique([s.id for s in self.segments], "segment")
+        _unique([lp.id for lp in self.logistics_providers], "logistics provider")
+        centres = {w.id for w in self.work_centres}
+        products = {p.id for p in self.products}
+        providers = {lp.id for lp in self.logistics_providers}
+        skills = set(self.staff.technicians)
+        problems: list[str] = []
+        for i, product in enumerate(self.products):
+            for j, op in enumerate(product.routing):
+                if op.work_centre not in centres:
+                    problems.append(
+                        f"products.{i}.routing.{j}.work_centre: unknown work centre {op.work_centre!r}"
+                    )
+            for skill in product.installation_skills:
+                if skill not in skills:
+                    problems.append(
+                        f"products.{i}.installation_skills: no technicians with skill {skill!r}"
+                    )
+            if product.repair_probability > 0 and product.service_skill not in skills:
+                problems.append(
+                    f"products.{i}.service_skill: repairs need a technician skill from "
+                    f"staff.technicians, got {product.service_skill!r}"
+                )
+        for i, segment in enumerate(self.segments):
+            for product_id in segment.product_mix:
+                if product_id not in products:
+                    problems.append(f"segments.{i}.product_mix: unknown product {product_id!r}")
+            if segment.logistics_provider not in providers:
+                problems.append(
+                    f"segments.{i}.logistics_provider: unknown provider {segment.logistics_provider!r}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def product(self, product_id: str) -> Product:
+        """The product with this id."""
+        return next(p for p in self.products if p.id == product_id)

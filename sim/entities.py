@@ -1,0 +1,118 @@
+"""The objects that flow through the cycle: orders, jobs, shipments, invoices.
+
+Every order has, at every moment, a ``state`` and an ``owner`` (the department or
+outside party responsible for it). ``unattended_days`` accumulates the time it spent
+waiting in an internal queue with nobody working on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FINAL_STATES = ("lost_quote", "rejected", "delivered", "returned", "open")
+"""Every inquiry ends in exactly one of these; ``open`` means still in progress at the horizon."""
+
+
+class Order:
+    """One customer inquiry, and the order it may become (a single order line)."""
+
+    __slots__ = (
+        "order_id", "customer_id", "segment", "importance", "product_id", "quantity",
+        "inquiry_time", "state", "owner", "unattended_days", "u_accept", "u_entry_error",
+        "u_return", "u_repair", "list_price", "unit_price", "promised_date", "quote_time",
+        "entered_time", "entered_units", "entered_unit_price", "entry_error", "decision_time",
+        "accepted", "released_time", "expedited", "production_done_time", "remaining_hours",
+        "shipped_units", "first_ship_time", "delivered_time", "shipments",
+        "billed_cents", "paid_cents", "refunded_cents", "returned_units", "final_state",
+        "invoices", "unit_cost",
+    )
+
+    def __init__(self, order_id: int, customer_id: str, segment: str, importance: float,
+                 product_id: str, quantity: int, inquiry_time: float):
+        self.order_id = order_id
+        self.customer_id = customer_id
+        self.segment = segment
+        self.importance = importance
+        self.product_id = product_id
+        self.quantity = quantity
+        self.inquiry_time = inquiry_time
+        self.state = "inquiry"
+        self.owner = "sales"
+        self.unattended_days = 0.0
+        self.u_accept = self.u_entry_error = self.u_return = self.u_repair = 0.0
+        self.list_price = self.unit_price = self.unit_cost = 0.0
+        self.promised_date = self.quote_time = float("nan")
+        self.entered_time = self.decision_time = self.released_time = float("nan")
+        self.production_done_time = self.first_ship_time = self.delivered_time = float("nan")
+        self.entered_units = 0
+        self.entered_unit_price = 0.0
+        self.entry_error = ""
+        self.accepted = False
+        self.expedited = False
+        self.remaining_hours = 0.0
+        self.shipped_units = 0
+        self.shipments: list[Shipment] = []
+        self.invoices: list[int] = []
+        self.billed_cents = self.paid_cents = self.refunded_cents = 0
+        self.returned_units = 0
+        self.final_state = ""
+
+    def move(self, state: str, owner: str) -> None:
+        """Change state and owner together (an order is never ownerless)."""
+        self.state = state
+        self.owner = owner
+
+
+class Job:
+    """One operation of an order (or of a stock replenishment) at a work centre."""
+
+    __slots__ = ("job_id", "order", "product_id", "quantity", "setup_family", "setup_hours",
+                 "process_hours", "due_date", "importance", "released_at", "queued_at",
+                 "expedited", "done", "version", "replenishment")
+
+    def __init__(self, job_id: int, order: Order | None, product_id: str, quantity: int,
+                 setup_family: str, setup_hours: float, process_hours: float, due_date: float,
+                 importance: float, released_at: float, replenishment: bool = False):
+        self.job_id = job_id
+        self.order = order
+        self.product_id = product_id
+        self.quantity = quantity
+        self.setup_family = setup_family
+        self.setup_hours = setup_hours
+        self.process_hours = process_hours
+        self.due_date = due_date
+        self.importance = importance
+        self.released_at = released_at
+        self.queued_at = released_at
+        self.expedited = False
+        self.done: object = None
+        self.version = 0
+        self.replenishment = replenishment
+
+
+@dataclass
+class Shipment:
+    """Goods that leave together for one order."""
+
+    shipment_id: int
+    order: Order
+    units: int
+    from_stock: bool
+    dispatched_time: float = float("nan")
+    delivered_time: float = float("nan")
+    invoiced: object = None
+    billed: bool = False
+
+
+@dataclass
+class Invoice:
+    """An invoice to one customer, covering one or more orders."""
+
+    invoice_id: int
+    customer_id: str
+    issued_time: float
+    lines: list[tuple[Order, int, int]] = field(default_factory=list)  # order, units, cents
+    amount_cents: int = 0
+    correct_cents: int = 0
+    disputed: bool = False
+    paid_time: float = float("nan")

@@ -1,0 +1,215 @@
+"""The company model: resources, shared state and the helpers every step uses.
+
+:class:`CompanyModel` builds one SimPy environment for one (scenario, policy set,
+replication): departments as ``simpy.Resource`` pools, work centres as
+:class:`~ordercycle.sim.resources.JobStore` queues with machine processes, stock,
+demand history and the event recorder. The steps of the cycle (``sim/steps/``) are
+generator processes that receive the environment and this model explicitly.
+
+The model never decides anything itself: :meth:`CompanyModel.decide` builds nothing,
+it passes a context to a policy method and returns the decision (optionally tracing
+both, for parity checks with the decision service).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+from ordercycle.policies.registry import PolicyInstances, make_all
+from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
+from ordercycle.sim.entities import Order, Shipment
+from ordercycle.sim.eventlog import Recorder
+from ordercycle.sim.resources import JobStore, Machine
+from ordercycle.sim.streams import BlockSampler, Streams
+
+HOURS_PER_DAY = 24.0
+SHIFT_HOURS = 8.0
+FIRST_SHIFT_HOUR = 6.0
+
+
+def cents(amount: float) -> int:
+    """Money in integer cents (the model's unit of account: sums stay exact)."""
+    return round(amount * 100)
+
+
+@dataclass
+class CentreState:
+    """A work centre while the simulation runs."""
+
+    spec: WorkCentre
+    store: JobStore
+    machines: list[Machine]
+    shifts: int
+    process_time: dict[str, BlockSampler] = field(default_factory=dict)
+
+    def hours_to_shift(self, now_days: float) -> float:
+        """Hours until a shift is staffed (0 when one is on now).
+
+        Shifts are 8 hours, the first starts at 06:00; with 3 shifts the centre runs
+        around the clock.
+        """
+        if self.shifts >= 3:
+            return 0.0
+        hour = (now_days * HOURS_PER_DAY - FIRST_SHIFT_HOUR) % HOURS_PER_DAY
+        staffed = SHIFT_HOURS * self.shifts
+        return 0.0 if hour < staffed else HOURS_PER_DAY - hour
+
+    def changeover_hours(self, from_family: str | None, to_family: str) -> float:
+        """Changeover time between two setup families (0 for the first job or same family)."""
+        if from_family is None or from_family == to_family:
+            return 0.0
+        return self.spec.changeover_matrix_hours.get(from_family, {}).get(
+            to_family, self.spec.changeover_hours
+        )
+
+
+class CompanyModel:
+    """One simulated company for one replication.
+
+    Args:
+        scenario: the validated scenario.
+        seed: root seed of the run.
+        replication: replication index (streams are keyed by it).
+        trace_decisions: keep every (kind, context, decision) for parity checks.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int = 0, replication: int = 0,
+                 trace_decisions: bool = False):
+        self.scenario = scenario
+        self.seed = seed
+        self.replication = replication
+        self.env = simpy.Environment()
+        self.streams = Streams(seed, replication)
+        self.recorder = Recorder()
+        self.log = self.recorder.log
+        self.policies: PolicyInstances = make_all(scenario.policies.model_dump())
+        self.trace: list[tuple[str, Any, Any]] | None = [] if trace_decisions else None
+
+        self.products: dict[str, Product] = {p.id: p for p in scenario.products}
+        self.segments: dict[str, Segment] = {s.id: s for s in scenario.segments}
+        self.providers = {p.id: p for p in scenario.logistics_providers}
+        env, staff = self.env, scenario.staff
+        self.departments: dict[str, simpy.Resource] = {
+            name: simpy.Resource(env, capacity=getattr(staff, name))
+            for name in ("sales_reps", "estimators", "entry_clerks", "junior_staff",
+                         "senior_managers", "warehouse_staff", "billing_clerks",
+                         "returns_staff", "finance_clerks")
+        }
+        self.technicians = {skill: simpy.Resource(env, capacity=n)
+                            for skill, n in sorted(staff.technicians.items())}
+        self.carriers = {p.id: simpy.Resource(env, capacity=p.pickups_at_once)
+                         for p in scenario.logistics_providers}
+        self.centres: dict[str, CentreState] = {}
+        for spec in scenario.work_centres:
+            store = JobStore(env, spec.id, self.policies.priority, self.policies.dispatch, self.decide)
+            machines = [Machine(spec.id, i) for i in range(spec.machines)]
+            self.centres[spec.id] = CentreState(spec, store, machines, spec.initial_shifts)
+
+        self.stock = {p.id: p.initial_stock_units for p in scenario.products}
+        self.stock_pipeline = {p.id: 0 for p in scenario.products}
+        self.stock_target = {p.id: p.initial_stock_units for p in scenario.products}
+        self.period_demand = {p.id: 0.0 for p in scenario.products}
+        self.demand_history: dict[str, list[float]] = {p.id: [] for p in scenario.products}
+        self.debriefs = {p.id: 0 for p in scenario.products}
+        self.expedite_times: deque[float] = deque()
+        self.pending_invoices: dict[str, list[Shipment]] = {}
+
+        self.orders: list[Order] = []
+        self.forecast_rows: list[dict[str, Any]] = []
+        self.plan_rows: list[dict[str, Any]] = []
+        self._ids = {kind: 0 for kind in ("order", "job", "shipment", "invoice", "return", "ticket")}
+        self._task_samplers: dict[str, BlockSampler] = {}
+
+    # --- helpers used by the steps --------------------------------------------------
+
+    def next_id(self, kind: str) -> int:
+        """Next id of an object kind (order, job, shipment, invoice, return, ticket)."""
+        self._ids[kind] += 1
+        return self._ids[kind]
+
+    def task_hours(self, task: str) -> float:
+        """A draw of the scenario's ``task_hours.<task>`` (own stream per task)."""
+        sampler = self._task_samplers.get(task)
+        if sampler is None:
+            sampler = self.streams.sampler(f"task.{task}", getattr(self.scenario.task_hours, task))
+            self._task_samplers[task] = sampler
+        return sampler()
+
+    def decide(self, kind: str, method: Callable[[Any], Any], context: Any) -> Any:
+        """Ask a policy: ``method(context)``; traced when the model traces decisions."""
+        decision = method(context)
+        if self.trace is not None:
+            self.trace.append((kind, context, decision))
+        return decision
+
+    def serve(self, orders: list[Order], department: str, resource: simpy.Resource,
+              hours: float, started: str, completed: str | None,
+              state: str, **refs: Any) -> Generator[simpy.Event, Any, None]:
+        """Wait for one person of ``resource``, then work ``hours`` on ``orders``.
+
+        The wait counts as unattended time of every order; the orders are owned by
+        ``department`` throughout. Logs ``started`` when work begins and ``completed``
+        (if given) when it ends.
+        """
+        env = self.env
+        for order in orders:
+            order.move(state, department)
+        queued = env.now
+        with resource.request() as request:
+            yield request
+            waited = env.now - queued
+            for order in orders:
+                order.unattended_days += waited
+                self.log(env.now, started, department, order.order_id, department, **refs)
+            yield env.timeout(hours / HOURS_PER_DAY)
+            if completed is not None:
+                for order in orders:
+                    self.log(env.now, completed, department, order.order_id, department, **refs)
+
+    def defect_rate(self, product: Product) -> float:
+        """Current defect rate, lowered by debriefed service visits (down to a floor)."""
+        quality = self.scenario.quality
+        learning = (1.0 - quality.debrief_quality_gain) ** self.debriefs[product.id]
+        factor = max(quality.min_defect_factor, learning)
+        return product.defect_rate * factor
+
+    def expedites_in_window(self, now: float) -> int:
+        """Expedites granted during the last planning period."""
+        window = self.scenario.planning.period_days
+        while self.expedite_times and self.expedite_times[0] <= now - window:
+            self.expedite_times.popleft()
+        return len(self.expedite_times)
+
+    # --- running ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Create the processes of every step (called once, before running)."""
+        from ordercycle.sim.steps import billing, planning, production, sales
+
+        env = self.env
+        for product_id in sorted(self.stock):
+            if self.stock[product_id]:
+                self.log(0.0, "stock_initial", "warehouse", product=product_id,
+                         quantity=self.stock[product_id])
+        for segment in self.scenario.segments:
+            env.process(sales.inquiry_arrivals(env, self, segment))
+        for centre in self.centres.values():
+            for machine in centre.machines:
+                env.process(production.machine(env, self, centre, machine))
+        env.process(planning.planning_cycle(env, self))
+        env.process(billing.monthly_billing(env, self))
+
+    def run(self, until: float | None = None, progress: Callable[[float], None] | None = None,
+            chunks: int = 100) -> None:
+        """Run to ``until`` days (default: the horizon), reporting progress per chunk."""
+        horizon = self.scenario.horizon_days if until is None else until
+        if progress is None:
+            self.env.run(until=horizon)
+            return
+        for k in range(1, chunks + 1):
+            self.env.run(until=horizon * k / chunks)
+            progress(self.env.now)

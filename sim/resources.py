@@ -1,0 +1,116 @@
+"""Policy-driven queues built on SimPy's own hooks.
+
+A work centre's waiting jobs live in a :class:`JobStore`, a ``simpy.Store`` whose
+``_do_put`` keeps one heap per setup family, ordered by the priority policy's key,
+and whose ``_do_get`` lets the dispatch policy choose among the family heads for the
+machine asking. Heaps keep every grant O(log n) however long the backlog
+(``PerformanceNotes``: ``PriorityResource`` re-sorts its whole queue per request).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from heapq import heappop, heappush
+from typing import Any
+
+import simpy
+from ordercycle.policies.contexts import DispatchContext, JobView, OrderView
+from ordercycle.policies.sequencing import DispatchPolicy, PriorityPolicy
+from ordercycle.sim.entities import Job
+from simpy.resources.store import StoreGet, StorePut
+
+
+class Machine:
+    """One machine of a work centre: its index and current setup family."""
+
+    __slots__ = ("index", "family", "label")
+
+    def __init__(self, work_centre: str, index: int):
+        self.index = index
+        self.family: str | None = None
+        self.label = f"{work_centre}:{index}"
+
+
+class JobGet(StoreGet):
+    """A machine's request for its next job."""
+
+    def __init__(self, store: JobStore, machine: Machine):
+        self.machine = machine
+        super().__init__(store)
+
+
+class JobStore(simpy.Store):
+    """Waiting jobs of one work centre, released by the priority and dispatch policies.
+
+    Args:
+        env: the simulation environment.
+        work_centre: id of the work centre.
+        priority: the policy whose key orders jobs (smallest first; expedites first).
+        dispatch: the policy that picks among the best job of each setup family.
+        decide: the model's decision hook, ``decide(kind, method, context)``.
+    """
+
+    def __init__(self, env: simpy.Environment, work_centre: str, priority: PriorityPolicy,
+                 dispatch: DispatchPolicy, decide: Callable[[str, Callable[[Any], Any], Any], Any]):
+        super().__init__(env)
+        if priority.time_dependent:
+            raise ValueError(
+                f"priority policy {priority.name!r} is time dependent; work centre queues need "
+                "keys fixed at release"
+            )
+        self.work_centre = work_centre
+        self._key = priority.key
+        self._dispatch = dispatch.dispatch
+        self._decide = decide
+        self._heaps: dict[str, list[tuple[Any, JobView, Job]]] = {}
+        self._sequence = itertools.count()
+        self.waiting = 0
+        self.waiting_hours = 0.0
+
+    def get(self, machine: Machine) -> JobGet:  # type: ignore[override]
+        """Request the next job for ``machine``."""
+        return JobGet(self, machine)
+
+    def _do_put(self, event: StorePut) -> bool | None:
+        job: Job = event.item
+        now = self._env.now
+        order_view = OrderView(
+            job.order.order_id if job.order else -1, job.released_at, job.due_date,
+            job.importance, job.quantity, job.process_hours, job.expedited,
+        )
+        key = (not job.expedited, self._key(order_view, now), next(self._sequence))
+        job_view = JobView(
+            job.job_id, order_view.order_id, job.setup_family, job.due_date, job.importance,
+            job.setup_hours + job.process_hours, job.expedited,
+        )
+        heappush(self._heaps.setdefault(job.setup_family, []), (key, job_view, job))
+        self.waiting += 1
+        self.waiting_hours += job.setup_hours + job.process_hours
+        event.succeed()
+        return None
+
+    def _do_get(self, event: JobGet) -> bool | None:  # type: ignore[override]
+        if not self.waiting:
+            return None
+        heads = sorted((heap[0] for heap in self._heaps.values() if heap), key=lambda h: h[0])
+        chosen = heads[0]
+        if len(heads) > 1:
+            context = DispatchContext(
+                self.work_centre, event.machine.index, self._env.now, event.machine.family,
+                tuple(head[1] for head in heads),
+            )
+            decision = self._decide("dispatch", self._dispatch, context)
+            matches = [head for head in heads if head[1].job_id == decision.job_id]
+            if not matches:
+                raise RuntimeError(
+                    f"dispatch policy chose job {decision.job_id}, not among the candidates "
+                    f"{[head[1].job_id for head in heads]} at {self.work_centre}"
+                )
+            chosen = matches[0]
+        heappop(self._heaps[chosen[2].setup_family])
+        job = chosen[2]
+        self.waiting -= 1
+        self.waiting_hours -= job.setup_hours + job.process_hours
+        event.succeed(job)
+        return None

@@ -1,0 +1,160 @@
+"""Run one scenario once: build the model, simulate, and collect the output tables.
+
+:func:`simulate` returns a :class:`RunResult` (tables and KPIs) without touching the
+disk; :func:`write_outputs` writes the documented files of an output folder:
+``events.parquet``, ``orders.parquet``, ``forecasts.parquet``, ``plans.parquet``,
+``kpis.json`` and ``run.json`` (provenance: scenario and its hash, seed, version).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from ordercycle.reports.kpis import KpiInputs, compute_kpis
+from ordercycle.scenarios.loader import content_hash
+from ordercycle.scenarios.schema import Scenario
+from ordercycle.sim.entities import Order
+from ordercycle.sim.model import CompanyModel
+
+
+def package_version() -> str:
+    """Installed version of ordercycle."""
+    try:
+        return version("ordercycle")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced."""
+
+    scenario: Scenario
+    seed: int
+    replication: int
+    events: pd.DataFrame
+    orders: pd.DataFrame
+    forecasts: pd.DataFrame
+    plans: pd.DataFrame
+    kpis: dict[str, Any]
+    model: CompanyModel
+
+    def provenance(self) -> dict[str, Any]:
+        """What produced these outputs (written as ``run.json``)."""
+        return {
+            "ordercycle_version": package_version(),
+            "scenario_name": self.scenario.name,
+            "scenario_hash": content_hash(self.scenario),
+            "seed": self.seed,
+            "replication": self.replication,
+            "horizon_days": self.scenario.horizon_days,
+            "warmup_days": self.scenario.warmup_days,
+            "policies": self.scenario.policies.model_dump(mode="json"),
+            "scenario": self.scenario.model_dump(mode="json"),
+        }
+
+
+def _final_state(order: Order) -> str:
+    fully_returned = order.shipped_units > 0 and order.returned_units >= order.shipped_units
+    if order.final_state == "delivered" and fully_returned:
+        return "returned"
+    return order.final_state or "open"
+
+
+def orders_table(orders: list[Order]) -> pd.DataFrame:
+    """One row per inquiry: lifecycle times, promise, money, final state, unattended time."""
+    rows = {
+        "order_id": [o.order_id for o in orders],
+        "customer_id": [o.customer_id for o in orders],
+        "segment": [o.segment for o in orders],
+        "importance": [o.importance for o in orders],
+        "product_id": [o.product_id for o in orders],
+        "quantity": [o.quantity for o in orders],
+        "inquiry_time": [o.inquiry_time for o in orders],
+        "quote_time": [o.quote_time for o in orders],
+        "entered_time": [o.entered_time for o in orders],
+        "decision_time": [o.decision_time for o in orders],
+        "released_time": [o.released_time for o in orders],
+        "production_done_time": [o.production_done_time for o in orders],
+        "first_ship_time": [o.first_ship_time for o in orders],
+        "delivered_time": [o.delivered_time for o in orders],
+        "promised_date": [o.promised_date for o in orders],
+        "list_price": [o.list_price for o in orders],
+        "unit_price": [o.unit_price for o in orders],
+        "unit_cost": [o.unit_cost for o in orders],
+        "entry_error": [o.entry_error for o in orders],
+        "expedited": [o.expedited for o in orders],
+        "shipped_units": [o.shipped_units for o in orders],
+        "shipments": [len(o.shipments) for o in orders],
+        "returned_units": [o.returned_units for o in orders],
+        "billed": [o.billed_cents / 100 for o in orders],
+        "paid": [o.paid_cents / 100 for o in orders],
+        "refunded": [o.refunded_cents / 100 for o in orders],
+        "unattended_hours": [o.unattended_days * 24 for o in orders],
+        "final_state": [_final_state(o) for o in orders],
+        "state_at_horizon": [o.state for o in orders],
+        "owner_at_horizon": [o.owner for o in orders],
+    }
+    table = pd.DataFrame(rows)
+    table["final_state"] = pd.Categorical(
+        table["final_state"], categories=["lost_quote", "rejected", "delivered", "returned", "open"]
+    )
+    return table
+
+
+def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
+             progress: Callable[[float], None] | None = None,
+             trace_decisions: bool = False) -> RunResult:
+    """Simulate ``scenario`` once and compute its KPIs."""
+    model = CompanyModel(scenario, seed, replication, trace_decisions)
+    model.start()
+    model.run(progress=progress)
+    events = model.recorder.table()
+    orders = orders_table(model.orders)
+    forecasts = pd.DataFrame(
+        model.forecast_rows,
+        columns=["period", "period_start", "product_id", "statistical_units", "marketing_units",
+                 "planned_units", "actual_units"],
+    )
+    plans = pd.DataFrame(
+        model.plan_rows,
+        columns=["period", "period_start", "work_centre", "machines", "shifts",
+                 "planned_load_hours", "changed"],
+    )
+    kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans))
+    return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
+def kpis_json(kpis: dict[str, Any]) -> str:
+    """Canonical JSON text of the KPIs (sorted keys; NaN written as null)."""
+    return json.dumps(_clean(kpis), sort_keys=True, indent=2) + "\n"
+
+
+def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
+    """Write the run's documented files into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result.events.to_parquet(out / "events.parquet", index=False)
+    result.orders.to_parquet(out / "orders.parquet", index=False)
+    result.forecasts.to_parquet(out / "forecasts.parquet", index=False)
+    result.plans.to_parquet(out / "plans.parquet", index=False)
+    (out / "kpis.json").write_text(kpis_json(result.kpis), encoding="utf-8")
+    (out / "run.json").write_text(
+        json.dumps(result.provenance(), sort_keys=True, indent=2) + "\n", encoding="utf-8"
+    )
+    return out

@@ -1,0 +1,1 @@
+"""The steps of the order cycle, one module of generator processes per group of steps."""

@@ -1,0 +1,116 @@
+"""Steps 10–11: returns and claims, post-sales service.
+
+A delivered shipment comes back as defective (the product's defect rate, lowered by
+debriefed service visits) or as a wrong shipment (the picking error rate). The
+returns policy approves or refuses the request; the carrier collects the goods;
+finance refunds the agreed price of the returned units once the shipment has been
+invoiced (never more than was billed). Service visits — installations and repairs —
+need technicians with the right skills; response time runs from the ticket to the
+crew's arrival. After a visit the debrief policy decides whether what the
+technicians learnt reaches sales and planning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+from ordercycle.policies.contexts import DebriefContext, ReturnContext
+from ordercycle.sim.entities import Order, Shipment
+from ordercycle.sim.model import HOURS_PER_DAY, cents
+
+if TYPE_CHECKING:
+    from ordercycle.scenarios.distributions import Distribution
+    from ordercycle.sim.model import CompanyModel
+
+
+def maybe_return(env: simpy.Environment, m: CompanyModel, order: Order, shipment: Shipment) -> None:
+    """Draw whether a delivered shipment will be returned, and start the claim if so."""
+    product = m.products[order.product_id]
+    u = m.streams.uniform("returns.fate")()
+    defect = m.defect_rate(product)
+    if u < defect:
+        env.process(return_claim(env, m, order, shipment, "defect"))
+    elif u < defect + m.scenario.quality.picking_error_rate:
+        env.process(return_claim(env, m, order, shipment, "wrong_shipment"))
+
+
+def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment: Shipment,
+                 reason_code: str) -> Generator[simpy.Event, Any, None]:
+    """Request, approval, pickup and refund of one returned shipment."""
+    quality = m.scenario.quality
+    yield env.timeout(m.streams.sampler("returns.request", quality.return_request_days)())
+    return_id = m.next_id("return")
+    refs = {"return_": return_id, "shipment": shipment.shipment_id}
+    m.log(env.now, "return_requested", "returns", order.order_id, quantity=shipment.units, **refs)
+    yield from m.serve([order], "returns", m.departments["returns_staff"],
+                       m.task_hours("return_approval"), "return_approval_started", None,
+                       "return_requested", **refs)
+    segment = m.segments[order.segment]
+    context = ReturnContext(order.order_id, env.now, reason_code, shipment.units,
+                            env.now - shipment.delivered_time, segment.return_window_days,
+                            order.importance)
+    decision = m.decide("returns", m.policies.returns.review_return, context)
+    if not decision.approve:
+        order.move("return_refused", "customer")
+        m.log(env.now, "return_refused", "returns", order.order_id, **refs)
+        return
+    m.log(env.now, "return_approved", "returns", order.order_id, **refs)
+    order.move("return_pickup", "logistics")
+    yield env.timeout(m.streams.sampler("returns.pickup", quality.return_pickup_days)())
+    order.returned_units += shipment.units
+    m.log(env.now, "return_received", "warehouse", order.order_id, quantity=shipment.units, **refs)
+    if not shipment.billed:
+        order.move("awaiting_invoice", "finance")
+        yield shipment.invoiced  # type: ignore[misc]
+    yield from m.serve([order], "finance", m.departments["finance_clerks"], m.task_hours("refund"),
+                       "refund_started", None, "refund", **refs)
+    refund = min(shipment.units * cents(order.unit_price), order.billed_cents - order.refunded_cents)
+    refund = max(refund, 0)
+    order.refunded_cents += refund
+    order.move("refunded", "customer")
+    m.log(env.now, "refund_paid", "finance", order.order_id, amount=refund / 100, **refs)
+
+
+def repair_ticket(env: simpy.Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
+    """A repair call some time after delivery."""
+    product = m.products[order.product_id]
+    yield env.timeout(m.streams.sampler(f"service.{product.id}.repair_after", product.repair_after_days)())
+    assert product.service_skill is not None  # checked by the scenario schema
+    yield from service_visit(env, m, order, "repair", [product.service_skill], product.service_hours)
+    order.move("serviced", "customer")
+
+
+def service_visit(env: simpy.Environment, m: CompanyModel, order: Order, kind: str, skills: list[str],
+                  hours: Distribution) -> Generator[simpy.Event, Any, None]:
+    """Gather one technician per skill, travel, work, maybe debrief."""
+    ticket = m.next_id("ticket")
+    refs = {"ticket": ticket}
+    m.log(env.now, "ticket_opened", "service", order.order_id, kind, **refs)
+    order.move(f"{kind}_waiting", "service")
+    queued = env.now
+    requests = []
+    for skill in sorted(set(skills)):  # fixed order: crews never deadlock
+        request = m.technicians[skill].request()
+        requests.append((skill, request))
+        yield request
+    order.unattended_days += env.now - queued
+    try:
+        yield env.timeout(m.task_hours("travel") / HOURS_PER_DAY)
+        started = "installation_started" if kind == "installation" else "service_started"
+        completed = "installation_completed" if kind == "installation" else "service_completed"
+        m.log(env.now, started, "service", order.order_id, kind, **refs)
+        order.move(kind, "service")
+        work = m.streams.sampler(f"service.{order.product_id}.{kind}", hours)()
+        yield env.timeout(work / HOURS_PER_DAY)
+        m.log(env.now, completed, "service", order.order_id, kind, quantity=work, **refs)
+        context = DebriefContext(ticket, env.now, kind, order.product_id, order.segment, work)
+        decision = m.decide("debrief", m.policies.debrief.debrief, context)
+        if decision.debrief:
+            yield env.timeout(m.task_hours("debrief") / HOURS_PER_DAY)
+            m.debriefs[order.product_id] += 1
+            m.log(env.now, "debrief_held", "service", order.order_id, kind, **refs)
+    finally:
+        for skill, request in requests:
+            m.technicians[skill].release(request)

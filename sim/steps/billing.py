@@ -1,0 +1,119 @@
+"""Step 9: billing — invoices in the customer's rhythm, disputes, payment.
+
+A shipment is registered with billing when it leaves: customers billed per shipment
+get an invoice at once; monthly customers get one consolidated invoice at the end
+of each 30-day month. The billing policy decides each invoice line; when it
+consults shipping and sales it sees what shipped and the agreed price (and takes
+the consultation time). An invoice whose lines differ from shipped quantity ×
+agreed price is wrong: the customer disputes it, billing reworks it (the corrected
+invoice charges exactly that), and the payment clock restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+from ordercycle.policies.contexts import BillingContext, BillingLine
+from ordercycle.sim.entities import Invoice, Order, Shipment
+from ordercycle.sim.model import cents
+
+if TYPE_CHECKING:
+    from ordercycle.sim.model import CompanyModel
+
+MONTH_DAYS = 30.0
+
+
+def register_shipment(env: simpy.Environment, m: CompanyModel, shipment: Shipment) -> None:
+    """Hand a dispatched shipment to billing (at once, or for the monthly run)."""
+    order = shipment.order
+    if m.segments[order.segment].invoice_rhythm == "per_shipment":
+        env.process(invoice_run(env, m, order.customer_id, "per_shipment", [shipment]))
+    else:
+        m.pending_invoices.setdefault(order.customer_id, []).append(shipment)
+
+
+def monthly_billing(env: simpy.Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
+    """Every month, one consolidated invoice per customer with shipments to bill."""
+    while True:
+        yield env.timeout(MONTH_DAYS)
+        pending, m.pending_invoices = m.pending_invoices, {}
+        for customer_id in sorted(pending):
+            env.process(invoice_run(env, m, customer_id, "monthly", pending[customer_id]))
+
+
+def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhythm: str,
+                shipments: list[Shipment]) -> Generator[simpy.Event, Any, None]:
+    """Prepare, issue, dispute if wrong, and collect one invoice."""
+    by_order: dict[int, tuple[Order, int]] = {}
+    for shipment in shipments:
+        order, units = by_order.get(shipment.order.order_id, (shipment.order, 0))
+        by_order[order.order_id] = (order, units + shipment.units)
+    orders = [by_order[k][0] for k in sorted(by_order)]
+    invoice = Invoice(m.next_id("invoice"), customer_id, float("nan"))
+    refs = {"invoice": invoice.invoice_id}
+    policy = m.policies.billing
+    hours = m.task_hours("invoicing")
+    if policy.consults:
+        hours += m.task_hours("billing_consultation")
+    yield from m.serve(orders, "billing", m.departments["billing_clerks"], hours,
+                       "invoice_started", None, "invoicing", **refs)
+    lines = tuple(
+        BillingLine(
+            order.order_id, order.entered_units, order.entered_unit_price,
+            order.billed_cents / 100,
+            by_order[order.order_id][1] if policy.consults else None,
+            order.unit_price if policy.consults else None,
+        )
+        for order in orders
+    )
+    decision = m.decide("billing", policy.invoice, BillingContext(customer_id, rhythm, env.now, lines))
+    charged = {line.order_id: cents(line.amount) for line in decision.lines}
+    if sorted(charged) != sorted(by_order):
+        raise RuntimeError(
+            f"billing policy returned lines for {sorted(charged)}, expected {sorted(by_order)}"
+        )
+    invoice.issued_time = env.now
+    for order in orders:
+        units = by_order[order.order_id][1]
+        correct = units * cents(order.unit_price)
+        invoice.lines.append((order, units, correct))
+        invoice.amount_cents += charged[order.order_id]
+        invoice.correct_cents += correct
+        order.billed_cents += charged[order.order_id]
+        order.invoices.append(invoice.invoice_id)
+        order.move("invoiced", "customer")
+        m.log(env.now, "invoice_issued", "billing", order.order_id, amount=charged[order.order_id] / 100,
+              **refs)
+    for shipment in shipments:
+        shipment.billed = True
+        shipment.invoiced.succeed()  # type: ignore[attr-defined]
+    segment = m.segments[orders[0].segment]
+    delay = m.streams.sampler(f"segment.{segment.id}.payment", segment.payment_delay_days)
+    wrong = [order for order in orders if charged[order.order_id] != by_order_correct(order, by_order)]
+    if wrong:
+        invoice.disputed = True
+        yield env.timeout(m.streams.sampler("billing.dispute", m.scenario.quality.dispute_days)())
+        for order in wrong:
+            m.log(env.now, "invoice_disputed", "customer", order.order_id, **refs)
+        yield from m.serve(wrong, "billing", m.departments["billing_clerks"],
+                           m.task_hours("dispute_rework"), "dispute_rework_started", None, "dispute",
+                           **refs)
+        for order in wrong:
+            correction = by_order_correct(order, by_order) - charged[order.order_id]
+            order.billed_cents += correction
+            invoice.amount_cents += correction
+            m.log(env.now, "invoice_corrected", "billing", order.order_id, amount=correction / 100,
+                  **refs)
+    yield env.timeout(segment.payment_terms_days + delay())
+    invoice.paid_time = env.now
+    for order in orders:
+        line_cents = sum(c for o, _, c in invoice.lines if o is order)
+        order.paid_cents += line_cents
+        m.log(env.now, "payment_received", "finance", order.order_id, amount=line_cents / 100, **refs)
+
+
+def by_order_correct(order: Order, by_order: dict[int, tuple[Order, int]]) -> int:
+    """What an invoice line for ``order`` should charge: shipped units × agreed price."""
+    return by_order[order.order_id][1] * cents(order.unit_price)

@@ -1,0 +1,93 @@
+"""Step 8: fulfilment — ship from stock or from the line, deliver, install.
+
+A make-to-stock order takes what stock covers at once (one shipment) and has the
+rest produced; a make-to-order order is produced in full. Each shipment is picked
+by the warehouse, loaded by the segment's logistics provider (limited loading
+capacity, random transit, a reliability below 1 adds a delay) and registered with
+billing when it leaves. Products with installation skills need a crew of one
+technician per skill at the customer's site after the last delivery. The promised
+date is checked against the final delivery (installation included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+from ordercycle.sim.entities import Order, Shipment
+from ordercycle.sim.model import HOURS_PER_DAY
+from ordercycle.sim.steps import aftersales, billing, production
+
+if TYPE_CHECKING:
+    from ordercycle.sim.model import CompanyModel
+
+
+def fulfil_order(env: simpy.Environment, m: CompanyModel,
+                 order: Order) -> Generator[simpy.Event, Any, None]:
+    """From release to final delivery of an accepted order."""
+    product = m.products[order.product_id]
+    m.log(env.now, "order_prioritized", "production", order.order_id, quantity=order.quantity)
+    order.released_time = env.now
+    deliveries = []
+    from_stock = 0
+    if product.stocking == "make_to_stock":
+        from_stock = min(m.stock[product.id], order.quantity)
+        if from_stock:
+            m.stock[product.id] -= from_stock
+            m.log(env.now, "stock_issued", "warehouse", order.order_id, product=product.id,
+                  quantity=from_stock)
+            deliveries.append(env.process(ship(env, m, order, from_stock, True)))
+        production.check_replenishment(env, m, product)
+    to_make = order.quantity - from_stock
+    if to_make:
+        yield from production.produce(env, m, product, to_make, order, order.promised_date,
+                                      order.importance)
+        order.production_done_time = env.now
+        deliveries.append(env.process(ship(env, m, order, to_make, False)))
+    yield simpy.AllOf(env, deliveries)
+    if product.installation_skills:
+        yield from aftersales.service_visit(env, m, order, "installation",
+                                            product.installation_skills, product.installation_hours)
+    order.delivered_time = env.now
+    order.final_state = "delivered"
+    order.move("delivered", "customer")
+    m.log(env.now, "order_delivered", "fulfillment", order.order_id, quantity=order.shipped_units)
+    if order.u_repair < product.repair_probability:
+        env.process(aftersales.repair_ticket(env, m, order))
+
+
+def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
+         from_stock: bool) -> Generator[simpy.Event, Any, None]:
+    """Pick, load and transport one shipment; register it with billing on dispatch."""
+    shipment = Shipment(m.next_id("shipment"), order, units, from_stock)
+    shipment.invoiced = env.event()
+    order.shipments.append(shipment)
+    refs = {"shipment": shipment.shipment_id}
+    yield from m.serve([order], "warehouse", m.departments["warehouse_staff"],
+                       m.task_hours("picking"), "picking_started", None, "picking", **refs)
+    segment = m.segments[order.segment]
+    provider = m.providers[segment.logistics_provider]
+    order.move("awaiting_carrier", "logistics")
+    queued = env.now
+    with m.carriers[provider.id].request() as loading:
+        yield loading
+        order.unattended_days += env.now - queued
+        handling = m.streams.sampler(f"carrier.{provider.id}.handling", provider.handling_hours)
+        yield env.timeout(handling() / HOURS_PER_DAY)
+    shipment.dispatched_time = env.now
+    order.shipped_units += units
+    if order.first_ship_time != order.first_ship_time:  # NaN: first shipment
+        order.first_ship_time = env.now
+    m.log(env.now, "shipment_dispatched", "logistics", order.order_id, provider.id,
+          quantity=units, **refs)
+    billing.register_shipment(env, m, shipment)
+    order.move("in_transit", "logistics")
+    transit = m.streams.sampler(f"carrier.{provider.id}.transit", provider.transit_days)()
+    if m.streams.uniform(f"carrier.{provider.id}.reliability")() >= provider.reliability:
+        transit += m.streams.sampler(f"carrier.{provider.id}.delay", provider.delay_days)()
+    yield env.timeout(transit)
+    shipment.delivered_time = env.now
+    m.log(env.now, "shipment_delivered", "logistics", order.order_id, provider.id,
+          quantity=units, **refs)
+    aftersales.maybe_return(env, m, order, shipment)

@@ -1,0 +1,104 @@
+"""Step 1: order planning — forecast, capacity plan and stock targets each period.
+
+At the start of every planning period (after the first, when there is history),
+the forecast policy forecasts each product's demand (units asked for in inquiries)
+from the history observed so far, playing the forecast game the scenario sets
+(marketing inflation, production discount). The planned demand becomes a load per
+work centre (mean hours of the routing), and the capacity policy staffs shifts for
+the period; a change of shifts is a plan change. Make-to-stock targets are set to
+the planned daily demand times the stock cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+from ordercycle.policies.contexts import CapacityContext, ForecastContext
+from ordercycle.sim.model import SHIFT_HOURS
+from ordercycle.sim.steps import production
+
+if TYPE_CHECKING:
+    from ordercycle.sim.model import CompanyModel
+
+
+def planning_cycle(env: simpy.Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
+    """Close each period's demand, then forecast and plan the next one."""
+    planning = m.scenario.planning
+    period = planning.period_days
+    index = 0
+    pending: list[dict[str, Any]] = []
+    for centre_id, centre in m.centres.items():
+        m.plan_rows.append({
+            "period": 0, "period_start": 0.0, "work_centre": centre_id,
+            "machines": centre.spec.machines, "shifts": centre.shifts, "planned_load_hours": 0.0,
+            "changed": False,
+        })
+    while True:
+        yield env.timeout(period)
+        index += 1
+        for product_id in sorted(m.period_demand):
+            m.demand_history[product_id].append(m.period_demand[product_id])
+            m.period_demand[product_id] = 0.0
+        for row in pending:
+            row["actual_units"] = m.demand_history[row["product_id"]][-1]
+            m.forecast_rows.append(row)
+        pending = []
+        if env.now + period > m.scenario.horizon_days + 1e-9:
+            continue  # the next period would not finish: nothing to plan for
+        planned = {}
+        for product in m.scenario.products:
+            history = m.demand_history[product.id]
+            past = tuple(r["planned_units"] for r in m.forecast_rows if r["product_id"] == product.id)
+            context = ForecastContext(
+                product.id, env.now, period, tuple(history[-planning.history_periods:]),
+                planning.marketing_inflation, planning.production_discount,
+                past[-planning.history_periods:],
+            )
+            forecast = m.decide("forecast", m.policies.forecast.forecast, context)
+            planned[product.id] = max(0.0, forecast.planned_units)
+            pending.append({
+                "period": index, "period_start": env.now, "product_id": product.id,
+                "statistical_units": forecast.statistical_units,
+                "marketing_units": forecast.marketing_units,
+                "planned_units": forecast.planned_units,
+            })
+            m.log(env.now, "forecast_made", "planning", product=product.id,
+                  quantity=forecast.planned_units)
+        _plan_capacity(env, m, planned, index)
+        for product in m.scenario.products:
+            if product.stocking == "make_to_stock":
+                daily = planned[product.id] / period
+                m.stock_target[product.id] = round(daily * planning.stock_cover_days)
+                production.check_replenishment(env, m, product)
+
+
+def _plan_capacity(env: simpy.Environment, m: CompanyModel, planned: dict[str, float],
+                   index: int) -> None:
+    planning = m.scenario.planning
+    load = {centre_id: 0.0 for centre_id in m.centres}
+    for product in m.scenario.products:
+        for op in product.routing:
+            load[op.work_centre] += planned[product.id] * op.hours_per_unit.mean
+    for centre_id, centre in m.centres.items():
+        spec = centre.spec
+        context = CapacityContext(
+            centre_id, spec.machines, spec.max_shifts, centre.shifts, SHIFT_HOURS,
+            planning.period_days, load[centre_id], centre.store.waiting_hours,
+            planning.target_utilization,
+        )
+        plan = m.decide("capacity", m.policies.capacity.plan, context)
+        shifts = plan.shifts
+        if not 1 <= shifts <= spec.max_shifts:
+            raise RuntimeError(
+                f"capacity policy staffed {shifts} shifts at {centre_id}; allowed 1..{spec.max_shifts}"
+            )
+        changed = shifts != centre.shifts
+        centre.shifts = shifts
+        m.log(env.now, "capacity_planned", "planning", resource=centre_id, quantity=shifts)
+        m.plan_rows.append({
+            "period": index, "period_start": env.now, "work_centre": centre_id,
+            "machines": spec.machines, "shifts": shifts, "planned_load_hours": load[centre_id],
+            "changed": changed,
+        })

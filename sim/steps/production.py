@@ -1,0 +1,161 @@
+"""Steps 6–7: prioritisation, scheduling and production.
+
+Released work waits in each work centre's :class:`~ordercycle.sim.resources.JobStore`
+(ordered by the priority policy); every machine is a process that pulls its next
+job through the dispatch policy, changes over between setup families
+(sequence-dependent), works only when a shift is staffed, and breaks down after an
+exponential amount of busy time (repair, then the job resumes). Sales asks for an
+expedite when an order is projected to miss its promise; the expedite policy decides.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+from ordercycle.policies.contexts import ExpediteContext
+from ordercycle.scenarios.distributions import Exponential
+from ordercycle.scenarios.schema import Operation, Product
+from ordercycle.sim.entities import Job, Order
+from ordercycle.sim.model import HOURS_PER_DAY, SHIFT_HOURS, CentreState
+
+if TYPE_CHECKING:
+    from ordercycle.sim.model import CompanyModel
+
+
+def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
+            machine: Any) -> Generator[simpy.Event, Any, None]:
+    """One machine: pull a job, wait for a shift, change over, process, repeat."""
+    spec = centre.spec
+    failures = None
+    if spec.mtbf_hours is not None:
+        failures = m.streams.sampler(f"centre.{spec.id}.{machine.index}.failure",
+                                     Exponential(dist="exponential", mean=spec.mtbf_hours))
+    repairs = m.streams.sampler(f"centre.{spec.id}.{machine.index}.repair", spec.repair_hours)
+    budget = failures() if failures is not None else math.inf
+    label = machine.label
+    while True:
+        job: Job = yield centre.store.get(machine)
+        wait = centre.hours_to_shift(env.now)
+        if wait > 0:
+            yield env.timeout(wait / HOURS_PER_DAY)
+        order = job.order
+        order_id = order.order_id if order is not None else None
+        if order is not None:
+            order.unattended_days += env.now - job.queued_at
+            order.move(f"production:{spec.id}", "production")
+        changeover = centre.changeover_hours(machine.family, job.setup_family)
+        if changeover > 0:
+            m.log(env.now, "changeover_started", "production", order_id, label, job=job.job_id,
+                  quantity=changeover)
+            yield env.timeout(changeover / HOURS_PER_DAY)
+        machine.family = job.setup_family
+        m.log(env.now, "operation_started", "production", order_id, label, job=job.job_id,
+              quantity=job.quantity)
+        hours = job.setup_hours + job.process_hours
+        while hours > budget:
+            yield env.timeout(budget / HOURS_PER_DAY)
+            hours -= budget
+            m.log(env.now, "machine_breakdown", "production", order_id, label, job=job.job_id)
+            yield env.timeout(repairs() / HOURS_PER_DAY)
+            m.log(env.now, "machine_repaired", "production", order_id, label, job=job.job_id)
+            budget = failures() if failures is not None else math.inf
+        budget -= hours
+        yield env.timeout(hours / HOURS_PER_DAY)
+        m.log(env.now, "operation_completed", "production", order_id, label, job=job.job_id,
+              quantity=job.quantity)
+        job.done.succeed()  # type: ignore[attr-defined]
+
+
+def _process_hours(m: CompanyModel, product: Product, step: int, op: Operation, units: int) -> float:
+    key = f"process.{product.id}.{step}"
+    sampler = m.streams.sampler(key, op.hours_per_unit)
+    return sampler() * units
+
+
+def surplus_capacity_hours(m: CompanyModel, product: Product) -> float:
+    """Staffed hours over the next planning period not yet claimed by waiting work,
+    at the tightest work centre of the product's routing (what production may share)."""
+    period = m.scenario.planning.period_days
+    surplus = math.inf
+    for op in product.routing:
+        centre = m.centres[op.work_centre]
+        capacity = len(centre.machines) * centre.shifts * SHIFT_HOURS * period
+        surplus = min(surplus, capacity - centre.store.waiting_hours)
+    return surplus
+
+
+def _projected_completion(m: CompanyModel, product: Product, step: int, units: int, now: float) -> float:
+    """Rough promise check: remaining work and queues over staffed hours, plus transit."""
+    days = 0.0
+    for op in product.routing[step:]:
+        centre = m.centres[op.work_centre]
+        staffed = len(centre.machines) * centre.shifts * SHIFT_HOURS
+        own = op.setup_hours + op.hours_per_unit.mean * units
+        days += centre.store.waiting_hours / staffed + own / (centre.shifts * SHIFT_HOURS)
+    return now + days
+
+
+def _maybe_expedite(env: simpy.Environment, m: CompanyModel, order: Order, product: Product,
+                    step: int) -> None:
+    if order.expedited:
+        return
+    now = env.now
+    projected = _projected_completion(m, product, step, order.quantity, now)
+    if projected <= order.promised_date:
+        return
+    m.log(now, "expedite_requested", "sales", order.order_id)
+    context = ExpediteContext(order.order_id, now, order.importance, order.promised_date,
+                              projected, m.expedites_in_window(now),
+                              m.scenario.planning.period_days)
+    decision = m.decide("expedite", m.policies.expedite.expedite, context)
+    if decision.grant:
+        order.expedited = True
+        m.expedite_times.append(now)
+        m.log(now, "expedite_granted", "production", order.order_id)
+    else:
+        m.log(now, "expedite_refused", "production", order.order_id)
+
+
+def produce(env: simpy.Environment, m: CompanyModel, product: Product, units: int,
+            order: Order | None, due_date: float,
+            importance: float) -> Generator[simpy.Event, Any, None]:
+    """Take ``units`` of ``product`` through its routing, one job per operation."""
+    for step, op in enumerate(product.routing):
+        if order is not None:
+            _maybe_expedite(env, m, order, product, step)
+        job = Job(m.next_id("job"), order, product.id, units, product.setup_family,
+                  op.setup_hours, _process_hours(m, product, step, op, units), due_date,
+                  importance, env.now, replenishment=order is None)
+        job.expedited = order.expedited if order is not None else False
+        job.done = env.event()
+        m.log(env.now, "operation_queued", "production", order.order_id if order else None,
+              op.work_centre, job=job.job_id, quantity=units)
+        if order is not None:
+            order.move(f"queued:{op.work_centre}", "production")
+        yield m.centres[op.work_centre].store.put(job)
+        yield job.done  # type: ignore[misc]
+
+
+def check_replenishment(env: simpy.Environment, m: CompanyModel, product: Product) -> None:
+    """Release a replenishment batch when stock on hand plus pipeline is below target."""
+    position = m.stock[product.id] + m.stock_pipeline[product.id]
+    target = m.stock_target[product.id]
+    if product.stocking != "make_to_stock" or position >= target:
+        return
+    batch = m.scenario.planning.replenishment_batch_units
+    units = math.ceil((target - position) / batch) * batch
+    m.stock_pipeline[product.id] += units
+    m.log(env.now, "replenishment_released", "planning", product=product.id, quantity=units)
+    env.process(_replenish(env, m, product, units))
+
+
+def _replenish(env: simpy.Environment, m: CompanyModel, product: Product,
+               units: int) -> Generator[simpy.Event, Any, None]:
+    due = env.now + m.scenario.planning.stock_cover_days
+    yield from produce(env, m, product, units, None, due, 0.0)
+    m.stock_pipeline[product.id] -= units
+    m.stock[product.id] += units
+    m.log(env.now, "stock_received", "warehouse", product=product.id, quantity=units)

@@ -1,0 +1,182 @@
+"""Steps 2–5: order generation, quoting, entry and selection.
+
+Inquiries arrive from each customer segment as a non-homogeneous Poisson process
+(thinning, Lewis & Shedler 1979): rate(t) = rate₀ · (1 + trend · t/365) ·
+(1 + amplitude · cos(2π (t − peak_day) / period)). Everything random about an
+inquiry — its time, customer, product, size and its "fate" uniforms (quote
+acceptance, entry error, repair) — is drawn at arrival from the segment's own
+streams, so every policy set sees the same inquiries (common random numbers).
+
+Quote acceptance is a logit choice (documented in ``docs/model.md``):
+P(accept) = 1 / (1 + exp(−(β₀ − β_p·(p/p_list − 1) − β_L·(L − L_desired)/L_desired))).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+from ordercycle.policies.contexts import QuoteContext, SelectionContext
+from ordercycle.scenarios.distributions import Exponential
+from ordercycle.scenarios.schema import Segment
+from ordercycle.sim.entities import Order
+from ordercycle.sim.model import cents
+from ordercycle.sim.steps import fulfilment, production
+
+if TYPE_CHECKING:
+    from ordercycle.sim.model import CompanyModel
+
+
+def arrival_rate(arrivals: Any, t: float) -> float:
+    """Inquiries per day of an :class:`~ordercycle.scenarios.schema.Arrivals` at day ``t``."""
+    season = arrivals.seasonality
+    wave = 1.0 + season.amplitude * math.cos(2 * math.pi * (t - season.peak_day) / season.period_days)
+    return arrivals.rate_per_day * max(0.0, 1.0 + arrivals.trend_per_year * t / 365.0) * wave
+
+
+def acceptance_probability(segment: Segment, unit_price: float, list_price: float,
+                           promised_lead_days: float) -> float:
+    """Probability the customer accepts a quote (logit model of the module docstring)."""
+    utility = (
+        segment.base_utility
+        - segment.price_sensitivity * (unit_price / list_price - 1.0)
+        - segment.lead_time_sensitivity
+        * (promised_lead_days - segment.desired_lead_days) / segment.desired_lead_days
+    )
+    return 1.0 / (1.0 + math.exp(-utility))
+
+
+def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
+                     segment: Segment) -> Generator[simpy.Event, Any, None]:
+    """Generate the inquiries of one segment until the horizon."""
+    arrivals = segment.arrivals
+    horizon = m.scenario.horizon_days
+    growth = max(1.0, 1.0 + arrivals.trend_per_year * horizon / 365.0)
+    peak_rate = arrivals.rate_per_day * growth * (1.0 + arrivals.seasonality.amplitude)
+    prefix = f"segment.{segment.id}"
+    gap = m.streams.sampler(f"{prefix}.arrival", Exponential(dist="exponential", mean=1.0 / peak_rate))
+    thin = m.streams.uniform(f"{prefix}.thinning")
+    pick_customer = m.streams.uniform(f"{prefix}.customer")
+    pick_product = m.streams.uniform(f"{prefix}.product")
+    size = m.streams.sampler(f"{prefix}.size", segment.order_size_units)
+    fates = [m.streams.uniform(f"{prefix}.fate.{name}") for name in ("accept", "entry", "repair")]
+    products = sorted(segment.product_mix)
+    total = sum(segment.product_mix.values())
+    cumulative, running = [], 0.0
+    for product_id in products:
+        running += segment.product_mix[product_id] / total
+        cumulative.append(running)
+    t = 0.0
+    while True:
+        t += gap()
+        if t >= horizon:
+            return
+        if thin() * peak_rate > arrival_rate(arrivals, t):
+            continue
+        u_customer, u_product, units = pick_customer(), pick_product(), size()
+        yield env.timeout(t - env.now)
+        index = next((i for i, c in enumerate(cumulative) if u_product < c), len(products) - 1)
+        customer = f"{segment.id}-{int(u_customer * segment.customers) + 1}"
+        order = Order(m.next_id("order"), customer, segment.id, segment.importance,
+                      products[index], max(1, math.ceil(units)), env.now)
+        order.u_accept, order.u_entry_error, order.u_repair = (draw() for draw in fates)
+        m.orders.append(order)
+        m.period_demand[order.product_id] += order.quantity
+        m.log(env.now, "inquiry_received", "sales", order.order_id, product=order.product_id,
+              quantity=order.quantity)
+        env.process(order_journey(env, m, order))
+
+
+def order_journey(env: simpy.Environment, m: CompanyModel,
+                  order: Order) -> Generator[simpy.Event, Any, None]:
+    """One inquiry from the first sales contact to delivery (or its end)."""
+    departments = m.departments
+    segment = m.segments[order.segment]
+    product = m.products[order.product_id]
+    info = m.scenario.information
+
+    # 2. order generation: a sales rep takes the inquiry
+    yield from m.serve([order], "sales", departments["sales_reps"], m.task_hours("sales_contact"),
+                       "sales_contact_started", "sales_contact_completed", "inquiry")
+
+    # 3. cost estimation and pricing
+    yield from m.serve([order], "estimating", departments["estimators"],
+                       m.task_hours("cost_estimation"), "estimation_started", None, "estimating")
+    surplus = None
+    if info.production_shares_capacity:
+        surplus = production.surplus_capacity_hours(m, product)
+    context = QuoteContext(
+        order.order_id, env.now, order.customer_id, segment.id, segment.importance, product.id,
+        order.quantity, product.list_price, product.unit_cost, product.standard_lead_days,
+        segment.desired_lead_days, surplus,
+        m.stock[product.id] if info.warehouse_shares_stock else None,
+    )
+    quote = m.decide("pricing", m.policies.pricing.quote, context)
+    if quote.unit_price <= 0 or quote.promised_lead_days < 0:
+        raise RuntimeError(f"pricing policy returned an invalid quote {quote!r}")
+    order.list_price = product.list_price
+    order.unit_cost = product.unit_cost
+    order.unit_price = round(quote.unit_price, 2)
+    order.quote_time = env.now
+    order.promised_date = env.now + quote.promised_lead_days
+    m.log(env.now, "quote_sent", "estimating", order.order_id, quantity=order.quantity,
+          amount=order.unit_price * order.quantity)
+    order.move("awaiting_customer", "customer")
+    yield env.timeout(m.streams.sampler(f"segment.{segment.id}.response", segment.response_days)())
+    accept = acceptance_probability(segment, order.unit_price, product.list_price,
+                                    quote.promised_lead_days)
+    if order.u_accept >= accept:
+        order.final_state = "lost_quote"
+        order.move("lost_quote", "customer")
+        m.log(env.now, "quote_lost", "sales", order.order_id)
+        return
+    m.log(env.now, "quote_accepted", "sales", order.order_id)
+
+    # 4. order receipt and entry (an entry error surfaces later, in billing)
+    yield from m.serve([order], "order_entry", departments["entry_clerks"], m.task_hours("order_entry"),
+                       "entry_started", None, "entry")
+    quality = m.scenario.quality
+    order.entered_units, order.entered_unit_price = order.quantity, order.unit_price
+    if order.u_entry_error < quality.entry_error_rate / 2:
+        order.entry_error = "price"
+        order.entered_unit_price = round(order.unit_price * (1 + quality.entry_price_error), 2)
+    elif order.u_entry_error < quality.entry_error_rate:
+        order.entry_error = "quantity"
+        order.entered_units = order.quantity + 1
+    order.entered_time = env.now
+    m.log(env.now, "order_entered", "order_entry", order.order_id, quantity=order.entered_units,
+          amount=order.entered_units * order.entered_unit_price)
+
+    # 5. order selection: who decides sets the delay and the information available
+    policy = m.policies.selection
+    senior = policy.decider == "senior"
+    pool = departments["senior_managers" if senior else "junior_staff"]
+    hours = m.task_hours("selection_senior" if senior else "selection_junior")
+    yield from m.serve([order], "selection", pool, hours, "selection_started", None, "selection")
+    value = order.quantity * order.unit_price
+    if senior:
+        margin_rate = (order.unit_price - product.unit_cost) / order.unit_price
+        backlog = sum(c.store.waiting_hours for c in m.centres.values())
+        context = SelectionContext(
+            order.order_id, env.now, "senior", segment.id, product.id, order.quantity, value,
+            segment.importance, margin_rate, product.strategic, backlog,
+            order.promised_date - env.now,
+        )
+    else:
+        context = SelectionContext(order.order_id, env.now, "junior", segment.id, product.id,
+                                   order.quantity, value)
+    decision = m.decide("selection", policy.select, context)
+    order.decision_time = env.now
+    if not decision.accept:
+        order.final_state = "rejected"
+        order.move("rejected", "sales")
+        m.log(env.now, "order_rejected", "selection", order.order_id)
+        return
+    order.accepted = True
+    m.log(env.now, "order_accepted", "selection", order.order_id, amount=cents(value) / 100)
+
+    # 6–11: prioritisation, production, fulfilment, billing, returns and service
+    yield from fulfilment.fulfil_order(env, m, order)
+
