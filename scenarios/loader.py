@@ -47,7 +47,7 @@ def format_validation_error(error: ValidationError) -> list[str]:
         elif "input" in item and item["type"] not in {"missing", "value_error"}:
             message = f"{_lower_first(message)} (got {item['input']!r})"
         path = ".".join(loc)
-        if not path and "; " in message or ": " in message and not path:
+        if not path and ": " in message:  # cross-field checks name their own paths
             lines.extend(part.strip() for part in message.split("; "))
         else:
             lines.append(f"{path or '<scenario>'}: {_lower_first(message)}")

@@ -273,6 +273,11 @@ class Planning(BaseModel):
     )
     replenishment_batch_units: int = Field(1, ge=1, description="replenishment jobs are multiples of this")
     history_periods: int = Field(52, ge=1, description="demand history the forecast policy sees, periods")
+    expedite_margin_days: float = Field(
+        0.0, ge=0,
+        description="sales asks to expedite an order projected to deliver later than its promise "
+        "minus this margin, days",
+    )
 
 
 class Costs(BaseModel):
@@ -364,10 +369,6 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
-        if self.warmup_days >= self.horizon_days:
-            raise ValueError(
-                f"warmup_days ({self.warmup_days}) must be less than horizon_days ({self.horizon_days})"
-            )
         _unique([p.id for p in self.products], "product")
         _unique([w.id for w in self.work_centres], "work centre")
         _unique([s.id for s in self.segments], "segment")
@@ -377,6 +378,11 @@ class Scenario(BaseModel):
         providers = {lp.id for lp in self.logistics_providers}
         skills = set(self.staff.technicians)
         problems: list[str] = []
+        if self.warmup_days >= self.horizon_days:
+            problems.append(
+                f"warmup_days: must be less than horizon_days ({self.horizon_days:g}), "
+                f"got {self.warmup_days:g}"
+            )
         for i, product in enumerate(self.products):
             for j, op in enumerate(product.routing):
                 if op.work_centre not in centres:

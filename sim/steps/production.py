@@ -87,9 +87,11 @@ def surplus_capacity_hours(m: CompanyModel, product: Product) -> float:
     return surplus
 
 
-def _projected_completion(m: CompanyModel, product: Product, step: int, units: int, now: float) -> float:
-    """Rough promise check: remaining work and queues over staffed hours, plus transit."""
-    days = 0.0
+def _projected_completion(m: CompanyModel, order: Order, product: Product, step: int, now: float) -> float:
+    """Sales' rough promise check: remaining work and queues over staffed hours, plus transit."""
+    units = order.quantity
+    provider = m.providers[m.segments[order.segment].logistics_provider]
+    days = provider.transit_days.mean
     for op in product.routing[step:]:
         centre = m.centres[op.work_centre]
         staffed = len(centre.machines) * centre.shifts * SHIFT_HOURS
@@ -103,8 +105,8 @@ def _maybe_expedite(env: simpy.Environment, m: CompanyModel, order: Order, produ
     if order.expedited:
         return
     now = env.now
-    projected = _projected_completion(m, product, step, order.quantity, now)
-    if projected <= order.promised_date:
+    projected = _projected_completion(m, order, product, step, now)
+    if projected <= order.promised_date - m.scenario.planning.expedite_margin_days:
         return
     m.log(now, "expedite_requested", "sales", order.order_id)
     context = ExpediteContext(order.order_id, now, order.importance, order.promised_date,

@@ -120,7 +120,6 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
     order.unit_cost = product.unit_cost
     order.unit_price = round(quote.unit_price, 2)
     order.quote_time = env.now
-    order.promised_date = env.now + quote.promised_lead_days
     m.log(env.now, "quote_sent", "estimating", order.order_id, quantity=order.quantity,
           amount=order.unit_price * order.quantity)
     order.move("awaiting_customer", "customer")
@@ -146,6 +145,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
         order.entry_error = "quantity"
         order.entered_units = order.quantity + 1
     order.entered_time = env.now
+    order.promised_date = env.now + quote.promised_lead_days  # the promise runs from the order
     m.log(env.now, "order_entered", "order_entry", order.order_id, quantity=order.entered_units,
           amount=order.entered_units * order.entered_unit_price)
 

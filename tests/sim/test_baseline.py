@@ -1,0 +1,66 @@
+"""The built-in baseline over a full year: size, every step exercised, KPIs present."""
+
+from __future__ import annotations
+
+import math
+
+from ordercycle.scenarios.loader import load, override
+from ordercycle.sim.eventlog import ACTIVITY_STEP, STEPS
+from ordercycle.sim.run import simulate
+
+REQUIRED_KPIS = (
+    "orders_received", "orders_accepted", "orders_rejected", "on_time_delivery_rate",
+    "mean_lead_time_days", "p95_lead_time_days", "revenue", "gross_margin", "changeovers",
+    "plan_changes", "utilization", "mean_inventory_units", "forecast_bias", "forecast_mape",
+    "billing_error_rate", "days_sales_outstanding", "return_rate", "mean_refund_days",
+    "mean_service_response_days", "mean_unattended_hours", "max_unattended_hours",
+)
+
+
+def test_a_year_has_at_least_ten_thousand_orders(baseline_year):
+    assert baseline_year.kpis["orders_received"] >= 10_000
+
+
+# Activities the baseline's status-quo policies rule out; exercised by the variant below.
+POLICY_DEPENDENT = {"debrief_held": "debrief=never", "expedite_refused": "bounded cap rarely reached"}
+
+
+def test_every_step_and_activity_is_exercised(baseline_year):
+    events = baseline_year.events
+    assert set(events["step"].dropna().unique()) == set(STEPS)
+    seen = set(events["activity"].unique())
+    missing = sorted(set(ACTIVITY_STEP) - seen - set(POLICY_DEPENDENT))
+    assert missing == [], f"activities never logged in the baseline year: {missing}"
+
+
+def test_policy_dependent_activities_appear_under_other_policies():
+    scenario = override(
+        load("baseline"), horizon_days=120, warmup_days=7,
+        policies={"debrief": {"name": "routine"}, "expedite": {"name": "never"}},
+    )
+    planning = scenario.planning.model_dump()
+    scenario = override(scenario, planning={**planning, "expedite_margin_days": 3.0})
+    seen = set(simulate(scenario, seed=0).events["activity"].unique())
+    assert set(POLICY_DEPENDENT) <= seen
+    assert "expedite_granted" not in seen
+
+
+def test_every_required_kpi_is_present_and_finite(baseline_year):
+    kpis = baseline_year.kpis
+    for key in REQUIRED_KPIS:
+        assert key in kpis, key
+        values = kpis[key].values() if isinstance(kpis[key], dict) else [kpis[key]]
+        for value in values:
+            assert math.isfinite(value), key
+    assert set(kpis["utilization"]) == {c.id for c in baseline_year.scenario.work_centres}
+    assert all(0 < u <= 1 for u in kpis["utilization"].values())
+
+
+def test_final_states_add_up(baseline_year):
+    orders = baseline_year.orders
+    kpis = baseline_year.kpis
+    assert orders["order_id"].is_unique
+    assert orders["final_state"].notna().all()
+    warm = orders[orders["inquiry_time"] >= baseline_year.scenario.warmup_days]
+    assert sum(kpis["final_states"].values()) == len(warm) == kpis["inquiries"]
+    assert kpis["orders_accepted"] + kpis["orders_rejected"] == kpis["orders_received"]
