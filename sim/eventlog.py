@@ -10,6 +10,7 @@ each id column is an object type.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 STEPS = (
     "planning", "generation", "quoting", "entry", "selection", "prioritization",
@@ -73,25 +74,30 @@ ACTIVITY_STEP: dict[str, str] = {
 """Every activity the model logs, and the step of the cycle it belongs to."""
 
 _ID_COLUMNS = ("order_id", "shipment_id", "invoice_id", "return_id", "ticket_id", "job_id")
+COLUMNS = ("time", "activity", "department", "resource", *_ID_COLUMNS, "product_id", "quantity", "amount")
+"""Columns of a record, in the order :meth:`Recorder.log` stores them."""
+
+_ARROW_TYPES = {
+    "time": pa.float64(), "activity": pa.string(), "department": pa.string(), "resource": pa.string(),
+    **{name: pa.int64() for name in _ID_COLUMNS},
+    "product_id": pa.string(), "quantity": pa.float64(), "amount": pa.float64(),
+}
+CHUNK_ROWS = 32_768
 
 
 class Recorder:
-    """Appends events into per-column lists; :meth:`table` builds the DataFrame."""
+    """Collects flat event records into columnar (Arrow) chunks.
+
+    :meth:`log` appends one tuple to a small staging list; every ``CHUNK_ROWS``
+    records the staging list is transposed into Arrow arrays, so the log is held
+    column by column, never as an object per event. :meth:`table` returns the whole
+    log as a DataFrame in the order events happened.
+    """
 
     def __init__(self) -> None:
-        self.time: list[float] = []
-        self.activity: list[str] = []
-        self.department: list[str] = []
-        self.resource: list[str | None] = []
-        self.order_id: list[int | None] = []
-        self.shipment_id: list[int | None] = []
-        self.invoice_id: list[int | None] = []
-        self.return_id: list[int | None] = []
-        self.ticket_id: list[int | None] = []
-        self.job_id: list[int | None] = []
-        self.product: list[str | None] = []
-        self.quantity: list[float | None] = []
-        self.amount: list[float | None] = []
+        self._rows: list[tuple[object, ...]] = []
+        self._chunks: list[pa.RecordBatch] = []
+        self._flushed = 0
 
     def log(
         self,
@@ -111,40 +117,40 @@ class Recorder:
         amount: float | None = None,
     ) -> None:
         """Append one event."""
-        self.time.append(time)
-        self.activity.append(activity)
-        self.department.append(department)
-        self.resource.append(resource)
-        self.order_id.append(order_id)
-        self.shipment_id.append(shipment)
-        self.invoice_id.append(invoice)
-        self.return_id.append(return_)
-        self.ticket_id.append(ticket)
-        self.job_id.append(job)
-        self.product.append(product)
-        self.quantity.append(quantity)
-        self.amount.append(amount)
+        self._rows.append((time, activity, department, resource, order_id, shipment, invoice,
+                           return_, ticket, job, product, quantity, amount))
+        if len(self._rows) >= CHUNK_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        columns = zip(*self._rows, strict=True)
+        arrays = [pa.array(values, type=_ARROW_TYPES[name]) for name, values in zip(COLUMNS, columns,
+                                                                                     strict=True)]
+        self._chunks.append(pa.RecordBatch.from_arrays(arrays, names=list(COLUMNS)))
+        self._flushed += len(self._rows)
+        self._rows = []
 
     def __len__(self) -> int:
-        return len(self.time)
+        return self._flushed + len(self._rows)
+
+    def arrow(self) -> pa.Table:
+        """The log as an Arrow table (raw columns, no categories)."""
+        self._flush()
+        schema = pa.schema([(name, _ARROW_TYPES[name]) for name in COLUMNS])
+        return pa.Table.from_batches(self._chunks, schema=schema)
 
     def table(self) -> pd.DataFrame:
         """The event log as a DataFrame, in the order events happened."""
-        activity = pd.Categorical(self.activity, categories=sorted(ACTIVITY_STEP))
-        step = pd.Categorical(
-            pd.Series(self.activity).map(ACTIVITY_STEP), categories=list(STEPS)
-        )
-        columns: dict[str, object] = {
-            "time": pd.Series(self.time, dtype="float64"),
-            "step": step,
-            "activity": activity,
-            "department": pd.Categorical(self.department),
-            "resource": pd.Series(self.resource, dtype="string"),
-        }
-        for name in _ID_COLUMNS:
-            columns[name] = pd.array(getattr(self, name), dtype="Int64")
-        columns["product_id"] = pd.Series(self.product, dtype="string")
-        columns["quantity"] = pd.array(self.quantity, dtype="Float64")
-        columns["amount"] = pd.array(self.amount, dtype="Float64")
-        return pd.DataFrame(columns)
-
+        raw = self.arrow()
+        activity_codes = raw.column("activity").to_pandas()
+        nullable = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(),
+                    pa.string(): pd.StringDtype()}
+        frame = raw.to_pandas(types_mapper=nullable.get)
+        frame["time"] = frame["time"].astype("float64")
+        frame["activity"] = pd.Categorical(activity_codes, categories=sorted(ACTIVITY_STEP))
+        frame["department"] = pd.Categorical(frame["department"].astype(object))
+        step = pd.Categorical(activity_codes.map(ACTIVITY_STEP), categories=list(STEPS))
+        frame.insert(1, "step", step)
+        return frame
