@@ -1,0 +1,103 @@
+"""The policy registry, parameter validation and the built-in policies' decisions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ordercycle.policies.base import PolicyParameterError
+from ordercycle.policies.contexts import (
+    BillingContext,
+    BillingLine,
+    CapacityContext,
+    ForecastContext,
+    OrderView,
+    RankingContext,
+    SelectionContext,
+    from_json,
+    to_json,
+)
+from ordercycle.policies.registry import DECISIONS, make, registry
+
+
+def all_policies():
+    return [(kind, name) for kind, table in registry().items() for name in sorted(table)]
+
+
+def test_every_decision_has_a_default_policy():
+    for kind in DECISIONS:
+        assert registry()[kind], f"no policy registered for {kind}"
+
+
+@pytest.mark.parametrize(("kind", "name"), all_policies())
+def test_params_round_trip_and_rebuild_equal(kind, name):
+    policy = make(kind, name)
+    params = policy.get_params()
+    assert json.loads(json.dumps(params)) == params
+    assert make(kind, name, params) == policy
+    assert type(policy).policy_id().startswith(f"{kind}/{name}@")
+    assert type(policy).summary
+
+
+def test_bad_parameters_name_the_field():
+    with pytest.raises(PolicyParameterError) as caught:
+        make("expedite", "bounded", {"max_per_period": -2, "colour": "red"})
+    assert caught.value.problems == [
+        "policies.expedite.params.max_per_period: input should be greater than or equal to 0 (got -2)",
+        "policies.expedite.params.colour: unknown parameter",
+    ]
+
+
+def test_moving_average_plays_the_forecast_game():
+    context = ForecastContext("valve", 70.0, 7.0, (100.0, 120.0, 80.0, 100.0, 500.0), 0.2, 0.15)
+    forecast = make("forecast", "moving-average", {"window": 4}).forecast(context)
+    assert forecast.statistical_units == pytest.approx(200.0)
+    assert forecast.marketing_units == pytest.approx(240.0)
+    assert forecast.planned_units == pytest.approx(204.0)
+    assert "marketing +20%" in forecast.reason
+
+
+def test_load_based_capacity_staffs_fewest_shifts_that_cover_the_load():
+    policy = make("capacity", "load-based", {"backlog_share": 0.5})
+    context = CapacityContext("cutting", 2, 3, 2, 8.0, 7.0, 150.0, 40.0, 0.85)
+    # 2 machines x 8 h x 7 d x 0.85 = 95.2 h per shift; load 150 + 20 = 170 h -> 2 shifts
+    assert policy.plan(context).shifts == 2
+    heavy = CapacityContext("cutting", 2, 3, 2, 8.0, 7.0, 400.0, 0.0, 0.85)
+    assert policy.plan(heavy).shifts == 3
+
+
+def test_size_threshold_rejects_small_orders_only():
+    policy = make("selection", "size-threshold", {"min_units": 3})
+    small = SelectionContext(1, 0.0, "junior", "strategic", "pump", 2, 1900.0)
+    assert not policy.select(small).accept
+    assert "below the 3-unit threshold" in policy.select(small).reason
+    assert policy.select(SelectionContext(2, 0.0, "junior", "regular", "valve", 3, 360.0)).accept
+
+
+def test_ranking_is_a_permutation_expedites_first():
+    orders = (
+        OrderView(1, 0.0, 9.0, 1.0, 1, 1.0),
+        OrderView(2, 1.0, 3.0, 1.0, 1, 1.0),
+        OrderView(3, 2.0, 5.0, 1.0, 1, 1.0, expedited=True),
+    )
+    ranking = make("priority", "edd").rank(RankingContext(0.0, orders))
+    assert ranking.order_ids == (3, 2, 1)
+    assert sorted(make("priority", "fifo").rank(RankingContext(0.0, orders)).order_ids) == [1, 2, 3]
+
+
+def test_billing_policies_differ_exactly_where_entry_was_wrong():
+    line = BillingLine(7, entered_units=5, entered_unit_price=110.0, already_billed=0.0,
+                       shipped_units=3, agreed_unit_price=100.0)
+    context = BillingContext("regular-1", "per_shipment", 10.0, (line,))
+    consult = make("billing", "consult-shipping-sales").invoice(context)
+    alone = make("billing", "standalone").invoice(context)
+    assert consult.lines[0].amount == 300.0
+    assert alone.lines[0].amount == 550.0
+
+
+def test_contexts_round_trip_through_json():
+    context = BillingContext("c", "monthly", 1.5, (BillingLine(1, 2, 3.5, 0.0, None, None),))
+    data = to_json(context)
+    assert json.loads(json.dumps(data)) == data
+    assert from_json(BillingContext, data) == context
