@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from pydantic import Field
+
 from ordercycle.policies.base import Policy
 from ordercycle.policies.contexts import (
     BillingContext,
@@ -15,7 +17,6 @@ from ordercycle.policies.contexts import (
     ReturnContext,
     ReturnDecision,
 )
-from pydantic import Field
 
 
 class BillingPolicy(Policy):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from pydantic import Field
+
 from ordercycle.policies.base import Policy
 from ordercycle.policies.contexts import Quote, QuoteContext, SelectionContext, SelectionDecision
-from pydantic import Field
 
 
 class PricingPolicy(Policy):
@@ -82,4 +83,36 @@ class SizeThreshold(SelectionPolicy):
             return SelectionDecision(True, f"accepted: {context.quantity} units >= {self.min_units}")
         return SelectionDecision(
             False, f"rejected: {context.quantity} units below the {self.min_units}-unit threshold"
+        )
+
+
+class MarginFloor(SelectionPolicy):
+    """A senior manager's rule: reject orders whose unit margin is below a floor.
+
+    Customers at or above ``protect_importance`` are always accepted (the strategy
+    keeps its best customers even on thin margins).
+    """
+
+    name = "margin-floor"
+    summary = "senior managers reject orders below a margin floor, except for key customers"
+    decider = "senior"
+
+    def __init__(self, min_margin_rate: Annotated[float, Field(ge=-1, le=1)] = 0.3,
+                 protect_importance: Annotated[float, Field(gt=0)] = 3.0):
+        self.min_margin_rate = min_margin_rate
+        self.protect_importance = protect_importance
+
+    def select(self, context: SelectionContext) -> SelectionDecision:
+        """Accept key customers; otherwise accept when the margin reaches the floor."""
+        if context.unit_margin_rate is None or context.importance is None:
+            raise ValueError("margin-floor needs a senior context (margin and importance)")
+        if context.importance >= self.protect_importance:
+            return SelectionDecision(True, f"accepted: key customer (importance {context.importance:g})")
+        if context.unit_margin_rate >= self.min_margin_rate:
+            return SelectionDecision(
+                True, f"accepted: margin {context.unit_margin_rate:.0%} >= {self.min_margin_rate:.0%}"
+            )
+        return SelectionDecision(
+            False,
+            f"rejected: margin {context.unit_margin_rate:.0%} below the {self.min_margin_rate:.0%} floor",
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
+from pydantic import Field
+
 from ordercycle.policies.base import Policy
 from ordercycle.policies.contexts import CapacityContext, CapacityPlan, Forecast, ForecastContext
-from pydantic import Field
 
 
 class ForecastPolicy(Policy):

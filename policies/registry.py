@@ -27,6 +27,7 @@ from ordercycle.policies.base import Policy, PolicyParameterError, build
 from ordercycle.policies.commercial import (
     AcceptAll,
     ListPrice,
+    MarginFloor,
     PricingPolicy,
     SelectionPolicy,
     SizeThreshold,
@@ -64,6 +65,7 @@ BUILTIN: tuple[type[Policy], ...] = (
     ListPrice,
     AcceptAll,
     SizeThreshold,
+    MarginFloor,
     Fifo,
     EarliestDueDate,
     PriorityFirst,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from ordercycle.policies.base import Policy
 from ordercycle.policies.contexts import (
     DispatchContext,
@@ -14,7 +16,6 @@ from ordercycle.policies.contexts import (
     Ranking,
     RankingContext,
 )
-from pydantic import Field
 
 
 class PriorityPolicy(Policy):

@@ -64,8 +64,9 @@ def _format_table(kpis: dict[str, Any]) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``ordercycle run``: simulate once, write outputs, print the KPI table."""
-    from ordercycle.sim.run import simulate, write_outputs
     from tqdm import tqdm
+
+    from ordercycle.sim.run import simulate, write_outputs
 
     scenario = load(args.scenario)
     changes: dict[str, Any] = {"horizon_days": args.horizon, "warmup_days": args.warmup}

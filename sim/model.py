@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
+
 from ordercycle.policies.registry import PolicyInstances, make_all
 from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
 from ordercycle.sim.entities import Order, Shipment
@@ -146,29 +147,29 @@ class CompanyModel:
             self.trace.append((kind, context, decision))
         return decision
 
-    def serve(self, orders: list[Order], department: str, resource: simpy.Resource,
+    def serve(self, orders: list[Order], department: str, pool: str,
               hours: float, started: str, completed: str | None,
               state: str, **refs: Any) -> Generator[simpy.Event, Any, None]:
-        """Wait for one person of ``resource``, then work ``hours`` on ``orders``.
+        """Wait for one person of the staff ``pool``, then work ``hours`` on ``orders``.
 
         The wait counts as unattended time of every order; the orders are owned by
         ``department`` throughout. Logs ``started`` when work begins and ``completed``
-        (if given) when it ends.
+        (if given) when it ends, with the pool as the resource.
         """
         env = self.env
         for order in orders:
             order.move(state, department)
         queued = env.now
-        with resource.request() as request:
+        with self.departments[pool].request() as request:
             yield request
             waited = env.now - queued
             for order in orders:
                 order.unattended_days += waited
-                self.log(env.now, started, department, order.order_id, department, **refs)
+                self.log(env.now, started, department, order.order_id, pool, **refs)
             yield env.timeout(hours / HOURS_PER_DAY)
             if completed is not None:
                 for order in orders:
-                    self.log(env.now, completed, department, order.order_id, department, **refs)
+                    self.log(env.now, completed, department, order.order_id, pool, **refs)
 
     def defect_rate(self, product: Product) -> float:
         """Current defect rate, lowered by debriefed service visits (down to a floor)."""

@@ -15,10 +15,11 @@ from heapq import heappop, heappush
 from typing import Any
 
 import simpy
+from simpy.resources.store import StoreGet, StorePut
+
 from ordercycle.policies.contexts import DispatchContext, JobView, OrderView
 from ordercycle.policies.sequencing import DispatchPolicy, PriorityPolicy
 from ordercycle.sim.entities import Job
-from simpy.resources.store import StoreGet, StorePut
 
 
 class Machine:

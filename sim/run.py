@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from ordercycle.reports.kpis import KpiInputs, compute_kpis
 from ordercycle.scenarios.loader import content_hash
 from ordercycle.scenarios.schema import Scenario

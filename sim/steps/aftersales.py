@@ -16,6 +16,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
+
 from ordercycle.policies.contexts import DebriefContext, ReturnContext
 from ordercycle.sim.entities import Order, Shipment
 from ordercycle.sim.model import HOURS_PER_DAY, cents
@@ -44,7 +45,7 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
     return_id = m.next_id("return")
     refs = {"return_": return_id, "shipment": shipment.shipment_id}
     m.log(env.now, "return_requested", "returns", order.order_id, quantity=shipment.units, **refs)
-    yield from m.serve([order], "returns", m.departments["returns_staff"],
+    yield from m.serve([order], "returns", "returns_staff",
                        m.task_hours("return_approval"), "return_approval_started", None,
                        "return_requested", **refs)
     segment = m.segments[order.segment]
@@ -64,7 +65,7 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
     if not shipment.billed:
         order.move("awaiting_invoice", "finance")
         yield shipment.invoiced  # type: ignore[misc]
-    yield from m.serve([order], "finance", m.departments["finance_clerks"], m.task_hours("refund"),
+    yield from m.serve([order], "finance", "finance_clerks", m.task_hours("refund"),
                        "refund_started", None, "refund", **refs)
     refund = min(shipment.units * cents(order.unit_price), order.billed_cents - order.refunded_cents)
     refund = max(refund, 0)

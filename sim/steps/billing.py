@@ -15,6 +15,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
+
 from ordercycle.policies.contexts import BillingContext, BillingLine
 from ordercycle.sim.entities import Invoice, Order, Shipment
 from ordercycle.sim.model import cents
@@ -57,7 +58,7 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
     hours = m.task_hours("invoicing")
     if policy.consults:
         hours += m.task_hours("billing_consultation")
-    yield from m.serve(orders, "billing", m.departments["billing_clerks"], hours,
+    yield from m.serve(orders, "billing", "billing_clerks", hours,
                        "invoice_started", None, "invoicing", **refs)
     lines = tuple(
         BillingLine(
@@ -97,7 +98,7 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
         yield env.timeout(m.streams.sampler("billing.dispute", m.scenario.quality.dispute_days)())
         for order in wrong:
             m.log(env.now, "invoice_disputed", "customer", order.order_id, **refs)
-        yield from m.serve(wrong, "billing", m.departments["billing_clerks"],
+        yield from m.serve(wrong, "billing", "billing_clerks",
                            m.task_hours("dispute_rework"), "dispute_rework_started", None, "dispute",
                            **refs)
         for order in wrong:

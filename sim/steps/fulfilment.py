@@ -15,6 +15,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
+
 from ordercycle.sim.entities import Order, Shipment
 from ordercycle.sim.model import HOURS_PER_DAY
 from ordercycle.sim.steps import aftersales, billing, production
@@ -64,7 +65,7 @@ def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
     shipment.invoiced = env.event()
     order.shipments.append(shipment)
     refs = {"shipment": shipment.shipment_id}
-    yield from m.serve([order], "warehouse", m.departments["warehouse_staff"],
+    yield from m.serve([order], "warehouse", "warehouse_staff",
                        m.task_hours("picking"), "picking_started", None, "picking", **refs)
     segment = m.segments[order.segment]
     provider = m.providers[segment.logistics_provider]

@@ -15,6 +15,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
+
 from ordercycle.policies.contexts import CapacityContext, ForecastContext
 from ordercycle.sim.model import SHIFT_HOURS
 from ordercycle.sim.steps import production

@@ -15,6 +15,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
+
 from ordercycle.policies.contexts import ExpediteContext
 from ordercycle.scenarios.distributions import Exponential
 from ordercycle.scenarios.schema import Operation, Product

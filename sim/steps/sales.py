@@ -18,6 +18,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
+
 from ordercycle.policies.contexts import QuoteContext, SelectionContext
 from ordercycle.scenarios.distributions import Exponential
 from ordercycle.scenarios.schema import Segment
@@ -92,17 +93,16 @@ def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
 def order_journey(env: simpy.Environment, m: CompanyModel,
                   order: Order) -> Generator[simpy.Event, Any, None]:
     """One inquiry from the first sales contact to delivery (or its end)."""
-    departments = m.departments
     segment = m.segments[order.segment]
     product = m.products[order.product_id]
     info = m.scenario.information
 
     # 2. order generation: a sales rep takes the inquiry
-    yield from m.serve([order], "sales", departments["sales_reps"], m.task_hours("sales_contact"),
+    yield from m.serve([order], "sales", "sales_reps", m.task_hours("sales_contact"),
                        "sales_contact_started", "sales_contact_completed", "inquiry")
 
     # 3. cost estimation and pricing
-    yield from m.serve([order], "estimating", departments["estimators"],
+    yield from m.serve([order], "estimating", "estimators",
                        m.task_hours("cost_estimation"), "estimation_started", None, "estimating")
     surplus = None
     if info.production_shares_capacity:
@@ -134,7 +134,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
     m.log(env.now, "quote_accepted", "sales", order.order_id)
 
     # 4. order receipt and entry (an entry error surfaces later, in billing)
-    yield from m.serve([order], "order_entry", departments["entry_clerks"], m.task_hours("order_entry"),
+    yield from m.serve([order], "order_entry", "entry_clerks", m.task_hours("order_entry"),
                        "entry_started", None, "entry")
     quality = m.scenario.quality
     order.entered_units, order.entered_unit_price = order.quantity, order.unit_price
@@ -152,7 +152,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
     # 5. order selection: who decides sets the delay and the information available
     policy = m.policies.selection
     senior = policy.decider == "senior"
-    pool = departments["senior_managers" if senior else "junior_staff"]
+    pool = "senior_managers" if senior else "junior_staff"
     hours = m.task_hours("selection_senior" if senior else "selection_junior")
     yield from m.serve([order], "selection", pool, hours, "selection_started", None, "selection")
     value = order.quantity * order.unit_price

@@ -101,3 +101,14 @@ def test_contexts_round_trip_through_json():
     data = to_json(context)
     assert json.loads(json.dumps(data)) == data
     assert from_json(BillingContext, data) == context
+
+
+def test_margin_floor_is_a_senior_rule_that_protects_key_customers():
+    policy = make("selection", "margin-floor", {"min_margin_rate": 0.4, "protect_importance": 3.0})
+    assert type(policy).decider == "senior"
+    thin = SelectionContext(1, 0.0, "senior", "regular", "pump", 2, 1900.0, 2.0, 0.3, True, 10.0, 8.0)
+    assert not policy.select(thin).accept
+    key = SelectionContext(2, 0.0, "senior", "strategic", "pump", 2, 1900.0, 3.0, 0.3, True, 10.0, 8.0)
+    assert policy.select(key).accept
+    with pytest.raises(ValueError, match="senior context"):
+        policy.select(SelectionContext(3, 0.0, "junior", "regular", "pump", 2, 1900.0))

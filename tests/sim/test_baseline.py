@@ -64,3 +64,24 @@ def test_final_states_add_up(baseline_year):
     warm = orders[orders["inquiry_time"] >= baseline_year.scenario.warmup_days]
     assert sum(kpis["final_states"].values()) == len(warm) == kpis["inquiries"]
     assert kpis["orders_accepted"] + kpis["orders_rejected"] == kpis["orders_received"]
+
+
+def test_who_selects_changes_delay_and_information():
+    """Seniors are fewer and slower, and see margins: different rejections, longer waits."""
+    base = override(load("baseline"), horizon_days=60, warmup_days=7)
+    junior = simulate(base, seed=4)
+    senior = simulate(override(base, policies={"selection": {"name": "margin-floor",
+                                                             "params": {"min_margin_rate": 0.45}}}), seed=4)
+    pools = senior.events[senior.events["activity"] == "selection_started"]["resource"].unique()
+    assert list(pools) == ["senior_managers"]
+    assert list(junior.events[junior.events["activity"] == "selection_started"]["resource"].unique()) == [
+        "junior_staff"
+    ]
+
+    def selection_wait(result):
+        o = result.orders.dropna(subset=["decision_time"])
+        return (o["decision_time"] - o["entered_time"]).mean()
+
+    assert selection_wait(senior) > selection_wait(junior)
+    rejected = senior.orders[senior.orders["final_state"] == "rejected"]
+    assert len(rejected) > 0 and (rejected["segment"] != "strategic").all()
