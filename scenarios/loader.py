@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ordercycle.scenarios.schema import Scenario
 from pydantic import ValidationError
+
+from ordercycle.scenarios.schema import Scenario
 
 BUILTIN = ("baseline",)
 """Names of the scenarios shipped in the package."""

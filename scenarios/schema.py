@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ordercycle.scenarios.distributions import Distribution
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ordercycle.scenarios.distributions import Distribution
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 Probability = float
