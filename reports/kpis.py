@@ -139,6 +139,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     freight = float(dispatched["resource"].map(inputs.freight_cost).fillna(0.0).sum())
     issued = window[activity == "invoice_issued"]["invoice_id"].dropna().unique()
     disputed = window[activity == "invoice_disputed"]["invoice_id"].dropna().unique()
+    disputed = disputed[np.isin(disputed, issued)]  # only invoices issued inside the window
     capacity_cost = sum(staffed[c] * inputs.machine_hour_cost.get(c, 0.0) for c in staffed)
     operating_cost = (
         capacity_cost + changeovers * inputs.changeover_cost + plan_changes * inputs.plan_change_cost

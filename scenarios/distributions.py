@@ -4,7 +4,7 @@ A distribution is written in YAML as a mapping with a ``dist`` key, e.g.
 ``{dist: lognormal, mean: 2.0, cv: 0.5}``, or as a bare number for a fixed value.
 Every distribution knows its ``mean`` (planning uses it) and can draw a block of
 variates from a :class:`numpy.random.Generator` (the simulation draws in blocks of
-4,096 per stream, see ``PERFORMANCE-NOTES.md``).
+4,096 per stream: one float per event costs about 16 % throughput).
 """
 
 from __future__ import annotations

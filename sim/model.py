@@ -149,16 +149,19 @@ class CompanyModel:
 
     def serve(self, orders: list[Order], department: str, pool: str,
               hours: float, started: str, completed: str | None,
-              state: str, **refs: Any) -> Generator[simpy.Event, Any, None]:
+              state: str, move: bool = True, **refs: Any) -> Generator[simpy.Event, Any, None]:
         """Wait for one person of the staff ``pool``, then work ``hours`` on ``orders``.
 
-        The wait counts as unattended time of every order; the orders are owned by
-        ``department`` throughout. Logs ``started`` when work begins and ``completed``
-        (if given) when it ends, with the pool as the resource.
+        The wait counts as unattended time of every order. With ``move`` the orders
+        are in ``state``, owned by ``department``, throughout (billing passes
+        ``False``: an invoice has its own lifecycle and never takes the order away
+        from fulfilment). Logs ``started`` when work begins and ``completed`` (if
+        given) when it ends, with the pool as the resource.
         """
         env = self.env
-        for order in orders:
-            order.move(state, department)
+        if move:
+            for order in orders:
+                order.move(state, department)
         queued = env.now
         with self.departments[pool].request() as request:
             yield request

@@ -4,7 +4,7 @@ A work centre's waiting jobs live in a :class:`JobStore`, a ``simpy.Store`` whos
 ``_do_put`` keeps one heap per setup family, ordered by the priority policy's key,
 and whose ``_do_get`` lets the dispatch policy choose among the family heads for the
 machine asking. Heaps keep every grant O(log n) however long the backlog
-(``PerformanceNotes``: ``PriorityResource`` re-sorts its whole queue per request).
+(measured: ``simpy.PriorityResource`` re-sorts its whole queue on every request).
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class JobStore(simpy.Store):
             job.order.order_id if job.order else -1, job.released_at, job.due_date,
             job.importance, job.quantity, job.process_hours, job.expedited,
         )
-        key = (not job.expedited, self._key(order_view, now), next(self._sequence))
+        key = (not job.expedited, self._key(order_view, now), job.released_at, order_view.order_id,
+               next(self._sequence))
         job_view = JobView(
             job.job_id, order_view.order_id, job.setup_family, job.due_date, job.importance,
             job.setup_hours + job.process_hours, job.expedited,

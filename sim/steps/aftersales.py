@@ -21,15 +21,23 @@ from ordercycle.policies.contexts import DebriefContext, ReturnContext
 from ordercycle.sim.entities import Order, Shipment
 from ordercycle.sim.model import HOURS_PER_DAY, cents
 
+GOLDEN_RATIO = 0.6180339887498949
+
 if TYPE_CHECKING:
     from ordercycle.scenarios.distributions import Distribution
     from ordercycle.sim.model import CompanyModel
 
 
 def maybe_return(env: simpy.Environment, m: CompanyModel, order: Order, shipment: Shipment) -> None:
-    """Draw whether a delivered shipment will be returned, and start the claim if so."""
+    """Decide from the order's return fate whether a delivered shipment comes back.
+
+    The k-th shipment of an order uses u_k = frac(u + k·φ) (φ the golden ratio) of the
+    order's own uniform u, drawn at the inquiry: shipments get distinct fates and
+    every policy set sees the same ones (common random numbers).
+    """
     product = m.products[order.product_id]
-    u = m.streams.uniform("returns.fate")()
+    k = order.shipments.index(shipment)
+    u = (order.u_return + k * GOLDEN_RATIO) % 1.0
     defect = m.defect_rate(product)
     if u < defect:
         env.process(return_claim(env, m, order, shipment, "defect"))
@@ -62,9 +70,11 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
     yield env.timeout(m.streams.sampler("returns.pickup", quality.return_pickup_days)())
     order.returned_units += shipment.units
     m.log(env.now, "return_received", "warehouse", order.order_id, quantity=shipment.units, **refs)
-    if not shipment.billed:
+    if not shipment.billed:  # finance cannot refund what was not invoiced: the claim waits
         order.move("awaiting_invoice", "finance")
+        waiting_since = env.now
         yield shipment.invoiced  # type: ignore[misc]
+        order.unattended_days += env.now - waiting_since
     yield from m.serve([order], "finance", "finance_clerks", m.task_hours("refund"),
                        "refund_started", None, "refund", **refs)
     refund = min(shipment.units * cents(order.unit_price), order.billed_cents - order.refunded_cents)

@@ -59,7 +59,7 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
     if policy.consults:
         hours += m.task_hours("billing_consultation")
     yield from m.serve(orders, "billing", "billing_clerks", hours,
-                       "invoice_started", None, "invoicing", **refs)
+                       "invoice_started", None, "invoicing", move=False, **refs)
     lines = tuple(
         BillingLine(
             order.order_id, order.entered_units, order.entered_unit_price,
@@ -84,7 +84,6 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
         invoice.correct_cents += correct
         order.billed_cents += charged[order.order_id]
         order.invoices.append(invoice.invoice_id)
-        order.move("invoiced", "customer")
         m.log(env.now, "invoice_issued", "billing", order.order_id, amount=charged[order.order_id] / 100,
               **refs)
     for shipment in shipments:
@@ -100,7 +99,7 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
             m.log(env.now, "invoice_disputed", "customer", order.order_id, **refs)
         yield from m.serve(wrong, "billing", "billing_clerks",
                            m.task_hours("dispute_rework"), "dispute_rework_started", None, "dispute",
-                           **refs)
+                           move=False, **refs)
         for order in wrong:
             correction = by_order_correct(order, by_order) - charged[order.order_id]
             order.billed_cents += correction

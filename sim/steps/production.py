@@ -50,11 +50,11 @@ def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
         changeover = centre.changeover_hours(machine.family, job.setup_family)
         if changeover > 0:
             m.log(env.now, "changeover_started", "production", order_id, label, job=job.job_id,
-                  quantity=changeover)
+                  product=job.product_id, quantity=changeover)
             yield env.timeout(changeover / HOURS_PER_DAY)
         machine.family = job.setup_family
         m.log(env.now, "operation_started", "production", order_id, label, job=job.job_id,
-              quantity=job.quantity)
+              product=job.product_id, quantity=job.quantity)
         hours = job.setup_hours + job.process_hours
         while hours > budget:
             yield env.timeout(budget / HOURS_PER_DAY)
@@ -66,7 +66,7 @@ def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
         budget -= hours
         yield env.timeout(hours / HOURS_PER_DAY)
         m.log(env.now, "operation_completed", "production", order_id, label, job=job.job_id,
-              quantity=job.quantity)
+              product=job.product_id, quantity=job.quantity)
         job.done.succeed()  # type: ignore[attr-defined]
 
 
@@ -102,14 +102,16 @@ def _projected_completion(m: CompanyModel, order: Order, product: Product, step:
 
 
 def _maybe_expedite(env: simpy.Environment, m: CompanyModel, order: Order, product: Product,
-                    step: int) -> None:
+                    step: int) -> Generator[simpy.Event, Any, None]:
+    """Sales asks for an expedite (taking a rep's time) when the promise is at risk."""
     if order.expedited:
         return
-    now = env.now
-    projected = _projected_completion(m, order, product, step, now)
+    projected = _projected_completion(m, order, product, step, env.now)
     if projected <= order.promised_date - m.scenario.planning.expedite_margin_days:
         return
-    m.log(now, "expedite_requested", "sales", order.order_id)
+    yield from m.serve([order], "sales", "sales_reps", m.task_hours("expedite_request"),
+                       "expedite_requested", None, "expedite_request")
+    now = env.now
     context = ExpediteContext(order.order_id, now, order.importance, order.promised_date,
                               projected, m.expedites_in_window(now),
                               m.scenario.planning.period_days)
@@ -128,14 +130,14 @@ def produce(env: simpy.Environment, m: CompanyModel, product: Product, units: in
     """Take ``units`` of ``product`` through its routing, one job per operation."""
     for step, op in enumerate(product.routing):
         if order is not None:
-            _maybe_expedite(env, m, order, product, step)
+            yield from _maybe_expedite(env, m, order, product, step)
         job = Job(m.next_id("job"), order, product.id, units, product.setup_family,
                   op.setup_hours, _process_hours(m, product, step, op, units), due_date,
                   importance, env.now, replenishment=order is None)
         job.expedited = order.expedited if order is not None else False
         job.done = env.event()
         m.log(env.now, "operation_queued", "production", order.order_id if order else None,
-              op.work_centre, job=job.job_id, quantity=units)
+              op.work_centre, job=job.job_id, product=product.id, quantity=units)
         if order is not None:
             order.move(f"queued:{op.work_centre}", "production")
         yield m.centres[op.work_centre].store.put(job)

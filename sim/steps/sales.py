@@ -62,7 +62,8 @@ def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
     pick_customer = m.streams.uniform(f"{prefix}.customer")
     pick_product = m.streams.uniform(f"{prefix}.product")
     size = m.streams.sampler(f"{prefix}.size", segment.order_size_units)
-    fates = [m.streams.uniform(f"{prefix}.fate.{name}") for name in ("accept", "entry", "repair")]
+    fates = [m.streams.uniform(f"{prefix}.fate.{name}")
+             for name in ("accept", "entry", "repair", "return")]
     products = sorted(segment.product_mix)
     total = sum(segment.product_mix.values())
     cumulative, running = [], 0.0
@@ -82,7 +83,7 @@ def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
         customer = f"{segment.id}-{int(u_customer * segment.customers) + 1}"
         order = Order(m.next_id("order"), customer, segment.id, segment.importance,
                       products[index], max(1, math.ceil(units)), env.now)
-        order.u_accept, order.u_entry_error, order.u_repair = (draw() for draw in fates)
+        order.u_accept, order.u_entry_error, order.u_repair, order.u_return = (draw() for draw in fates)
         m.orders.append(order)
         m.period_demand[order.product_id] += order.quantity
         m.log(env.now, "inquiry_received", "sales", order.order_id, product=order.product_id,
@@ -121,7 +122,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
     order.unit_price = round(quote.unit_price, 2)
     order.quote_time = env.now
     m.log(env.now, "quote_sent", "estimating", order.order_id, quantity=order.quantity,
-          amount=order.unit_price * order.quantity)
+          amount=cents(order.unit_price * order.quantity) / 100)
     order.move("awaiting_customer", "customer")
     yield env.timeout(m.streams.sampler(f"segment.{segment.id}.response", segment.response_days)())
     accept = acceptance_probability(segment, order.unit_price, product.list_price,
