@@ -136,7 +136,8 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     inventory = mean_inventory(events, warmup, horizon)
 
     dispatched = window[activity == "shipment_dispatched"]
-    freight = float(dispatched["resource"].map(inputs.freight_cost).fillna(0.0).sum())
+    carriers = dispatched["resource"].astype(object)
+    freight = float(carriers.map(inputs.freight_cost).astype("float64").fillna(0.0).sum())
     issued = window[activity == "invoice_issued"]["invoice_id"].dropna().unique()
     disputed = window[activity == "invoice_disputed"]["invoice_id"].dropna().unique()
     disputed = disputed[np.isin(disputed, issued)]  # only invoices issued inside the window

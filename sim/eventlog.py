@@ -9,6 +9,7 @@ each id column is an object type.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -83,6 +84,7 @@ _ARROW_TYPES = {
     "product_id": pa.string(), "quantity": pa.float64(), "amount": pa.float64(),
 }
 CHUNK_ROWS = 32_768
+NAN = float("nan")
 
 
 class Recorder:
@@ -90,8 +92,8 @@ class Recorder:
 
     :meth:`log` appends one tuple to a small staging list; every ``CHUNK_ROWS``
     records the staging list is transposed into Arrow arrays, so the log is held
-    column by column, never as an object per event. :meth:`table` returns the whole
-    log as a DataFrame in the order events happened.
+    column by column, never as an object per event. Missing ids are passed as -1 and
+    missing quantities as NaN (cheap to convert); both become nulls in the table.
     """
 
     def __init__(self) -> None:
@@ -104,19 +106,19 @@ class Recorder:
         time: float,
         activity: str,
         department: str,
-        order_id: int | None = None,
+        order_id: int = -1,
         resource: str | None = None,
         *,
-        shipment: int | None = None,
-        invoice: int | None = None,
-        return_: int | None = None,
-        ticket: int | None = None,
-        job: int | None = None,
+        shipment: int = -1,
+        invoice: int = -1,
+        return_: int = -1,
+        ticket: int = -1,
+        job: int = -1,
         product: str | None = None,
-        quantity: float | None = None,
-        amount: float | None = None,
+        quantity: float = NAN,
+        amount: float = NAN,
     ) -> None:
-        """Append one event."""
+        """Append one event (ids -1 and amounts NaN mean "none")."""
         self._rows.append((time, activity, department, resource, order_id, shipment, invoice,
                            return_, ticket, job, product, quantity, amount))
         if len(self._rows) >= CHUNK_ROWS:
@@ -125,9 +127,20 @@ class Recorder:
     def _flush(self) -> None:
         if not self._rows:
             return
-        columns = zip(*self._rows, strict=True)
-        arrays = [pa.array(values, type=_ARROW_TYPES[name]) for name, values in zip(COLUMNS, columns,
-                                                                                     strict=True)]
+        columns = dict(zip(COLUMNS, zip(*self._rows, strict=True), strict=True))
+        arrays = []
+        for name in COLUMNS:
+            kind = _ARROW_TYPES[name]
+            if kind == pa.int64():
+                values = np.array(columns[name], dtype=np.int64)
+                arrays.append(pa.array(values, mask=values < 0))
+            elif kind == pa.float64() and name != "time":
+                values = np.array(columns[name], dtype=np.float64)
+                arrays.append(pa.array(values, mask=np.isnan(values)))
+            elif name == "time":
+                arrays.append(pa.array(np.array(columns[name], dtype=np.float64)))
+            else:
+                arrays.append(pa.array(columns[name], type=kind))
         self._chunks.append(pa.RecordBatch.from_arrays(arrays, names=list(COLUMNS)))
         self._flushed += len(self._rows)
         self._rows = []

@@ -13,8 +13,10 @@ both, for parity checks with the decision service).
 
 from __future__ import annotations
 
+import gc
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +126,42 @@ class CompanyModel:
         self.plan_rows: list[dict[str, Any]] = []
         self._ids = {kind: 0 for kind in ("order", "job", "shipment", "invoice", "return", "ticket")}
         self._task_samplers: dict[str, BlockSampler] = {}
+        self.draw = self._named_samplers()
+
+    def _named_samplers(self) -> dict[str, BlockSampler]:
+        """One sampler per stochastic source that steps draw from by name.
+
+        Built once, so hot paths look a sampler up instead of formatting its name.
+        """
+        streams, scenario = self.streams, self.scenario
+        quality = scenario.quality
+        named = {
+            "returns.request": streams.sampler("returns.request", quality.return_request_days),
+            "returns.pickup": streams.sampler("returns.pickup", quality.return_pickup_days),
+            "billing.dispute": streams.sampler("billing.dispute", quality.dispute_days),
+        }
+        for segment in scenario.segments:
+            for name, dist in (("response", segment.response_days),
+                               ("payment", segment.payment_delay_days)):
+                key = f"segment.{segment.id}.{name}"
+                named[key] = streams.sampler(key, dist)
+        for provider in scenario.logistics_providers:
+            for name, dist in (("handling", provider.handling_hours), ("transit", provider.transit_days),
+                               ("delay", provider.delay_days)):
+                key = f"carrier.{provider.id}.{name}"
+                named[key] = streams.sampler(key, dist)
+            key = f"carrier.{provider.id}.reliability"
+            named[key] = streams.uniform(key)
+        for product in scenario.products:
+            for step, op in enumerate(product.routing):
+                key = f"process.{product.id}.{step}"
+                named[key] = streams.sampler(key, op.hours_per_unit)
+            for name, dist in (("repair_after", product.repair_after_days),
+                               ("installation", product.installation_hours),
+                               ("repair", product.service_hours)):
+                key = f"service.{product.id}.{name}"
+                named[key] = streams.sampler(key, dist)
+        return named
 
     # --- helpers used by the steps --------------------------------------------------
 
@@ -211,9 +249,26 @@ class CompanyModel:
             chunks: int = 100) -> None:
         """Run to ``until`` days (default: the horizon), reporting progress per chunk."""
         horizon = self.scenario.horizon_days if until is None else until
-        if progress is None:
-            self.env.run(until=horizon)
-            return
-        for k in range(1, chunks + 1):
-            self.env.run(until=horizon * k / chunks)
-            progress(self.env.now)
+        with relaxed_gc():
+            if progress is None:
+                self.env.run(until=horizon)
+                return
+            for k in range(1, chunks + 1):
+                self.env.run(until=horizon * k / chunks)
+                progress(self.env.now)
+
+
+@contextmanager
+def relaxed_gc(first_generation: int = 50_000) -> Iterator[None]:
+    """Run the cyclic garbage collector less often while simulating.
+
+    A run allocates millions of short-lived events; with Python's default threshold
+    (700) the collector keeps rescanning the live model (measured: 15–25 % of a run).
+    Collections still happen, only less often; the old thresholds are restored.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(first_generation, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)

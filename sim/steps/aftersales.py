@@ -48,8 +48,7 @@ def maybe_return(env: simpy.Environment, m: CompanyModel, order: Order, shipment
 def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment: Shipment,
                  reason_code: str) -> Generator[simpy.Event, Any, None]:
     """Request, approval, pickup and refund of one returned shipment."""
-    quality = m.scenario.quality
-    yield env.timeout(m.streams.sampler("returns.request", quality.return_request_days)())
+    yield env.timeout(m.draw["returns.request"]())
     return_id = m.next_id("return")
     refs = {"return_": return_id, "shipment": shipment.shipment_id}
     m.log(env.now, "return_requested", "returns", order.order_id, quantity=shipment.units, **refs)
@@ -67,7 +66,7 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
         return
     m.log(env.now, "return_approved", "returns", order.order_id, **refs)
     order.move("return_pickup", "logistics")
-    yield env.timeout(m.streams.sampler("returns.pickup", quality.return_pickup_days)())
+    yield env.timeout(m.draw["returns.pickup"]())
     order.returned_units += shipment.units
     m.log(env.now, "return_received", "warehouse", order.order_id, quantity=shipment.units, **refs)
     if not shipment.billed:  # finance cannot refund what was not invoiced: the claim waits
@@ -87,7 +86,7 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
 def repair_ticket(env: simpy.Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
     """A repair call some time after delivery."""
     product = m.products[order.product_id]
-    yield env.timeout(m.streams.sampler(f"service.{product.id}.repair_after", product.repair_after_days)())
+    yield env.timeout(m.draw[f"service.{product.id}.repair_after"]())
     assert product.service_skill is not None  # checked by the scenario schema
     yield from service_visit(env, m, order, "repair", [product.service_skill], product.service_hours)
     order.move("serviced", "customer")
@@ -113,7 +112,7 @@ def service_visit(env: simpy.Environment, m: CompanyModel, order: Order, kind: s
         completed = "installation_completed" if kind == "installation" else "service_completed"
         m.log(env.now, started, "service", order.order_id, kind, **refs)
         order.move(kind, "service")
-        work = m.streams.sampler(f"service.{order.product_id}.{kind}", hours)()
+        work = m.draw[f"service.{order.product_id}.{kind}"]()
         yield env.timeout(work / HOURS_PER_DAY)
         m.log(env.now, completed, "service", order.order_id, kind, quantity=work, **refs)
         context = DebriefContext(ticket, env.now, kind, order.product_id, order.segment, work)

@@ -90,11 +90,11 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
         shipment.billed = True
         shipment.invoiced.succeed()  # type: ignore[attr-defined]
     segment = m.segments[orders[0].segment]
-    delay = m.streams.sampler(f"segment.{segment.id}.payment", segment.payment_delay_days)
+    delay = m.draw[f"segment.{segment.id}.payment"]
     wrong = [order for order in orders if charged[order.order_id] != by_order_correct(order, by_order)]
     if wrong:
         invoice.disputed = True
-        yield env.timeout(m.streams.sampler("billing.dispute", m.scenario.quality.dispute_days)())
+        yield env.timeout(m.draw["billing.dispute"]())
         for order in wrong:
             m.log(env.now, "invoice_disputed", "customer", order.order_id, **refs)
         yield from m.serve(wrong, "billing", "billing_clerks",

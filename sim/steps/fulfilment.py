@@ -30,7 +30,6 @@ def fulfil_order(env: simpy.Environment, m: CompanyModel,
     product = m.products[order.product_id]
     m.log(env.now, "order_prioritized", "production", order.order_id, quantity=order.quantity)
     order.released_time = env.now
-    deliveries = []
     from_stock = 0
     if product.stocking == "make_to_stock":
         from_stock = min(m.stock[product.id], order.quantity)
@@ -38,15 +37,19 @@ def fulfil_order(env: simpy.Environment, m: CompanyModel,
             m.stock[product.id] -= from_stock
             m.log(env.now, "stock_issued", "warehouse", order.order_id, product=product.id,
                   quantity=from_stock)
-            deliveries.append(env.process(ship(env, m, order, from_stock, True)))
         production.check_replenishment(env, m, product)
     to_make = order.quantity - from_stock
-    if to_make:
+    if not to_make:
+        yield from ship(env, m, order, from_stock, True)
+    else:
+        # a partial stock shipment leaves at once, in parallel with production
+        stock_delivery = env.process(ship(env, m, order, from_stock, True)) if from_stock else None
         yield from production.produce(env, m, product, to_make, order, order.promised_date,
                                       order.importance)
         order.production_done_time = env.now
-        deliveries.append(env.process(ship(env, m, order, to_make, False)))
-    yield simpy.AllOf(env, deliveries)
+        yield from ship(env, m, order, to_make, False)
+        if stock_delivery is not None:
+            yield stock_delivery
     if product.installation_skills:
         yield from aftersales.service_visit(env, m, order, "installation",
                                             product.installation_skills, product.installation_hours)
@@ -74,8 +77,7 @@ def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
     with m.carriers[provider.id].request() as loading:
         yield loading
         order.unattended_days += env.now - queued
-        handling = m.streams.sampler(f"carrier.{provider.id}.handling", provider.handling_hours)
-        yield env.timeout(handling() / HOURS_PER_DAY)
+        yield env.timeout(m.draw[f"carrier.{provider.id}.handling"]() / HOURS_PER_DAY)
     shipment.dispatched_time = env.now
     order.shipped_units += units
     if order.first_ship_time != order.first_ship_time:  # NaN: first shipment
@@ -84,9 +86,9 @@ def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
           quantity=units, **refs)
     billing.register_shipment(env, m, shipment)
     order.move("in_transit", "logistics")
-    transit = m.streams.sampler(f"carrier.{provider.id}.transit", provider.transit_days)()
-    if m.streams.uniform(f"carrier.{provider.id}.reliability")() >= provider.reliability:
-        transit += m.streams.sampler(f"carrier.{provider.id}.delay", provider.delay_days)()
+    transit = m.draw[f"carrier.{provider.id}.transit"]()
+    if m.draw[f"carrier.{provider.id}.reliability"]() >= provider.reliability:
+        transit += m.draw[f"carrier.{provider.id}.delay"]()
     yield env.timeout(transit)
     shipment.delivered_time = env.now
     m.log(env.now, "shipment_delivered", "logistics", order.order_id, provider.id,

@@ -43,7 +43,7 @@ def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
         if wait > 0:
             yield env.timeout(wait / HOURS_PER_DAY)
         order = job.order
-        order_id = order.order_id if order is not None else None
+        order_id = order.order_id if order is not None else -1
         if order is not None:
             order.unattended_days += env.now - job.queued_at
             order.move(f"production:{spec.id}", "production")
@@ -71,9 +71,7 @@ def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
 
 
 def _process_hours(m: CompanyModel, product: Product, step: int, op: Operation, units: int) -> float:
-    key = f"process.{product.id}.{step}"
-    sampler = m.streams.sampler(key, op.hours_per_unit)
-    return sampler() * units
+    return m.draw[f"process.{product.id}.{step}"]() * units
 
 
 def surplus_capacity_hours(m: CompanyModel, product: Product) -> float:
@@ -136,11 +134,11 @@ def produce(env: simpy.Environment, m: CompanyModel, product: Product, units: in
                   importance, env.now, replenishment=order is None)
         job.expedited = order.expedited if order is not None else False
         job.done = env.event()
-        m.log(env.now, "operation_queued", "production", order.order_id if order else None,
+        m.log(env.now, "operation_queued", "production", order.order_id if order else -1,
               op.work_centre, job=job.job_id, product=product.id, quantity=units)
         if order is not None:
             order.move(f"queued:{op.work_centre}", "production")
-        yield m.centres[op.work_centre].store.put(job)
+        m.centres[op.work_centre].store.put(job)  # unbounded store: the put never waits
         yield job.done  # type: ignore[misc]
 
 

@@ -14,6 +14,7 @@ P(accept) = 1 / (1 + exp(−(β₀ − β_p·(p/p_list − 1) − β_L·(L − L
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,7 @@ def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
             continue
         u_customer, u_product, units = pick_customer(), pick_product(), size()
         yield env.timeout(t - env.now)
-        index = next((i for i, c in enumerate(cumulative) if u_product < c), len(products) - 1)
+        index = min(bisect_right(cumulative, u_product), len(products) - 1)
         customer = f"{segment.id}-{int(u_customer * segment.customers) + 1}"
         order = Order(m.next_id("order"), customer, segment.id, segment.importance,
                       products[index], max(1, math.ceil(units)), env.now)
@@ -124,7 +125,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
     m.log(env.now, "quote_sent", "estimating", order.order_id, quantity=order.quantity,
           amount=cents(order.unit_price * order.quantity) / 100)
     order.move("awaiting_customer", "customer")
-    yield env.timeout(m.streams.sampler(f"segment.{segment.id}.response", segment.response_days)())
+    yield env.timeout(m.draw[f"segment.{segment.id}.response"]())
     accept = acceptance_probability(segment, order.unit_price, product.list_price,
                                     quote.promised_lead_days)
     if order.u_accept >= accept:
