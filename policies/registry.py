@@ -8,42 +8,17 @@ by name only: nothing is ever imported from a path found in a file.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from ordercycle.policies.aftersales import (
-    BillingPolicy,
-    ConsultShippingSales,
-    DebriefPolicy,
-    NeverDebrief,
-    ReturnsPolicy,
-    RoutineDebrief,
-    Standalone,
-    WithinWindow,
-)
+from ordercycle.policies.aftersales import BillingPolicy, DebriefPolicy, ReturnsPolicy
 from ordercycle.policies.base import Policy, PolicyParameterError, build
-from ordercycle.policies.commercial import (
-    AcceptAll,
-    ListPrice,
-    MarginFloor,
-    PricingPolicy,
-    SelectionPolicy,
-    SizeThreshold,
-)
-from ordercycle.policies.planning import CapacityPolicy, ForecastPolicy, LoadBased, MovingAverageGame
-from ordercycle.policies.sequencing import (
-    Bounded,
-    DispatchPolicy,
-    EarliestDueDate,
-    ExpeditePolicy,
-    Fifo,
-    NeverExpedite,
-    PriorityFirst,
-    PriorityPolicy,
-    SetupAware,
-)
+from ordercycle.policies.commercial import PricingPolicy, SelectionPolicy
+from ordercycle.policies.planning import CapacityPolicy, ForecastPolicy
+from ordercycle.policies.sequencing import DispatchPolicy, ExpeditePolicy, PriorityPolicy
 
 DECISIONS: dict[str, type[Policy]] = {
     "forecast": ForecastPolicy,
@@ -59,25 +34,32 @@ DECISIONS: dict[str, type[Policy]] = {
 }
 """Decision kind -> the base class every policy of that kind derives from."""
 
-BUILTIN: tuple[type[Policy], ...] = (
-    MovingAverageGame,
-    LoadBased,
-    ListPrice,
-    AcceptAll,
-    SizeThreshold,
-    MarginFloor,
-    Fifo,
-    EarliestDueDate,
-    PriorityFirst,
-    SetupAware,
-    Bounded,
-    NeverExpedite,
-    Standalone,
-    ConsultShippingSales,
-    WithinWindow,
-    NeverDebrief,
-    RoutineDebrief,
+BUILTIN_MODULES = (
+    "ordercycle.policies.planning",
+    "ordercycle.policies.forecasting",
+    "ordercycle.policies.commercial",
+    "ordercycle.policies.sequencing",
+    "ordercycle.policies.aftersales",
 )
+"""Modules whose concrete policy classes (those defining ``name``) are built in."""
+
+
+def builtin_policies() -> list[type[Policy]]:
+    """Every concrete policy class defined in :data:`BUILTIN_MODULES`, in source order."""
+    found: list[type[Policy]] = []
+    for module_name in BUILTIN_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:
+                continue  # an optional built-in module not (yet) present
+            raise
+        for value in vars(module).values():
+            if (isinstance(value, type) and issubclass(value, Policy) and "name" in vars(value)
+                    and value.__module__ == module_name):
+                found.append(value)
+    return found
+
 
 ENTRY_POINT_GROUP = "ordercycle.policies"
 
@@ -86,8 +68,8 @@ ENTRY_POINT_GROUP = "ordercycle.policies"
 def registry() -> dict[str, dict[str, type[Policy]]]:
     """Decision kind -> policy name -> class, built-ins first, then plug-ins."""
     table: dict[str, dict[str, type[Policy]]] = {kind: {} for kind in DECISIONS}
-    for cls in BUILTIN:
-        table[cls.decision][cls.name] = cls
+    for cls in builtin_policies():
+        register(cls, table)
     for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         cls = entry.load()
         register(cls, table)

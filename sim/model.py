@@ -196,21 +196,24 @@ class CompanyModel:
         from fulfilment). Logs ``started`` when work begins and ``completed`` (if
         given) when it ends, with the pool as the resource.
         """
-        env = self.env
+        env, log = self.env, self.log
         if move:
             for order in orders:
-                order.move(state, department)
+                order.state, order.owner = state, department
         queued = env.now
-        with self.departments[pool].request() as request:
-            yield request
-            waited = env.now - queued
+        resource = self.departments[pool]
+        request = resource.request()
+        yield request
+        now = env.now
+        waited = now - queued
+        for order in orders:
+            order.unattended_days += waited
+            log(now, started, department, order.order_id, pool, **refs)
+        yield env.timeout(hours / HOURS_PER_DAY)
+        if completed is not None:
             for order in orders:
-                order.unattended_days += waited
-                self.log(env.now, started, department, order.order_id, pool, **refs)
-            yield env.timeout(hours / HOURS_PER_DAY)
-            if completed is not None:
-                for order in orders:
-                    self.log(env.now, completed, department, order.order_id, pool, **refs)
+                log(env.now, completed, department, order.order_id, pool, **refs)
+        resource.release(request)
 
     def defect_rate(self, product: Product) -> float:
         """Current defect rate, lowered by debriefed service visits (down to a floor)."""

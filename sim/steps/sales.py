@@ -65,6 +65,7 @@ def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
     size = m.streams.sampler(f"{prefix}.size", segment.order_size_units)
     fates = [m.streams.uniform(f"{prefix}.fate.{name}")
              for name in ("accept", "entry", "repair", "return")]
+    customers = [f"{segment.id}-{k}" for k in range(1, segment.customers + 1)]
     products = sorted(segment.product_mix)
     total = sum(segment.product_mix.values())
     cumulative, running = [], 0.0
@@ -81,7 +82,7 @@ def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
         u_customer, u_product, units = pick_customer(), pick_product(), size()
         yield env.timeout(t - env.now)
         index = min(bisect_right(cumulative, u_product), len(products) - 1)
-        customer = f"{segment.id}-{int(u_customer * segment.customers) + 1}"
+        customer = customers[int(u_customer * segment.customers)]
         order = Order(m.next_id("order"), customer, segment.id, segment.importance,
                       products[index], max(1, math.ceil(units)), env.now)
         order.u_accept, order.u_entry_error, order.u_repair, order.u_return = (draw() for draw in fates)
