@@ -135,7 +135,15 @@ class SelectionDecision:
 
 @_frozen
 class OrderView:
-    """What prioritisation knows about one released order (or replenishment job)."""
+    """What prioritisation knows about one released order (or replenishment job).
+
+    Times are days, work content hours. ``operation_hours`` is the job now queued;
+    ``remaining_hours`` the order's work content from this operation on;
+    ``remaining_days`` that work spread over the staffed hours per day of each
+    centre (no queues); ``route_load_days`` the work already waiting on the rest of
+    the route, in days of the centres' staffed capacity (what production shares
+    about the availability of the capacity the order needs).
+    """
 
     order_id: int
     released_at: float
@@ -144,6 +152,9 @@ class OrderView:
     quantity: int
     remaining_hours: float
     expedited: bool = False
+    operation_hours: float = 0.0
+    remaining_days: float = 0.0
+    route_load_days: float = 0.0
 
 
 @_frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -68,6 +69,117 @@ class EarliestDueDate(PriorityPolicy):
     def key(self, order: OrderView, now: float) -> Any:
         """Due date."""
         return order.due_date
+
+
+class ShortestProcessingTime(PriorityPolicy):
+    """Shortest operation first (maximises throughput, starves long jobs)."""
+
+    name = "spt"
+    summary = "shortest processing time of the queued operation first"
+
+    def __init__(self) -> None:
+        pass
+
+    def key(self, order: OrderView, now: float) -> Any:
+        """Hours of the queued operation."""
+        return order.operation_hours
+
+
+class MinimumSlack(PriorityPolicy):
+    """Least slack first: due date minus the remaining work in days.
+
+    Slack = due − now − remaining_days; ``now`` is common to all waiting orders, so
+    the ranking is fixed at release.
+    """
+
+    name = "min-slack"
+    summary = "least slack (due date minus remaining work days) first"
+
+    def __init__(self) -> None:
+        pass
+
+    def key(self, order: OrderView, now: float) -> Any:
+        """Due date minus remaining work days."""
+        return order.due_date - order.remaining_days
+
+
+class CriticalRatio(PriorityPolicy):
+    """Smallest critical ratio first: time left to the due date / remaining work days.
+
+    Ratios below 1 mean the order is behind; orders already past due (negative time
+    left) come first, most overdue first.
+    """
+
+    name = "critical-ratio"
+    summary = "smallest (due − now) / remaining work days first"
+    time_dependent = True
+
+    def __init__(self) -> None:
+        pass
+
+    def key(self, order: OrderView, now: float) -> Any:
+        """Critical ratio; past-due orders first by how late they are."""
+        left = order.due_date - now
+        if left <= 0:
+            return (0, left)
+        return (1, left / max(order.remaining_days, 1e-9))
+
+
+class WeightedShortestProcessingTime(PriorityPolicy):
+    """Largest customer importance per processing hour first (WSPT, Smith's rule)."""
+
+    name = "wspt"
+    summary = "largest importance / operation hours first"
+
+    def __init__(self) -> None:
+        pass
+
+    def key(self, order: OrderView, now: float) -> Any:
+        """Negative importance per hour."""
+        return -order.importance / max(order.operation_hours, 1e-9)
+
+
+class ApparentTardinessCost(PriorityPolicy):
+    """Apparent tardiness cost (Vepsalainen & Morton 1987).
+
+    Index = (w / p) · exp(−max(0, d − p − t) / (k · p̄)), with w the importance, p the
+    operation's hours, d the due date and t now (both converted to hours), and
+    k · p̄ given as ``lookahead_hours``. Largest index first.
+    """
+
+    name = "atc"
+    summary = "apparent tardiness cost: importance per hour, discounted by slack"
+    time_dependent = True
+
+    def __init__(self, lookahead_hours: Annotated[float, Field(gt=0)] = 48.0):
+        self.lookahead_hours = lookahead_hours
+
+    def key(self, order: OrderView, now: float) -> Any:
+        """Negative ATC index."""
+        hours = max(order.operation_hours, 1e-9)
+        slack_hours = max(0.0, (order.due_date - now) * 24.0 - hours)
+        return -(order.importance / hours) * math.exp(-slack_hours / self.lookahead_hours)
+
+
+class ImportanceCapacity(PriorityPolicy):
+    """The essay's rule: customer importance and the availability of needed capacity.
+
+    Key = slack − ``importance_weight_days`` × importance, where slack = due date −
+    remaining work days − ``route_load_days`` (the work already waiting on the rest of
+    the order's route, as production shares it). An order that needs congested
+    capacity starts earlier; an important customer counts as having less slack.
+    """
+
+    name = "importance-capacity"
+    summary = "slack net of downstream congestion, less a bonus per point of customer importance"
+
+    def __init__(self, importance_weight_days: Annotated[float, Field(ge=0)] = 1.0):
+        self.importance_weight_days = importance_weight_days
+
+    def key(self, order: OrderView, now: float) -> Any:
+        """Congestion-aware slack minus the importance bonus."""
+        slack = order.due_date - order.remaining_days - order.route_load_days
+        return slack - self.importance_weight_days * order.importance
 
 
 class DispatchPolicy(Policy):

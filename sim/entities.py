@@ -68,7 +68,8 @@ class Job:
 
     __slots__ = ("job_id", "order", "product_id", "quantity", "setup_family", "setup_hours",
                  "process_hours", "due_date", "importance", "released_at", "queued_at",
-                 "expedited", "done", "version", "replenishment")
+                 "expedited", "done", "version", "replenishment", "remaining_hours",
+                 "remaining_days", "route_load_days")
 
     def __init__(self, job_id: int, order: Order | None, product_id: str, quantity: int,
                  setup_family: str, setup_hours: float, process_hours: float, due_date: float,
@@ -88,6 +89,9 @@ class Job:
         self.done: object = None
         self.version = 0
         self.replenishment = replenishment
+        self.remaining_hours = process_hours + setup_hours
+        self.remaining_days = 0.0
+        self.route_load_days = 0.0
 
 
 @dataclass

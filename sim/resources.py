@@ -1,7 +1,9 @@
 """Policy-driven queues built on SimPy's own hooks.
 
 A work centre's waiting jobs live in a :class:`JobStore`, a ``simpy.Store`` whose
-``_do_put`` keeps one heap per setup family, ordered by the priority policy's key,
+``_do_put`` keeps one heap per setup family, ordered by the priority policy's key
+(for time-dependent rules such as critical ratio or ATC, one list per family whose
+keys are computed when a machine asks),
 and whose ``_do_get`` lets the dispatch policy choose among the family heads for the
 machine asking. Heaps keep every grant O(log n) however long the backlog
 (measured: ``simpy.PriorityResource`` re-sorts its whole queue on every request).
@@ -55,11 +57,7 @@ class JobStore(simpy.Store):
     def __init__(self, env: simpy.Environment, work_centre: str, priority: PriorityPolicy,
                  dispatch: DispatchPolicy, decide: Callable[[str, Callable[[Any], Any], Any], Any]):
         super().__init__(env)
-        if priority.time_dependent:
-            raise ValueError(
-                f"priority policy {priority.name!r} is time dependent; work centre queues need "
-                "keys fixed at release"
-            )
+        self.time_dependent = priority.time_dependent
         self.work_centre = work_centre
         self._key = priority.key
         self._dispatch = dispatch.dispatch
@@ -78,15 +76,20 @@ class JobStore(simpy.Store):
         now = self._env.now
         order_view = OrderView(
             job.order.order_id if job.order else -1, job.released_at, job.due_date,
-            job.importance, job.quantity, job.process_hours, job.expedited,
+            job.importance, job.quantity, job.remaining_hours, job.expedited,
+            job.setup_hours + job.process_hours, job.remaining_days, job.route_load_days,
         )
-        key = (not job.expedited, self._key(order_view, now), job.released_at, order_view.order_id,
-               next(self._sequence))
         job_view = JobView(
             job.job_id, order_view.order_id, job.setup_family, job.due_date, job.importance,
             job.setup_hours + job.process_hours, job.expedited,
         )
-        heappush(self._heaps.setdefault(job.setup_family, []), (key, job_view, job))
+        queue = self._heaps.setdefault(job.setup_family, [])
+        if self.time_dependent:  # keys change while jobs wait: ranked when a machine asks
+            queue.append((order_view, job_view, job, next(self._sequence)))
+        else:
+            key = (not job.expedited, self._key(order_view, now), job.released_at,
+                   order_view.order_id, next(self._sequence))
+            heappush(queue, (key, job_view, job))
         self.waiting += 1
         self.waiting_hours += job.setup_hours + job.process_hours
         event.succeed()
@@ -95,7 +98,10 @@ class JobStore(simpy.Store):
     def _do_get(self, event: JobGet) -> bool | None:  # type: ignore[override]
         if not self.waiting:
             return None
-        heads = sorted((heap[0] for heap in self._heaps.values() if heap), key=lambda h: h[0])
+        if self.time_dependent:
+            heads = self._ranked_heads(self._env.now)
+        else:
+            heads = sorted((heap[0] for heap in self._heaps.values() if heap), key=lambda h: h[0])
         chosen = heads[0]
         if len(heads) > 1:
             context = DispatchContext(
@@ -110,9 +116,27 @@ class JobStore(simpy.Store):
                     f"{[head[1].job_id for head in heads]} at {self.work_centre}"
                 )
             chosen = matches[0]
-        heappop(self._heaps[chosen[2].setup_family])
         job = chosen[2]
+        if self.time_dependent:
+            queue = self._heaps[job.setup_family]
+            queue.pop(next(i for i, entry in enumerate(queue) if entry[2] is job))
+        else:
+            heappop(self._heaps[job.setup_family])
         self.waiting -= 1
         self.waiting_hours -= job.setup_hours + job.process_hours
         event.succeed(job)
         return None
+
+    def _ranked_heads(self, now: float) -> list[tuple[Any, JobView, Job]]:
+        """Best job of each family by keys computed now (time-dependent priority rules)."""
+        heads = []
+        for queue in self._heaps.values():
+            if queue:
+                best = min(
+                    ((not view.expedited, self._key(view, now), view.released_at, view.order_id, seq),
+                     job_view, job)
+                    for view, job_view, job, seq in queue
+                )
+                heads.append(best)
+        heads.sort(key=lambda head: head[0])
+        return heads

@@ -86,17 +86,29 @@ def surplus_capacity_hours(m: CompanyModel, product: Product) -> float:
     return surplus
 
 
-def _projected_completion(m: CompanyModel, order: Order, product: Product, step: int, now: float) -> float:
-    """Sales' rough promise check: remaining work and queues over staffed hours, plus transit."""
-    units = order.quantity
-    provider = m.providers[m.segments[order.segment].logistics_provider]
-    days = provider.transit_days.mean
+def route_outlook(m: CompanyModel, product: Product, step: int, units: int) -> tuple[float, float, float]:
+    """What production can tell about the rest of a route from operation ``step`` on.
+
+    Returns:
+        (work hours, work days at the current staffing, days of work already waiting
+        at those centres over their staffed capacity).
+    """
+    hours = work_days = queue_days = 0.0
     for op in product.routing[step:]:
         centre = m.centres[op.work_centre]
-        staffed = len(centre.machines) * centre.shifts * SHIFT_HOURS
+        per_day = centre.shifts * SHIFT_HOURS
         own = op.setup_hours + op.hours_per_unit.mean * units
-        days += centre.store.waiting_hours / staffed + own / (centre.shifts * SHIFT_HOURS)
-    return now + days
+        hours += own
+        work_days += own / per_day
+        queue_days += centre.store.waiting_hours / (len(centre.machines) * per_day)
+    return hours, work_days, queue_days
+
+
+def _projected_completion(m: CompanyModel, order: Order, product: Product, step: int, now: float) -> float:
+    """Sales' rough promise check: remaining work and queues over staffed hours, plus transit."""
+    provider = m.providers[m.segments[order.segment].logistics_provider]
+    _, work_days, queue_days = route_outlook(m, product, step, order.quantity)
+    return now + provider.transit_days.mean + work_days + queue_days
 
 
 def _maybe_expedite(env: simpy.Environment, m: CompanyModel, order: Order, product: Product,
@@ -133,6 +145,9 @@ def produce(env: simpy.Environment, m: CompanyModel, product: Product, units: in
                   op.setup_hours, _process_hours(m, product, step, op, units), due_date,
                   importance, env.now, replenishment=order is None)
         job.expedited = order.expedited if order is not None else False
+        job.remaining_hours, job.remaining_days, job.route_load_days = route_outlook(
+            m, product, step, units
+        )
         job.done = env.event()
         m.log(env.now, "operation_queued", "production", order.order_id if order else -1,
               op.work_centre, job=job.job_id, product=product.id, quantity=units)

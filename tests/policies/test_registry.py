@@ -112,3 +112,36 @@ def test_margin_floor_is_a_senior_rule_that_protects_key_customers():
     assert policy.select(key).accept
     with pytest.raises(ValueError, match="senior context"):
         policy.select(SelectionContext(3, 0.0, "junior", "regular", "pump", 2, 1900.0))
+
+
+def view(order_id, due, importance=1.0, operation_hours=1.0, remaining_days=0.0, route_load_days=0.0):
+    return OrderView(order_id, float(order_id), due, importance, 1, operation_hours, False,
+                     operation_hours, remaining_days, route_load_days)
+
+
+@pytest.mark.parametrize(
+    ("rule", "params", "orders", "now", "expected"),
+    [
+        ("spt", {}, [view(1, 5, operation_hours=3), view(2, 9, operation_hours=1)], 0.0, (2, 1)),
+        ("min-slack", {}, [view(1, 10, remaining_days=1), view(2, 10, remaining_days=4)], 0.0, (2, 1)),
+        # at t=6: order 1 has 4 days left for 4 days of work (ratio 1); order 2 is 1 day past due
+        ("critical-ratio", {}, [view(1, 10, remaining_days=4), view(2, 5, remaining_days=1)], 6.0, (2, 1)),
+        # at t=0: 1 has ratio 10/4 = 2.5, 2 has 5/1 = 5
+        ("critical-ratio", {}, [view(1, 10, remaining_days=4), view(2, 5, remaining_days=1)], 0.0, (1, 2)),
+        ("wspt", {},
+         [view(1, 5, importance=1, operation_hours=1), view(2, 5, importance=3, operation_hours=2)],
+         0.0, (2, 1)),
+        # equal importance/hours: the one whose slack is gone comes first
+        ("atc", {"lookahead_hours": 24}, [view(1, 30, operation_hours=2), view(2, 1, operation_hours=2)],
+         0.0, (2, 1)),
+        # same due date; order 2 has 3 days of work waiting on its route
+        ("importance-capacity", {"importance_weight_days": 1.0},
+         [view(1, 10), view(2, 10, route_load_days=3)], 0.0, (2, 1)),
+        # an important customer beats 1.5 days of extra slack
+        ("importance-capacity", {"importance_weight_days": 1.0},
+         [view(1, 10, importance=1), view(2, 11.5, importance=3)], 0.0, (2, 1)),
+    ],
+)
+def test_priority_rules_rank_as_defined(rule, params, orders, now, expected):
+    ranking = make("priority", rule, params).rank(RankingContext(now, tuple(orders)))
+    assert ranking.order_ids == expected

@@ -83,3 +83,27 @@ def test_waiting_hours_are_tracked():
         store.put(Job(job_id, None, "p", 1, "A", 0.5, 2.0, 1.0, 1.0, 0.0))
     env.run()
     assert store.waiting == 2 and store.waiting_hours == 5.0
+
+
+def test_time_dependent_rule_is_ranked_when_the_machine_asks():
+    """Critical ratio changes while jobs wait: the store ranks them at each pull."""
+    env = simpy.Environment()
+    store = JobStore(env, "wc", make("priority", "critical-ratio"), make("dispatch", "priority-first"),
+                     lambda kind, method, context: method(context))
+    machine = Machine("wc", 0)
+    # job 1: due 10, 4 days of work; job 2: due 5, 1 day of work (same family)
+    for job_id, due, work_days in ((1, 10.0, 4.0), (2, 5.0, 1.0)):
+        job = Job(job_id, None, "p", 1, "A", 0.0, 1.0, due, 1.0, released_at=0.0)
+        job.remaining_days = work_days
+        store.put(job)
+    served = []
+
+    def pull(start):
+        yield env.timeout(start)
+        job = yield store.get(machine)
+        served.append(job.job_id)
+
+    env.process(pull(6.0))  # at t=6 job 2 is past due: it goes first
+    env.run()
+    assert served == [2]
+    assert store.waiting == 1
