@@ -11,8 +11,10 @@ Each line starts with the letter of its check:
 (c) money ledgers: billed = issued + corrections, paid and refunded = their events;
     consulting billing charges exactly the invoiced shipped units × agreed price;
     under any billing policy an order whose invoices are all settled is billed correctly;
-(d) refunded ≤ billed, paid ≤ billed, returned units ≤ shipped units;
-(e) every order has a state and an owner at the horizon;
+(d) refunded ≤ billed, paid ≤ billed, returned units ≤ shipped units, and each refund
+    is the returned units × the agreed price;
+(e) every order has a state and an owner at the horizon; an open order is the
+    customer's only while a quote awaits the customer's answer;
 (f) delivered orders went inquiry → entry → first shipment → delivery in time order;
 (g) the event log is in simulation time order, within [0, horizon];
 (h) unattended time is between 0 and the order's age at the horizon.
@@ -33,7 +35,6 @@ from ordercycle.sim.entities import FINAL_STATES
 EPS = 1e-9
 MAX_PER_CHECK = 20
 """At most this many lines per check; the rest are counted in one summary line."""
-
 CONSULTING = "consult-shipping-sales"
 
 
@@ -42,90 +43,71 @@ def _cents(values: pd.Series) -> pd.Series:
     return (values.astype("float64").fillna(0.0) * 100).round().astype("int64")
 
 
+def _of(events: pd.DataFrame, *activities: str) -> pd.DataFrame:
+    return events[events["activity"].isin(activities)]
+
+
 def _per_order(events: pd.DataFrame, activity: str, column: str, index: pd.Index) -> pd.Series:
-    """Sum of ``column`` over the ``activity`` events of each order (0 when none)."""
-    rows = events[events["activity"] == activity]
-    if column == "amount":
-        values = _cents(rows[column])
-    else:
-        values = rows[column].astype("float64").fillna(0.0)
-    sums = values.groupby(rows["order_id"].astype("int64").to_numpy()).sum()
-    return sums.reindex(index, fill_value=0)
+    """Sum of ``column`` (money in cents) over the ``activity`` events of each order (0 if none)."""
+    rows = _of(events, activity)
+    values = _cents(rows[column]) if column == "amount" else rows[column].astype("float64").fillna(0.0)
+    return values.groupby(rows["order_id"].astype("int64").to_numpy()).sum().reindex(index, fill_value=0)
 
 
-def _report(problems: list[str], tag: str, lines: list[str]) -> None:
-    """Append ``lines`` (prefixed by the check's tag), capped at :data:`MAX_PER_CHECK`."""
-    problems.extend(f"({tag}) {line}" for line in lines[:MAX_PER_CHECK])
-    if len(lines) > MAX_PER_CHECK:
-        problems.append(f"({tag}) ... and {len(lines) - MAX_PER_CHECK} more")
-
-
-def _rows(mask: pd.Series | np.ndarray, orders: pd.DataFrame, text: str) -> list[str]:
-    """One line per order selected by ``mask``; ``text`` is formatted with the row's fields."""
-    return [text.format(**row) for row in orders[np.asarray(mask, dtype=bool)].to_dict("records")]
+def _rows(mask: Any, frame: pd.DataFrame, text: str) -> list[str]:
+    """One line per row selected by ``mask``; ``text`` is formatted with the row's fields."""
+    mask = np.asarray(mask, dtype=bool)
+    return [text.format(**row) for row in frame[mask].to_dict("records")] if mask.any() else []
 
 
 def check_inquiries(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
     """(a) One row per inquiry, one final state each, as many rows as inquiry events."""
-    lines = []
     counts = orders["order_id"].value_counts()
-    lines += [f"order {i} appears {n} times in orders" for i, n in counts[counts > 1].items()]
-    inquiries = events.loc[events["activity"] == "inquiry_received", "order_id"].astype("int64")
+    lines = [f"order {i} appears {n} times in orders" for i, n in counts[counts > 1].items()]
+    inquiries = _of(events, "inquiry_received")["order_id"].astype("int64")
     if len(inquiries) != len(orders):
         lines.append(f"{len(orders)} orders but {len(inquiries)} inquiry_received events")
     known = set(orders["order_id"])
     lines += [f"inquiry {i} is missing from orders" for i in sorted(set(inquiries) - known)]
     lines += [f"order {i} has no inquiry_received event" for i in sorted(known - set(inquiries))]
     state = orders["final_state"].astype(object)
-    lines += _rows(~state.isin(FINAL_STATES), orders, "order {order_id}: final_state {final_state!r}")
-    return lines
+    return lines + _rows(~state.isin(FINAL_STATES), orders, "order {order_id}: final_state {final_state!r}")
 
 
 def check_shipments(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
     """(b) shipped ≤ quantity; shipped = Σ dispatched; delivered orders shipped in full."""
     index = pd.Index(orders["order_id"])
     dispatched = _per_order(events, "shipment_dispatched", "quantity", index).to_numpy()
-    count = events[events["activity"] == "shipment_dispatched"].groupby("order_id").size()
-    count = count.reindex(index, fill_value=0).to_numpy()
-    shipped = orders["shipped_units"].to_numpy()
+    count = _of(events, "shipment_dispatched").groupby("order_id").size().reindex(index, fill_value=0)
+    shipped, quantity = orders["shipped_units"].to_numpy(), orders["quantity"].to_numpy()
     done = orders["final_state"].isin(["delivered", "returned"]).to_numpy()
-    frame = orders.assign(dispatched=dispatched, count=count)
+    frame = orders.assign(dispatched=dispatched, count=count.to_numpy())
     return (
-        _rows(shipped > orders["quantity"], frame,
+        _rows(shipped > quantity, frame,
               "order {order_id}: shipped_units {shipped_units} > quantity {quantity}")
         + _rows(np.abs(shipped - dispatched) > EPS, frame,
                 "order {order_id}: shipped_units {shipped_units} != {dispatched:g} dispatched")
-        + _rows(orders["shipments"].to_numpy() < count, frame,
+        + _rows(frame["shipments"] < frame["count"], frame,
                 "order {order_id}: {shipments} shipments but {count} shipment_dispatched events")
-        + _rows(done & (shipped != orders["quantity"].to_numpy()), frame,
+        + _rows(done & (shipped != quantity), frame,
                 "order {order_id}: {final_state} with {shipped_units} of {quantity} units shipped")
     )
 
 
-def _invoiced_units(model: Any, index: pd.Index) -> pd.Series | None:
-    """Units of each order on issued invoices (from the model's shipments), if known."""
-    if model is None:
-        return None
-    units = {o.order_id: sum(s.units for s in o.shipments if s.billed) for o in model.orders}
-    return pd.Series(units, dtype="int64").reindex(index, fill_value=0)
-
-
-def _settled(events: pd.DataFrame, index: pd.Index, done: tuple[str, ...]) -> pd.Series:
+def _settled(events: pd.DataFrame, index: pd.Index, *done: str) -> np.ndarray:
     """Orders all of whose invoice lines have one of the ``done`` events (vacuously: no invoice)."""
-    def pairs(activities: list[str]) -> set[tuple[int, int]]:
-        rows = events[events["activity"].isin(activities)]
+    def lines(*activities: str) -> set[tuple[int, int]]:
+        rows = _of(events, *activities)
         return set(zip(rows["order_id"].astype("int64"), rows["invoice_id"].astype("int64"), strict=True))
 
-    open_lines = pairs(["invoice_issued"]) - pairs(list(done))
-    unsettled = {order_id for order_id, _ in open_lines}
-    return pd.Series(~index.isin(list(unsettled)), index=index)
+    unsettled = {order_id for order_id, _ in lines("invoice_issued") - lines(*done)}
+    return ~index.isin(list(unsettled))
 
 
 def check_billing(orders: pd.DataFrame, events: pd.DataFrame, policy: str, model: Any) -> list[str]:
     """(c) Ledgers in cents; exact billing when consulting; correct billing once settled."""
     index = pd.Index(orders["order_id"])
-    billed = _cents(orders["billed"]).to_numpy()
-    price = _cents(orders["unit_price"]).to_numpy()
+    billed, price = _cents(orders["billed"]).to_numpy(), _cents(orders["unit_price"]).to_numpy()
     ledger = (_per_order(events, "invoice_issued", "amount", index)
               + _per_order(events, "invoice_corrected", "amount", index)).to_numpy()
     paid = _per_order(events, "payment_received", "amount", index).to_numpy()
@@ -139,32 +121,37 @@ def check_billing(orders: pd.DataFrame, events: pd.DataFrame, policy: str, model
                 "order {order_id}: paid {paid:.2f} != {paid_ev:.2f} in payment_received")
         + _rows(_cents(orders["refunded"]).to_numpy() != refunded, frame,
                 "order {order_id}: refunded {refunded:.2f} != {refunded_ev:.2f} in refund_paid")
+        + _rows(_settled(events, index, "payment_received") & (billed != paid), frame,
+                "order {order_id}: every invoice paid but billed {billed:.2f} != paid {paid:.2f}")
     )
-    invoiced = _invoiced_units(model, index)
     if policy == CONSULTING:
         lines += _rows(billed > orders["shipped_units"].to_numpy() * price, frame,
                        "order {order_id}: billed {billed:.2f} > shipped x agreed price {due:.2f}")
-        disputed = events.loc[events["activity"] == "invoice_disputed", "order_id"]
-        lines += [f"order {i}: invoice disputed although billing consults" for i in disputed]
-    if invoiced is not None:
-        frame["correct"] = invoiced.to_numpy() * price / 100
-        wrong = billed != invoiced.to_numpy() * price
+        lines += [f"order {i}: invoice disputed although billing consults"
+                  for i in _of(events, "invoice_disputed")["order_id"]]
+    if model is not None:  # the units on issued invoices are known only to the model
+        units = {o.order_id: sum(s.units for s in o.shipments if s.billed) for o in model.orders}
+        correct = pd.Series(units, dtype="int64").reindex(index, fill_value=0).to_numpy() * price
+        frame["correct"] = correct / 100
         if policy == CONSULTING:
-            lines += _rows(wrong, frame, "order {order_id}: billed {billed:.2f} != "
-                           "invoiced shipped units x agreed price {correct:.2f} (consulting billing)")
+            lines += _rows(billed != correct, frame, "order {order_id}: billed {billed:.2f} != invoiced "
+                           "shipped units x agreed price {correct:.2f} (consulting billing)")
         else:
-            settled = _settled(events, index, ("invoice_corrected", "payment_received")).to_numpy()
-            lines += _rows(wrong & settled, frame, "order {order_id}: billed {billed:.2f} != "
-                           "{correct:.2f} shipped x agreed price after every dispute settled")
-    all_paid = _settled(events, index, ("payment_received",)).to_numpy()
-    lines += _rows(all_paid & (billed != paid), frame,
-                   "order {order_id}: every invoice paid but billed {billed:.2f} != paid {paid:.2f}")
+            settled = _settled(events, index, "invoice_corrected", "payment_received")
+            lines += _rows((billed != correct) & settled, frame, "order {order_id}: billed {billed:.2f} "
+                           "!= {correct:.2f} shipped x agreed price after every dispute settled")
     return lines
 
 
-def check_bounds(orders: pd.DataFrame) -> list[str]:
-    """(d) refunded ≤ billed, paid ≤ billed (cents), 0 ≤ returned ≤ shipped units."""
+def check_bounds(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
+    """(d) refunded ≤ billed, paid ≤ billed, 0 ≤ returned ≤ shipped; refund = returned × price."""
     billed = _cents(orders["billed"])
+    refunds = _of(events, "refund_paid")[["order_id", "return_id", "amount"]].astype("float64")
+    units = _of(events, "return_received").set_index("return_id")["quantity"].astype("float64")
+    prices = _cents(orders.drop_duplicates("order_id").set_index("order_id")["unit_price"])
+    refunds["owed"] = (units.reindex(refunds["return_id"]).to_numpy()
+                       * prices.reindex(refunds["order_id"]).to_numpy()) / 100
+    wrong = refunds["owed"].notna() & (_cents(refunds["amount"]) != _cents(refunds["owed"]))
     return (
         _rows(_cents(orders["refunded"]) > billed, orders,
               "order {order_id}: refunded {refunded:.2f} > billed {billed:.2f}")
@@ -175,6 +162,8 @@ def check_bounds(orders: pd.DataFrame) -> list[str]:
         + _rows(orders["returned_units"] > orders["shipped_units"], orders,
                 "order {order_id}: returned_units {returned_units} > shipped_units {shipped_units}")
         + _rows(orders["returned_units"] < 0, orders, "order {order_id}: returned_units {returned_units}")
+        + _rows(wrong, refunds, "order {order_id:.0f}: refund of return {return_id:.0f} is {amount:.2f}, "
+                "returned units x agreed price is {owed:.2f}")
     )
 
 
@@ -183,13 +172,18 @@ def _blank(column: pd.Series) -> pd.Series:
 
 
 def check_ownership(orders: pd.DataFrame) -> list[str]:
-    """(e) A state and an owner for every order; open orders are never ownerless."""
+    """(e) A state and an owner for every order; an open order is never ownerless, and is
+    the customer's only while it awaits the customer's answer to a quote."""
     open_ = orders["final_state"].astype(object) == "open"
+    owner, state = orders["owner_at_horizon"], orders["state_at_horizon"]
     return (
-        _rows(_blank(orders["state_at_horizon"]), orders, "order {order_id}: no state_at_horizon")
-        + _rows(_blank(orders["owner_at_horizon"]), orders, "order {order_id}: no owner_at_horizon")
-        + _rows(open_ & _blank(orders["owner_at_horizon"]), orders,
+        _rows(_blank(state), orders, "order {order_id}: no state_at_horizon")
+        + _rows(_blank(owner), orders, "order {order_id}: no owner_at_horizon")
+        + _rows(open_ & _blank(owner), orders,
                 "order {order_id}: open at the horizon with no owner (state {state_at_horizon!r})")
+        + _rows(open_ & (owner == "customer") & (state != "awaiting_customer"), orders,
+                "order {order_id}: open at the horizon but owned by the customer "
+                "(state {state_at_horizon!r}, {shipped_units} of {quantity} units shipped)")
     )
 
 
@@ -206,23 +200,20 @@ def check_times(orders: pd.DataFrame, horizon: float) -> list[str]:
 
 def check_event_order(events: pd.DataFrame, horizon: float) -> list[str]:
     """(g) Event times never decrease in log order and lie in [0, horizon]."""
-    times = events["time"].to_numpy(dtype=float)
-    lines = [f"event {i} ({events['activity'].iloc[i]}) at {times[i]:.6f} after one at {times[i - 1]:.6f}"
+    times, activity = events["time"].to_numpy(dtype=float), events["activity"].to_numpy()
+    lines = [f"event {i} ({activity[i]}) at {times[i]:.6f} after one at {times[i - 1]:.6f}"
              for i in np.flatnonzero(np.diff(times) < 0) + 1]
     outside = np.flatnonzero(np.isnan(times) | (times < 0) | (times > horizon + EPS))
-    lines += [f"event {i} ({events['activity'].iloc[i]}) at {times[i]} outside [0, {horizon:g}]"
-              for i in outside]
-    return lines
+    return lines + [f"event {i} ({activity[i]}) at {times[i]} outside [0, {horizon:g}]" for i in outside]
 
 
 def check_unattended(orders: pd.DataFrame, horizon: float) -> list[str]:
     """(h) 0 ≤ unattended hours ≤ the order's age at the horizon."""
-    age = (horizon - orders["inquiry_time"]) * 24
-    frame = orders.assign(age=age)
+    frame = orders.assign(age=(horizon - orders["inquiry_time"]) * 24)
     hours = orders["unattended_hours"]
     return (
         _rows(hours.isna() | (hours < 0), frame, "order {order_id}: unattended_hours {unattended_hours}")
-        + _rows(hours > age + 1e-6, frame,
+        + _rows(hours > frame["age"] + 1e-6, frame,
                 "order {order_id}: unattended {unattended_hours:.2f} h > age {age:.2f} h at the horizon")
     )
 
@@ -231,19 +222,27 @@ def check_run(result: Any) -> list[str]:
     """Every violated invariant of a finished run, one line each (``[]``: all hold).
 
     Args:
-        result: a :class:`~ordercycle.sim.run.RunResult` (``orders``, ``events``,
-            ``scenario`` and, optionally, ``model``).
+        result: a :class:`~ordercycle.sim.run.RunResult`, or anything with its
+            ``orders``, ``events`` and ``scenario`` (and, optionally, ``model``).
+
+    Each check reports at most :data:`MAX_PER_CHECK` lines, then how many more it found.
     """
     orders, events = result.orders, result.events
     horizon = float(result.scenario.horizon_days)
     policy = result.scenario.policies.billing.name
+    checks = {
+        "a": check_inquiries(orders, events),
+        "b": check_shipments(orders, events),
+        "c": check_billing(orders, events, policy, getattr(result, "model", None)),
+        "d": check_bounds(orders, events),
+        "e": check_ownership(orders),
+        "f": check_times(orders, horizon),
+        "g": check_event_order(events, horizon),
+        "h": check_unattended(orders, horizon),
+    }
     problems: list[str] = []
-    _report(problems, "a", check_inquiries(orders, events))
-    _report(problems, "b", check_shipments(orders, events))
-    _report(problems, "c", check_billing(orders, events, policy, getattr(result, "model", None)))
-    _report(problems, "d", check_bounds(orders))
-    _report(problems, "e", check_ownership(orders))
-    _report(problems, "f", check_times(orders, horizon))
-    _report(problems, "g", check_event_order(events, horizon))
-    _report(problems, "h", check_unattended(orders, horizon))
+    for tag, lines in checks.items():
+        problems.extend(f"({tag}) {line}" for line in lines[:MAX_PER_CHECK])
+        if len(lines) > MAX_PER_CHECK:
+            problems.append(f"({tag}) ... and {len(lines) - MAX_PER_CHECK} more")
     return problems
