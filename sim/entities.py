@@ -1,8 +1,10 @@
 """The objects that flow through the cycle: orders, jobs, shipments, invoices.
 
 Every order has, at every moment, a ``state`` and an ``owner`` (the department or
-outside party responsible for it). ``unattended_days`` accumulates the time it spent
-waiting in an internal queue with nobody working on it.
+outside party responsible for it). ``unattended_days`` accumulates the time during
+which some part of it (the order itself, a shipment, an invoice, a claim, a visit)
+waited in an internal queue with nobody working on it; overlapping waits of parallel
+parts count once (:meth:`Order.begin_wait` / :meth:`Order.end_wait`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class Order:
         "accepted", "released_time", "expedited", "production_done_time", "remaining_hours",
         "shipped_units", "first_ship_time", "delivered_time", "shipments",
         "billed_cents", "paid_cents", "refunded_cents", "returned_units", "final_state",
-        "invoices", "unit_cost",
+        "invoices", "unit_cost", "waits", "waiting_since",
     )
 
     def __init__(self, order_id: int, customer_id: str, segment: str, importance: float,
@@ -39,6 +41,8 @@ class Order:
         self.state = "inquiry"
         self.owner = "sales"
         self.unattended_days = 0.0
+        self.waits = 0
+        self.waiting_since = 0.0
         self.u_accept = self.u_entry_error = self.u_return = self.u_repair = 0.0
         self.list_price = self.unit_price = self.unit_cost = 0.0
         self.promised_date = self.quote_time = float("nan")
@@ -61,6 +65,27 @@ class Order:
         """Change state and owner together (an order is never ownerless)."""
         self.state = state
         self.owner = owner
+
+    @property
+    def delivered(self) -> bool:
+        """Whether fulfilment has finished (final delivery, installation included)."""
+        return self.delivered_time == self.delivered_time  # not NaN
+
+    def begin_wait(self, now: float) -> None:
+        """A part of the order starts waiting in an internal queue."""
+        if self.waits == 0:
+            self.waiting_since = now
+        self.waits += 1
+
+    def end_wait(self, now: float) -> None:
+        """A part of the order stops waiting (someone works on it now)."""
+        self.waits -= 1
+        if self.waits == 0:
+            self.unattended_days += now - self.waiting_since
+
+    def unattended_until(self, now: float) -> float:
+        """Unattended days so far, counting a wait still open at ``now``."""
+        return self.unattended_days + (now - self.waiting_since if self.waits else 0.0)
 
 
 class Job:
@@ -105,6 +130,7 @@ class Shipment:
     dispatched_time: float = float("nan")
     delivered_time: float = float("nan")
     invoiced: object = None
+    settled: object = None
     billed: bool = False
 
 

@@ -197,17 +197,17 @@ class CompanyModel:
         given) when it ends, with the pool as the resource.
         """
         env, log = self.env, self.log
-        if move:
-            for order in orders:
-                order.state, order.owner = state, department
         queued = env.now
+        for order in orders:
+            if move:
+                order.state, order.owner = state, department
+            order.begin_wait(queued)
         resource = self.departments[pool]
         request = resource.request()
         yield request
         now = env.now
-        waited = now - queued
         for order in orders:
-            order.unattended_days += waited
+            order.end_wait(now)
             log(now, started, department, order.order_id, pool, **refs)
         yield env.timeout(hours / HOURS_PER_DAY)
         if completed is not None:

@@ -69,8 +69,9 @@ def _final_state(order: Order) -> str:
     return order.final_state or "open"
 
 
-def orders_table(orders: list[Order]) -> pd.DataFrame:
-    """One row per inquiry: lifecycle times, promise, money, final state, unattended time."""
+def orders_table(orders: list[Order], now: float) -> pd.DataFrame:
+    """One row per inquiry at time ``now``: lifecycle times, promise, money, final state,
+    unattended time (a wait still open at ``now`` counts up to ``now``)."""
     rows = {
         "order_id": [o.order_id for o in orders],
         "customer_id": [o.customer_id for o in orders],
@@ -98,7 +99,7 @@ def orders_table(orders: list[Order]) -> pd.DataFrame:
         "billed": [o.billed_cents / 100 for o in orders],
         "paid": [o.paid_cents / 100 for o in orders],
         "refunded": [o.refunded_cents / 100 for o in orders],
-        "unattended_hours": [o.unattended_days * 24 for o in orders],
+        "unattended_hours": [o.unattended_until(now) * 24 for o in orders],
         "final_state": [_final_state(o) for o in orders],
         "state_at_horizon": [o.state for o in orders],
         "owner_at_horizon": [o.owner for o in orders],
@@ -118,7 +119,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
     model.start()
     model.run(progress=progress)
     events = model.recorder.table()
-    orders = orders_table(model.orders)
+    orders = orders_table(model.orders, model.env.now)
     forecasts = pd.DataFrame(
         model.forecast_rows,
         columns=["period", "period_start", "product_id", "statistical_units", "marketing_units",

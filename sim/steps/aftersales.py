@@ -47,39 +47,49 @@ def maybe_return(env: simpy.Environment, m: CompanyModel, order: Order, shipment
 
 def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment: Shipment,
                  reason_code: str) -> Generator[simpy.Event, Any, None]:
-    """Request, approval, pickup and refund of one returned shipment."""
+    """Request, approval, pickup and refund of one returned shipment.
+
+    The claim moves the order (state and owner) only once fulfilment has finished: a
+    returned stock shipment never takes an order away from production.
+    """
+
+    def move(state: str, owner: str) -> None:
+        if order.delivered:
+            order.move(state, owner)
+
     yield env.timeout(m.draw["returns.request"]())
     return_id = m.next_id("return")
     refs = {"return_": return_id, "shipment": shipment.shipment_id}
     m.log(env.now, "return_requested", "returns", order.order_id, quantity=shipment.units, **refs)
     yield from m.serve([order], "returns", "returns_staff",
                        m.task_hours("return_approval"), "return_approval_started", None,
-                       "return_requested", **refs)
+                       "return_requested", move=order.delivered, **refs)
     segment = m.segments[order.segment]
     context = ReturnContext(order.order_id, env.now, reason_code, shipment.units,
                             env.now - shipment.delivered_time, segment.return_window_days,
                             order.importance)
     decision = m.decide("returns", m.policies.returns.review_return, context)
     if not decision.approve:
-        order.move("return_refused", "customer")
+        move("return_refused", "customer")
         m.log(env.now, "return_refused", "returns", order.order_id, **refs)
         return
     m.log(env.now, "return_approved", "returns", order.order_id, **refs)
-    order.move("return_pickup", "logistics")
+    move("return_pickup", "logistics")
     yield env.timeout(m.draw["returns.pickup"]())
     order.returned_units += shipment.units
     m.log(env.now, "return_received", "warehouse", order.order_id, quantity=shipment.units, **refs)
-    if not shipment.billed:  # finance cannot refund what was not invoiced: the claim waits
-        order.move("awaiting_invoice", "finance")
-        waiting_since = env.now
-        yield shipment.invoiced  # type: ignore[misc]
-        order.unattended_days += env.now - waiting_since
+    if not shipment.settled.triggered:  # type: ignore[attr-defined]
+        # finance refunds only what was invoiced, once any dispute on it is settled
+        move("awaiting_invoice", "finance")
+        order.begin_wait(env.now)
+        yield shipment.settled  # type: ignore[misc]
+        order.end_wait(env.now)
     yield from m.serve([order], "finance", "finance_clerks", m.task_hours("refund"),
-                       "refund_started", None, "refund", **refs)
-    refund = min(shipment.units * cents(order.unit_price), order.billed_cents - order.refunded_cents)
-    refund = max(refund, 0)
+                       "refund_started", None, "refund", move=order.delivered, **refs)
+    owed = shipment.units * cents(order.unit_price)
+    refund = max(0, min(owed, order.billed_cents - order.refunded_cents))
     order.refunded_cents += refund
-    order.move("refunded", "customer")
+    move("refunded", "customer")
     m.log(env.now, "refund_paid", "finance", order.order_id, amount=refund / 100, **refs)
 
 
@@ -99,13 +109,13 @@ def service_visit(env: simpy.Environment, m: CompanyModel, order: Order, kind: s
     refs = {"ticket": ticket}
     m.log(env.now, "ticket_opened", "service", order.order_id, kind, **refs)
     order.move(f"{kind}_waiting", "service")
-    queued = env.now
+    order.begin_wait(env.now)
     requests = []
     for skill in sorted(set(skills)):  # fixed order: crews never deadlock
         request = m.technicians[skill].request()
         requests.append((skill, request))
         yield request
-    order.unattended_days += env.now - queued
+    order.end_wait(env.now)
     try:
         yield env.timeout(m.task_hours("travel") / HOURS_PER_DAY)
         started = "installation_started" if kind == "installation" else "service_started"

@@ -106,6 +106,8 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
             invoice.amount_cents += correction
             m.log(env.now, "invoice_corrected", "billing", order.order_id, amount=correction / 100,
                   **refs)
+    for shipment in shipments:  # the invoice now charges exactly what it should
+        shipment.settled.succeed()  # type: ignore[attr-defined]
     yield env.timeout(segment.payment_terms_days + delay())
     invoice.paid_time = env.now
     for order in orders:

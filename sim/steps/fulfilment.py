@@ -66,6 +66,7 @@ def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
     """Pick, load and transport one shipment; register it with billing on dispatch."""
     shipment = Shipment(m.next_id("shipment"), order, units, from_stock)
     shipment.invoiced = env.event()
+    shipment.settled = env.event()
     order.shipments.append(shipment)
     refs = {"shipment": shipment.shipment_id}
     yield from m.serve([order], "warehouse", "warehouse_staff",
@@ -73,10 +74,10 @@ def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
     segment = m.segments[order.segment]
     provider = m.providers[segment.logistics_provider]
     order.move("awaiting_carrier", "logistics")
-    queued = env.now
+    order.begin_wait(env.now)
     with m.carriers[provider.id].request() as loading:
         yield loading
-        order.unattended_days += env.now - queued
+        order.end_wait(env.now)
         yield env.timeout(m.draw[f"carrier.{provider.id}.handling"]() / HOURS_PER_DAY)
     shipment.dispatched_time = env.now
     order.shipped_units += units

@@ -45,7 +45,7 @@ def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
         order = job.order
         order_id = order.order_id if order is not None else -1
         if order is not None:
-            order.unattended_days += env.now - job.queued_at
+            order.end_wait(env.now)
             order.move(f"production:{spec.id}", "production")
         changeover = centre.changeover_hours(machine.family, job.setup_family)
         if changeover > 0:
@@ -153,6 +153,7 @@ def produce(env: simpy.Environment, m: CompanyModel, product: Product, units: in
               op.work_centre, job=job.job_id, product=product.id, quantity=units)
         if order is not None:
             order.move(f"queued:{op.work_centre}", "production")
+            order.begin_wait(env.now)
         m.centres[op.work_centre].store.put(job)  # unbounded store: the put never waits
         yield job.done  # type: ignore[misc]
 

@@ -262,4 +262,4 @@ def run_tables(scenario: Scenario, seed: int = 0) -> SimpleNamespace:
     model.start()
     model.run()
     return SimpleNamespace(scenario=scenario, seed=seed, model=model, events=model.recorder.table(),
-                           orders=orders_table(model.orders))
+                           orders=orders_table(model.orders, model.env.now))

@@ -257,12 +257,13 @@ def test_the_checks_need_only_the_tables_and_the_scenario(result):
     assert check_run(tables) == [f"(h) order {result.orders['order_id'].iloc[0]}: unattended_hours -1.0"]
 
 
-# --- known simulator bugs, each with a minimal reproducer ---------------------------------
+# --- regressions of simulator bugs, each with a minimal reproducer -------------------------
 # Every test below runs a tiny company (scenario_factory.returns_race_scenario) for a few
-# seeds and horizons and expects no violation of one invariant. They fail today because
-# of the bug named in the reason; when a bug is fixed its test passes, strict xfail turns
-# that into a failure, and the marker (and the matching KNOWN_BUGS entry of
-# test_properties.py) must go.
+# seeds and horizons and expects no violation of one invariant. Each caught a real bug:
+# refunds capped by a billed total still in dispute (fixed: the refund waits until the
+# shipment's invoice is settled); unattended time summed over parallel waits (fixed:
+# overlapping waits count once); a return claim taking an open order away from production
+# (fixed: claims move the order only after delivery).
 
 
 def _violations(tag: str, text: str, seeds: range, horizons: tuple[float, ...],
@@ -277,39 +278,21 @@ def _violations(tag: str, text: str, seeds: range, horizons: tuple[float, ...],
     return found
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator bug (steps/aftersales.return_claim): a refund is capped by the order's billed "
-    "total at refund time; under standalone billing that total includes an overcharge on the "
-    "first invoice that a pending dispute later corrects down, so refunded > billed until the "
-    "second invoice's dispute settles"))
 def test_refunds_never_exceed_what_is_billed_while_disputes_are_pending():
     assert _violations("d", "> billed", range(3), (22, 24, 26, 28), billing="standalone",
                        dispute_days=20.0, return_request_days=1.0, hours_per_unit=0.5) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator bug (steps/aftersales.return_claim): the same cap, hit after the first "
-    "invoice's correction and before the second's, refunds a returned shipment 0 for good: "
-    "the customer paid 1000.00 and returned all 10 units but got 200.00 back"))
 def test_every_refund_is_the_returned_units_at_the_agreed_price():
     assert _violations("d", "refund of return", range(3), (60,), billing="standalone",
                        dispute_days=20.0, return_request_days=18.0, hours_per_unit=0.5) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator bug (unattended_days is a sum over every process of an order): two returned "
-    "shipments waiting for the same monthly invoice both add their wait, as do a stock "
-    "shipment's claim and the rest of the order queued in production, so an order can be "
-    "'unattended' for longer than it has existed"))
 def test_unattended_time_never_exceeds_the_age_of_the_order():
     assert _violations("h", "> age", range(3), (32, 35), billing="consult-shipping-sales",
                        invoice_rhythm="monthly", dispute_days=2.0, hours_per_unit=0.1) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "simulator bug (steps/aftersales.return_claim moves the order): when the stock part of an "
-    "order is returned while the rest still waits in production, the open order ends in state "
-    "'refunded' owned by the customer, not by production"))
 def test_an_open_order_in_production_is_never_owned_by_the_customer():
     assert _violations("e", "owned by the customer", range(4), (12, 15, 19),
                        billing="consult-shipping-sales", dispute_days=2.0, hours_per_unit=0.1,

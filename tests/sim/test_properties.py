@@ -8,8 +8,6 @@ rates, in well under a second.
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,21 +19,6 @@ from ordercycle.sim.invariants import check_run
 from ordercycle.sim.run import kpis_json, simulate
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-KNOWN_BUGS = {
-    r"\(h\) order \d+: unattended .* > age": ("unattended time is summed over parallel waits", True),
-    r"\(d\) order \d+: refunded .* > billed": ("refund capped by a billed total in dispute", False),
-    r"\(d\) order \d+: refund of return": ("refund capped by a billed total in dispute", False),
-    r"\(e\) order \d+: open at the horizon but owned by the customer \(state '(refunded|return_refused)'":
-        ("the returns process takes an open order away from fulfilment", True),
-}
-"""Violations due to simulator bugs reproduced (as strict xfails) in ``test_invariants.py``:
-pattern -> (bug, whether it also occurs when billing consults shipping and sales).
-
-They are tolerated here so that the property keeps testing everything else; remove an
-entry when its bug is fixed (its xfail test then passes and fails the suite as XPASS).
-"""
-
 
 class DrawPicker:
     """A ``scenario_factory.Picker`` drawing from Hypothesis (examples shrink)."""
@@ -65,16 +48,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
 
 
-def _known(line: str, scenario: Scenario) -> bool:
-    consulting = scenario.policies.billing.name == "consult-shipping-sales"
-    return any(re.match(pattern, line) and (also_consulting or not consulting)
-               for pattern, (_, also_consulting) in KNOWN_BUGS.items())
-
-
 @SETTINGS
 @given(scenario=scenarios(), seed=seeds)
 def test_every_invariant_holds_on_small_random_scenarios(scenario: Scenario, seed: int):
-    problems = [line for line in check_run(run_tables(scenario, seed)) if not _known(line, scenario)]
+    problems = check_run(run_tables(scenario, seed))
     assert problems == [], f"policies {scenario.policies.model_dump(mode='json')}"
 
 
