@@ -116,3 +116,160 @@ class MarginFloor(SelectionPolicy):
             False,
             f"rejected: margin {context.unit_margin_rate:.0%} below the {self.min_margin_rate:.0%} floor",
         )
+
+
+class TierDiscount(PricingPolicy):
+    """Discount by customer importance: ``discount_per_tier`` per importance point above 1."""
+
+    name = "tier-discount"
+    summary = "list price less a discount per customer tier, standard lead time"
+
+    def __init__(self, discount_per_tier: Annotated[float, Field(ge=0, lt=1)] = 0.03,
+                 max_discount: Annotated[float, Field(ge=0, lt=1)] = 0.10):
+        self.discount_per_tier = discount_per_tier
+        self.max_discount = max_discount
+
+    def quote(self, context: QuoteContext) -> Quote:
+        """List price less the tier discount."""
+        discount = min(self.max_discount, self.discount_per_tier * max(0.0, context.importance - 1.0))
+        price = round(context.list_price * (1 - discount), 2)
+        return Quote(price, context.standard_lead_days,
+                     f"tier discount {discount:.0%} (importance {context.importance:g})")
+
+
+class InformedSales(PricingPolicy):
+    """Sales that knows what production and the warehouse share (the essay's step 2).
+
+    When the warehouse shares stock and it covers the order, promise delivery from
+    stock (``stock_lead_days``); when production shares surplus capacity above
+    ``surplus_threshold_hours`` on the product's route, offer ``surplus_discount``.
+    Without shared information it quotes like ``list-price``.
+    """
+
+    name = "informed-sales"
+    summary = "promise from stock when stock is shared; discount products with surplus capacity"
+
+    def __init__(self, stock_lead_days: Annotated[float, Field(gt=0)] = 3.0,
+                 surplus_discount: Annotated[float, Field(ge=0, lt=1)] = 0.05,
+                 surplus_threshold_hours: Annotated[float, Field(ge=0)] = 40.0):
+        self.stock_lead_days = stock_lead_days
+        self.surplus_discount = surplus_discount
+        self.surplus_threshold_hours = surplus_threshold_hours
+
+    def quote(self, context: QuoteContext) -> Quote:
+        """Stock promise and surplus discount when the information is there."""
+        price, lead, why = context.list_price, context.standard_lead_days, []
+        stock = context.stock_on_hand_units
+        if stock is not None and stock >= context.quantity:
+            lead = min(lead, self.stock_lead_days)
+            why.append(f"{stock} in stock: delivery in {lead:g} d")
+        surplus = context.surplus_capacity_hours
+        if surplus is not None and surplus >= self.surplus_threshold_hours:
+            price = context.list_price * (1 - self.surplus_discount)
+            why.append(f"surplus capacity {surplus:.0f} h: {self.surplus_discount:.0%} off")
+        reason = "; ".join(why) if why else "no shared stock or surplus: list price, standard lead"
+        return Quote(round(price, 2), lead, reason)
+
+
+class CapableToPromise(PricingPolicy):
+    """List price; promise the lead time the current load allows, plus a safety margin.
+
+    Needs production to share its load (``projected_lead_days``); without it, falls
+    back to the standard lead time.
+    """
+
+    name = "capable-to-promise"
+    summary = "list price; lead time from the current load plus a safety margin"
+
+    def __init__(self, safety_days: Annotated[float, Field(ge=0)] = 1.0,
+                 min_lead_days: Annotated[float, Field(gt=0)] = 1.0):
+        self.safety_days = safety_days
+        self.min_lead_days = min_lead_days
+
+    def quote(self, context: QuoteContext) -> Quote:
+        """Projected lead plus safety, never below ``min_lead_days``."""
+        if context.projected_lead_days is None:
+            return Quote(round(context.list_price, 2), context.standard_lead_days,
+                         "load not shared: standard lead time")
+        lead = max(self.min_lead_days, context.projected_lead_days + self.safety_days)
+        return Quote(round(context.list_price, 2), round(lead, 2),
+                     f"load allows {context.projected_lead_days:.1f} d, +{self.safety_days:g} d safety")
+
+
+class StrategicSelection(SelectionPolicy):
+    """Senior managers score each order against the strategy and accept good fits.
+
+    Score = w_margin · margin rate + w_importance · importance / 3 + w_strategic ·
+    [strategic product] + w_capacity · capacity fit, where capacity fit = 1 when the
+    projected lead time is within the promise and falls to 0 at twice the promise.
+    Accept when the score reaches ``min_score``. The weights are the scenario's
+    strategy, set as this policy's parameters.
+    """
+
+    name = "strategic"
+    summary = "senior managers accept orders whose strategy score (margin, tier, product, capacity) is high"
+    decider = "senior"
+
+    def __init__(self, margin_weight: Annotated[float, Field(ge=0)] = 1.0,
+                 importance_weight: Annotated[float, Field(ge=0)] = 0.5,
+                 strategic_weight: Annotated[float, Field(ge=0)] = 0.3,
+                 capacity_weight: Annotated[float, Field(ge=0)] = 0.3,
+                 min_score: float = 0.6):
+        self.margin_weight = margin_weight
+        self.importance_weight = importance_weight
+        self.strategic_weight = strategic_weight
+        self.capacity_weight = capacity_weight
+        self.min_score = min_score
+
+    def select(self, context: SelectionContext) -> SelectionDecision:
+        """Weighted strategy score against the threshold."""
+        if context.unit_margin_rate is None or context.importance is None:
+            raise ValueError("strategic selection needs a senior context (margin and importance)")
+        fit = 1.0
+        if context.projected_lead_days is not None and context.promised_lead_days:
+            over = context.projected_lead_days / context.promised_lead_days - 1.0
+            fit = min(1.0, max(0.0, 1.0 - over))
+        score = (self.margin_weight * context.unit_margin_rate
+                 + self.importance_weight * context.importance / 3.0
+                 + self.strategic_weight * float(bool(context.strategic_product))
+                 + self.capacity_weight * fit)
+        verdict = "accepted" if score >= self.min_score else "rejected"
+        return SelectionDecision(
+            score >= self.min_score,
+            f"{verdict}: strategy score {score:.2f} vs {self.min_score:.2f} (margin "
+            f"{context.unit_margin_rate:.0%}, importance {context.importance:g}, capacity fit {fit:.2f})",
+        )
+
+
+class CapacityAware(SelectionPolicy):
+    """Accept what capacity can deliver; renegotiate the date or reject otherwise.
+
+    When the projected lead time exceeds the promise, renegotiate to the projection
+    plus ``safety_days`` if that is at most ``max_delay_days`` later; else reject.
+    """
+
+    name = "capacity-aware"
+    summary = "accept orders capacity can meet; renegotiate the date within max_delay_days, else reject"
+    decider = "senior"
+
+    def __init__(self, safety_days: Annotated[float, Field(ge=0)] = 1.0,
+                 max_delay_days: Annotated[float, Field(ge=0)] = 7.0):
+        self.safety_days = safety_days
+        self.max_delay_days = max_delay_days
+
+    def select(self, context: SelectionContext) -> SelectionDecision:
+        """Compare the projection with the promise."""
+        promised, projected = context.promised_lead_days, context.projected_lead_days
+        if promised is None or projected is None:
+            raise ValueError("capacity-aware selection needs a senior context (promise and projection)")
+        if projected <= promised:
+            return SelectionDecision(True, f"accepted: {projected:.1f} d fits the {promised:.1f} d promise")
+        renegotiated = projected + self.safety_days
+        if renegotiated - promised <= self.max_delay_days:
+            return SelectionDecision(
+                True, f"accepted at {renegotiated:.1f} d instead of {promised:.1f} d", round(renegotiated, 2)
+            )
+        return SelectionDecision(
+            False,
+            f"rejected: capacity needs {projected:.1f} d, {projected - promised:.1f} d past the promise",
+        )

@@ -74,7 +74,13 @@ class CapacityPlan:
 
 @_frozen
 class QuoteContext:
-    """Sales and estimating price an inquiry and promise a date."""
+    """Sales and estimating price an inquiry and promise a date.
+
+    When production shares its capacity, ``surplus_capacity_hours`` (staffed hours of
+    the next period not yet claimed at the product's tightest work centre) and
+    ``projected_lead_days`` (work, queues and transit for this order now) are filled;
+    when the warehouse shares its stock, ``stock_on_hand_units`` is.
+    """
 
     inquiry_id: int
     now: float
@@ -89,6 +95,7 @@ class QuoteContext:
     desired_lead_days: float
     surplus_capacity_hours: float | None = None
     stock_on_hand_units: int | None = None
+    projected_lead_days: float | None = None
 
 
 @_frozen
@@ -120,14 +127,16 @@ class SelectionContext:
     strategic_product: bool | None = None
     backlog_hours: float | None = None
     promised_lead_days: float | None = None
+    projected_lead_days: float | None = None
 
 
 @_frozen
 class SelectionDecision:
-    """Accept or reject."""
+    """Accept or reject; an accepted order may get a renegotiated (later) lead time."""
 
     accept: bool
     reason: str
+    renegotiated_lead_days: float | None = None
 
 
 # --- prioritisation, scheduling, expedites -----------------------------------------------

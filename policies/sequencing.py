@@ -266,6 +266,42 @@ class Bounded(ExpeditePolicy):
         )
 
 
+class AlwaysExpedite(ExpeditePolicy):
+    """Marketing's wish: grant every expedite."""
+
+    name = "always"
+    summary = "grant every expedite request"
+
+    def __init__(self) -> None:
+        pass
+
+    def expedite(self, context: ExpediteContext) -> ExpediteDecision:
+        """Always grant."""
+        return ExpediteDecision(True, "granted: every expedite is granted")
+
+
+class TopTier(ExpeditePolicy):
+    """Grant expedites only for customers of at least ``min_importance``, within a cap."""
+
+    name = "top-tier"
+    summary = "grant expedites only for top-tier customers, at most max_per_period"
+
+    def __init__(self, min_importance: Annotated[float, Field(gt=0)] = 3.0,
+                 max_per_period: Annotated[int, Field(ge=0)] = 10):
+        self.min_importance = min_importance
+        self.max_per_period = max_per_period
+
+    def expedite(self, context: ExpediteContext) -> ExpediteDecision:
+        """Importance first, then the cap."""
+        if context.importance < self.min_importance:
+            return ExpediteDecision(
+                False, f"refused: importance {context.importance:g} below {self.min_importance:g}"
+            )
+        if context.expedites_last_period >= self.max_per_period:
+            return ExpediteDecision(False, f"refused: cap of {self.max_per_period} per period reached")
+        return ExpediteDecision(True, f"granted: top-tier customer (importance {context.importance:g})")
+
+
 class NeverExpedite(ExpeditePolicy):
     """The frozen plan: refuse every expedite."""
 

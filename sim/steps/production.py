@@ -111,6 +111,16 @@ def _projected_completion(m: CompanyModel, order: Order, product: Product, step:
     return now + provider.transit_days.mean + work_days + queue_days
 
 
+def projected_lead_days(m: CompanyModel, product: Product, units: int, segment_id: str) -> float:
+    """Lead time production could promise now: from stock when it covers the order
+    (a day to pick, plus transit), else the route's work and queues plus transit."""
+    provider = m.providers[m.segments[segment_id].logistics_provider]
+    if product.stocking == "make_to_stock" and m.stock[product.id] >= units:
+        return 1.0 + provider.transit_days.mean
+    _, work_days, queue_days = route_outlook(m, product, 0, units)
+    return provider.transit_days.mean + work_days + queue_days
+
+
 def _maybe_expedite(env: simpy.Environment, m: CompanyModel, order: Order, product: Product,
                     step: int) -> Generator[simpy.Event, Any, None]:
     """Sales asks for an expedite (taking a rep's time) when the promise is at risk."""

@@ -107,14 +107,15 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
     # 3. cost estimation and pricing
     yield from m.serve([order], "estimating", "estimators",
                        m.task_hours("cost_estimation"), "estimation_started", None, "estimating")
-    surplus = None
+    surplus = projected = None
     if info.production_shares_capacity:
         surplus = production.surplus_capacity_hours(m, product)
+        projected = production.projected_lead_days(m, product, order.quantity, segment.id)
     context = QuoteContext(
         order.order_id, env.now, order.customer_id, segment.id, segment.importance, product.id,
         order.quantity, product.list_price, product.unit_cost, product.standard_lead_days,
         segment.desired_lead_days, surplus,
-        m.stock[product.id] if info.warehouse_shares_stock else None,
+        m.stock[product.id] if info.warehouse_shares_stock else None, projected,
     )
     quote = m.decide("pricing", m.policies.pricing.quote, context)
     if quote.unit_price <= 0 or quote.promised_lead_days < 0:
@@ -166,6 +167,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
             order.order_id, env.now, "senior", segment.id, product.id, order.quantity, value,
             segment.importance, margin_rate, product.strategic, backlog,
             order.promised_date - env.now,
+            production.projected_lead_days(m, product, order.quantity, segment.id),
         )
     else:
         context = SelectionContext(order.order_id, env.now, "junior", segment.id, product.id,
@@ -178,6 +180,8 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
         m.log(env.now, "order_rejected", "selection", order.order_id)
         return
     order.accepted = True
+    if decision.renegotiated_lead_days is not None:  # the customer agreed to a later date
+        order.promised_date = order.entered_time + decision.renegotiated_lead_days
     m.log(env.now, "order_accepted", "selection", order.order_id, amount=cents(value) / 100)
 
     # 6–11: prioritisation, production, fulfilment, billing, returns and service

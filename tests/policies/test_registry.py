@@ -145,3 +145,74 @@ def view(order_id, due, importance=1.0, operation_hours=1.0, remaining_days=0.0,
 def test_priority_rules_rank_as_defined(rule, params, orders, now, expected):
     ranking = make("priority", rule, params).rank(RankingContext(now, tuple(orders)))
     assert ranking.order_ids == expected
+
+
+def quote_context(**changes):
+    from ordercycle.policies.contexts import QuoteContext
+
+    base = dict(inquiry_id=1, now=0.0, customer_id="c", segment="regular", importance=2.0,
+                product_id="valve", quantity=5, list_price=100.0, unit_cost=60.0,
+                standard_lead_days=7.0, desired_lead_days=10.0)
+    return QuoteContext(**{**base, **changes})
+
+
+def test_informed_sales_uses_shared_stock_and_surplus_only_when_shared():
+    policy = make("pricing", "informed-sales", {"stock_lead_days": 2.0, "surplus_discount": 0.1,
+                                                "surplus_threshold_hours": 40.0})
+    blind = policy.quote(quote_context())
+    assert (blind.unit_price, blind.promised_lead_days) == (100.0, 7.0)
+    informed = policy.quote(quote_context(stock_on_hand_units=50, surplus_capacity_hours=80.0))
+    assert (informed.unit_price, informed.promised_lead_days) == (90.0, 2.0)
+    short = policy.quote(quote_context(stock_on_hand_units=3, surplus_capacity_hours=10.0))
+    assert (short.unit_price, short.promised_lead_days) == (100.0, 7.0)
+
+
+def test_tier_discount_and_capable_to_promise():
+    tier = make("pricing", "tier-discount", {"discount_per_tier": 0.03, "max_discount": 0.05})
+    assert tier.quote(quote_context(importance=3.0)).unit_price == 95.0  # 6 % capped at 5 %
+    assert tier.quote(quote_context(importance=1.0)).unit_price == 100.0
+    ctp = make("pricing", "capable-to-promise", {"safety_days": 1.0, "min_lead_days": 2.0})
+    assert ctp.quote(quote_context(projected_lead_days=4.5)).promised_lead_days == 5.5
+    assert ctp.quote(quote_context(projected_lead_days=0.2)).promised_lead_days == 2.0
+    assert ctp.quote(quote_context()).promised_lead_days == 7.0
+
+
+def senior_context(**changes):
+    base = dict(order_id=1, now=0.0, decider="senior", segment="regular", product_id="pump",
+                quantity=2, order_value=1900.0, importance=2.0, unit_margin_rate=0.4,
+                strategic_product=False, backlog_hours=10.0, promised_lead_days=8.0,
+                projected_lead_days=6.0)
+    return SelectionContext(**{**base, **changes})
+
+
+def test_strategic_selection_scores_margin_tier_product_and_capacity():
+    policy = make("selection", "strategic", {"margin_weight": 1.0, "importance_weight": 0.5,
+                                             "strategic_weight": 0.3, "capacity_weight": 0.3,
+                                             "min_score": 0.9})
+    # 0.4 + 0.5*2/3 + 0 + 0.3*1 = 1.03 -> accept
+    assert policy.select(senior_context()).accept
+    # capacity fit 0 (projection twice the promise): 0.4 + 0.333 = 0.73 -> reject
+    assert not policy.select(senior_context(projected_lead_days=16.0)).accept
+
+
+def test_capacity_aware_accepts_renegotiates_or_rejects():
+    policy = make("selection", "capacity-aware", {"safety_days": 1.0, "max_delay_days": 5.0})
+    fits = policy.select(senior_context(projected_lead_days=6.0))
+    assert fits.accept and fits.renegotiated_lead_days is None
+    later = policy.select(senior_context(projected_lead_days=10.0))
+    assert later.accept and later.renegotiated_lead_days == 11.0
+    assert not policy.select(senior_context(projected_lead_days=20.0)).accept
+
+
+def test_expedite_policies():
+    from ordercycle.policies.contexts import ExpediteContext
+
+    def ctx(importance, count):
+        return ExpediteContext(1, 0.0, importance, 5.0, 7.0, count, 7.0)
+
+    assert make("expedite", "always").expedite(ctx(1.0, 99)).grant
+    assert not make("expedite", "never").expedite(ctx(3.0, 0)).grant
+    top = make("expedite", "top-tier", {"min_importance": 3.0, "max_per_period": 2})
+    assert top.expedite(ctx(3.0, 1)).grant
+    assert not top.expedite(ctx(2.0, 0)).grant
+    assert not top.expedite(ctx(3.0, 2)).grant
