@@ -85,9 +85,14 @@ class ConsultShippingSales(BillingPolicy):
 
 
 class ReturnsPolicy(Policy):
-    """Approves or refuses return requests."""
+    """Approves or refuses return requests and sets the pace of the procedure.
+
+    ``handler_pool`` names the staff who review claims: ``"returns_staff"`` for a
+    defined procedure, ``"sales_reps"`` when whoever in sales has time deals with it.
+    """
 
     decision = "returns"
+    handler_pool: str = "returns_staff"
 
     def review_return(self, context: ReturnContext) -> ReturnDecision:
         """Return approve or refuse."""
@@ -112,6 +117,33 @@ class WithinWindow(ReturnsPolicy):
             )
         return ReturnDecision(
             False, f"refused: {context.days_since_delivery:.1f} d after delivery, window {limit:g} d"
+        )
+
+
+class AdHocReturns(ReturnsPolicy):
+    """No defined procedure: sales reps handle claims between other work.
+
+    Everything is approved (nobody checks the window), the pickup is booked
+    ``pickup_booking_days`` later and finance refunds ``refund_delay_days`` after it
+    may (nobody chases it).
+    """
+
+    name = "ad-hoc"
+    summary = "sales reps handle claims when they can; late pickup booking and refund"
+    handler_pool = "sales_reps"
+
+    def __init__(self, pickup_booking_days: Annotated[float, Field(ge=0)] = 3.0,
+                 refund_delay_days: Annotated[float, Field(ge=0)] = 7.0):
+        self.pickup_booking_days = pickup_booking_days
+        self.refund_delay_days = refund_delay_days
+
+    def review_return(self, context: ReturnContext) -> ReturnDecision:
+        """Approve, slowly."""
+        return ReturnDecision(
+            True,
+            f"approved without checks; pickup booked in {self.pickup_booking_days:g} d, "
+            f"refund {self.refund_delay_days:g} d after it may be paid",
+            self.pickup_booking_days, self.refund_delay_days,
         )
 
 

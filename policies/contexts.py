@@ -300,10 +300,16 @@ class ReturnContext:
 
 @_frozen
 class ReturnDecision:
-    """Approve or refuse the return."""
+    """Approve or refuse the return, and how fast the procedure moves.
+
+    ``pickup_booking_days``: delay before the carrier pickup is booked;
+    ``refund_delay_days``: delay before finance starts the refund once it may.
+    """
 
     approve: bool
     reason: str
+    pickup_booking_days: float = 0.0
+    refund_delay_days: float = 0.0
 
 
 @_frozen

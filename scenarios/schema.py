@@ -247,6 +247,12 @@ class Quality(BaseModel):
         7.0, description="time from delivery to a return request, days"
     )
     return_pickup_days: Distribution = Field(3.0, description="carrier collects a return, days")
+    debrief_utility_gain: float = Field(
+        0.0, ge=0,
+        description="after a debriefed visit, sales knows the customer's requirements: its quotes "
+        "gain this much logit utility (see the acceptance model) for debrief_memory_days",
+    )
+    debrief_memory_days: float = Field(180.0, ge=0, description="how long a debrief helps sales, days")
     debrief_quality_gain: float = Field(
         0.0, ge=0, lt=1, description="relative drop of a product's defect rate per debriefed visit"
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 import simpy
 
+from ordercycle.policies.base import PolicyParameterError
 from ordercycle.policies.registry import PolicyInstances, make_all
 from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
 from ordercycle.sim.entities import Order, Shipment
@@ -118,6 +119,12 @@ class CompanyModel:
         self.period_demand = {p.id: 0.0 for p in scenario.products}
         self.demand_history: dict[str, list[float]] = {p.id: [] for p in scenario.products}
         self.debriefs = {p.id: 0 for p in scenario.products}
+        self.debriefed_until: dict[str, float] = {}
+        if self.policies.returns.handler_pool not in self.departments:
+            raise PolicyParameterError([
+                f"policies.returns.name: policy {self.policies.returns.name!r} hands claims to "
+                f"unknown staff pool {self.policies.returns.handler_pool!r}"
+            ])
         self.expedite_times: deque[float] = deque()
         self.pending_invoices: dict[str, list[Shipment]] = {}
 

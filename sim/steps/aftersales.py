@@ -61,19 +61,25 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
     return_id = m.next_id("return")
     refs = {"return_": return_id, "shipment": shipment.shipment_id}
     m.log(env.now, "return_requested", "returns", order.order_id, quantity=shipment.units, **refs)
-    yield from m.serve([order], "returns", "returns_staff",
+    policy = m.policies.returns
+    yield from m.serve([order], "returns", policy.handler_pool,
                        m.task_hours("return_approval"), "return_approval_started", None,
                        "return_requested", move=order.delivered, **refs)
     segment = m.segments[order.segment]
     context = ReturnContext(order.order_id, env.now, reason_code, shipment.units,
                             env.now - shipment.delivered_time, segment.return_window_days,
                             order.importance)
-    decision = m.decide("returns", m.policies.returns.review_return, context)
+    decision = m.decide("returns", policy.review_return, context)
     if not decision.approve:
         move("return_refused", "customer")
         m.log(env.now, "return_refused", "returns", order.order_id, **refs)
         return
     m.log(env.now, "return_approved", "returns", order.order_id, **refs)
+    if decision.pickup_booking_days > 0:  # nobody has booked the pickup yet
+        move("pickup_not_booked", "returns")
+        order.begin_wait(env.now)
+        yield env.timeout(decision.pickup_booking_days)
+        order.end_wait(env.now)
     move("return_pickup", "logistics")
     yield env.timeout(m.draw["returns.pickup"]())
     order.returned_units += shipment.units
@@ -83,6 +89,10 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
         move("awaiting_invoice", "finance")
         order.begin_wait(env.now)
         yield shipment.settled  # type: ignore[misc]
+        order.end_wait(env.now)
+    if decision.refund_delay_days > 0:  # the refund is not chased
+        order.begin_wait(env.now)
+        yield env.timeout(decision.refund_delay_days)
         order.end_wait(env.now)
     yield from m.serve([order], "finance", "finance_clerks", m.task_hours("refund"),
                        "refund_started", None, "refund", move=order.delivered, **refs)
@@ -130,6 +140,8 @@ def service_visit(env: simpy.Environment, m: CompanyModel, order: Order, kind: s
         if decision.debrief:
             yield env.timeout(m.task_hours("debrief") / HOURS_PER_DAY)
             m.debriefs[order.product_id] += 1
+            memory = m.scenario.quality.debrief_memory_days
+            m.debriefed_until[order.customer_id] = env.now + memory
             m.log(env.now, "debrief_held", "service", order.order_id, kind, **refs)
     finally:
         for skill, request in requests:

@@ -39,10 +39,14 @@ def arrival_rate(arrivals: Any, t: float) -> float:
 
 
 def acceptance_probability(segment: Segment, unit_price: float, list_price: float,
-                           promised_lead_days: float) -> float:
-    """Probability the customer accepts a quote (logit model of the module docstring)."""
+                           promised_lead_days: float, bonus: float = 0.0) -> float:
+    """Probability the customer accepts a quote (logit model of the module docstring).
+
+    ``bonus`` is extra utility, e.g. when sales learnt the customer's requirements
+    from a debriefed service visit.
+    """
     utility = (
-        segment.base_utility
+        segment.base_utility + bonus
         - segment.price_sensitivity * (unit_price / list_price - 1.0)
         - segment.lead_time_sensitivity
         * (promised_lead_days - segment.desired_lead_days) / segment.desired_lead_days
@@ -128,8 +132,11 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
           amount=cents(order.unit_price * order.quantity) / 100)
     order.move("awaiting_customer", "customer")
     yield env.timeout(m.draw[f"segment.{segment.id}.response"]())
+    bonus = 0.0
+    if env.now < m.debriefed_until.get(order.customer_id, -math.inf):
+        bonus = m.scenario.quality.debrief_utility_gain
     accept = acceptance_probability(segment, order.unit_price, product.list_price,
-                                    quote.promised_lead_days)
+                                    quote.promised_lead_days, bonus)
     if order.u_accept >= accept:
         order.final_state = "lost_quote"
         order.move("lost_quote", "customer")
