@@ -188,7 +188,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
         return
     order.accepted = True
     if decision.renegotiated_lead_days is not None:  # the customer agreed to a later date
-        order.promised_date = order.entered_time + decision.renegotiated_lead_days
+        order.promised_date = env.now + decision.renegotiated_lead_days  # counted from now
     m.log(env.now, "order_accepted", "selection", order.order_id, amount=cents(value) / 100)
 
     # 6–11: prioritisation, production, fulfilment, billing, returns and service

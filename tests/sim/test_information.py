@@ -37,10 +37,11 @@ def test_renegotiated_dates_become_the_promise():
     result = simulate(scenario(True, selection={"name": "capacity-aware",
                                                 "params": {"safety_days": 5.0, "max_delay_days": 30.0}}),
                       seed=0, trace_decisions=True)
-    renegotiated = {c.order_id: d.renegotiated_lead_days for kind, c, d in result.model.trace
+    renegotiated = {c.order_id: (c, d) for kind, c, d in result.model.trace
                     if kind == "selection" and d.renegotiated_lead_days is not None}
     assert renegotiated, "expected some renegotiated orders"
     orders = result.orders.set_index("order_id")
-    for order_id, lead in renegotiated.items():
-        row = orders.loc[order_id]
-        assert abs(row["promised_date"] - (row["entered_time"] + lead)) < 1e-9
+    for order_id, (context, decision) in renegotiated.items():
+        promised = orders.loc[order_id, "promised_date"]
+        assert abs(promised - (context.now + decision.renegotiated_lead_days)) < 1e-9
+        assert promised > context.now + context.promised_lead_days  # later than first promised
