@@ -120,11 +120,16 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     lead = (delivered["delivered_time"] - delivered["entered_time"]).to_numpy()
     on_time = delivered["delivered_time"] <= delivered["promised_date"] + 1e-9
 
-    revenue = float((orders["billed"] - orders["refunded"]).sum())
-    cogs = float((orders["shipped_units"] * orders["unit_cost"]).sum())
+    activity = window["activity"]
+    invoiced = window[activity.isin(["invoice_issued", "invoice_corrected"])]["amount"].sum()
+    refunded = window[activity == "refund_paid"]["amount"].sum()
+    revenue = float(invoiced) - float(refunded)
+    unit_cost = inputs.orders.set_index("order_id")["unit_cost"]
+    dispatched = window[activity == "shipment_dispatched"]
+    cogs = float((dispatched["quantity"].astype("float64")
+                  * dispatched["order_id"].map(unit_cost).astype("float64")).sum())
     gross_margin = revenue - cogs
 
-    activity = window["activity"]
     changeovers = int((activity == "changeover_started").sum())
     expedites = int((activity == "expedite_granted").sum())
     shift_changes = int(inputs.plans[(inputs.plans["period_start"] >= warmup)]["changed"].sum())
@@ -135,7 +140,6 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     utilization = {c: (busy.get(c, 0.0) / h if h > 0 else float("nan")) for c, h in sorted(staffed.items())}
     inventory = mean_inventory(events, warmup, horizon)
 
-    dispatched = window[activity == "shipment_dispatched"]
     carriers = dispatched["resource"].astype(object)
     freight = float(carriers.map(inputs.freight_cost).astype("float64").fillna(0.0).sum())
     issued = window[activity == "invoice_issued"]["invoice_id"].dropna().unique()
