@@ -1,4 +1,4 @@
-"""Planning policies: demand forecasts (with the forecast game) and capacity plans."""
+"""Planning policies: capacity plans (demand forecasts are in :mod:`.forecasting`)."""
 
 from __future__ import annotations
 
@@ -8,46 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from ordercycle.policies.base import Policy
-from ordercycle.policies.contexts import CapacityContext, CapacityPlan, Forecast, ForecastContext
-
-
-class ForecastPolicy(Policy):
-    """Forecasts next period's demand of one product."""
-
-    decision = "forecast"
-
-    def forecast(self, context: ForecastContext) -> Forecast:
-        """Return the statistical, marketing and planned figures for the next period."""
-        raise NotImplementedError
-
-
-class MovingAverageGame(ForecastPolicy):
-    """Moving average of recent demand, then the forecast game of the essay.
-
-    Marketing inflates the statistical forecast by ``marketing_inflation`` (it knows
-    demand will differ and wants enough capacity); production, knowing this,
-    discounts marketing's figure by ``production_discount`` and plans on the result.
-    Both factors come from the context (the scenario's ``planning`` section).
-    """
-
-    name = "moving-average"
-    summary = "mean of the last `window` periods; marketing inflates, production discounts"
-
-    def __init__(self, window: Annotated[int, Field(ge=1, le=104)] = 4):
-        self.window = window
-
-    def forecast(self, context: ForecastContext) -> Forecast:
-        """Moving average, then inflate (marketing) and discount (production)."""
-        recent = context.history_units[-self.window :]
-        statistical = sum(recent) / len(recent) if recent else 0.0
-        marketing = statistical * (1.0 + context.marketing_inflation)
-        planned = marketing * (1.0 - context.production_discount)
-        reason = (
-            f"mean of last {len(recent)} periods {statistical:.1f}; marketing "
-            f"+{context.marketing_inflation:.0%} -> {marketing:.1f}; production "
-            f"-{context.production_discount:.0%} -> {planned:.1f}"
-        )
-        return Forecast(statistical, marketing, planned, reason)
+from ordercycle.policies.contexts import CapacityContext, CapacityPlan
 
 
 class CapacityPolicy(Policy):

@@ -17,7 +17,8 @@ from typing import Any
 from ordercycle.policies.aftersales import BillingPolicy, DebriefPolicy, ReturnsPolicy
 from ordercycle.policies.base import Policy, PolicyParameterError, build
 from ordercycle.policies.commercial import PricingPolicy, SelectionPolicy
-from ordercycle.policies.planning import CapacityPolicy, ForecastPolicy
+from ordercycle.policies.forecasting import ForecastPolicy
+from ordercycle.policies.planning import CapacityPolicy
 from ordercycle.policies.sequencing import DispatchPolicy, ExpeditePolicy, PriorityPolicy
 
 DECISIONS: dict[str, type[Policy]] = {
