@@ -238,6 +238,72 @@ class ExpediteDecision:
     reason: str
 
 
+@_frozen
+class Changeover:
+    """Hours a machine needs to change over from one setup family to another."""
+
+    from_family: str
+    to_family: str
+    hours: float
+
+
+@_frozen
+class CentreQueue:
+    """One work centre's waiting jobs, as the re-planner sees them.
+
+    ``jobs`` are the jobs waiting in the centre's queue (not those already on a
+    machine); ``machine_families`` the setup family each machine is set up for now
+    (``None``: not yet set up). ``changeovers`` lists the changeover hours between
+    distinct families; a pair not listed, or the same family, needs none.
+    ``staffed_hours_per_day`` is each machine's staffed hours per day (shifts × 8).
+    ``previous_plan`` is the last plan's order of the jobs that still wait (empty
+    when there was no plan).
+    """
+
+    work_centre: str
+    machines: int
+    staffed_hours_per_day: float
+    machine_families: tuple[str | None, ...]
+    changeovers: tuple[Changeover, ...]
+    jobs: tuple[JobView, ...]
+    previous_plan: tuple[int, ...] = ()
+
+
+@_frozen
+class ScheduleContext:
+    """Production re-plans the sequence of the waiting jobs at every work centre."""
+
+    now: float
+    centres: tuple[CentreQueue, ...]
+
+
+@_frozen
+class CentrePlan:
+    """The planned order of one work centre's waiting jobs, and what it costs.
+
+    ``weighted_tardiness`` is Σ importance × days late of the planned completions;
+    ``changeover_hours`` the machine-hours of changeovers the sequence needs;
+    ``moved_jobs`` how many jobs of the previous plan change their relative order;
+    ``status`` how the sequence was found (``optimal``, ``feasible``: CP-SAT's, or
+    ``hint``: the dispatching / previous sequence, which CP-SAT did not improve on).
+    """
+
+    work_centre: str
+    job_ids: tuple[int, ...]
+    weighted_tardiness: float
+    changeover_hours: float
+    moved_jobs: int
+    status: str
+
+
+@_frozen
+class SchedulePlan:
+    """The sequence per work centre; an empty plan means: keep dispatching by priority."""
+
+    centres: tuple[CentrePlan, ...]
+    reason: str
+
+
 # --- billing, returns, service ---------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from ordercycle.policies.base import Policy, PolicyParameterError, build
 from ordercycle.policies.commercial import PricingPolicy, SelectionPolicy
 from ordercycle.policies.forecasting import ForecastPolicy
 from ordercycle.policies.planning import CapacityPolicy
+from ordercycle.policies.replanning import SchedulingPolicy
 from ordercycle.policies.sequencing import DispatchPolicy, ExpeditePolicy, PriorityPolicy
 
 DECISIONS: dict[str, type[Policy]] = {
@@ -28,6 +29,7 @@ DECISIONS: dict[str, type[Policy]] = {
     "selection": SelectionPolicy,
     "priority": PriorityPolicy,
     "dispatch": DispatchPolicy,
+    "schedule": SchedulingPolicy,
     "expedite": ExpeditePolicy,
     "billing": BillingPolicy,
     "returns": ReturnsPolicy,
@@ -40,6 +42,7 @@ BUILTIN_MODULES = (
     "ordercycle.policies.forecasting",
     "ordercycle.policies.commercial",
     "ordercycle.policies.sequencing",
+    "ordercycle.policies.replanning",
     "ordercycle.policies.aftersales",
 )
 """Modules whose concrete policy classes (those defining ``name``) are built in."""
@@ -124,6 +127,7 @@ class PolicyInstances:
     selection: SelectionPolicy
     priority: PriorityPolicy
     dispatch: DispatchPolicy
+    schedule: SchedulingPolicy
     expedite: ExpeditePolicy
     billing: BillingPolicy
     returns: ReturnsPolicy

@@ -45,6 +45,8 @@ from ordercycle.policies.contexts import (
     BillingLine,
     CapacityContext,
     CapacityPlan,
+    CentreQueue,
+    Changeover,
     DebriefContext,
     DebriefDecision,
     DispatchContext,
@@ -62,6 +64,8 @@ from ordercycle.policies.contexts import (
     RankingContext,
     ReturnContext,
     ReturnDecision,
+    ScheduleContext,
+    SchedulePlan,
     SelectionContext,
     SelectionDecision,
     from_json,
@@ -97,6 +101,7 @@ DECISION_SPECS: dict[str, DecisionSpec] = {
     "selection": DecisionSpec("select", SelectionContext, SelectionDecision),
     "priority": DecisionSpec("rank", RankingContext, Ranking),
     "dispatch": DecisionSpec("dispatch", DispatchContext, DispatchDecision),
+    "schedule": DecisionSpec("schedule", ScheduleContext, SchedulePlan),
     "expedite": DecisionSpec("expedite", ExpediteContext, ExpediteDecision),
     "billing": DecisionSpec("invoice", BillingContext, InvoiceDecision),
     "returns": DecisionSpec("review_return", ReturnContext, ReturnDecision),
@@ -223,6 +228,41 @@ def _dispatch_examples() -> dict[str, DispatchContext]:
     }
 
 
+def _schedule_examples() -> dict[str, ScheduleContext]:
+    metals = (Changeover("steel", "brass", 1.5), Changeover("brass", "steel", 1.0),
+              Changeover("steel", "alu", 0.5), Changeover("alu", "steel", 0.5),
+              Changeover("brass", "alu", 2.0), Changeover("alu", "brass", 2.0))
+    six = tuple(JobView(60 + i, 600 + i, ("steel", "brass", "alu")[i % 3], 2.0 + 0.4 * i,
+                        (1.0, 3.0, 0.5)[i % 3], 3.0 + i % 4, False) for i in range(6))
+    replanned = (
+        JobView(71, 701, "steel", 9.0, 1.0, 4.0, False),
+        JobView(72, 702, "brass", 6.0, 3.0, 2.0, True),  # expedited: keeps its place up front
+        JobView(73, -1, "alu", 8.0, 0.0, 6.0, False),  # a replenishment job: importance 0
+        JobView(74, 704, "steel", 4.0, 1.0, 1.0, False),
+        JobView(75, 705, "brass", 3.5, 3.0, 5.0, False),  # already late at t = 5
+        JobView(76, 706, "alu", 12.0, 0.5, 2.5, False),
+    )
+    many = tuple(JobView(1000 + i, 2000 + i, ("small", "heavy", "electronic")[i * 7 % 3],
+                         20.0 + i * 37 % 23 / 2, 0.5 + i % 4, 1.0 + i * 13 % 17, False) for i in range(20))
+    fleet = (Changeover("small", "heavy", 1.5), Changeover("heavy", "small", 1.0),
+             Changeover("heavy", "electronic", 1.5), Changeover("electronic", "heavy", 2.0))
+    return {
+        "no centres": ScheduleContext(0.0, ()),
+        "nothing waiting": ScheduleContext(
+            3.0, (CentreQueue("cutting", 2, 16.0, ("steel", None), metals, ()),)),
+        "single job, fresh machine": ScheduleContext(1.0, (CentreQueue(
+            "testing", 1, 8.0, (None,), (), (JobView(51, 501, "alu", 2.0, 1.0, 3.0, False),)),)),
+        "one machine, three families": ScheduleContext(
+            0.0, (CentreQueue("machining", 1, 24.0, ("steel",), metals, six),)),
+        "previous plan, expedite, late jobs": ScheduleContext(5.0, (
+            CentreQueue("assembly", 2, 16.0, ("brass", "steel"), metals, replanned, (74, 71, 76, 73)),
+            CentreQueue("cutting", 3, 8.0, (None, None, None), metals, ()),
+        )),
+        "twenty jobs, four machines": ScheduleContext(
+            14.0, (CentreQueue("machining", 4, 16.0, ("small", "heavy", None, "small"), fleet, many),)),
+    }
+
+
 def _expedite_examples() -> dict[str, ExpediteContext]:
     return {
         "first this period": ExpediteContext(101, 10.0, 1.0, 14.0, 16.0, 0, 7.0),
@@ -270,8 +310,8 @@ def _debrief_examples() -> dict[str, DebriefContext]:
 _EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "forecast": _forecast_examples, "capacity": _capacity_examples, "pricing": _pricing_examples,
     "selection": _selection_examples, "priority": _priority_examples, "dispatch": _dispatch_examples,
-    "expedite": _expedite_examples, "billing": _billing_examples, "returns": _returns_examples,
-    "debrief": _debrief_examples,
+    "schedule": _schedule_examples, "expedite": _expedite_examples, "billing": _billing_examples,
+    "returns": _returns_examples, "debrief": _debrief_examples,
 }
 
 
@@ -676,6 +716,29 @@ def _dispatch_contract(context: DispatchContext, decision: DispatchDecision) -> 
     return [f"job {decision.job_id!r} is not one of the candidates {candidates}"]
 
 
+def _schedule_contract(context: ScheduleContext, decision: SchedulePlan) -> list[str]:
+    waiting = {queue.work_centre: Counter(job.job_id for job in queue.jobs) for queue in context.centres}
+    problems = []
+    planned = Counter(plan.work_centre for plan in decision.centres)
+    repeated = sorted(centre for centre, count in planned.items() if count > 1)
+    if repeated:
+        problems.append(f"work centres planned more than once: {repeated}")
+    for plan in decision.centres:
+        if plan.work_centre not in waiting:
+            problems.append(f"plan for unknown work centre {plan.work_centre!r}")
+            continue
+        given, sequence = waiting[plan.work_centre], Counter(plan.job_ids)
+        if sequence != given:
+            lost, extra = sorted((given - sequence).elements()), sorted((sequence - given).elements())
+            problems.append(f"{plan.work_centre}: plan {plan.job_ids} is not a permutation of the waiting "
+                            f"jobs {tuple(given)}: lost {lost}, invented or repeated {extra}")
+        figures = (plan.weighted_tardiness, plan.changeover_hours, plan.moved_jobs)
+        if not all(_number(x) and x >= 0 for x in figures):
+            problems.append(f"{plan.work_centre}: weighted_tardiness, changeover_hours and moved_jobs must "
+                            f"be finite and >= 0, got {figures}")
+    return problems
+
+
 def _billing_contract(context: BillingContext, decision: InvoiceDecision) -> list[str]:
     wanted = Counter(line.order_id for line in context.lines)
     billed = Counter(line.order_id for line in decision.lines)
@@ -720,7 +783,7 @@ def _boolean_contract(field: str) -> Callable[[Any, Any], list[str]]:
 _CONTRACTS: dict[str, Callable[[Any, Any], list[str]]] = {
     "forecast": _forecast_contract, "capacity": _capacity_contract, "pricing": _pricing_contract,
     "selection": _selection_contract, "priority": _ranking_contract, "dispatch": _dispatch_contract,
-    "expedite": _boolean_contract("grant"), "billing": _billing_contract,
+    "schedule": _schedule_contract, "expedite": _boolean_contract("grant"), "billing": _billing_contract,
     "returns": _returns_contract, "debrief": _boolean_contract("debrief"),
 }
 

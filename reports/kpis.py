@@ -133,7 +133,8 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     changeovers = int((activity == "changeover_started").sum())
     expedites = int((activity == "expedite_granted").sum())
     shift_changes = int(inputs.plans[(inputs.plans["period_start"] >= warmup)]["changed"].sum())
-    plan_changes = expedites + shift_changes
+    replans = int((activity == "plan_changed").sum())
+    plan_changes = expedites + shift_changes + replans
 
     staffed = staffed_hours(inputs.plans, warmup, horizon)
     busy = busy_hours(events, warmup)

@@ -285,6 +285,11 @@ class Planning(BaseModel):
         description="sales asks to expedite an order projected to deliver later than its promise "
         "minus this margin, days",
     )
+    replan_days: float | None = Field(
+        None, gt=0,
+        description="days between two re-plans of the work-centre sequences by the schedule policy "
+        "(null: every period_days; ignored when the schedule policy is none)",
+    )
 
 
 class Costs(BaseModel):
@@ -292,7 +297,10 @@ class Costs(BaseModel):
 
     model_config = _CONFIG
     changeover_cost: float = Field(0.0, ge=0, description="per changeover, currency")
-    plan_change_cost: float = Field(0.0, ge=0, description="per plan change (expedite or shift change)")
+    plan_change_cost: float = Field(
+        0.0, ge=0,
+        description="per plan change (granted expedite, shift change, or re-plan that moves jobs)",
+    )
     holding_cost_per_unit_day: float = Field(0.0, ge=0, description="per unit in stock per day")
     dispute_cost: float = Field(0.0, ge=0, description="handling cost per disputed invoice")
 
@@ -329,6 +337,7 @@ class PolicySet(BaseModel):
     selection: PolicyChoice = PolicyChoice(name="accept-all")
     priority: PolicyChoice = PolicyChoice(name="fifo")
     dispatch: PolicyChoice = PolicyChoice(name="priority-first")
+    schedule: PolicyChoice = PolicyChoice(name="none")
     expedite: PolicyChoice = PolicyChoice(name="bounded")
     billing: PolicyChoice = PolicyChoice(name="consult-shipping-sales")
     returns: PolicyChoice = PolicyChoice(name="within-window")

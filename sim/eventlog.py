@@ -40,6 +40,7 @@ ACTIVITY_STEP: dict[str, str] = {
     "expedite_granted": "scheduling",
     "expedite_refused": "scheduling",
     "operation_queued": "scheduling",
+    "plan_changed": "scheduling",
     "changeover_started": "production",
     "operation_started": "production",
     "operation_completed": "production",

@@ -131,6 +131,8 @@ class CompanyModel:
         self.orders: list[Order] = []
         self.forecast_rows: list[dict[str, Any]] = []
         self.plan_rows: list[dict[str, Any]] = []
+        self.replan_seconds: list[float] = []
+        """Wall time of each re-plan by the schedule policy (kept out of the event log: not reproducible)."""
         self._ids = {kind: 0 for kind in ("order", "job", "shipment", "invoice", "return", "ticket")}
         self._task_samplers: dict[str, BlockSampler] = {}
         self.draw = self._named_samplers()

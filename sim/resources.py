@@ -7,13 +7,18 @@ keys are computed when a machine asks),
 and whose ``_do_get`` lets the dispatch policy choose among the family heads for the
 machine asking. Heaps keep every grant O(log n) however long the backlog
 (measured: ``simpy.PriorityResource`` re-sorts its whole queue on every request).
+
+When the schedule policy re-plans, :meth:`JobStore.adopt_plan` re-keys the waiting
+jobs: expedited jobs released after the plan first (an expedite is a granted plan
+change), then the planned jobs in plan order, then the other jobs released after the
+plan by the priority rule. Without a plan the order is exactly the priority rule's.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 import simpy
@@ -22,6 +27,9 @@ from simpy.resources.store import StoreGet, StorePut
 from ordercycle.policies.contexts import DispatchContext, JobView, OrderView
 from ordercycle.policies.sequencing import DispatchPolicy, PriorityPolicy
 from ordercycle.sim.entities import Job
+
+EXPEDITED, PLANNED, UNPLANNED = 0, 1, 2
+"""Tiers of a queue's sort key: later expedites, then the plan, then the priority rule."""
 
 
 class Machine:
@@ -62,8 +70,9 @@ class JobStore(simpy.Store):
         self._key = priority.key
         self._dispatch = dispatch.dispatch
         self._decide = decide
-        self._heaps: dict[str, list[tuple[Any, JobView, Job]]] = {}
+        self._heaps: dict[str, list[Any]] = {}
         self._sequence = itertools.count()
+        self._plan_rank: dict[int, int] = {}
         self.waiting = 0
         self.waiting_hours = 0.0
 
@@ -86,10 +95,10 @@ class JobStore(simpy.Store):
         queue = self._heaps.setdefault(job.setup_family, [])
         if self.time_dependent:  # keys change while jobs wait: ranked when a machine asks
             queue.append((order_view, job_view, job, next(self._sequence)))
-        else:
-            key = (not job.expedited, self._key(order_view, now), job.released_at,
+        else:  # (sort key, job view, job, the priority rule's key: kept for re-plans)
+            key = (EXPEDITED if job.expedited else UNPLANNED, self._key(order_view, now), job.released_at,
                    order_view.order_id, next(self._sequence))
-            heappush(queue, (key, job_view, job))
+            heappush(queue, (key, job_view, job, key))
         self.waiting += 1
         self.waiting_hours += job.setup_hours + job.process_hours
         event.succeed()
@@ -122,6 +131,8 @@ class JobStore(simpy.Store):
             queue.pop(next(i for i, entry in enumerate(queue) if entry[2] is job))
         else:
             heappop(self._heaps[job.setup_family])
+        if self._plan_rank:
+            self._plan_rank.pop(job.job_id, None)
         self.waiting -= 1
         self.waiting_hours -= job.setup_hours + job.process_hours
         event.succeed(job)
@@ -133,10 +144,57 @@ class JobStore(simpy.Store):
         for queue in self._heaps.values():
             if queue:
                 best = min(
-                    ((not view.expedited, self._key(view, now), view.released_at, view.order_id, seq),
-                     job_view, job)
+                    (self._time_dependent_key(view, job, seq, now), job_view, job)
                     for view, job_view, job, seq in queue
                 )
                 heads.append(best)
         heads.sort(key=lambda head: head[0])
         return heads
+
+    def _time_dependent_key(self, view: OrderView, job: Job, seq: int, now: float) -> tuple[Any, ...]:
+        rank = self._plan_rank.get(job.job_id)
+        if rank is not None:
+            return (PLANNED, rank, seq)
+        return (EXPEDITED if view.expedited else UNPLANNED, self._key(view, now), view.released_at,
+                view.order_id, seq)
+
+    def waiting_jobs(self) -> list[JobView]:
+        """The waiting jobs in the order the queue would serve them now (ignoring changeovers)."""
+        if self.time_dependent:
+            now = self._env.now
+            entries = [(self._time_dependent_key(view, job, seq, now), job_view)
+                       for queue in self._heaps.values() for view, job_view, job, seq in queue]
+        else:
+            entries = [(entry[0], entry[1]) for queue in self._heaps.values() for entry in queue]
+        entries.sort(key=lambda entry: entry[0])
+        return [job_view for _, job_view in entries]
+
+    def planned_jobs(self) -> list[int]:
+        """Ids of the waiting jobs that the adopted plan ranks, in plan order."""
+        return sorted(self._plan_rank, key=self._plan_rank.__getitem__)
+
+    def adopt_plan(self, ranks: dict[int, int]) -> None:
+        """Serve the waiting jobs of ``ranks`` (job id -> place) in that order from now on.
+
+        Planned jobs come after expedited jobs released later and before every other
+        job released later, which the priority rule orders. The previous plan is
+        replaced; a waiting job the new plan leaves out falls back to the priority rule.
+
+        Raises:
+            ValueError: if ``ranks`` names a job that is not waiting here.
+        """
+        waiting = {entry[1].job_id for queue in self._heaps.values() for entry in queue}
+        unknown = sorted(set(ranks) - waiting)
+        if unknown:
+            raise ValueError(f"plan for {self.work_centre} names jobs that are not waiting: {unknown[:10]}")
+        self._plan_rank = dict(ranks)
+        if self.time_dependent:
+            return  # keys are computed when a machine asks
+        for family, queue in self._heaps.items():
+            rekeyed = []
+            for _, job_view, job, priority_key in queue:
+                rank = ranks.get(job_view.job_id)
+                key = priority_key if rank is None else (PLANNED, rank, priority_key[-1])
+                rekeyed.append((key, job_view, job, priority_key))
+            heapify(rekeyed)
+            self._heaps[family] = rekeyed

@@ -7,17 +7,30 @@ from the history observed so far, playing the forecast game the scenario sets
 work centre (mean hours of the routing), and the capacity policy staffs shifts for
 the period; a change of shifts is a plan change. Make-to-stock targets are set to
 the planned daily demand times the stock cover.
+
+Every ``planning.replan_days`` (default: the period) the schedule policy re-plans the
+sequence of the jobs waiting at every work centre, and each centre's queue adopts the
+plan; a centre whose plan moves jobs logs ``plan_changed``. With the schedule policy
+``none`` no re-planning process exists at all.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from ordercycle.policies.contexts import CapacityContext, ForecastContext
-from ordercycle.sim.model import SHIFT_HOURS
+from ordercycle.policies.contexts import (
+    CapacityContext,
+    CentreQueue,
+    Changeover,
+    ForecastContext,
+    ScheduleContext,
+)
+from ordercycle.policies.replanning import NoReplanning, moved_jobs
+from ordercycle.sim.model import SHIFT_HOURS, CentreState
 from ordercycle.sim.steps import production
 
 if TYPE_CHECKING:
@@ -36,6 +49,8 @@ def planning_cycle(env: simpy.Environment, m: CompanyModel) -> Generator[simpy.E
             "machines": centre.spec.machines, "shifts": centre.shifts, "planned_load_hours": 0.0,
             "changed": False,
         })
+    if not isinstance(m.policies.schedule, NoReplanning):
+        env.process(replanning_cycle(env, m))
     while True:
         yield env.timeout(period)
         index += 1
@@ -103,3 +118,52 @@ def _plan_capacity(env: simpy.Environment, m: CompanyModel, planned: dict[str, f
             "machines": spec.machines, "shifts": shifts, "planned_load_hours": load[centre_id],
             "changed": changed,
         })
+
+
+def replanning_cycle(env: simpy.Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
+    """Every ``replan_days``, re-plan the sequence of the waiting jobs at every work centre.
+
+    The schedule policy sees each centre's waiting jobs (in the order the queue would
+    serve them), its machines' setup families, changeovers, staffed hours and the
+    previous plan; each centre's queue adopts its plan. The policy's wall time is kept
+    in ``m.replan_seconds``; a centre whose jobs changed relative order logs
+    ``plan_changed`` with the number of jobs moved as quantity.
+    """
+    planning = m.scenario.planning
+    every = planning.replan_days if planning.replan_days is not None else planning.period_days
+    while env.now + every < m.scenario.horizon_days:
+        yield env.timeout(every)
+        context = ScheduleContext(env.now, tuple(_centre_queue(centre) for centre in m.centres.values()))
+        began = time.perf_counter()
+        plan = m.decide("schedule", m.policies.schedule.schedule, context)
+        m.replan_seconds.append(time.perf_counter() - began)
+        queues = {queue.work_centre: queue for queue in context.centres}
+        for centre_plan in plan.centres:
+            queue = queues.get(centre_plan.work_centre)
+            if queue is None or sorted(job.job_id for job in queue.jobs) != sorted(centre_plan.job_ids):
+                raise RuntimeError(
+                    f"schedule policy planned {centre_plan.job_ids} at {centre_plan.work_centre!r}, "
+                    "not a permutation of the jobs waiting there"
+                )
+            before = queue.previous_plan or tuple(job.job_id for job in queue.jobs)
+            moved = moved_jobs(before, centre_plan.job_ids)
+            m.centres[centre_plan.work_centre].store.adopt_plan(
+                {job_id: rank for rank, job_id in enumerate(centre_plan.job_ids)})
+            if moved:
+                m.log(env.now, "plan_changed", "planning", resource=centre_plan.work_centre, quantity=moved)
+
+
+def _centre_queue(centre: CentreState) -> CentreQueue:
+    """What the re-planner sees of one work centre now."""
+    jobs = tuple(centre.store.waiting_jobs())
+    families = sorted({job.setup_family for job in jobs}
+                      | {machine.family for machine in centre.machines if machine.family is not None})
+    changeovers = tuple(
+        Changeover(a, b, hours) for a in families for b in families
+        if a != b and (hours := centre.changeover_hours(a, b)) > 0
+    )
+    return CentreQueue(
+        centre.spec.id, len(centre.machines), centre.shifts * SHIFT_HOURS,
+        tuple(machine.family for machine in centre.machines), changeovers, jobs,
+        tuple(centre.store.planned_jobs()),
+    )

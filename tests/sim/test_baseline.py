@@ -22,7 +22,8 @@ def test_a_year_has_at_least_ten_thousand_orders(baseline_year):
 
 
 # Activities the baseline's status-quo policies rule out; exercised by the variant below.
-POLICY_DEPENDENT = {"debrief_held": "debrief=never", "expedite_refused": "bounded cap rarely reached"}
+POLICY_DEPENDENT = {"debrief_held": "debrief=never", "expedite_refused": "bounded cap rarely reached",
+                    "plan_changed": "schedule=none"}
 
 
 def test_every_step_and_activity_is_exercised(baseline_year):
@@ -36,7 +37,8 @@ def test_every_step_and_activity_is_exercised(baseline_year):
 def test_policy_dependent_activities_appear_under_other_policies():
     scenario = override(
         load("baseline"), horizon_days=120, warmup_days=7,
-        policies={"debrief": {"name": "routine"}, "expedite": {"name": "never"}},
+        policies={"debrief": {"name": "routine"}, "expedite": {"name": "never"},
+                  "schedule": {"name": "cpsat", "params": {"deterministic_time": 0.05}}},
     )
     planning = scenario.planning.model_dump()
     scenario = override(scenario, planning={**planning, "expedite_margin_days": 3.0})
