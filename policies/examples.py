@@ -1,0 +1,296 @@
+"""Representative decision contexts per decision kind, and how each kind is asked.
+
+:data:`DECISION_SPECS` maps a decision kind to the policy method that decides it and
+the context and decision types; :func:`example_contexts` gives a handful of typical
+and edge-case contexts per kind. The conformance suite (:mod:`.testing`) asks every
+policy these; they also serve as documentation examples of the JSON contracts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ordercycle.policies.contexts import (
+    BillingContext,
+    BillingLine,
+    CapacityContext,
+    CapacityPlan,
+    CentreQueue,
+    Changeover,
+    DebriefContext,
+    DebriefDecision,
+    DispatchContext,
+    DispatchDecision,
+    ExpediteContext,
+    ExpediteDecision,
+    Forecast,
+    ForecastContext,
+    InvoiceDecision,
+    JobView,
+    OrderView,
+    Quote,
+    QuoteContext,
+    Ranking,
+    RankingContext,
+    ReturnContext,
+    ReturnDecision,
+    ScheduleContext,
+    SchedulePlan,
+    SelectionContext,
+    SelectionDecision,
+)
+
+
+@dataclass(frozen=True)
+class DecisionSpec:
+    """How a decision kind is asked.
+
+    Attributes:
+        method: the policy method that takes the context and returns the decision
+            (``rank`` for priority: the simulation's queues sort by ``key``, from which
+            :meth:`~ordercycle.policies.sequencing.PriorityPolicy.rank` derives).
+        context: type of the context.
+        decision: type of the decision.
+    """
+
+    method: str
+    context: type
+    decision: type
+
+
+DECISION_SPECS: dict[str, DecisionSpec] = {
+    "forecast": DecisionSpec("forecast", ForecastContext, Forecast),
+    "capacity": DecisionSpec("plan", CapacityContext, CapacityPlan),
+    "pricing": DecisionSpec("quote", QuoteContext, Quote),
+    "selection": DecisionSpec("select", SelectionContext, SelectionDecision),
+    "priority": DecisionSpec("rank", RankingContext, Ranking),
+    "dispatch": DecisionSpec("dispatch", DispatchContext, DispatchDecision),
+    "schedule": DecisionSpec("schedule", ScheduleContext, SchedulePlan),
+    "expedite": DecisionSpec("expedite", ExpediteContext, ExpediteDecision),
+    "billing": DecisionSpec("invoice", BillingContext, InvoiceDecision),
+    "returns": DecisionSpec("review_return", ReturnContext, ReturnDecision),
+    "debrief": DecisionSpec("debrief", DebriefContext, DebriefDecision),
+}
+"""Decision kind -> method name, context type and decision type."""
+
+
+# --- example contexts ------------------------------------------------------------------
+
+
+def _forecast_examples() -> dict[str, ForecastContext]:
+    seasonal = tuple(round(100 + 30 * math.sin(2 * math.pi * k / 13) + 0.5 * k, 1) for k in range(52))
+    sparse = tuple(30.0 if k % 11 == 4 else 12.0 if k % 5 == 2 else 0.0 for k in range(52))
+    return {
+        "steady history": ForecastContext(
+            "valve", 35.0, 7.0, (100.0, 120.0, 80.0, 100.0, 110.0), 0.2, 0.15, (90.0, 105.0, 101.0, 98.0)),
+        "empty history": ForecastContext("pump", 0.0, 7.0, (), 0.0, 0.0),
+        "one period": ForecastContext("filter", 7.0, 7.0, (40.0,), 0.1, 0.0),
+        "zero demand": ForecastContext("spare-kit", 63.0, 7.0, (0.0,) * 9, 0.3, 0.5, (0.0,) * 8),
+        "seasonal year": ForecastContext("controller", 364.0, 7.0, seasonal, 0.1, 0.1, seasonal[:-1]),
+        "intermittent year": ForecastContext("spare-kit", 364.0, 7.0, sparse, 0.0, 0.0, (4.0,) * 51),
+    }
+
+
+def _capacity_examples() -> dict[str, CapacityContext]:
+    return {
+        "typical": CapacityContext("cutting", 2, 3, 2, 8.0, 7.0, 150.0, 40.0, 0.85),
+        "idle": CapacityContext("testing", 1, 3, 1, 8.0, 7.0, 0.0, 0.0, 0.85),
+        "overloaded": CapacityContext("assembly", 3, 3, 3, 8.0, 7.0, 5000.0, 800.0, 1.0),
+        "one shift allowed": CapacityContext("machining", 4, 1, 1, 8.0, 14.0, 900.0, 10.0, 0.5),
+    }
+
+
+def _pricing_examples() -> dict[str, QuoteContext]:
+    return {
+        "nothing shared": QuoteContext(
+            1, 10.0, "regular-1", "regular", 1.0, "valve", 10, 120.0, 70.0, 14.0, 10.0),
+        "capacity and stock shared": QuoteContext(
+            2, 11.0, "strategic-2", "strategic", 3.0, "pump", 4, 950.0, 600.0, 21.0, 14.0, 120.0, 50,
+            projected_lead_days=18.5),
+        "no surplus, no stock": QuoteContext(
+            3, 12.0, "occasional-7", "occasional", 0.5, "filter", 25, 18.0, 9.0, 7.0, 3.0, 0.0, 0,
+            projected_lead_days=30.0),
+        "single unit, wanted now": QuoteContext(
+            4, 0.0, "regular-2", "regular", 1.0, "spare-kit", 1, 45.0, 20.0, 5.0, 0.0, 8.0, 1,
+            projected_lead_days=0.5),
+        "large order, partial stock": QuoteContext(
+            5, 40.0, "strategic-1", "strategic", 3.0, "controller", 500, 300.0, 280.0, 28.0, 60.0, 2.5, 10,
+            projected_lead_days=75.0),
+    }
+
+
+def _selection_examples() -> dict[str, SelectionContext]:
+    return {
+        "junior, typical": SelectionContext(1, 5.0, "junior", "regular", "valve", 10, 1200.0),
+        "junior, single unit": SelectionContext(2, 5.5, "junior", "occasional", "spare-kit", 1, 45.0),
+        "junior, large": SelectionContext(3, 6.0, "junior", "strategic", "controller", 500, 150000.0),
+        "senior, thin margin": SelectionContext(
+            4, 7.0, "senior", "regular", "valve", 10, 1200.0, 1.0, 0.05, False, 120.0, 14.0,
+            projected_lead_days=10.0),
+        "senior, key customer below cost, promise due": SelectionContext(
+            5, 7.5, "senior", "strategic", "pump", 2, 1900.0, 3.0, -0.1, True, 0.0, 0.0,
+            projected_lead_days=3.0),
+        "senior, heavy backlog": SelectionContext(
+            6, 8.0, "senior", "occasional", "filter", 300, 5400.0, 0.5, 0.5, False, 5000.0, 60.0,
+            projected_lead_days=90.0),
+        "senior, promise already passed": SelectionContext(
+            7, 30.0, "senior", "regular", "valve", 1, 120.0, 1.0, 0.4, False, 40.0, -0.5,
+            projected_lead_days=2.0),
+    }
+
+
+def _priority_examples() -> dict[str, RankingContext]:
+    mixed = (
+        OrderView(101, 0.0, 14.0, 1.0, 10, 12.0),
+        OrderView(102, 1.0, 9.0, 3.0, 2, 4.5),
+        OrderView(103, 1.5, 20.0, 0.5, 40, 30.0),
+        OrderView(104, 2.0, 9.0, 1.0, 1, 0.5, expedited=True),
+        OrderView(105, 2.0, 6.0, 3.0, 5, 8.0),
+        OrderView(-1, 3.0, 12.0, 1.0, 25, 10.0),  # a replenishment job: no customer order
+    )
+    ties = tuple(OrderView(i, 1.0, 10.0, 1.0, 3, 6.0, expedited=i in (4, 8)) for i in (9, 3, 8, 7, 4))
+    late = (
+        OrderView(201, 2.0, 20.0, 1.0, 5, 6.0),
+        OrderView(202, 3.0, 30.0, 2.0, 1, 0.0),  # due now, nothing left to do
+        OrderView(203, 4.0, 12.5, 0.5, 8, 3.0),
+    )
+    many = tuple(
+        OrderView(1000 + i, float(i % 7), 5.0 + i * 37 % 23, 0.5 + i % 4, 1 + i % 9, 1.0 + i * 13 % 17)
+        for i in range(40)
+    )
+    return {
+        "empty queue": RankingContext(5.0, ()),
+        "single order": RankingContext(0.0, (OrderView(7, 0.0, 7.0, 1.0, 1, 2.0),)),
+        "mixed": RankingContext(5.0, mixed),
+        "ties": RankingContext(4.0, ties + (OrderView(5, 0.5, 10.0, 1.0, 3, 6.0),)),
+        "all late": RankingContext(30.0, late),
+        "forty orders": RankingContext(7.0, many),
+    }
+
+
+def _dispatch_examples() -> dict[str, DispatchContext]:
+    return {
+        "single candidate": DispatchContext(
+            "cutting", 0, 3.0, "steel", (JobView(11, 101, "steel", 9.0, 1.0, 4.0, False),)),
+        "keep setup": DispatchContext("machining", 1, 5.0, "brass", (
+            JobView(21, 102, "steel", 6.0, 3.0, 2.0, False),
+            JobView(22, 103, "brass", 12.0, 1.0, 8.0, False),
+            JobView(23, -1, "alu", 8.0, 1.0, 1.0, False),
+        )),
+        "expedite elsewhere": DispatchContext("machining", 0, 5.0, "brass", (
+            JobView(31, 105, "steel", 4.0, 3.0, 2.0, True),
+            JobView(32, 106, "brass", 7.0, 1.0, 3.0, False),
+        )),
+        "fresh machine": DispatchContext("assembly", 2, 0.0, None, (
+            JobView(41, 107, "small", 3.0, 1.0, 1.5, False),
+            JobView(42, 108, "large", 2.0, 3.0, 6.0, False),
+        )),
+        "no job of current setup, all late": DispatchContext("testing", 0, 40.0, "alu", (
+            JobView(51, 109, "steel", 20.0, 0.5, 2.0, False),
+            JobView(52, 110, "brass", 35.0, 3.0, 0.5, False),
+        )),
+    }
+
+
+def _schedule_examples() -> dict[str, ScheduleContext]:
+    metals = (Changeover("steel", "brass", 1.5), Changeover("brass", "steel", 1.0),
+              Changeover("steel", "alu", 0.5), Changeover("alu", "steel", 0.5),
+              Changeover("brass", "alu", 2.0), Changeover("alu", "brass", 2.0))
+    six = tuple(JobView(60 + i, 600 + i, ("steel", "brass", "alu")[i % 3], 2.0 + 0.4 * i,
+                        (1.0, 3.0, 0.5)[i % 3], 3.0 + i % 4, False) for i in range(6))
+    replanned = (
+        JobView(71, 701, "steel", 9.0, 1.0, 4.0, False),
+        JobView(72, 702, "brass", 6.0, 3.0, 2.0, True),  # expedited: keeps its place up front
+        JobView(73, -1, "alu", 8.0, 0.0, 6.0, False),  # a replenishment job: importance 0
+        JobView(74, 704, "steel", 4.0, 1.0, 1.0, False),
+        JobView(75, 705, "brass", 3.5, 3.0, 5.0, False),  # already late at t = 5
+        JobView(76, 706, "alu", 12.0, 0.5, 2.5, False),
+    )
+    many = tuple(JobView(1000 + i, 2000 + i, ("small", "heavy", "electronic")[i * 7 % 3],
+                         20.0 + i * 37 % 23 / 2, 0.5 + i % 4, 1.0 + i * 13 % 17, False) for i in range(20))
+    fleet = (Changeover("small", "heavy", 1.5), Changeover("heavy", "small", 1.0),
+             Changeover("heavy", "electronic", 1.5), Changeover("electronic", "heavy", 2.0))
+    return {
+        "no centres": ScheduleContext(0.0, ()),
+        "nothing waiting": ScheduleContext(
+            3.0, (CentreQueue("cutting", 2, 16.0, ("steel", None), metals, ()),)),
+        "single job, fresh machine": ScheduleContext(1.0, (CentreQueue(
+            "testing", 1, 8.0, (None,), (), (JobView(51, 501, "alu", 2.0, 1.0, 3.0, False),)),)),
+        "one machine, three families": ScheduleContext(
+            0.0, (CentreQueue("machining", 1, 24.0, ("steel",), metals, six),)),
+        "previous plan, expedite, late jobs": ScheduleContext(5.0, (
+            CentreQueue("assembly", 2, 16.0, ("brass", "steel"), metals, replanned, (74, 71, 76, 73)),
+            CentreQueue("cutting", 3, 8.0, (None, None, None), metals, ()),
+        )),
+        "twenty jobs, four machines": ScheduleContext(
+            14.0, (CentreQueue("machining", 4, 16.0, ("small", "heavy", None, "small"), fleet, many),)),
+    }
+
+
+def _expedite_examples() -> dict[str, ExpediteContext]:
+    return {
+        "first this period": ExpediteContext(101, 10.0, 1.0, 14.0, 16.0, 0, 7.0),
+        "barely late": ExpediteContext(102, 10.0, 0.5, 14.0, 14.01, 3, 7.0),
+        "many already": ExpediteContext(103, 20.0, 1.0, 25.0, 40.0, 12, 7.0),
+        "key customer, overdue": ExpediteContext(104, 30.0, 3.0, 21.0, 33.0, 5, 7.0),
+    }
+
+
+def _billing_examples() -> dict[str, BillingContext]:
+    return {
+        "per shipment": BillingContext("regular-3", "per_shipment", 12.0, (BillingLine(101, 5, 110.0, 0.0),)),
+        "monthly, partly billed": BillingContext("strategic-1", "monthly", 30.0, (
+            BillingLine(201, 10, 95.5, 0.0),
+            BillingLine(202, 4, 250.0, 500.0),
+            BillingLine(203, 2, 80.0, 160.0),  # billed in full already
+        )),
+        "consulted, short shipment": BillingContext(
+            "regular-3", "per_shipment", 12.0, (BillingLine(101, 6, 110.0, 0.0, 5, 100.0),)),
+        "consulted, monthly": BillingContext("strategic-1", "monthly", 60.0, (
+            BillingLine(201, 10, 95.5, 477.5, 5, 95.5),
+            BillingLine(202, 4, 250.0, 0.0, 4, 250.0),
+            BillingLine(204, 1, 19.99, 0.0, 1, 19.99),
+        )),
+    }
+
+
+def _returns_examples() -> dict[str, ReturnContext]:
+    return {
+        "defect inside window": ReturnContext(101, 20.0, "defect", 5, 3.0, 30.0, 1.0),
+        "on the last day": ReturnContext(102, 45.0, "wrong_shipment", 1, 30.0, 30.0, 0.5),
+        "too late": ReturnContext(103, 90.0, "defect", 2, 45.5, 30.0, 3.0),
+        "no return window": ReturnContext(104, 10.0, "wrong_shipment", 12, 0.0, 0.0, 1.0),
+    }
+
+
+def _debrief_examples() -> dict[str, DebriefContext]:
+    return {
+        "repair": DebriefContext(1, 50.0, "repair", "pump", "regular", 3.5),
+        "installation": DebriefContext(2, 60.0, "installation", "controller", "strategic", 12.0),
+        "short visit": DebriefContext(3, 61.0, "repair", "valve", "occasional", 0.25),
+    }
+
+
+_EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
+    "forecast": _forecast_examples, "capacity": _capacity_examples, "pricing": _pricing_examples,
+    "selection": _selection_examples, "priority": _priority_examples, "dispatch": _dispatch_examples,
+    "schedule": _schedule_examples, "expedite": _expedite_examples, "billing": _billing_examples,
+    "returns": _returns_examples, "debrief": _debrief_examples,
+}
+
+
+def labelled_examples(decision: str) -> dict[str, Any]:
+    """Representative contexts of one decision kind, by label (edge cases included).
+
+    Raises:
+        KeyError: for an unknown decision kind.
+    """
+    return _EXAMPLES[decision]()
+
+
+def example_contexts(decision: str) -> list[Any]:
+    """A handful of representative contexts of one decision kind, edge cases included."""
+    return list(labelled_examples(decision).values())
