@@ -129,7 +129,6 @@ class Shipment:
     from_stock: bool
     dispatched_time: float = float("nan")
     delivered_time: float = float("nan")
-    invoiced: object = None
     settled: object = None
     billed: bool = False
 

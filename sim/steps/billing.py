@@ -86,12 +86,13 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
         order.invoices.append(invoice.invoice_id)
         m.log(env.now, "invoice_issued", "billing", order.order_id, amount=charged[order.order_id] / 100,
               **refs)
-    for shipment in shipments:
-        shipment.billed = True
-        shipment.invoiced.succeed()  # type: ignore[attr-defined]
     segment = m.segments[orders[0].segment]
     delay = m.draw[f"segment.{segment.id}.payment"]
     wrong = [order for order in orders if charged[order.order_id] != by_order_correct(order, by_order)]
+    for shipment in shipments:  # correct lines are settled at once; wrong ones after correction
+        shipment.billed = True
+        if shipment.order not in wrong:
+            shipment.settled.succeed()  # type: ignore[attr-defined]
     if wrong:
         invoice.disputed = True
         yield env.timeout(m.draw["billing.dispute"]())
@@ -106,8 +107,9 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
             invoice.amount_cents += correction
             m.log(env.now, "invoice_corrected", "billing", order.order_id, amount=correction / 100,
                   **refs)
-    for shipment in shipments:  # the invoice now charges exactly what it should
-        shipment.settled.succeed()  # type: ignore[attr-defined]
+        for shipment in shipments:  # the corrected lines now charge exactly what they should
+            if shipment.order in wrong:
+                shipment.settled.succeed()  # type: ignore[attr-defined]
     yield env.timeout(segment.payment_terms_days + delay())
     invoice.paid_time = env.now
     for order in orders:

@@ -65,7 +65,6 @@ def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
          from_stock: bool) -> Generator[simpy.Event, Any, None]:
     """Pick, load and transport one shipment; register it with billing on dispatch."""
     shipment = Shipment(m.next_id("shipment"), order, units, from_stock)
-    shipment.invoiced = env.event()
     shipment.settled = env.event()
     order.shipments.append(shipment)
     refs = {"shipment": shipment.shipment_id}

@@ -87,3 +87,24 @@ def test_who_selects_changes_delay_and_information():
     assert selection_wait(senior) > selection_wait(junior)
     rejected = senior.orders[senior.orders["final_state"] == "rejected"]
     assert len(rejected) > 0 and (rejected["segment"] != "strategic").all()
+
+
+def test_a_refund_waits_only_for_its_own_invoice_line(baseline_year):
+    """A claim on a correctly invoiced shipment is not held up by a dispute about another
+    order on the same consolidated invoice (regression: it waited for the whole invoice)."""
+    events = baseline_year.events
+    by = {name: events[events["activity"] == name] for name in
+          ("return_received", "refund_started", "invoice_issued", "invoice_disputed")}
+    disputed_orders = set(by["invoice_disputed"]["order_id"].dropna())
+    single = baseline_year.orders.query("shipments == 1").set_index("order_id")
+    received = by["return_received"].set_index("return_id")[["time", "order_id"]]
+    started = by["refund_started"].set_index("return_id")["time"]
+    invoiced = by["invoice_issued"].groupby("order_id")["time"].min()
+    waits = []
+    for return_id, (time_received, order_id) in received.iterrows():
+        if order_id in disputed_orders or order_id not in single.index or return_id not in started.index:
+            continue
+        ready = max(time_received, invoiced[order_id])
+        waits.append(started[return_id] - ready)
+    assert len(waits) > 50
+    assert max(waits) < 3.0, f"a refund waited {max(waits):.1f} days after its invoice"
