@@ -136,6 +136,22 @@ class CompanyModel:
         self._ids = {kind: 0 for kind in ("order", "job", "shipment", "invoice", "return", "ticket")}
         self._task_samplers: dict[str, BlockSampler] = {}
         self.draw = self._named_samplers()
+        self.carrier_draws = {
+            p.id: tuple(self.draw[f"carrier.{p.id}.{name}"]
+                        for name in ("handling", "transit", "reliability", "delay"))
+            for p in scenario.logistics_providers
+        }
+        """Provider id -> (handling, transit, reliability, delay) samplers."""
+        self.segment_draws = {
+            s.id: (self.draw[f"segment.{s.id}.response"], self.draw[f"segment.{s.id}.payment"])
+            for s in scenario.segments
+        }
+        """Segment id -> (quote response, payment delay) samplers."""
+        self.process_draws = {
+            p.id: [self.draw[f"process.{p.id}.{step}"] for step in range(len(p.routing))]
+            for p in scenario.products
+        }
+        """Product id -> processing-time sampler of each routing step."""
 
     def _named_samplers(self) -> dict[str, BlockSampler]:
         """One sampler per stochastic source that steps draw from by name.
@@ -215,9 +231,14 @@ class CompanyModel:
         request = resource.request()
         yield request
         now = env.now
-        for order in orders:
-            order.end_wait(now)
-            log(now, started, department, order.order_id, pool, **refs)
+        if refs:
+            for order in orders:
+                order.end_wait(now)
+                log(now, started, department, order.order_id, pool, **refs)
+        else:  # the common case: no other object involved, no keyword unpacking
+            for order in orders:
+                order.end_wait(now)
+                log(now, started, department, order.order_id, pool)
         yield env.timeout(hours / HOURS_PER_DAY)
         if completed is not None:
             for order in orders:

@@ -87,7 +87,7 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
         m.log(env.now, "invoice_issued", "billing", order.order_id, amount=charged[order.order_id] / 100,
               **refs)
     segment = m.segments[orders[0].segment]
-    delay = m.draw[f"segment.{segment.id}.payment"]
+    delay = m.segment_draws[segment.id][1]
     wrong = [order for order in orders if charged[order.order_id] != by_order_correct(order, by_order)]
     for shipment in shipments:  # correct lines are settled at once; wrong ones after correction
         shipment.billed = True

@@ -72,12 +72,13 @@ def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
                        m.task_hours("picking"), "picking_started", None, "picking", **refs)
     segment = m.segments[order.segment]
     provider = m.providers[segment.logistics_provider]
+    handling, transit_days, reliability, delay = m.carrier_draws[provider.id]
     order.move("awaiting_carrier", "logistics")
     order.begin_wait(env.now)
     with m.carriers[provider.id].request() as loading:
         yield loading
         order.end_wait(env.now)
-        yield env.timeout(m.draw[f"carrier.{provider.id}.handling"]() / HOURS_PER_DAY)
+        yield env.timeout(handling() / HOURS_PER_DAY)
     shipment.dispatched_time = env.now
     order.shipped_units += units
     if order.first_ship_time != order.first_ship_time:  # NaN: first shipment
@@ -86,9 +87,9 @@ def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
           quantity=units, **refs)
     billing.register_shipment(env, m, shipment)
     order.move("in_transit", "logistics")
-    transit = m.draw[f"carrier.{provider.id}.transit"]()
-    if m.draw[f"carrier.{provider.id}.reliability"]() >= provider.reliability:
-        transit += m.draw[f"carrier.{provider.id}.delay"]()
+    transit = transit_days()
+    if reliability() >= provider.reliability:
+        transit += delay()
     yield env.timeout(transit)
     shipment.delivered_time = env.now
     m.log(env.now, "shipment_delivered", "logistics", order.order_id, provider.id,

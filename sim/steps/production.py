@@ -71,7 +71,7 @@ def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
 
 
 def _process_hours(m: CompanyModel, product: Product, step: int, op: Operation, units: int) -> float:
-    return m.draw[f"process.{product.id}.{step}"]() * units
+    return m.process_draws[product.id][step]() * units
 
 
 def surplus_capacity_hours(m: CompanyModel, product: Product) -> float:

@@ -131,7 +131,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
     m.log(env.now, "quote_sent", "estimating", order.order_id, quantity=order.quantity,
           amount=cents(order.unit_price * order.quantity) / 100)
     order.move("awaiting_customer", "customer")
-    yield env.timeout(m.draw[f"segment.{segment.id}.response"]())
+    yield env.timeout(m.segment_draws[segment.id][0]())
     bonus = 0.0
     if env.now < m.debriefed_until.get(order.customer_id, -math.inf):
         bonus = m.scenario.quality.debrief_utility_gain
