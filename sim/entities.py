@@ -89,16 +89,15 @@ class Order:
 
 
 class Job:
-    """One operation of an order (or of a stock replenishment) at a work centre."""
+    """One operation of an order (``order`` None: a stock replenishment) at a work centre."""
 
     __slots__ = ("job_id", "order", "product_id", "quantity", "setup_family", "setup_hours",
-                 "process_hours", "due_date", "importance", "released_at", "queued_at",
-                 "expedited", "done", "version", "replenishment", "remaining_hours",
-                 "remaining_days", "route_load_days")
+                 "process_hours", "due_date", "importance", "released_at", "expedited", "done",
+                 "remaining_hours", "remaining_days", "route_load_days")
 
     def __init__(self, job_id: int, order: Order | None, product_id: str, quantity: int,
                  setup_family: str, setup_hours: float, process_hours: float, due_date: float,
-                 importance: float, released_at: float, replenishment: bool = False):
+                 importance: float, released_at: float):
         self.job_id = job_id
         self.order = order
         self.product_id = product_id
@@ -109,11 +108,8 @@ class Job:
         self.due_date = due_date
         self.importance = importance
         self.released_at = released_at
-        self.queued_at = released_at
         self.expedited = False
         self.done: object = None
-        self.version = 0
-        self.replenishment = replenishment
         self.remaining_hours = process_hours + setup_hours
         self.remaining_days = 0.0
         self.route_load_days = 0.0

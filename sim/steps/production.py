@@ -153,7 +153,7 @@ def produce(env: simpy.Environment, m: CompanyModel, product: Product, units: in
             yield from _maybe_expedite(env, m, order, product, step)
         job = Job(m.next_id("job"), order, product.id, units, product.setup_family,
                   op.setup_hours, _process_hours(m, product, step, op, units), due_date,
-                  importance, env.now, replenishment=order is None)
+                  importance, env.now)
         job.expedited = order.expedited if order is not None else False
         job.remaining_hours, job.remaining_days, job.route_load_days = route_outlook(
             m, product, step, units
