@@ -10,6 +10,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -21,6 +22,11 @@ from ordercycle.scenarios.loader import ScenarioError, load, override
 from ordercycle.scenarios.schema import Scenario
 
 EXIT_BAD_INPUT = 2
+
+# Modules that add their own sub-commands: each has ``register(commands)``, which adds
+# parsers to the sub-parser action and sets ``func`` on them; heavy imports (FastAPI,
+# Dask) stay inside the command functions so that ``ordercycle run`` starts fast.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 class BadInput(Exception):
@@ -179,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--seed", type=int, default=0, help="CP-SAT random seed (default 0)")
     schedule.add_argument("--schema", action="store_true", help="print the JSON Schema of problems and exit")
     schedule.set_defaults(func=cmd_schedule)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""HTTP decision service: the registered policies behind FastAPI (issue 6)."""
