@@ -351,14 +351,71 @@ class PolicySet(BaseModel):
         return data
 
 
+class PolicySetChanges(BaseModel):
+    """A policy set named in an experiment: the decisions it changes from the scenario's set."""
+
+    model_config = _CONFIG
+    forecast: PolicyChoice | None = None
+    capacity: PolicyChoice | None = None
+    pricing: PolicyChoice | None = None
+    selection: PolicyChoice | None = None
+    priority: PolicyChoice | None = None
+    dispatch: PolicyChoice | None = None
+    schedule: PolicyChoice | None = None
+    expedite: PolicyChoice | None = None
+    billing: PolicyChoice | None = None
+    returns: PolicyChoice | None = None
+    debrief: PolicyChoice | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return {key: _as_choice(value) for key, value in data.items()}
+        return data
+
+    def apply(self, policies: PolicySet) -> PolicySet:
+        """``policies`` with this set's choices in place of the scenario's."""
+        changes = {key: value for key, value in self if value is not None}
+        return policies.model_copy(update=changes)
+
+
+class KpiBound(BaseModel):
+    """A constraint on one KPI's mean (a set breaking one is ranked after every set that keeps all)."""
+
+    model_config = _CONFIG
+    kpi: str = Field(description="KPI name as in kpis.json; nested ones with a dot (utilization.machining)")
+    min: float | None = Field(None, description="the KPI's mean must be at least this")
+    max: float | None = Field(None, description="the KPI's mean must be at most this")
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> KpiBound:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) must not exceed max ({self.max:g})")
+        return self
+
+
 class Objective(BaseModel):
-    """How policy sets are ranked (used by experiments): maximise Σ weight × KPI."""
+    """How experiments rank policy sets: maximise the score Σ weight × KPI, subject to constraints.
+
+    Weights are in the KPI's own unit: a cost KPI gets a negative weight.
+    """
 
     model_config = _CONFIG
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"profit": 1.0}, description="KPI name -> weight"
+        default_factory=lambda: {"profit": 1.0}, min_length=1,
+        description="KPI name -> weight (score = Σ weight × KPI, maximised)",
     )
-    min_on_time_rate: float = Field(0.0, ge=0, le=1, description="constraint on on_time_delivery_rate")
+    constraints: list[KpiBound] = Field(
+        default_factory=list, description="bounds on KPI means, e.g. {kpi: on_time_delivery_rate, min: 0.95}"
+    )
+
+    def kpis(self) -> list[str]:
+        """The KPIs the ranking depends on, weighted ones first, without repeats."""
+        names = list(self.weights) + [bound.kpi for bound in self.constraints]
+        return list(dict.fromkeys(names))
 
 
 class Scenario(BaseModel):
@@ -382,6 +439,10 @@ class Scenario(BaseModel):
     information: Information = Field(default_factory=Information)
     policies: PolicySet = Field(default_factory=PolicySet)
     objective: Objective = Field(default_factory=Objective)
+    sets: dict[str, PolicySetChanges] = Field(
+        default_factory=dict,
+        description="named policy sets for `ordercycle compare` (each changes some decisions of `policies`)",
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:

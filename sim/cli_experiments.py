@@ -1,0 +1,204 @@
+"""``ordercycle compare`` and ``ordercycle sweep``: experiments from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HEADLINE_KPIS = ["on_time_delivery_rate", "mean_lead_time_days", "orders_delivered", "revenue",
+                 "operating_cost", "profit", "days_sales_outstanding", "mean_unattended_hours"]
+
+
+def _progress(quiet: bool) -> Callable[[str, int], Callable[[], None]]:
+    from tqdm import tqdm
+
+    def start(stage: str, total: int) -> Callable[[], None]:
+        bar = tqdm(total=total, desc=stage, unit="run", disable=quiet or total == 0, file=sys.stderr,
+                   dynamic_ncols=True)
+
+        def tick() -> None:
+            bar.update(1)
+            if bar.n >= total:
+                bar.close()
+        if total == 0:
+            bar.close()
+        return tick
+    return start
+
+
+def _number(value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+def format_comparison(comparison: Any) -> str:
+    """The console table: per KPI and set, mean ± half-width and the paired difference to the reference."""
+    summary = comparison.summary
+    ranked = comparison.scenario.objective.kpis()
+    kpis = list(dict.fromkeys(ranked + [k for k in HEADLINE_KPIS if k in set(summary["kpi"])]))
+    width = max(len(name) for name in comparison.sets) + 2
+    level = f"{comparison.confidence:.0%}"
+    lines = [f"{'KPI / set':<{width + 2}}{'mean ± ' + level + ' CI':>26}{'vs ' + comparison.reference:>30}"
+             f"{'p':>8}"]
+    for kpi in kpis:
+        lines.append(kpi + (" (ranked)" if kpi in ranked else ""))
+        for row in summary[summary["kpi"] == kpi].itertuples():
+            mean = f"{_number(row.mean)} ± {_number(row.half_width)}"
+            if row.set == comparison.reference:
+                diff, p_value = "(reference)", ""
+            else:
+                diff = f"{'+' if row.diff_mean >= 0 else ''}{_number(row.diff_mean)} ± " \
+                       f"{_number((row.diff_ci_high - row.diff_ci_low) / 2)}"
+                p_value = _number(row.p_value)
+            lines.append(f"  {row.set:<{width}}{mean:>26}{diff:>30}{p_value:>8}")
+    lines.append("")
+    lines.append(f"Ranking by the objective (groups: sets that cannot be told apart at {level}):")
+    for row in comparison.ranking.itertuples():
+        note = "" if row.feasible else f"  infeasible: {row.violated}"
+        lines.append(f"  {row.rank}. {row.set:<{width}} score {_number(row.score)} "
+                     f"[{_number(row.score_ci_low)}, {_number(row.score_ci_high)}]  group {row.group}{note}")
+    winner = comparison.winner()
+    lines.append(f"Winner: {winner}" if winner else "Winner: none (no set keeps every constraint)")
+    return "\n".join(lines)
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    from ordercycle.sim.executors import make_executor
+
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise _bad([f"--workers: must be at least 1, got {workers}"])
+    return make_executor(args.executor, workers, args.scheduler)
+
+
+def _bad(problems: list[str]) -> Exception:
+    from ordercycle.sim.cli import BadInput
+
+    return BadInput(problems)
+
+
+def _warmup(text: str | None) -> float | str | None:
+    if text is None or text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise _bad([f"--warmup: 'auto' or a number of days, got {text!r}"]) from None
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare policy sets with common random numbers; write tables and print the comparison."""
+    from ordercycle.scenarios.experiment_files import load_sets
+    from ordercycle.scenarios.loader import load, override
+    from ordercycle.sim.experiments import ExperimentError, compare, write_comparison
+
+    scenario = load(args.scenario)
+    if args.horizon is not None:
+        scenario = override(scenario, horizon_days=args.horizon)
+    sets = load_sets(args.sets) if args.sets else None
+    out = Path(args.out or f"out/compare-{scenario.name}-seed{args.seed}")
+    executor = _executor(args)
+    started = time.perf_counter()
+    try:
+        comparison = compare(
+            scenario, sets, reps=args.reps, seed=args.seed, executor=executor, out=out,
+            confidence=args.confidence, reference=args.reference, warmup=_warmup(args.warmup),
+            target_relative_half_width=args.target_half_width, max_reps=args.max_reps,
+            progress=_progress(args.quiet),
+        )
+    except ExperimentError as error:
+        raise _bad(error.problems) from None
+    finally:
+        executor.close()
+    write_comparison(comparison, out)
+    print(format_comparison(comparison))
+    print(f"\n{comparison.replications_used} replications per set, warm-up {comparison.warmup.days:g} d "
+          f"({comparison.warmup.method}), {time.perf_counter() - started:.1f} s; results in {out}")
+    if comparison.open_kpis:
+        print(f"note: relative half-width still above target after {args.max_reps} replications for: "
+              + ", ".join(comparison.open_kpis))
+    if len(comparison.errors):
+        print(f"{len(comparison.errors)} replication(s) failed (see {out / 'errors.csv'}):", file=sys.stderr)
+        for row in comparison.errors.itertuples():
+            print(f"  set {row.set} replication {row.replication} seed {row.seed}: {row.error}",
+                  file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a grid (or sample) of scenario variants × policy sets × replications."""
+    from ordercycle.scenarios.experiment_files import load_grid, load_sets
+    from ordercycle.scenarios.loader import load, override
+    from ordercycle.sim.experiments import ExperimentError, sweep, write_sweep
+
+    scenario = load(args.scenario)
+    if args.horizon is not None:
+        scenario = override(scenario, horizon_days=args.horizon)
+    grid = load_grid(args.grid)
+    sets = load_sets(args.sets) if args.sets else None
+    out = Path(args.out or f"out/sweep-{scenario.name}-seed{args.seed}")
+    executor = _executor(args)
+    started = time.perf_counter()
+    try:
+        result = sweep(scenario, grid, sets, reps=args.reps, seed=args.seed, executor=executor, out=out,
+                       confidence=args.confidence, progress=_progress(args.quiet))
+    except ExperimentError as error:
+        raise _bad(error.problems) from None
+    finally:
+        executor.close()
+    write_sweep(result, out, scenario, grid, args.seed, args.reps)
+    print(f"{len(result.points)} points × {result.replications['set'].nunique()} sets × {args.reps} "
+          f"replications in {time.perf_counter() - started:.1f} s; results in {out}")
+    if len(result.errors):
+        print(f"{len(result.errors)} replication(s) failed (see {out / 'errors.csv'})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser, reps: int) -> None:
+    parser.add_argument("scenario", nargs="?", default="baseline",
+                        help="scenario YAML file or built-in name (default: baseline)")
+    parser.add_argument("--sets", metavar="SETS.yaml",
+                        help="policy sets file (default: the scenario's sets:)")
+    parser.add_argument("--reps", type=int, default=reps, help=f"replications per set (default {reps})")
+    parser.add_argument("--seed", type=int, default=0, help="root seed shared by every set (default 0)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    parser.add_argument("--executor", choices=["process", "serial", "dask"], default="process",
+                        help="process pool (default), serial, or a Dask LocalCluster")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler")
+    parser.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
+    parser.add_argument("--horizon", type=float, help="override horizon_days")
+    parser.add_argument("--out", help="output folder (re-running with the same folder resumes)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def register(commands: Any) -> None:
+    """Add ``compare`` and ``sweep`` to the command line."""
+    compare = commands.add_parser("compare", help="compare policy sets with common random numbers")
+    _common(compare, reps=10)
+    compare.add_argument("--reference", help="set to compare the others with (default: the first)")
+    compare.add_argument("--warmup", metavar="auto|DAYS",
+                         help="warm-up: 'auto' (MSER-5 on pilot runs) or days (default: the scenario's)")
+    compare.add_argument("--target-half-width", type=float, metavar="REL",
+                         help="add replications until every ranked KPI's relative half-width is below REL")
+    compare.add_argument("--max-reps", type=int, default=100,
+                         help="cap for --target-half-width (default 100)")
+    compare.set_defaults(func=cmd_compare)
+
+    sweep = commands.add_parser("sweep", help="grid or Latin-hypercube sweep over scenario parameters")
+    _common(sweep, reps=5)
+    sweep.add_argument("--grid", required=True, metavar="GRID.yaml", help="parameters to vary")
+    sweep.set_defaults(func=cmd_sweep)
