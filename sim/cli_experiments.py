@@ -115,7 +115,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         comparison = compare(
             scenario, sets, reps=args.reps, seed=args.seed, executor=executor, out=out,
             confidence=args.confidence, reference=args.reference, warmup=_warmup(args.warmup),
-            target_relative_half_width=args.target_half_width, max_reps=args.max_reps,
+            target_relative_half_width=args.target_half_width, max_reps=args.max_reps, pilots=args.pilots,
             progress=_progress(args.quiet),
         )
     except ExperimentError as error:
@@ -192,6 +192,8 @@ def register(commands: Any) -> None:
     compare.add_argument("--reference", help="set to compare the others with (default: the first)")
     compare.add_argument("--warmup", metavar="auto|DAYS",
                          help="warm-up: 'auto' (MSER-5 on pilot runs) or days (default: the scenario's)")
+    compare.add_argument("--pilots", type=int, default=5,
+                         help="pilot replications for --warmup auto (default 5)")
     compare.add_argument("--target-half-width", type=float, metavar="REL",
                          help="add replications until every ranked KPI's relative half-width is below REL")
     compare.add_argument("--max-reps", type=int, default=100,
