@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -205,3 +206,31 @@ def test_bad_grid_points_are_refused_naming_the_path(mm1, point, expected):
 def test_a_grid_mixing_lists_and_ranges_is_refused():
     with pytest.raises(ValueError, match="needs a `sample:` section"):
         GridFile.model_validate({"parameters": {"staff.entry_clerks": {"low": 1, "high": 2}}})
+
+
+def test_the_shipped_example_files_are_valid_for_the_baseline():
+    from ordercycle.scenarios.experiment_files import load_grid, load_sets
+    from ordercycle.scenarios.loader import load
+    from ordercycle.sim.experiments import resolve_sets
+
+    baseline = load("baseline")
+    examples = Path(__file__).resolve().parents[2] / "scenarios" / "experiments"
+    sets, reference = resolve_sets(baseline, load_sets(examples / "sets-example.yaml"))
+    assert reference == "status-quo" and sets["status-quo"] == baseline.policies
+    assert sets["informed"].pricing.name == "informed-sales"
+    grid = load_grid(examples / "grid-example.yaml")
+    variants = [apply_point(baseline, point) for point in grid.points()]
+    assert len(variants) == 6
+    rates = sorted({v.segments[0].arrivals.rate_per_day for v in variants})
+    assert rates == pytest.approx([baseline.segments[0].arrivals.rate_per_day * f for f in (0.9, 1.0, 1.1)])
+
+
+def test_sets_may_live_in_the_scenario(mm1_data, tmp_path):
+    from ordercycle.scenarios.loader import parse
+    from ordercycle.sim.experiments import compare
+
+    scenario = parse({**mm1_data, "horizon_days": 60, "warmup_days": 5,
+                      "sets": {"fifo": {}, "spt": {"priority": "spt"}}})
+    comparison = compare(scenario, reps=2, seed=1)
+    assert list(comparison.ranking["set"].sort_values()) == ["fifo", "spt"]
+    assert comparison.reference == "fifo"
