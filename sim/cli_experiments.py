@@ -204,3 +204,75 @@ def register(commands: Any) -> None:
     _common(sweep, reps=5)
     sweep.add_argument("--grid", required=True, metavar="GRID.yaml", help="parameters to vary")
     sweep.set_defaults(func=cmd_sweep)
+    register_optimise(commands)
+
+
+def cmd_optimise(args: argparse.Namespace) -> int:
+    """Tune policy parameters with Optuna under common random numbers; confirm the winner."""
+    from ordercycle.scenarios.loader import load, override
+    from ordercycle.sim.experiments import ExperimentError
+    from ordercycle.sim.optimise import load_space, optimise, parse_objectives, write_study
+
+    scenario = load(args.scenario)
+    if args.horizon is not None:
+        scenario = override(scenario, horizon_days=args.horizon)
+    space = load_space(args.space)
+    out = Path(args.out or f"out/optimise-{scenario.name}-seed{args.seed}")
+    for flag, value, least in (("--trials", args.trials, 1), ("--reps", args.reps, 2),
+                               ("--batch", args.batch, 1), ("--top", args.top, 1),
+                               ("--confirm-reps", args.confirm_reps, 2)):
+        if value < least:
+            raise _bad([f"{flag}: must be at least {least}, got {value}"])
+    executor = _executor(args)
+    started = time.perf_counter()
+    try:
+        objectives = parse_objectives(args.objective)
+        study = optimise(scenario, space, objectives=objectives, trials=args.trials, reps=args.reps,
+                         seed=args.seed, batch=args.batch, top=args.top, confirm_reps=args.confirm_reps,
+                         confidence=args.confidence, executor=executor, out=out,
+                         progress=_progress(args.quiet))
+    except ExperimentError as error:
+        raise _bad(error.problems) from None
+    finally:
+        executor.close()
+    write_study(study, out, scenario, space, seed=args.seed, reps=args.reps, confirm_reps=args.confirm_reps,
+                confidence=args.confidence)
+    elapsed = time.perf_counter() - started
+    ok = study.trials[study.trials["status"] == "ok"]
+    print(f"{len(study.trials)} trials ({len(ok)} evaluated) × {args.reps} replications in {elapsed:.1f} s "
+          f"({60 * len(study.trials) / elapsed:.1f} trials/min); results in {out}")
+    if study.importances:
+        print("parameter importances: " + ", ".join(f"{k} {v:.2f}" for k, v in study.importances.items()))
+    if study.directions is not None:
+        print(f"Pareto front: trials {study.pareto} (re-evaluated on {args.confirm_reps} fresh replications "
+              f"in confirmation.csv)")
+        return 0
+    if study.winner is None:
+        print("no setting keeps the objective's constraints")
+        return 0
+    if study.winner["trial"] is None:
+        print("the current policy set is still the best after re-evaluation")
+        return 0
+    gain = study.improvement
+    level = f"{args.confidence:.0%}"
+    print(f"winner: trial {study.winner['trial']} {study.winner['params']}")
+    print(f"objective {_number(gain['winner_score'])} vs current {_number(gain['current_score'])}: "
+          f"{'+' if gain['score_difference'] >= 0 else ''}{_number(gain['score_difference'])} "
+          f"[{_number(gain['ci_low'])}, {_number(gain['ci_high'])}] ({level} paired CI over "
+          f"{args.confirm_reps} fresh replications, p = {_number(gain['p_value'])})")
+    return 0
+
+
+def register_optimise(commands: Any) -> None:
+    """Add ``optimise`` to the command line."""
+    optimise = commands.add_parser("optimise", help="tune policy parameters (Optuna, common random numbers)")
+    _common(optimise, reps=3)
+    optimise.add_argument("--space", required=True, metavar="SPACE.yaml", help="the knobs and their ranges")
+    optimise.add_argument("--objective", metavar="KPI:max,KPI:min",
+                          help="KPIs of a multi-objective (Pareto) search (default: the scenario objective)")
+    optimise.add_argument("--trials", type=int, default=30, help="trials (default 30)")
+    optimise.add_argument("--batch", type=int, default=4, help="trials asked at a time (default 4)")
+    optimise.add_argument("--top", type=int, default=3, help="best trials re-evaluated (default 3)")
+    optimise.add_argument("--confirm-reps", type=int, default=10,
+                          help="fresh replications of the re-evaluation (default 10)")
+    optimise.set_defaults(func=cmd_optimise)
