@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
 from mmc_helpers import mmc_scenario_data
 
@@ -25,8 +24,8 @@ def staffing_scenario(machines: int) -> dict:
     an order's day in the system costs 40. Objective per window: −(machine cost + λ·40·T·W)."""
     data = mmc_scenario_data(ARRIVALS, machines, WINDOW_DAYS + 10, 10)
     data["work_centres"][0]["machine_hour_cost"] = 1.0
-    data["objective"] = {"weights": {"operating_cost": -1.0,
-                                     "mean_lead_time_days": -ARRIVALS * WAIT_COST_PER_ORDER_DAY * WINDOW_DAYS}}
+    waiting = ARRIVALS * WAIT_COST_PER_ORDER_DAY * WINDOW_DAYS
+    data["objective"] = {"weights": {"operating_cost": -1.0, "mean_lead_time_days": -waiting}}
     return data
 
 
@@ -42,8 +41,10 @@ SPACE = SpaceFile.model_validate({"parameters": {
 def test_optimiser_finds_the_staffing_level_queueing_theory_gives(tmp_path):
     assert analytic_best() == 5
     scenario = parse(staffing_scenario(8))  # the company today: over-staffed
-    study = optimise(scenario, SPACE, trials=12, reps=3, seed=3, batch=4, top=3, confirm_reps=5, out=tmp_path)
-    assert study.winner is not None and study.winner["params"] == {"scenario.work_centres.station.machines": 5}
+    study = optimise(scenario, SPACE, trials=12, reps=3, seed=3, batch=4, top=3, confirm_reps=5,
+                     out=tmp_path)
+    assert study.winner is not None
+    assert study.winner["params"] == {"scenario.work_centres.station.machines": 5}
     assert study.improvement["ci_low"] > 0  # better than 8 machines, and the interval says so
     trials = study.trials[study.trials["status"] == "ok"]
     # common random numbers: trials with the same setting got the same value
@@ -84,8 +85,8 @@ def test_reevaluation_picks_the_truly_better_of_two_close_candidates_more_often(
     truth = {1: 1.0, 2: 1.2}
     space = SpaceFile.model_validate({"parameters": {
         "scenario.work_centres.station.machines": {"choices": [1, 2]}}})
-    scenario = mm1.model_copy(update={"objective": mm1.objective.model_copy(update={"weights": {"profit": 1.0},
-                                                                                      "constraints": []})})
+    objective = mm1.objective.model_copy(update={"weights": {"profit": 1.0}, "constraints": []})
+    scenario = mm1.model_copy(update={"objective": objective})
     raw_right = confirmed_right = 0
     studies = 60
     for study_seed in range(studies):
