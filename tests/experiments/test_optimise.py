@@ -146,3 +146,17 @@ def test_optimise_command_writes_the_study_and_refuses_bad_spaces(tmp_path, caps
     assert code == 2
     assert "parameters.priorty.name: starts with neither a decision" in err
     assert "parameters.expedite.max_per_period: use expedite.name or expedite.params.PARAMETER" in err
+
+
+def test_the_shipped_space_example_configures_the_baseline(short_baseline):
+    from pathlib import Path
+
+    from ordercycle.sim.optimise import load_space
+
+    examples = Path(__file__).resolve().parents[2] / "scenarios" / "experiments"
+    space = load_space(examples / "space-example.yaml")
+    assert set(space.parameters) == {"expedite.params.max_per_period", "selection.params.min_units",
+                                     "priority.name"}
+    variant = configure(short_baseline, {"expedite.params.max_per_period": 0, "selection.params.min_units": 1,
+                                         "priority.name": "atc"})
+    assert variant.policies.priority.name == "atc" and variant.policies.selection.params["min_units"] == 1
