@@ -1,0 +1,275 @@
+"""Validate a calibrated twin against the log it was calibrated from.
+
+The twin is simulated over the log's period for several replications with common
+random numbers (the experiment tasks and executors); the same measures are computed
+from the log and from every replication (:func:`log_metrics`), and the log is judged
+as one more replication: a scalar is inside when it lies in the replications'
+95 % prediction interval (mean ± t × s × √(1 + 1/R)); a distribution is inside when
+its mean distance (KS, Wasserstein) to the replications is no larger than the largest
+mean distance of a replication to the others (a rank test, p = rank / (R + 1)).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ordercycle.scenarios.loader import override, parse
+from ordercycle.scenarios.schema import Scenario
+from ordercycle.sim.eventlog import ACTIVITY_STEP, STEPS
+from ordercycle.sim.executors import Executor, SerialExecutor, run_all
+from ordercycle.sim.experiments import ReplicationTask, make_task
+from ordercycle.sim.twin.calibrate import WAITS, pair_durations
+from ordercycle.sim.twin.logs import OBJECT_COLUMNS, CaseLog
+
+
+def case_log_from_run(
+    events: pd.DataFrame,
+    orders: pd.DataFrame,
+    origin: pd.Timestamp,
+    span_days: float,
+    source: str = "simulation",
+) -> CaseLog:
+    """The case view of a run's tables, as :func:`~ordercycle.sim.twin.logs.read_log` gives for its export."""
+    rows = events[events["order_id"].fillna(-1) > 0].reset_index(drop=True)
+    frame = pd.DataFrame(
+        {
+            "case_id": "order:" + rows["order_id"].astype("Int64").astype(str),
+            "activity": rows["activity"].astype(str),
+            "time": rows["time"].to_numpy(dtype=float),
+            "resource": rows["resource"].astype("string"),
+        }
+    )
+    frame["source_activity"] = frame["activity"]
+    frame["timestamp"] = origin + pd.to_timedelta(frame["time"], unit="D")
+    frame["resource_name"] = frame["resource"]
+    for column in OBJECT_COLUMNS:
+        kind = column.removesuffix("_id")
+        values = rows[column]
+        frame[column] = (kind + ":" + values.astype("Int64").astype(str)).where(values.notna(), None)
+    frame["quantity"] = rows["quantity"].astype("float64")
+    frame["amount"] = rows["amount"].astype("float64")
+    frame["row"] = np.arange(len(frame))
+    cases = pd.DataFrame(
+        {
+            "segment": orders["segment"].astype("string").to_numpy(),
+            "customer": orders["customer_id"].astype("string").to_numpy(),
+            "product": orders["product_id"].astype("string").to_numpy(),
+            "quantity": orders["quantity"].astype(float).to_numpy(),
+            "price": orders["unit_price"].to_numpy(dtype=float),
+            "promised_date": orders["promised_date"].to_numpy(dtype=float),
+        },
+        index=pd.Index("order:" + orders["order_id"].astype(str), name="case_id"),
+    )
+    return CaseLog(frame, cases, origin, span_days, source)
+
+
+def log_metrics(log: CaseLog, days: float) -> dict[str, Any]:
+    """Throughput per week, lead times per step, waits, work in process per day, on-time rate."""
+    events = log.events
+    weeks = max(1, int(days // 7))
+    delivered = log.activity("order_delivered").groupby("case_id")["time"].min()
+    inquiries = log.activity("inquiry_received").groupby("case_id")["time"].min()
+    weekly = {
+        "delivered": np.bincount(
+            (delivered[delivered < weeks * 7] // 7).astype(int), minlength=weeks
+        ).tolist(),
+        "inquiries": np.bincount(
+            (inquiries[inquiries < weeks * 7] // 7).astype(int), minlength=weeks
+        ).tolist(),
+    }
+    steps = events.assign(step=events["activity"].map(ACTIVITY_STEP))
+    spans = steps.groupby(["step", "case_id"])["time"].agg(["min", "max"])
+    lead: dict[str, list[float]] = {}
+    for step in STEPS:
+        if step in spans.index.get_level_values(0):
+            durations = spans.loc[step]
+            if (durations["max"] > durations["min"]).any():
+                lead[f"step.{step}"] = (durations["max"] - durations["min"]).tolist()
+    entered = log.activity("order_entered").groupby("case_id")["time"].min()
+    both = pd.concat([entered.rename("a"), delivered.rename("b")], axis=1, join="inner")
+    lead["order_lead_time"] = (both["b"] - both["a"]).tolist()
+    for wait, (starts, ends, key) in WAITS.items():
+        lead[f"wait.{wait}"] = pair_durations(log, starts, ends, key)["days"].tolist()
+    closed = pd.concat([delivered, log.activity("order_rejected").groupby("case_id")["time"].min()])
+    grid = np.arange(1, int(days) + 1, dtype=float)
+    wip = np.searchsorted(np.sort(entered.to_numpy()), grid, side="right") - np.searchsorted(
+        np.sort(closed.to_numpy()), grid, side="right"
+    )
+    on_time = None
+    if "promised_date" in log.cases and len(delivered):
+        promised = log.cases["promised_date"].reindex(delivered.index)
+        known = promised.notna()
+        if known.any():
+            on_time = float((delivered[known] <= promised[known] + 1e-9).mean())
+    return {
+        "weekly": weekly,
+        "lead_days": lead,
+        "wip_daily": wip.astype(float).tolist(),
+        "on_time_rate": on_time,
+    }
+
+
+def run_twin_replication(task: ReplicationTask) -> dict[str, Any]:
+    """Simulate one replication of the twin (in a worker) and return its measures."""
+    from ordercycle.sim.run import simulate
+
+    scenario = parse(json.loads(task.scenario_json))
+    result = simulate(scenario, task.seed, task.replication)
+    log = case_log_from_run(result.events, result.orders, pd.Timestamp("1970-01-01"), scenario.horizon_days)
+    return {"status": "ok", "metrics": log_metrics(log, scenario.horizon_days)}
+
+
+def _prediction(values: list[float], observed: float | None) -> dict[str, Any]:
+    sample = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    if observed is None or len(sample) < 2:
+        return {
+            "log": observed,
+            "sim_mean": float(np.mean(sample)) if len(sample) else None,
+            "low": None,
+            "high": None,
+            "inside": None,
+        }
+    mean, spread = float(np.mean(sample)), float(np.std(sample, ddof=1))
+    half = float(stats.t.ppf(0.975, len(sample) - 1)) * spread * math.sqrt(1 + 1 / len(sample))
+    low, high = mean - half, mean + half
+    return {
+        "log": float(observed),
+        "sim_mean": mean,
+        "low": low,
+        "high": high,
+        "inside": bool(low - 1e-9 <= observed <= high + 1e-9),
+    }
+
+
+def _distance_test(observed: list[float], replications: list[list[float]]) -> dict[str, Any]:
+    sims = [np.asarray(r, dtype=float) for r in replications if len(r)]
+    if len(observed) < 2 or len(sims) < 2:
+        return {"n_log": len(observed), "inside": None}
+    log = np.asarray(observed, dtype=float)
+    result: dict[str, Any] = {
+        "n_log": len(log),
+        "n_sim_mean": float(np.mean([len(s) for s in sims])),
+        "log_mean": float(np.mean(log)),
+        "sim_mean": float(np.mean(np.concatenate(sims))),
+    }
+    inside = True
+    for name, distance in (
+        ("ks", lambda a, b: stats.ks_2samp(a, b).statistic),
+        ("wasserstein", stats.wasserstein_distance),
+    ):
+        to_log = float(np.mean([distance(log, s) for s in sims]))
+        among = [
+            float(np.mean([distance(s, o) for j, o in enumerate(sims) if j != i])) for i, s in enumerate(sims)
+        ]
+        rank_p = (1 + sum(d >= to_log for d in among)) / (len(sims) + 1)
+        result[name] = {
+            "log_to_sims": to_log,
+            "sims_max": max(among),
+            "sims_mean": float(np.mean(among)),
+            "p": rank_p,
+        }
+        inside = inside and to_log <= max(among)
+    pooled = stats.ks_2samp(log, np.concatenate(sims))
+    result["ks_pooled_pvalue"] = float(pooled.pvalue)
+    result["inside"] = inside
+    return result
+
+
+def validate(
+    scenario: Scenario, log: CaseLog, reps: int = 5, seed: int = 0, executor: Executor | None = None
+) -> dict[str, Any]:
+    """Simulate ``reps`` replications of the twin over the log's period and compare them with the log."""
+    days = float(max(1, math.ceil(log.span_days)))
+    twin = override(scenario, horizon_days=days, warmup_days=0.0)
+    tasks = [make_task(twin, "twin", r, seed) for r in range(reps)]
+    outcomes = run_all(executor or SerialExecutor(), run_twin_replication, tasks, None)
+    failed = [str(outcomes[t.key].get("error")) for t in tasks if outcomes[t.key].get("status") != "ok"]
+    sims = [outcomes[t.key]["metrics"] for t in tasks if outcomes[t.key].get("status") == "ok"]
+    observed = log_metrics(log, days)
+    scalars = {
+        "inquiries_per_week": _prediction(
+            [np.mean(s["weekly"]["inquiries"]) for s in sims], float(np.mean(observed["weekly"]["inquiries"]))
+        ),
+        "deliveries_per_week": _prediction(
+            [np.mean(s["weekly"]["delivered"]) for s in sims], float(np.mean(observed["weekly"]["delivered"]))
+        ),
+        "mean_wip_orders": _prediction(
+            [np.mean(s["wip_daily"]) for s in sims], float(np.mean(observed["wip_daily"]))
+        ),
+        "on_time_rate": _prediction(
+            [s["on_time_rate"] for s in sims if s["on_time_rate"] is not None], observed["on_time_rate"]
+        ),
+    }
+    series = {}
+    for name, pick in (
+        ("weekly_delivered", lambda m: m["weekly"]["delivered"]),
+        ("weekly_inquiries", lambda m: m["weekly"]["inquiries"]),
+        ("wip_daily", lambda m: m["wip_daily"]),
+    ):
+        points = [
+            _prediction([pick(s)[i] for s in sims], pick(observed)[i]) for i in range(len(pick(observed)))
+        ]
+        judged = [p["inside"] for p in points if p["inside"] is not None]
+        series[name] = {"points": points, "share_inside": float(np.mean(judged)) if judged else None}
+    names = sorted(set(observed["lead_days"]) | {k for s in sims for k in s["lead_days"]})
+    distributions = {
+        name: _distance_test(
+            observed["lead_days"].get(name, []), [s["lead_days"].get(name, []) for s in sims]
+        )
+        for name in names
+    }
+    return {
+        "replications": len(sims),
+        "failed": failed,
+        "seed": seed,
+        "days": days,
+        "scalars": scalars,
+        "series": series,
+        "distributions": distributions,
+        "samples": {"log": observed["lead_days"], "sims": [s["lead_days"] for s in sims]},
+    }
+
+
+def format_validation(result: dict[str, Any]) -> str:
+    """The console table: each measure, the log's value, the replications' interval, inside or not."""
+    lines = [
+        f"Twin vs log over {result['days']:g} days, {result['replications']} replications "
+        f"(95 % prediction interval of one more replication; distances: rank test)",
+        "",
+    ]
+    lines.append(f"{'measure':<28}{'log':>12}{'twin mean':>12}{'interval':>24}  verdict")
+    for name, row in result["scalars"].items():
+        interval = "–" if row["low"] is None else f"[{row['low']:.3f}, {row['high']:.3f}]"
+        log = "–" if row["log"] is None else f"{row['log']:.3f}"
+        mean = "–" if row["sim_mean"] is None else f"{row['sim_mean']:.3f}"
+        verdict = {True: "inside", False: "OUTSIDE", None: "not judged"}[row["inside"]]
+        lines.append(f"{name:<28}{log:>12}{mean:>12}{interval:>24}  {verdict}")
+    for name, row in result["series"].items():
+        share = row["share_inside"]
+        lines.append(
+            f"{name + ' (share inside)':<28}{'':>12}{'':>12}{'':>24}  "
+            + ("–" if share is None else f"{share:.0%} of points")
+        )
+    lines += [
+        "",
+        f"{'distribution (days)':<28}{'n log':>8}{'KS log':>9}{'KS sims':>9}{'W1 log':>9}{'W1 sims':>9}"
+        "  verdict",
+    ]
+    for name, row in result["distributions"].items():
+        if row["inside"] is None:
+            lines.append(f"{name:<28}{row['n_log']:>8}  not judged (too few values)")
+            continue
+        ks, w1 = row["ks"], row["wasserstein"]
+        lines.append(
+            f"{name:<28}{row['n_log']:>8}{ks['log_to_sims']:>9.3f}{ks['sims_max']:>9.3f}"
+            f"{w1['log_to_sims']:>9.3f}{w1['sims_max']:>9.3f}  " + ("inside" if row["inside"] else "OUTSIDE")
+        )
+    if result["failed"]:
+        lines.append(f"\n{len(result['failed'])} replications failed: {result['failed'][0]}")
+    return "\n".join(lines)
