@@ -34,7 +34,7 @@ def test_arrival_rates_recovered(generating, calibrated):
     assert set(fitted) == {s.id for s in generating.segments}
     for truth in generating.segments:
         stats = record.statistics[f"segments.{truth.id}"]["arrivals"]
-        # the fitted process's mean rate over the log equals the count / exposure; judge it by its Poisson error
+        # the mean rate over the log is count / exposure: judge it by its Poisson error
         assert abs(stats["mean_rate"] - truth.arrivals.rate_per_day) <= 3.5 * stats["mean_rate_se"]
         if stats["form"] == "constant":
             assert abs(fitted[truth.id].arrivals.rate_per_day - truth.arrivals.rate_per_day) <= \
