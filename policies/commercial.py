@@ -44,10 +44,14 @@ class SelectionPolicy(Policy):
     ``decider`` says who takes the decision: ``"junior"`` staff decide fast but see
     only size and value; ``"senior"`` managers are fewer and slower but see margin,
     customer importance, strategic products and the production backlog.
+    ``needs_capacity_outlook`` asks the model for the capacity, accepted work and
+    competing orders over a rolling horizon (``capacity_outlook``).
     """
 
     decision = "selection"
     decider: str = "junior"
+    needs_capacity_outlook: bool = False
+    """Whether the context must carry a :class:`~.contexts.CapacityOutlook` (costly to build)."""
 
     def select(self, context: SelectionContext) -> SelectionDecision:
         """Return accept or reject, with the reason."""

@@ -108,11 +108,69 @@ class Quote:
 
 
 @_frozen
+class WorkCentreHours:
+    """Production hours an order needs at one work centre (setups included)."""
+
+    work_centre: str
+    hours: float
+
+
+@_frozen
+class CandidateOrder:
+    """An order (or ``count`` alike expected orders) the company may take.
+
+    ``margin`` is the order value less the product cost, ``shipping_cost`` what
+    delivering it costs, ``due_days`` the days from now to its promised date, and
+    ``work_hours`` the production it still needs per work centre (none when stock
+    covers it). ``count`` > 1 stands for that many expected orders of the same kind.
+    """
+
+    order_id: int
+    margin: float
+    shipping_cost: float
+    due_days: float
+    work_hours: tuple[WorkCentreHours, ...]
+    count: int = 1
+
+
+@_frozen
+class CentreLoad:
+    """One work centre over the outlook: staffed hours and accepted work, per period.
+
+    ``capacity_hours[p]`` are the hours the centre's machines are staffed in period
+    ``p`` (period 0 starts now); ``committed_hours[p]`` the hours of accepted work
+    waiting there whose due date falls in period ``p`` (past due: period 0).
+    """
+
+    work_centre: str
+    capacity_hours: tuple[float, ...]
+    committed_hours: tuple[float, ...]
+
+
+@_frozen
+class CapacityOutlook:
+    """What an order-acceptance optimiser knows about capacity and competing orders.
+
+    ``centres`` hold capacity and committed load per period of ``period_days``
+    (equal lengths); ``order`` is the order being decided, ``pending`` the other
+    entered orders still awaiting a decision, and ``expected`` the orders sales
+    expects over the outlook (from the recent order intake), aggregated by kind.
+    """
+
+    period_days: float
+    centres: tuple[CentreLoad, ...]
+    order: CandidateOrder
+    pending: tuple[CandidateOrder, ...] = ()
+    expected: tuple[CandidateOrder, ...] = ()
+
+
+@_frozen
 class SelectionContext:
     """Someone decides whether the company takes an entered order.
 
     ``decider`` is ``"junior"`` or ``"senior"``; juniors do not see margin, strategy
-    or load, so those fields are ``None`` in their context.
+    or load, so those fields are ``None`` in their context. ``capacity_outlook`` is
+    filled only for policies that declare ``needs_capacity_outlook``.
     """
 
     order_id: int
@@ -128,6 +186,7 @@ class SelectionContext:
     backlog_hours: float | None = None
     promised_lead_days: float | None = None
     projected_lead_days: float | None = None
+    capacity_outlook: CapacityOutlook | None = None
 
 
 @_frozen

@@ -16,8 +16,11 @@ from typing import Any
 from ordercycle.policies.contexts import (
     BillingContext,
     BillingLine,
+    CandidateOrder,
     CapacityContext,
+    CapacityOutlook,
     CapacityPlan,
+    CentreLoad,
     CentreQueue,
     Changeover,
     DebriefContext,
@@ -41,6 +44,7 @@ from ordercycle.policies.contexts import (
     SchedulePlan,
     SelectionContext,
     SelectionDecision,
+    WorkCentreHours,
 )
 
 
@@ -139,6 +143,47 @@ def _selection_examples() -> dict[str, SelectionContext]:
         "senior, promise already passed": SelectionContext(
             7, 30.0, "senior", "regular", "valve", 1, 120.0, 1.0, 0.4, False, 40.0, -0.5,
             projected_lead_days=2.0),
+        **_outlook_examples(),
+    }
+
+
+def _outlook_examples() -> dict[str, SelectionContext]:
+    """Senior contexts with a capacity outlook (for order-acceptance optimisers)."""
+    def hours(**by_centre: float) -> tuple[WorkCentreHours, ...]:
+        return tuple(WorkCentreHours(centre, h) for centre, h in by_centre.items())
+
+    def centres(machining: tuple[float, ...], testing: tuple[float, ...]) -> tuple[CentreLoad, ...]:
+        return (CentreLoad("machining", (48.0,) * len(machining), machining),
+                CentreLoad("testing", (32.0,) * len(testing), testing))
+
+    pump = CandidateOrder(11, 1640.0, 180.0, 7.0, hours(machining=2.9, testing=1.4))
+    quiet = CapacityOutlook(1.0, centres((10.0,) * 8, (5.0,) * 8), pump)
+    rivals = (CandidateOrder(12, 8200.0, 180.0, 6.0, hours(machining=6.5, testing=3.2)),
+              CandidateOrder(13, 950.0, 25.0, 4.5, hours(machining=3.3, testing=4.1)),
+              CandidateOrder(14, -50.0, 180.0, 8.0, hours(machining=0.5)))
+    tight = CapacityOutlook(1.0, centres((40.0, 60.0, 30.0, 35.0, 40.0, 45.2, 43.2, 40.0), (20.0,) * 8),
+                            pump, rivals)
+    expected = (CandidateOrder(-1, 2900.0, 180.0, 7.5, hours(machining=4.1, testing=2.0), count=40),
+                CandidateOrder(-2, 600.0, 25.0, 5.0, hours(machining=2.1, testing=1.7), count=55))
+    reserved = CapacityOutlook(1.0, centres((30.0,) * 8, (10.0,) * 8), pump, rivals[:2], expected)
+    small = CandidateOrder(15, 40.0, 180.0, 14.0, hours(assembly=0.3))
+    stock = CandidateOrder(16, 580.0, 25.0, 4.0, ())
+    overrun = CapacityOutlook(7.0, (CentreLoad("machining", (336.0, 336.0), (500.0, 300.0)),),
+                              CandidateOrder(17, 3000.0, 180.0, 10.0, hours(machining=12.0)))
+    senior = ("senior", "strategic", "pump", 4, 3800.0, 3.0, 0.43, True, 180.0, 7.0)
+    return {
+        "senior outlook, room to spare": SelectionContext(11, 40.0, *senior, 6.5, quiet),
+        "senior outlook, pending rivals, tight machining": SelectionContext(11, 40.0, *senior, 9.0, tight),
+        "senior outlook, expected orders reserve capacity": SelectionContext(
+            11, 40.0, *senior, 8.0, reserved),
+        "senior outlook, loses money on shipping": SelectionContext(
+            15, 41.0, "senior", "strategic", "filter", 2, 90.0, 3.0, 0.53, False, 10.0, 14.0, 3.0,
+            CapacityOutlook(1.0, (), small)),
+        "senior outlook, from stock, no centres": SelectionContext(
+            16, 42.0, "senior", "regular", "valve", 10, 1200.0, 2.0, 0.48, False, 0.0, 4.0, 2.0,
+            CapacityOutlook(7.0, (), stock)),
+        "senior outlook, accepted work overruns": SelectionContext(
+            17, 43.0, "senior", "regular", "pump", 5, 4750.0, 2.0, 0.43, True, 800.0, 10.0, 30.0, overrun),
     }
 
 

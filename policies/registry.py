@@ -41,6 +41,7 @@ BUILTIN_MODULES = (
     "ordercycle.policies.planning",
     "ordercycle.policies.forecasting",
     "ordercycle.policies.commercial",
+    "ordercycle.policies.acceptance",
     "ordercycle.policies.sequencing",
     "ordercycle.policies.replanning",
     "ordercycle.policies.aftersales",

@@ -82,7 +82,8 @@ def policy_examples(policy_cls: type[Policy]) -> dict[str, Any]:
     """The examples a policy can be asked, as the simulation would ask it.
 
     Selection policies see only contexts of their ``decider`` (juniors do not see
-    margins); billing policies see consulted lines (shipped units and agreed price
+    margins), and only contexts with a capacity outlook when they declare
+    ``needs_capacity_outlook``; billing policies see consulted lines (shipped units and agreed price
     filled) exactly when they ``consults``.
 
     Raises:
@@ -90,7 +91,8 @@ def policy_examples(policy_cls: type[Policy]) -> dict[str, Any]:
     """
     examples = labelled_examples(_spec_kind(policy_cls))
     if policy_cls.decision == "selection":
-        examples = {k: c for k, c in examples.items() if c.decider == policy_cls.decider}
+        examples = {k: c for k, c in examples.items() if c.decider == policy_cls.decider
+                    and (c.capacity_outlook is not None or not policy_cls.needs_capacity_outlook)}
     elif policy_cls.decision == "billing":
         examples = {k: c for k, c in examples.items()
                     if all((line.shipped_units is not None) == policy_cls.consults for line in c.lines)}
@@ -186,6 +188,12 @@ def check_policy_metadata(policy_cls: type[Policy]) -> None:
         _expect(
             type(value) in (str, bool) and value in allowed,
             f"{pid}: `{attribute}` must be one of {sorted(allowed, key=str)}, got {value!r}")
+    if kind == "selection":
+        needs = getattr(policy_cls, "needs_capacity_outlook", False)
+        _expect(type(needs) is bool, f"{pid}: `needs_capacity_outlook` must be True or False, got {needs!r}")
+        _expect(not needs or policy_cls.decider == "senior",
+                f"{pid}: only a senior decider gets a capacity outlook (needs_capacity_outlook with "
+                f"decider {policy_cls.decider!r})")
 
 
 def check_expected_failed_checks(policy_cls: type[Policy]) -> None:

@@ -127,6 +127,8 @@ class CompanyModel:
             ])
         self.expedite_times: deque[float] = deque()
         self.pending_invoices: dict[str, list[Shipment]] = {}
+        self.awaiting_selection: dict[int, Order] = {}
+        """Entered orders awaiting selection (kept only for policies that need a capacity outlook)."""
 
         self.orders: list[Order] = []
         self.forecast_rows: list[dict[str, Any]] = []

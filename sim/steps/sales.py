@@ -20,11 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from ordercycle.policies.contexts import QuoteContext, SelectionContext
+from ordercycle.policies.contexts import (
+    CandidateOrder,
+    CapacityOutlook,
+    CentreLoad,
+    QuoteContext,
+    SelectionContext,
+    WorkCentreHours,
+)
 from ordercycle.scenarios.distributions import Exponential
 from ordercycle.scenarios.schema import Segment
 from ordercycle.sim.entities import Order
-from ordercycle.sim.model import cents
+from ordercycle.sim.model import SHIFT_HOURS, cents
 from ordercycle.sim.steps import fulfilment, production
 
 if TYPE_CHECKING:
@@ -163,6 +170,9 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
     # 5. order selection: who decides sets the delay and the information available
     policy = m.policies.selection
     senior = policy.decider == "senior"
+    outlook = senior and policy.needs_capacity_outlook
+    if outlook:
+        m.awaiting_selection[order.order_id] = order
     pool = "senior_managers" if senior else "junior_staff"
     hours = m.task_hours("selection_senior" if senior else "selection_junior")
     yield from m.serve([order], "selection", pool, hours, "selection_started", None, "selection")
@@ -175,11 +185,14 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
             segment.importance, margin_rate, product.strategic, backlog,
             order.promised_date - env.now,
             production.projected_lead_days(m, product, order.quantity, segment.id),
+            capacity_outlook(m, order, env.now) if outlook else None,
         )
     else:
         context = SelectionContext(order.order_id, env.now, "junior", segment.id, product.id,
                                    order.quantity, value)
     decision = m.decide("selection", policy.select, context)
+    if outlook:
+        del m.awaiting_selection[order.order_id]
     order.decision_time = env.now
     if not decision.accept:
         order.final_state = "rejected"
@@ -194,3 +207,69 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
     # 6–11: prioritisation, production, fulfilment, billing, returns and service
     yield from fulfilment.fulfil_order(env, m, order)
 
+
+
+# --- the capacity outlook of order-acceptance optimisers -----------------------------------
+
+OUTLOOK_INTAKE_DAYS = 14.0
+"""The orders entered over this many past days are expected again over as many days ahead."""
+
+
+def _candidate(m: CompanyModel, order: Order, now: float, units_from_stock: int) -> CandidateOrder:
+    """An entered order as a candidate: margin, shipping cost, due date, work per centre."""
+    product = m.products[order.product_id]
+    provider = m.providers[m.segments[order.segment].logistics_provider]
+    to_make = order.quantity - min(order.quantity, units_from_stock)
+    work = tuple(WorkCentreHours(op.work_centre, op.setup_hours + op.hours_per_unit.mean * to_make)
+                 for op in product.routing) if to_make else ()
+    return CandidateOrder(order.order_id, order.quantity * (order.unit_price - order.unit_cost),
+                          provider.cost_per_shipment, order.promised_date - now, work)
+
+
+def capacity_outlook(m: CompanyModel, order: Order, now: float) -> CapacityOutlook:
+    """What an order-acceptance optimiser sees (documented in ``docs/policies.md``).
+
+    Daily periods up to the latest due date of the order, the orders awaiting selection
+    and the expected orders. Capacity: the machines' staffed hours at the current shifts;
+    committed: the hours of the jobs waiting at each centre by due day (past due: day 0;
+    due after the outlook: left out). Expected: the orders entered over the last
+    :data:`OUTLOOK_INTAKE_DAYS`, by segment and product, arriving evenly over as many days
+    ahead (make-to-stock ones served from stock).
+    """
+    stock = m.stock
+    candidate = _candidate(m, order, now, stock[order.product_id])
+    pending = tuple(_candidate(m, other, now, stock[other.product_id])
+                    for other_id, other in sorted(m.awaiting_selection.items()) if other_id != order.order_id)
+    intake: dict[tuple[str, str], list[Order]] = {}
+    since = now - OUTLOOK_INTAKE_DAYS
+    for past in reversed(m.orders):
+        if past.inquiry_time < since - 10.0:  # entry follows the inquiry within days
+            break
+        if since <= past.entered_time < now and past.order_id != order.order_id:
+            intake.setdefault((past.segment, past.product_id), []).append(past)
+    expected = []
+    for number, key in enumerate(sorted(intake), start=1):
+        alike = intake[key]
+        count = len(alike)
+        units = sum(o.quantity for o in alike) / count
+        product = m.products[key[1]]
+        work = () if product.stocking == "make_to_stock" else tuple(
+            WorkCentreHours(op.work_centre, op.setup_hours + op.hours_per_unit.mean * units)
+            for op in product.routing)
+        lead = sum(o.promised_date - o.entered_time for o in alike) / count
+        margin = sum(o.quantity * (o.unit_price - o.unit_cost) for o in alike) / count
+        provider = m.providers[m.segments[key[0]].logistics_provider]
+        expected.append(CandidateOrder(-number, margin, provider.cost_per_shipment,
+                                       OUTLOOK_INTAKE_DAYS / 2 + lead, work, count))
+    latest = max([candidate.due_days, *(c.due_days for c in pending), *(c.due_days for c in expected)])
+    periods = max(1, math.ceil(latest))
+    centres = []
+    for centre_id, centre in m.centres.items():
+        committed = [0.0] * periods
+        for job in centre.store.waiting_jobs():
+            day = max(0, math.ceil(job.due_date - now) - 1)
+            if day < periods:
+                committed[day] += job.process_hours
+        daily = len(centre.machines) * centre.shifts * SHIFT_HOURS
+        centres.append(CentreLoad(centre_id, (daily,) * periods, tuple(committed)))
+    return CapacityOutlook(1.0, tuple(centres), candidate, pending, tuple(expected))
