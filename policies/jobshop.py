@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from ortools.sat.python import cp_model
 
+from ordercycle.policies.circuits import add_changeover_circuit
 from ordercycle.policies.jobshop_io import (
     Job,
     JobShopProblem,
@@ -180,9 +181,10 @@ def add_sequence_dependent_setups(model: cp_model.CpModel, problem: JobShopProbl
                                   changeovers: Changeovers) -> SetupTerms:
     """Sequence one machine as a circuit and keep the changeover time between neighbours.
 
-    Node 0 is a depot: the circuit leaves it for the machine's first operation and
-    comes back from its last. The arc ``a -> b`` is true when ``b`` runs right after
-    ``a``; then ``b`` starts no earlier than the end of ``a`` plus their setup time.
+    The shared circuit of :func:`~.circuits.add_changeover_circuit`. Node 0 is a depot:
+    the circuit leaves it for the machine's first operation and comes back from its last.
+    The arc ``a -> b`` is true when ``b`` runs right after ``a``; then ``b`` starts no
+    earlier than the end of ``a`` plus their setup time.
 
     Args:
         model: the CP-SAT model.
@@ -195,27 +197,12 @@ def add_sequence_dependent_setups(model: cp_model.CpModel, problem: JobShopProbl
     Returns:
         The arc literals, and the penalty terms: changeover literals with their costs.
     """
-    terms = SetupTerms({}, [], [])
-    arcs: list[tuple[int, int, cp_model.IntVar]] = []
-    for node, key in enumerate(operations, start=1):
-        terms.arc_literals[None, key] = model.new_bool_var(f"first_{machine}_{key[0]}_{key[1]}")
-        terms.arc_literals[key, None] = model.new_bool_var(f"last_{machine}_{key[0]}_{key[1]}")
-        arcs += [(0, node, terms.arc_literals[None, key]), (node, 0, terms.arc_literals[key, None])]
-    for node_before, before in enumerate(operations, start=1):
-        for node_after, after in enumerate(operations, start=1):
-            if before == after:
-                continue
-            literal = model.new_bool_var(f"next_{machine}_{before[0]}_{before[1]}_{after[0]}_{after[1]}")
-            arcs.append((node_before, node_after, literal))
-            terms.arc_literals[before, after] = literal
-            time, cost = _changeover(problem, changeovers, before, after)
-            after_start, before_end = operation_vars[after].start, operation_vars[before].end
-            model.add(after_start >= before_end + time).only_enforce_if(literal)
-            if cost:
-                terms.variables.append(literal)
-                terms.coefficients.append(cost)
-    model.add_circuit(arcs)
-    return terms
+    circuit = add_changeover_circuit(
+        model, operations, {key: operation_vars[key].start for key in operations},
+        {key: operation_vars[key].end for key in operations},
+        lambda before, after: _changeover(problem, changeovers, before, after),
+        lambda key: f"{machine}_{key[0]}_{key[1]}")
+    return SetupTerms(circuit.arc_literals, circuit.variables, circuit.coefficients)
 
 
 def add_makespan(model: cp_model.CpModel, problem: JobShopProblem,

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 from pydantic import Field
 
 from ordercycle.policies.base import Policy
+from ordercycle.policies.circuits import add_changeover_circuit
 from ordercycle.policies.contexts import CentrePlan, CentreQueue, JobView, ScheduleContext, SchedulePlan
 
 if TYPE_CHECKING:  # OR-Tools is imported when a plan is solved: reading the registry stays cheap
@@ -274,48 +275,33 @@ Penalties = tuple[list["cp_model.IntVar"], list[int]]
 def add_sequence_with_changeovers(
         model: cp_model.CpModel, data: PoolData, release: int, entry_families: Sequence[str | None],
         job_vars: dict[int, JobVars], costs: ObjectiveRates,
-) -> tuple[dict[tuple[int, int], cp_model.IntVar], Penalties]:
+) -> tuple[dict[tuple[int | None, int | None], cp_model.IntVar], Penalties]:
     """Sequence the free jobs as a circuit through a depot, with changeovers between neighbours.
 
-    The arc ``a -> b`` is true when ``b`` follows ``a``; then ``b`` starts after ``a``'s end
-    plus the pool time of the changeover. The depot's arc to the first job carries the
-    changeovers from ``entry_families`` (the machines' families after the fixed jobs).
+    The shared circuit of :func:`~.circuits.add_changeover_circuit`: the arc ``a -> b``
+    is true when ``b`` follows ``a``; then ``b`` starts after ``a``'s end plus the pool
+    time of the changeover. The depot's arc to the first job carries the changeovers
+    from ``entry_families`` (the machines' families after the fixed jobs).
 
     Returns:
-        Arc literals by (job before, job after), the depot being job 0, and the penalty
-        terms: changeover arcs with their costs.
+        Arc literals by (job before, job after), the depot being ``None``, and the
+        penalty terms: changeover arcs with their costs.
     """
     machines = data.queue.machines
-    ids = [job.job_id for job in data.free]
     family = {job.job_id: job.setup_family for job in data.free}
-    arcs: list[tuple[int, int, cp_model.IntVar]] = []
-    literals: dict[tuple[int, int], cp_model.IntVar] = {}
-    penalties: Penalties = ([], [])
-    for node, job_id in enumerate(ids, start=1):
-        first = model.new_bool_var(f"first_{job_id}")
-        last = model.new_bool_var(f"last_{job_id}")
-        arcs += [(0, node, first), (node, 0, last)]
-        literals[0, job_id], literals[job_id, 0] = first, last
+
+    def first(job_id: int) -> tuple[int, int]:
         hours = data.switch_hours(entry_families, family[job_id])
-        model.add(job_vars[job_id].start >= release + data.minutes(hours)).only_enforce_if(first)
-        if hours:
-            penalties[0].append(first)
-            penalties[1].append(round(costs.per_setup_hour * hours))
-    for node_before, before in enumerate(ids, start=1):
-        for node_after, after in enumerate(ids, start=1):
-            if before == after:
-                continue
-            literal = model.new_bool_var(f"next_{before}_{after}")
-            arcs.append((node_before, node_after, literal))
-            literals[before, after] = literal
-            hours = machines * data.changeover_hours(family[before], family[after])
-            model.add(job_vars[after].start >= job_vars[before].end + data.minutes(hours)
-                      ).only_enforce_if(literal)
-            if hours:
-                penalties[0].append(literal)
-                penalties[1].append(round(costs.per_setup_hour * hours))
-    model.add_circuit(arcs)
-    return literals, penalties
+        return release + data.minutes(hours), round(costs.per_setup_hour * hours)
+
+    def changeover(before: int, after: int) -> tuple[int, int]:
+        hours = machines * data.changeover_hours(family[before], family[after])
+        return data.minutes(hours), round(costs.per_setup_hour * hours)
+
+    circuit = add_changeover_circuit(
+        model, [job.job_id for job in data.free], {k: v.start for k, v in job_vars.items()},
+        {k: v.end for k, v in job_vars.items()}, changeover, str, first)
+    return circuit.arc_literals, (circuit.variables, circuit.coefficients)
 
 
 def add_weighted_tardiness(model: cp_model.CpModel, data: PoolData, job_vars: dict[int, JobVars],
@@ -353,7 +339,8 @@ def add_plan_changes(model: cp_model.CpModel, data: PoolData, job_vars: dict[int
 
 def add_hint(model: cp_model.CpModel, data: PoolData, sequence: Sequence[JobView], release: int,
              entry_families: Sequence[str | None], job_vars: dict[int, JobVars],
-             arcs: dict[tuple[int, int], cp_model.IntVar], tardiness: dict[int, cp_model.IntVar],
+             arcs: dict[tuple[int | None, int | None], cp_model.IntVar],
+             tardiness: dict[int, cp_model.IntVar],
              swapped: dict[tuple[int, int], cp_model.IntVar]) -> None:
     """Hint every variable with the left-shifted schedule of ``sequence`` (the free jobs)."""
     machines = data.queue.machines
@@ -369,7 +356,7 @@ def add_hint(model: cp_model.CpModel, data: PoolData, sequence: Sequence[JobView
         model.add_hint(job_vars[job.job_id].end, clock)
         ends[job.job_id] = clock
         previous = job
-    ids = [0, *(job.job_id for job in sequence), 0]
+    ids = [None, *(job.job_id for job in sequence), None]
     consecutive = set(pairwise(ids)) if sequence else set()
     for arc, literal in arcs.items():
         model.add_hint(literal, arc in consecutive)
