@@ -1,7 +1,8 @@
 """Representative decision contexts per decision kind, and how each kind is asked.
 
-:data:`DECISION_SPECS` maps a decision kind to the policy method that decides it and
-the context and decision types; :func:`example_contexts` gives a handful of typical
+:data:`DECISION_SPECS` (defined in :mod:`.registry`, re-exported here) maps a decision
+kind to the policy method that decides it, the context and decision types and the
+base class; :func:`example_contexts` gives a handful of typical
 and edge-case contexts per kind. The conformance suite (:mod:`.testing`) asks every
 policy these; they also serve as documentation examples of the JSON contracts.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ordercycle.policies.contexts import (
@@ -19,66 +19,27 @@ from ordercycle.policies.contexts import (
     CandidateOrder,
     CapacityContext,
     CapacityOutlook,
-    CapacityPlan,
     CentreLoad,
     CentreQueue,
     Changeover,
     DebriefContext,
-    DebriefDecision,
     DispatchContext,
-    DispatchDecision,
     ExpediteContext,
-    ExpediteDecision,
-    Forecast,
     ForecastContext,
-    InvoiceDecision,
     JobView,
     OrderView,
-    Quote,
     QuoteContext,
-    Ranking,
     RankingContext,
     ReturnContext,
-    ReturnDecision,
     ScheduleContext,
-    SchedulePlan,
     SelectionContext,
-    SelectionDecision,
     WorkCentreHours,
 )
+from ordercycle.policies.registry import DECISION_SPECS, DecisionSpec
 
-
-@dataclass(frozen=True)
-class DecisionSpec:
-    """How a decision kind is asked.
-
-    Attributes:
-        method: the policy method that takes the context and returns the decision
-            (``rank`` for priority: the simulation's queues sort by ``key``, from which
-            :meth:`~ordercycle.policies.sequencing.PriorityPolicy.rank` derives).
-        context: type of the context.
-        decision: type of the decision.
-    """
-
-    method: str
-    context: type
-    decision: type
-
-
-DECISION_SPECS: dict[str, DecisionSpec] = {
-    "forecast": DecisionSpec("forecast", ForecastContext, Forecast),
-    "capacity": DecisionSpec("plan", CapacityContext, CapacityPlan),
-    "pricing": DecisionSpec("quote", QuoteContext, Quote),
-    "selection": DecisionSpec("select", SelectionContext, SelectionDecision),
-    "priority": DecisionSpec("rank", RankingContext, Ranking),
-    "dispatch": DecisionSpec("dispatch", DispatchContext, DispatchDecision),
-    "schedule": DecisionSpec("schedule", ScheduleContext, SchedulePlan),
-    "expedite": DecisionSpec("expedite", ExpediteContext, ExpediteDecision),
-    "billing": DecisionSpec("invoice", BillingContext, InvoiceDecision),
-    "returns": DecisionSpec("review_return", ReturnContext, ReturnDecision),
-    "debrief": DecisionSpec("debrief", DebriefContext, DebriefDecision),
-}
-"""Decision kind -> method name, context type and decision type."""
+__all__ = ["DECISION_SPECS", "DecisionSpec", "example_contexts", "labelled_examples"]
+"""``DECISION_SPECS`` and ``DecisionSpec`` live in the registry (one table with the base
+classes); they stay importable from here."""
 
 
 # --- example contexts ------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """The policy registry: every policy by decision kind and name.
 
-Built-in policies are listed here; third-party packages add theirs through the
+:data:`DECISION_SPECS` is the one table of decision kinds (method, context and
+decision types, base class); :data:`DECISIONS` derives from it. Built-in policies are
+listed here; third-party packages add theirs through the
 ``ordercycle.policies`` entry-point group (``name = "package.module:Class"``), loaded
 lazily the first time the registry is read. Scenarios and bundles refer to policies
 by name only: nothing is ever imported from a path found in a file.
@@ -17,25 +19,72 @@ from typing import Any
 from ordercycle.policies.aftersales import BillingPolicy, DebriefPolicy, ReturnsPolicy
 from ordercycle.policies.base import Policy, PolicyParameterError, build
 from ordercycle.policies.commercial import PricingPolicy, SelectionPolicy
+from ordercycle.policies.contexts import (
+    BillingContext,
+    CapacityContext,
+    CapacityPlan,
+    DebriefContext,
+    DebriefDecision,
+    DispatchContext,
+    DispatchDecision,
+    ExpediteContext,
+    ExpediteDecision,
+    Forecast,
+    ForecastContext,
+    InvoiceDecision,
+    Quote,
+    QuoteContext,
+    Ranking,
+    RankingContext,
+    ReturnContext,
+    ReturnDecision,
+    ScheduleContext,
+    SchedulePlan,
+    SelectionContext,
+    SelectionDecision,
+)
 from ordercycle.policies.forecasting import ForecastPolicy
 from ordercycle.policies.planning import CapacityPolicy
 from ordercycle.policies.replanning import SchedulingPolicy
 from ordercycle.policies.sequencing import DispatchPolicy, ExpeditePolicy, PriorityPolicy
 
-DECISIONS: dict[str, type[Policy]] = {
-    "forecast": ForecastPolicy,
-    "capacity": CapacityPolicy,
-    "pricing": PricingPolicy,
-    "selection": SelectionPolicy,
-    "priority": PriorityPolicy,
-    "dispatch": DispatchPolicy,
-    "schedule": SchedulingPolicy,
-    "expedite": ExpeditePolicy,
-    "billing": BillingPolicy,
-    "returns": ReturnsPolicy,
-    "debrief": DebriefPolicy,
+
+@dataclass(frozen=True)
+class DecisionSpec:
+    """How a decision kind is asked.
+
+    Attributes:
+        method: the policy method that takes the context and returns the decision
+            (``rank`` for priority: the simulation's queues sort by ``key``, from which
+            :meth:`~ordercycle.policies.sequencing.PriorityPolicy.rank` derives).
+        context: type of the context.
+        decision: type of the decision.
+        base: the base class every policy of the kind derives from.
+    """
+
+    method: str
+    context: type
+    decision: type
+    base: type[Policy]
+
+
+DECISION_SPECS: dict[str, DecisionSpec] = {
+    "forecast": DecisionSpec("forecast", ForecastContext, Forecast, ForecastPolicy),
+    "capacity": DecisionSpec("plan", CapacityContext, CapacityPlan, CapacityPolicy),
+    "pricing": DecisionSpec("quote", QuoteContext, Quote, PricingPolicy),
+    "selection": DecisionSpec("select", SelectionContext, SelectionDecision, SelectionPolicy),
+    "priority": DecisionSpec("rank", RankingContext, Ranking, PriorityPolicy),
+    "dispatch": DecisionSpec("dispatch", DispatchContext, DispatchDecision, DispatchPolicy),
+    "schedule": DecisionSpec("schedule", ScheduleContext, SchedulePlan, SchedulingPolicy),
+    "expedite": DecisionSpec("expedite", ExpediteContext, ExpediteDecision, ExpeditePolicy),
+    "billing": DecisionSpec("invoice", BillingContext, InvoiceDecision, BillingPolicy),
+    "returns": DecisionSpec("review_return", ReturnContext, ReturnDecision, ReturnsPolicy),
+    "debrief": DecisionSpec("debrief", DebriefContext, DebriefDecision, DebriefPolicy),
 }
-"""Decision kind -> the base class every policy of that kind derives from."""
+"""The one table of decision kinds: method name, context and decision types, base class."""
+
+DECISIONS: dict[str, type[Policy]] = {kind: spec.base for kind, spec in DECISION_SPECS.items()}
+"""Decision kind -> the base class every policy of that kind derives from (from :data:`DECISION_SPECS`)."""
 
 BUILTIN_MODULES = (
     "ordercycle.policies.planning",

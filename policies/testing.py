@@ -61,13 +61,8 @@ from ordercycle.policies.contexts import (
     from_json,
     to_json,
 )
-from ordercycle.policies.examples import (  # re-exported: part of the suite's API
-    DECISION_SPECS,
-    DecisionSpec,
-    example_contexts,
-    labelled_examples,
-)
-from ordercycle.policies.registry import DECISIONS
+from ordercycle.policies.examples import example_contexts, labelled_examples  # re-exported: the suite's API
+from ordercycle.policies.registry import DECISION_SPECS, DECISIONS, DecisionSpec
 
 __all__ = [
     "DECISION_SPECS", "DecisionSpec", "example_contexts", "labelled_examples", "policy_examples",

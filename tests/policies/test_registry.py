@@ -216,3 +216,14 @@ def test_expedite_policies():
     assert top.expedite(ctx(3.0, 1)).grant
     assert not top.expedite(ctx(2.0, 0)).grant
     assert not top.expedite(ctx(3.0, 2)).grant
+
+
+def test_one_table_of_decision_kinds():
+    from ordercycle.policies import examples, testing
+    from ordercycle.policies.registry import DECISION_SPECS
+
+    assert DECISIONS == {kind: spec.base for kind, spec in DECISION_SPECS.items()}
+    assert examples.DECISION_SPECS is testing.DECISION_SPECS is DECISION_SPECS
+    for kind, spec in DECISION_SPECS.items():
+        assert callable(getattr(spec.base, spec.method)), kind
+        assert spec.base.decision == kind
