@@ -10,6 +10,8 @@ from ordercycle.sim.twin.calibrate import calibrate, pair_durations
 from ordercycle.sim.twin.logs import read_log
 from ordercycle.sim.twin.validate import validate
 
+REPS = 5
+
 
 @pytest.fixture(scope="module")
 def calibrated(generating, simulated_ocel):
@@ -81,10 +83,24 @@ def test_pairing_takes_the_next_end_of_the_same_case(calibrated):
     assert paired["case_id"].is_unique
 
 
-def test_validate_finds_the_log_inside_the_twin(calibrated):
+@pytest.fixture(scope="module")
+def validated(calibrated):
     log, scenario, _ = calibrated
-    result = validate(scenario, log, reps=3, seed=11)
-    assert result["replications"] == 3 and not result["failed"]
+    return validate(scenario, log, reps=REPS, seed=11)
+
+
+def test_validate_finds_the_log_inside_the_twin(validated):
+    result = validated
+    assert result["replications"] == REPS and not result["failed"]
     for name in ("inquiries_per_week", "deliveries_per_week", "mean_wip_orders"):
         assert result["scalars"][name]["inside"], (name, result["scalars"][name])
     assert result["series"]["weekly_inquiries"]["share_inside"] >= 0.75
+
+
+def test_validate_finds_the_distributions_inside_the_twin(validated):
+    """Lead times per step, order lead time and waits: none flagged at family-wise 5 % (Holm)."""
+    judged = {k: v for k, v in validated["distributions"].items() if v["inside"] is not None}
+    assert len(judged) >= 10
+    outside = {k: (v["p"], v["p_holm"]) for k, v in judged.items() if not v["inside"]}
+    assert not outside
+    assert validated["level"] == 0.05
