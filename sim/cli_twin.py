@@ -60,7 +60,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit a scenario to a log; write the scenario, the report (HTML) and the fit statistics (JSON)."""
     from ordercycle.scenarios.loader import load
     from ordercycle.sim.twin.calibrate import calibrate
-    from ordercycle.sim.twin.report import calibration_html, json_text, write_text_atomic
+    from ordercycle.sim.twin.report import calibration_html, json_text, write_texts_atomic
 
     log = _read(args.log, args.mapping)
     base = load(args.base)
@@ -73,9 +73,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     )
     report = Path(args.report) if args.report else out.with_suffix(".html")
     html_text = calibration_html(record)
-    write_text_atomic(out.with_suffix(".json"), json_text(record.to_json()))
-    write_text_atomic(report, html_text)
-    write_text_atomic(out, header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    write_texts_atomic(
+        {
+            out.with_suffix(".json"): json_text(record.to_json()),
+            report: html_text,
+            out: header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+        }
+    )
     print(f"{record.cases:,} cases, {record.events:,} events over {record.span_days:.1f} days")
     for note in record.notes:
         print(f"note: {note}")
@@ -88,7 +92,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Simulate the twin over the log's period and compare it with the log."""
     from ordercycle.scenarios.loader import load
     from ordercycle.sim.executors import make_executor
-    from ordercycle.sim.twin.report import json_text, validation_html, write_text_atomic
+    from ordercycle.sim.twin.report import json_text, validation_html, write_texts_atomic
     from ordercycle.sim.twin.validate import format_validation, validate
 
     if args.reps < 2:
@@ -104,8 +108,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(console)
     out = Path(args.out) if args.out else Path("out") / f"validate-{scenario.name}"
     summary = {k: v for k, v in result.items() if k != "samples"}
-    write_text_atomic(out / "validation.json", json_text(summary))
-    write_text_atomic(out / "validation.html", validation_html(result, console))
+    html_text = validation_html(result, console)
+    write_texts_atomic({out / "validation.json": json_text(summary), out / "validation.html": html_text})
     print(f"\n-> {out / 'validation.json'}, {out / 'validation.html'}")
     return 0
 

@@ -129,15 +129,23 @@ class CaseLog:
         return self.events[self.events["activity"].isin(names)]
 
 
-def _rows(mask: np.ndarray, values: pd.Series | None = None) -> str:
-    """``rows 3, 7, 12 …`` (1-based data rows, header not counted), with values when given."""
+def _rows(mask: np.ndarray, values: pd.Series | None = None, ids: pd.Series | None = None) -> str:
+    """``rows 3, 7, 12 …`` (1-based data rows, header not counted), with values when given.
+
+    With ``ids`` (OCEL logs, where rows mean nothing to the user) the objects are named
+    instead: ``objects 'order:3', 'order:7' …``.
+    """
     where = np.flatnonzero(mask)[:MAX_LISTED]
-    if values is None:
-        text = ", ".join(str(i + 1) for i in where)
+    if ids is None:
+        labels = [str(i + 1) for i in where]
+        noun = "row"
     else:
-        text = ", ".join(f"{i + 1} ({values.iloc[i]!r})" for i in where)
+        labels = [repr(str(ids.iloc[i])) for i in where]
+        noun = "object"
+    if values is not None:
+        labels = [f"{label} ({values.iloc[i]!r})" for label, i in zip(labels, where, strict=True)]
     more = " …" if mask.sum() > MAX_LISTED else ""
-    return f"row{'s' if mask.sum() > 1 else ''} {text}{more}"
+    return f"{noun}{'s' if mask.sum() > 1 else ''} {', '.join(labels)}{more}"
 
 
 def _parse_time(values: pd.Series, time_format: str | None) -> pd.Series:
@@ -149,6 +157,40 @@ def _parse_time(values: pd.Series, time_format: str | None) -> pd.Series:
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed
+
+
+def _check_inquiry_first(frame: pd.DataFrame, source: str) -> None:
+    """Refuse a log where an order has events before its ``inquiry_received`` (the case's first event).
+
+    This is the ordering check that means something in OCEL too, where the standard gives
+    events no file order (the SQLite format even stores them per event type): one
+    order's events out of time order can only show against the cycle's own precedence.
+    Flat logs are checked in file order as well (:func:`read_flat`).
+    """
+    inquiry = frame[frame["activity"] == "inquiry_received"].groupby("case_id")["timestamp"].min()
+    if inquiry.empty:
+        return
+    early = (frame["timestamp"] < frame["case_id"].map(inquiry)).to_numpy()
+    if not early.any():
+        return
+    first = int(np.flatnonzero(early)[0])
+    row = frame.iloc[first]
+    if "ocel_event_id" in frame:
+        where = f"events {', '.join(repr(str(e)) for e in frame['ocel_event_id'][early][:MAX_LISTED])}"
+        where += " …" if early.sum() > MAX_LISTED else ""
+        example = f"event {row['ocel_event_id']!r}"
+    else:
+        where = _rows(early)
+        example = f"row {int(row['row']) + 1}"
+    cases = frame["case_id"][early].unique()
+    raise LogError(
+        [
+            f"{source}: events out of order: {int(early.sum())} events of {len(cases)} orders come before "
+            f"the order's inquiry_received, {where}; e.g. order {row['case_id']!r}: {example} "
+            f"({row['source_activity']}, {row['timestamp']}) precedes its inquiry "
+            f"({inquiry[row['case_id']]})"
+        ]
+    )
 
 
 def _finish(
@@ -167,6 +209,7 @@ def _finish(
     frame["resource_name"] = frame["resource"]
     if mapping.resources:  # people or machines of the log -> the pool or centre they belong to
         frame["resource"] = frame["resource"].map(lambda r: mapping.resources.get(r, r) if pd.notna(r) else r)
+    _check_inquiry_first(frame, source)
     origin = frame["timestamp"].min().normalize() if len(frame) else pd.Timestamp("1970-01-01")
     frame = frame.assign(time=(frame["timestamp"] - origin) / pd.Timedelta(days=1))
     frame = frame.sort_values(["time", "row"], kind="stable").reset_index(drop=True)
@@ -192,8 +235,13 @@ def _finish(
     return CaseLog(frame[columns], cases, origin, span, source, unmapped, ignored, notes)
 
 
-def _case_attributes(frame: pd.DataFrame, mapping: Mapping, problems: list[str], where: str) -> pd.DataFrame:
-    """Per case, the first non-empty value of each attribute column; numbers checked."""
+def _case_attributes(
+    frame: pd.DataFrame, mapping: Mapping, problems: list[str], where: str, by_id: bool = False
+) -> pd.DataFrame:
+    """Per case, the first non-empty value of each attribute column; numbers checked.
+
+    A problem names the rows of ``frame`` (flat logs) or, with ``by_id``, the case ids (OCEL).
+    """
     names = mapping.columns
     present = {attr: getattr(names, attr) for attr in CASE_ATTRIBUTES if getattr(names, attr) in frame}
     cases = (
@@ -210,7 +258,7 @@ def _case_attributes(frame: pd.DataFrame, mapping: Mapping, problems: list[str],
             if bad.any():
                 problems.append(
                     f"{where}column {present[attr]!r} ({attr}): {int(bad.sum())} values are not "
-                    f"numbers, {_rows(bad, column)}"
+                    f"numbers, {_rows(bad, column, frame['case_id'] if by_id else None)}"
                 )
             cases[attr] = pd.to_numeric(cases[attr], errors="coerce")
     if "promised_date" in cases:
@@ -346,7 +394,8 @@ def from_ocel(tables: OcelTables, mapping: Mapping, source: str) -> CaseLog:
     problems: list[str] = []
     ids = pd.DataFrame({"case_id": sorted(frame["case_id"].unique())})
     cases = _case_attributes(
-        ids.merge(attributes, on="case_id", how="left"), mapping, problems, f"{source}: "
+        ids.merge(attributes, on="case_id", how="left"), mapping, problems, f"{source}: order attribute ",
+        by_id=True,
     )
     if problems:
         raise LogError(problems)

@@ -424,14 +424,15 @@ def write_sqlite(tables: OcelTables, path: str | Path) -> None:
         connection.close()
 
 
-def _parse_times(values: pd.Series, where: str) -> pd.Series:
-    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-    bad = parsed.isna() & values.notna()
+def _parse_times(values: pd.Series, where: str, ids: pd.Series) -> pd.Series:
+    """Parse timestamps; unparsable or missing ones are refused naming the event ids."""
+    parsed = pd.to_datetime(values.astype("string"), errors="coerce", utc=True, format="mixed")
+    bad = parsed.isna().to_numpy()
     if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise OcelError(
-            [f"{where}: {int(bad.sum())} unparsable timestamps, first {values.iloc[first]!r} (entry {first})"]
-        )
+        listed = ", ".join(f"{ids.iloc[i]!r} ({values.iloc[i]!r})" for i in np.flatnonzero(bad)[:5])
+        more = " …" if bad.sum() > 5 else ""
+        count = int(bad.sum())
+        raise OcelError([f"{where}: {count} unparsable or missing timestamps, events {listed}{more}"])
     return parsed.dt.tz_localize(None)
 
 
@@ -474,7 +475,7 @@ def _read_json(path: Path) -> OcelTables:
     except (KeyError, TypeError, AttributeError) as error:
         raise OcelError([f"{path}: malformed OCEL 2.0 JSON entry (missing or wrong key {error})"]) from None
     events = pd.DataFrame(rows, columns=["ocel_id", "ocel_type", "ocel_time"] if not rows else None)
-    events["ocel_time"] = _parse_times(events["ocel_time"], f"{path}: events.time")
+    events["ocel_time"] = _parse_times(events["ocel_time"], f"{path}: events.time", events["ocel_id"])
     event_attrs = {name: kind for types in event_types.values() for name, kind in types.items()}
     return OcelTables(
         events,
@@ -515,7 +516,9 @@ def _read_sqlite(path: Path) -> OcelTables:
         )
         order = pd.read_sql("SELECT ocel_id FROM event", connection)["ocel_id"]
         events = events.set_index("ocel_id").reindex(order).reset_index()
-        events["ocel_time"] = _parse_times(events["ocel_time"], f"{path}: event tables, ocel_time")
+        events["ocel_time"] = _parse_times(
+            events["ocel_time"], f"{path}: event tables, ocel_time", events["ocel_id"]
+        )
         attributes = {}
         for kind, suffix in sorted(object_map.items()):
             frame = pd.read_sql(f'SELECT * FROM "object_{suffix}"', connection)

@@ -38,6 +38,23 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     return write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+def write_texts_atomic(texts: dict[Path, str]) -> None:
+    """Write several UTF-8 files all or none: every temporary first, then the renames."""
+    temporaries = {}
+    try:
+        for path, text in texts.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            temporaries[temporary] = path
+            temporary.write_text(text, encoding="utf-8")
+        for temporary, path in temporaries.items():
+            os.replace(temporary, path)
+    finally:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
