@@ -120,7 +120,11 @@ def _arrival_times(log: CaseLog) -> tuple[pd.Series, str]:
 
 
 def _acceptance_utility(probability: float, offsets: np.ndarray) -> float:
-    """base_utility b with mean over quotes of 1 / (1 + exp(-(b - offset))) = probability."""
+    """base_utility b with mean over quotes of 1 / (1 + exp(-(b - offset))) = probability.
+
+    Over the answered quotes this is the maximum-likelihood b of the logit with known
+    offsets (its score equation is sum(accepted - p) = 0).
+    """
     probability = min(max(probability, 1e-4), 1 - 1e-4)
 
     def gap(b: float) -> float:
@@ -172,8 +176,10 @@ def _segment_fits(log: CaseLog, base: Scenario, data: dict[str, Any], record: Ca
         response = pair_durations(log, ("quote_sent",), ("quote_accepted", "quote_lost"), None)
         response = response[response["case_id"].isin(members)]
         response_fit = fit_distribution(response["days"].to_numpy())
-        accepted = int(log.activity("quote_accepted")["case_id"].isin(members).sum())
-        quoted = accepted + int(log.activity("quote_lost")["case_id"].isin(members).sum())  # answered quotes
+        answers = log.activity("quote_accepted", "quote_lost")
+        answers = answers[answers["case_id"].isin(members)].drop_duplicates("case_id")
+        accepted = int((answers["activity"] == "quote_accepted").sum())
+        quoted = len(answers)  # answered quotes
         targets = [segment] if segment is not None else data["segments"]
         for target in targets:
             if segment is None:
@@ -190,7 +196,7 @@ def _segment_fits(log: CaseLog, base: Scenario, data: dict[str, Any], record: Ca
             if response_fit.n >= MIN_SAMPLES:
                 target["response_days"] = response_fit.chosen
             if quoted >= MIN_SAMPLES and "quote_lost" in set(log.events["activity"]):
-                offsets = _acceptance_offsets(base, target, cases.loc[members])
+                offsets = _acceptance_offsets(base, target, cases.loc[answers["case_id"]])
                 target["base_utility"] = float(f"{_acceptance_utility(accepted / quoted, offsets):.6g}")
         stats["response_days"] = response_fit.to_json()
         record.samples[f"response_days.{name}"] = response["days"].tolist()
@@ -226,7 +232,12 @@ def _segment_fits(log: CaseLog, base: Scenario, data: dict[str, Any], record: Ca
 
 
 def _acceptance_offsets(base: Scenario, segment: dict[str, Any], cases: pd.DataFrame) -> np.ndarray:
-    """Per quote, the utility the logit loses to price and promised lead (list-price policy's promise)."""
+    """Per quote, the utility the logit loses to price and promised lead.
+
+    The log shows no promise for a lost quote, so every quote is taken to promise the
+    product's ``standard_lead_days`` (what the list-price policy promises) and no debrief
+    bonus; see docs/twin.md for when that biases ``base_utility``.
+    """
     products = {p.id: p for p in base.products}
     desired = float(segment["desired_lead_days"])
     offsets = []
