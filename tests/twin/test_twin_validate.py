@@ -9,7 +9,7 @@ import pytest
 
 from ordercycle.sim.twin.validate import _distance_test, holm
 
-TRIALS = 150
+TRIALS = 120
 LEVEL = 0.05
 
 
