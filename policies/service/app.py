@@ -1,0 +1,375 @@
+"""The FastAPI application: one router per decision kind the bundle covers, a thin adapter.
+
+:func:`create_app` takes a verified bundle (and optionally a shadow bundle) and the
+:class:`ServiceSettings`; its lifespan opens the decision log once. Every decision route
+validates the context against the bounded schema (:mod:`.schemas`), turns it into the
+simulation's context dataclass, asks the bundle's policy, logs request and decision
+(committed before answering; the id is in the ``X-Decision-Id`` header) and answers
+with the decision. Routes are plain ``def`` functions: deciding is CPU-bound work, so
+FastAPI runs them in its thread pool.
+
+Security: with a token set, every route but ``/healthz`` — the OpenAPI document and the
+docs page included — requires ``Authorization: Bearer <token>``; without one the
+service must only listen on loopback (the CLI refuses otherwise). Request bodies are
+bounded in bytes, lists in length and numbers in magnitude; every error is JSON:
+``{"detail": …, "errors": [{"field": "orders.3.due_date", "reason": …}]}``.
+"""
+
+import hmac
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ordercycle.policies.bundle import Bundle
+from ordercycle.policies.service.log import DecisionLog, ShadowRecord
+from ordercycle.policies.service.metrics import CONTENT_TYPE, ServiceMetrics
+from ordercycle.policies.service.outcomes import outcome, same_decision
+from ordercycle.policies.service.schemas import DEFAULT_MAX_ITEMS, RouteSchema, route_schemas
+
+TOKEN_ENV = "ORDERCYCLE_TOKEN"
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """How the service runs.
+
+    Attributes:
+        db_path: the decision log (SQLite file).
+        token: bearer token required on every route but ``/healthz``; ``None``: no auth
+            (loopback only).
+        max_body_bytes: largest request body accepted (413 beyond).
+        max_items: longest list accepted in a request (422 beyond).
+        synchronous: SQLite ``synchronous`` of the log: ``normal`` or ``full``.
+    """
+
+    db_path: str = "decisions.sqlite"
+    token: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_items: int = DEFAULT_MAX_ITEMS
+    synchronous: str = "normal"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, token_env: str = TOKEN_ENV,
+                 **overrides: Any) -> "ServiceSettings":
+        """Settings with the token read from the environment variable ``token_env``."""
+        environ = os.environ if environ is None else environ
+        token = environ.get(token_env) or None
+        return cls(token=token, **overrides)
+
+
+class FieldError(BaseModel):
+    """One problem with a request: the field at fault (dotted path, ``None`` for the
+    request as a whole) and the reason."""
+
+    field: str | None
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the service."""
+
+    detail: str
+    errors: list[FieldError]
+
+
+class DecisionFailed(Exception):
+    """The policy raised on a context that passed validation (answered 422)."""
+
+    def __init__(self, decision: str, error: Exception):
+        super().__init__(f"{decision}: {type(error).__name__}: {error}")
+        self.decision = decision
+        self.error = error
+
+
+def _error_response(status: int, detail: str, errors: list[dict[str, Any]],
+                    headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "errors": errors}, status_code=status, headers=dict(headers or {}))
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
+    413: {"model": ErrorBody, "description": "Request body larger than the service accepts."},
+    422: {"model": ErrorBody, "description": "The context does not match the schema, or the policy "
+                                             "cannot decide it; `errors` names each field at fault."},
+}
+
+
+# --- middleware -----------------------------------------------------------------------
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` with a JSON 413, before any parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reason = f"body must be at most {self.max_bytes} bytes"
+        response = _error_response(413, f"request body over {self.max_bytes} bytes",
+                                   [{"field": None, "reason": reason}])
+        await response(scope, receive, send)
+
+
+class RequestMetrics:
+    """Counts requests by route and status and observes their latency."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, known_paths: set[str]):
+        self.app = app
+        self.metrics = metrics
+        self.known_paths = known_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            route = scope["path"] if scope["path"] in self.known_paths else "unmatched"
+            self.metrics.requests.inc(route, scope["method"], str(status))
+            self.metrics.latency.observe(time.perf_counter() - started, route)
+
+
+# --- dependencies ---------------------------------------------------------------------
+
+
+def decision_log(request: Request) -> DecisionLog:
+    """The decision log opened by the lifespan."""
+    return request.app.state.decision_log
+
+
+bearer_scheme = HTTPBearer(auto_error=False, description=f"The token in the service's `{TOKEN_ENV}`.")
+
+
+def token_check(token: str) -> Callable[..., None]:
+    """A dependency that refuses requests without ``Authorization: Bearer <token>``."""
+    expected = token.encode("utf-8")
+
+    Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+    def require_token(credentials: Credentials) -> None:
+        given = credentials.credentials.encode("utf-8") if credentials is not None else b""
+        if credentials is None or not hmac.compare_digest(given, expected):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    return require_token
+
+
+# --- decision routes ------------------------------------------------------------------
+
+
+def _decide(policy: Any, schema: RouteSchema) -> Callable[[Any], Any]:
+    return getattr(policy, schema.method)
+
+
+def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow: Bundle | None,
+                        metrics: ServiceMetrics, dependencies: list[Any]) -> None:
+    kind = schema.decision
+    decide = _decide(live.policies[kind], schema)
+    policy_id, live_hash = live.policy_id(kind), live.content_hash
+    shadow_decide = _decide(shadow.policies[kind], schema) if shadow and kind in shadow.policies else None
+    shadow_id = shadow.policy_id(kind) if shadow_decide and shadow else ""
+    shadow_hash = shadow.content_hash if shadow else ""
+    request_model = schema.request_model
+    to_context = schema.to_context
+    examples = schema.openapi_examples()
+
+    def shadow_answer(context: Any, live_json: bytes) -> ShadowRecord:
+        try:
+            decision = shadow_decide(context)  # type: ignore[misc]
+        except Exception as error:  # the shadow never disturbs the live answer
+            return ShadowRecord(shadow_id, shadow_hash, "error",
+                                json.dumps({"error": f"{type(error).__name__}: {error}"}), False)
+        shadow_json = schema.decision_json(decision)
+        agrees = same_decision(json.loads(live_json), json.loads(shadow_json))
+        metrics.shadow.inc(kind, "agree" if agrees else "disagree")
+        return ShadowRecord(shadow_id, shadow_hash, outcome(kind, decision), shadow_json.decode(), agrees)
+
+    def route(
+        body: Annotated[request_model, Body(openapi_examples=examples)],  # type: ignore[valid-type]
+        log: Annotated[DecisionLog, Depends(decision_log)],
+    ) -> Response:
+        started = time.perf_counter()
+        context = to_context(body)
+        try:
+            decision = decide(context)
+        except Exception as error:
+            metrics.errors.inc(kind)
+            raise DecisionFailed(kind, error) from error
+        response_json = schema.decision_json(decision)
+        label = outcome(kind, decision)
+        shadow_record = shadow_answer(context, response_json) if shadow_decide else None
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        decision_id = log.append(decision=kind, policy=policy_id, bundle_hash=live_hash, outcome=label,
+                                 latency_ms=latency_ms, request=schema.context_json(context).decode(),
+                                 response=response_json.decode(), shadow=shadow_record)
+        metrics.decisions.inc(kind, policy_id, label)
+        return Response(response_json, media_type="application/json",
+                        headers={"X-Decision-Id": str(decision_id)})
+
+    route.__name__ = f"decide_{kind}"
+    app.add_api_route(
+        schema.path, route, methods=["POST"], tags=[kind], dependencies=dependencies,
+        summary=f"{kind}: {type(live.policies[kind]).summary or policy_id}",
+        description=(f"Asks the deployed `{kind}` policy (`{policy_id}`). Request: "
+                     f"`{schema.context_type.__name__}`; response: `{schema.decision_type.__name__}`, "
+                     "the same values the simulation uses. The decision's id in the decision log is "
+                     "in the `X-Decision-Id` header."),
+        response_class=JSONResponse,
+        responses={200: {"model": schema.response_model, "description": "The decision.",
+                         "headers": {"X-Decision-Id": {"description": "Id of the logged decision.",
+                                                       "schema": {"type": "string"}}}},
+                   **ERROR_RESPONSES},
+        operation_id=f"decide_{kind}",
+    )
+
+
+# --- the application ------------------------------------------------------------------
+
+
+def create_app(live: Bundle, settings: ServiceSettings | None = None,
+               shadow: Bundle | None = None) -> FastAPI:
+    """The decision service for ``live`` (and optionally a ``shadow`` bundle).
+
+    The lifespan opens the decision log at ``settings.db_path`` and closes it at shutdown
+    (use ``with TestClient(app)`` in tests so that it runs).
+    """
+    settings = settings or ServiceSettings()
+    metrics = ServiceMetrics()
+    schemas = route_schemas(settings.max_items)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log = DecisionLog(settings.db_path, settings.synchronous)
+        app.state.decision_log = log
+        try:
+            yield
+        finally:
+            log.close()
+
+    app = FastAPI(
+        title="ordercycle decision service",
+        version=str(live.document["package_version"]),
+        summary=f"Policies of bundle {live.content_hash[:12]} ({live.document['scenario_name']})",
+        description=("The policies chosen in simulation, answering live decision requests. Request and "
+                     "response bodies are the simulation's decision contexts and decisions."),
+        lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,
+    )
+    app.state.settings, app.state.metrics, app.state.live, app.state.shadow = settings, metrics, live, shadow
+    protected = [Depends(token_check(settings.token))] if settings.token else []
+    error_docs = {401: ERROR_RESPONSES[401]} if settings.token else {}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_path(tuple(item.get("loc", ()))), "reason": str(item.get("msg", ""))}
+                  for item in error.errors()]
+        return _error_response(422, "the request does not match the schema", errors)
+
+    @app.exception_handler(DecisionFailed)
+    async def undecidable(request: Request, error: DecisionFailed) -> JSONResponse:
+        return _error_response(422, f"the {error.decision} policy cannot decide this context",
+                               [{"field": None, "reason": f"{type(error.error).__name__}: {error.error}"}])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = str(error.detail)
+        return _error_response(error.status_code, detail, [{"field": None, "reason": detail}],
+                               getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> JSONResponse:
+        return _error_response(500, "internal error", [{"field": None, "reason": type(error).__name__}])
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness: always 200 while the process serves")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/bundle", tags=["operations"], dependencies=protected, responses=error_docs,
+             summary="What is deployed: the live (and shadow) bundle with its evidence")
+    def bundle_route() -> dict[str, Any]:
+        return {"live": live.document, "shadow": shadow.document if shadow else None}
+
+    @app.get("/metrics", tags=["operations"], dependencies=protected, response_class=Response,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                              "description": "Prometheus text format"}, **error_docs},
+             summary="Prometheus metrics: requests, latency, decisions by policy and outcome")
+    def metrics_route() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    for kind in sorted(live.policies, key=list(schemas).index):
+        _add_decision_route(app, schemas[kind], live, shadow, metrics, protected)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=protected)
+    def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=protected)
+    def docs_page() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="ordercycle decision service")
+
+    known = {route.path for route in app.routes if hasattr(route, "path")}
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics, known_paths=known)  # outermost: counts 413s too
+    return app

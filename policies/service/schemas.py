@@ -1,0 +1,221 @@
+"""HTTP schemas of the decision routes, generated from the decision contexts and decisions.
+
+The simulation's frozen dataclasses (:mod:`ordercycle.policies.contexts`) are the single
+source of the fields. For requests this module builds a pydantic model per dataclass
+with the same field names and types plus the service's bounds: every number finite and
+within ``±MAX_NUMBER`` (integers within JSON's safe range), every string at most
+``MAX_STRING`` characters, every list at most ``max_items`` long. A validated request
+model is turned back into the very dataclass the simulation builds
+(:meth:`RouteSchema.to_context`), so policies see the same values in both.
+
+Responses are serialised from the decision dataclasses directly; their documented
+schema comes from unbounded models generated the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+
+from ordercycle.policies.examples import DECISION_SPECS, labelled_examples
+
+MAX_NUMBER = 1e12
+"""Largest magnitude of a number in a request (days, hours, units, money)."""
+MAX_INTEGER = 2**53 - 1
+"""Largest magnitude of an integer in a request (ids, counts): exact in every JSON reader."""
+MAX_STRING = 200
+"""Longest string in a request (ids, segment names, reason codes)."""
+DEFAULT_MAX_ITEMS = 10_000
+"""Default bound on every list in a request (orders to rank, jobs, history periods)."""
+
+ROUTE_NAMES: dict[str, str] = {
+    "forecast": "forecast",
+    "capacity": "capacity",
+    "pricing": "quote",
+    "selection": "select",
+    "priority": "prioritize",
+    "dispatch": "dispatch",
+    "schedule": "schedule",
+    "expedite": "expedite",
+    "billing": "invoice",
+    "returns": "return",
+    "debrief": "debrief",
+}
+"""Decision kind -> the last path segment of its route (``POST /v1/<name>``)."""
+
+
+Converter = Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+class _Mapper:
+    """Maps dataclass field types to pydantic annotations, and validated values back."""
+
+    def __init__(self, bounded: bool, max_items: int, suffix: str):
+        self.bounded = bounded
+        self.max_items = max_items
+        self.suffix = suffix
+        self.models: dict[type, type[BaseModel]] = {}
+        self.converters: dict[type, Converter] = {}
+
+    def annotation(self, hint: Any) -> tuple[Any, Converter]:
+        """Pydantic annotation for a field type, and the converter of its validated value."""
+        origin = typing.get_origin(hint)
+        if origin in (types.UnionType, typing.Union):
+            args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+            if len(args) != 1:
+                raise TypeError(f"unsupported union {hint!r}")
+            inner, convert = self.annotation(args[0])
+            if convert is _identity:
+                return inner | None, _identity
+            return inner | None, lambda value: None if value is None else convert(value)
+        if origin is tuple:
+            args = typing.get_args(hint)
+            if len(args) != 2 or args[1] is not Ellipsis:
+                raise TypeError(f"unsupported tuple {hint!r}")
+            inner, convert = self.annotation(args[0])
+            bounds = {"max_length": self.max_items} if self.bounded else {}
+            annotated = Annotated[tuple[inner, ...], Field(**bounds)]
+            if convert is _identity:
+                return annotated, _identity
+            return annotated, lambda values: tuple(convert(v) for v in values)
+        if dataclasses.is_dataclass(hint):
+            return self.model(hint), self.converter(hint)
+        if not self.bounded:
+            return hint, _identity
+        if hint is float:
+            return Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)], _identity
+        if hint is int:
+            return Annotated[int, Field(ge=-MAX_INTEGER, le=MAX_INTEGER, strict=True)], _identity
+        if hint is str:
+            return Annotated[str, Field(max_length=MAX_STRING)], _identity
+        if hint is bool:
+            return Annotated[bool, Field(strict=True)], _identity
+        raise TypeError(f"unsupported field type {hint!r}")
+
+    def model(self, cls: type) -> type[BaseModel]:
+        """The pydantic model mirroring dataclass ``cls``."""
+        if cls in self.models:
+            return self.models[cls]
+        hints = typing.get_type_hints(cls)
+        fields: dict[str, Any] = {}
+        converters: list[tuple[str, Converter]] = []
+        for item in dataclasses.fields(cls):
+            annotation, convert = self.annotation(hints[item.name])
+            if item.default is not dataclasses.MISSING:
+                default: Any = item.default
+            elif item.default_factory is not dataclasses.MISSING:
+                default = item.default_factory()
+            else:
+                default = ...
+            fields[item.name] = (annotation, default)
+            converters.append((item.name, convert))
+        model = create_model(
+            f"{cls.__name__}{self.suffix}",
+            __config__=ConfigDict(extra="forbid", frozen=True, title=cls.__name__),
+            __doc__=(cls.__doc__ or "").strip(),
+            **fields,
+        )
+        self.models[cls] = model
+        names = tuple(name for name, _ in converters)
+        plain = all(convert is _identity for _, convert in converters)
+
+        if plain:
+            def to_dataclass(value: BaseModel) -> Any:
+                return cls(*(getattr(value, name) for name in names))
+        else:
+            def to_dataclass(value: BaseModel) -> Any:
+                return cls(*(convert(getattr(value, name)) for name, convert in converters))
+
+        self.converters[cls] = to_dataclass
+        return model
+
+    def converter(self, cls: type) -> Converter:
+        """Converter from a validated model of ``cls`` to the dataclass."""
+        self.model(cls)
+        return self.converters[cls]
+
+
+@dataclass(frozen=True)
+class RouteSchema:
+    """Everything a decision route needs to know about its kind.
+
+    Attributes:
+        decision: the decision kind (``selection``).
+        path: the route path (``/v1/select``).
+        method: the policy method that decides (``select``).
+        request_model: bounded pydantic model of the context.
+        response_model: pydantic model documenting the decision.
+        to_context: validated request model -> context dataclass.
+        context_type: the context dataclass.
+        decision_type: the decision dataclass.
+    """
+
+    decision: str
+    path: str
+    method: str
+    request_model: type[BaseModel]
+    response_model: type[BaseModel]
+    to_context: Converter
+    context_type: type
+    decision_type: type
+
+    def decision_json(self, decision: Any) -> bytes:
+        """Compact JSON of a decision (the response body and the logged response)."""
+        return _adapter(self.decision_type).dump_json(decision)
+
+    def context_json(self, context: Any) -> bytes:
+        """Compact JSON of a context (the logged request)."""
+        return _adapter(self.context_type).dump_json(context)
+
+    def context_from_json(self, data: Any) -> Any:
+        """A context dataclass from its JSON form (replay of logged requests)."""
+        return _adapter(self.context_type).validate_python(data)
+
+    def decision_from_json(self, data: Any) -> Any:
+        """A decision dataclass from its JSON form."""
+        return _adapter(self.decision_type).validate_python(data)
+
+    def openapi_examples(self) -> dict[str, dict[str, Any]]:
+        """The conformance suite's example contexts, as OpenAPI request examples."""
+        adapter = _adapter(self.context_type)
+        return {
+            label.replace(" ", "-").replace(",", ""): {"summary": label,
+                                                      "value": adapter.dump_python(context, mode="json")}
+            for label, context in labelled_examples(self.decision).items()
+        }
+
+
+@cache
+def _adapter(cls: type) -> TypeAdapter[Any]:
+    return TypeAdapter(cls)
+
+
+@cache
+def route_schemas(max_items: int = DEFAULT_MAX_ITEMS) -> dict[str, RouteSchema]:
+    """Decision kind -> its :class:`RouteSchema`, lists bounded to ``max_items``."""
+    requests = _Mapper(bounded=True, max_items=max_items, suffix="")
+    responses = _Mapper(bounded=False, max_items=max_items, suffix="")
+    schemas = {}
+    for decision, spec in DECISION_SPECS.items():
+        schemas[decision] = RouteSchema(
+            decision=decision,
+            path=f"/v1/{ROUTE_NAMES[decision]}",
+            method=spec.method,
+            request_model=requests.model(spec.context),
+            response_model=responses.model(spec.decision),
+            to_context=requests.converter(spec.context),
+            context_type=spec.context,
+            decision_type=spec.decision,
+        )
+    return schemas
