@@ -178,6 +178,14 @@ class RouteSchema:
         """Compact JSON of a context (the logged request)."""
         return _adapter(self.context_type).dump_json(context)
 
+    def context_dict(self, context: Any) -> Any:
+        """JSON-compatible form of a context (what a client posts)."""
+        return _adapter(self.context_type).dump_python(context, mode="json")
+
+    def decision_dict(self, decision: Any) -> Any:
+        """JSON-compatible form of a decision (what the service answers)."""
+        return _adapter(self.decision_type).dump_python(decision, mode="json")
+
     def context_from_json(self, data: Any) -> Any:
         """A context dataclass from its JSON form (replay of logged requests)."""
         return _adapter(self.context_type).validate_python(data)

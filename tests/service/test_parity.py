@@ -1,0 +1,151 @@
+"""Parity: the decisions the simulation took, asked again over HTTP, come back exactly equal.
+
+A short baseline runs with non-default policies and ``trace_decisions=True``; every
+recorded (kind, context, decision) is posted to the service deploying the same
+policies, in reverse order (the service keeps no state between requests: whatever a
+policy needs to remember — demand history, past forecasts, expedites granted this
+period, the previous plan — travels in the context). The simulation's queues order
+jobs by the priority policy's key rather than by calling ``rank``; the ranking
+contexts are therefore reconstructed from the queues while the model runs (the
+waiting jobs' order views, at each machine's request) and the service's ranking must
+equal the order in which the queue would serve them. Kinds with many decisions are
+sampled evenly (every k-th) to keep the test quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+import httpx
+import pytest
+from service_helpers import AUTH, TOKEN, bundle_of
+
+from ordercycle.policies.contexts import RankingContext
+from ordercycle.policies.service.app import ServiceSettings, create_app
+from ordercycle.policies.service.schemas import route_schemas
+from ordercycle.scenarios.loader import override
+from ordercycle.scenarios.schema import Scenario
+from ordercycle.sim import resources
+from ordercycle.sim.model import CompanyModel
+
+POLICY_SETS = {
+    "informed, cpsat": {
+        "forecast": {"name": "consensus", "params": {}},
+        "capacity": {"name": "load-based", "params": {"backlog_share": 0.8}},
+        "pricing": {"name": "capable-to-promise", "params": {"safety_days": 2.0}},
+        "selection": {"name": "capacity-aware", "params": {}},
+        "priority": {"name": "atc", "params": {"lookahead_hours": 24.0}},
+        "dispatch": {"name": "setup-aware", "params": {}},
+        "schedule": {"name": "cpsat", "params": {}},
+        "expedite": {"name": "top-tier", "params": {"min_importance": 1.0, "max_per_period": 3}},
+        "billing": {"name": "consult-shipping-sales", "params": {}},
+        "returns": {"name": "ad-hoc", "params": {}},
+        "debrief": {"name": "routine", "params": {}},
+    },
+    "strategic, edd": {
+        "forecast": {"name": "holt", "params": {}},
+        "pricing": {"name": "tier-discount", "params": {}},
+        "selection": {"name": "strategic", "params": {}},
+        "priority": {"name": "importance-capacity", "params": {"importance_weight_days": 2.0}},
+        "expedite": {"name": "bounded", "params": {"max_per_period": 2}},
+        "returns": {"name": "within-window", "params": {"grace_days": 1.0}},
+    },
+}
+MAX_RANKINGS = 150
+MAX_PER_KIND = 150
+"""At most this many traced decisions of one kind are replayed (evenly spread over the run)."""
+
+
+class RecordingRankings:
+    """Rebuilds, at each machine's request, the ranking context of a queue's waiting jobs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.views: dict[int, Any] = {}
+        self.rankings: list[tuple[RankingContext, tuple[int, ...]]] = []
+        self._last_view: Any = None
+        order_view, job_view, do_get = resources.OrderView, resources.JobView, resources.JobStore._do_get
+
+        def record_order_view(*args: Any, **kwargs: Any) -> Any:
+            self._last_view = order_view(*args, **kwargs)
+            return self._last_view
+
+        def record_job_view(*args: Any, **kwargs: Any) -> Any:
+            view = job_view(*args, **kwargs)
+            self.views[view.job_id] = self._last_view
+            return view
+
+        def record_ranking(store: resources.JobStore, event: Any) -> Any:
+            jobs = store.waiting_jobs() if len(self.rankings) < MAX_RANKINGS and store.waiting > 1 else []
+            if len(jobs) > 1 and not store.planned_jobs():
+                views = [self.views[job.job_id] for job in jobs]
+                context = RankingContext(store._env.now, tuple(reversed(views)))
+                self.rankings.append((context, tuple(view.order_id for view in views)))
+            return do_get(store, event)
+
+        monkeypatch.setattr(resources, "OrderView", record_order_view)
+        monkeypatch.setattr(resources, "JobView", record_job_view)
+        monkeypatch.setattr(resources.JobStore, "_do_get", record_ranking)
+
+
+def traced_run(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> tuple[CompanyModel, RecordingRankings]:
+    rankings = RecordingRankings(monkeypatch)
+    model = CompanyModel(scenario, seed=3, replication=0, trace_decisions=True)
+    model.start()
+    model.run()
+    monkeypatch.undo()
+    return model, rankings
+
+
+def sampled(trace: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
+    """Every decision of the rarer kinds, every k-th of the frequent ones."""
+    counts: dict[str, int] = {}
+    for kind, _, _ in trace:
+        counts[kind] = counts.get(kind, 0) + 1
+    seen: dict[str, int] = {}
+    kept = []
+    for kind, context, decision in trace:
+        stride = math.ceil(counts[kind] / MAX_PER_KIND)
+        if seen.get(kind, 0) % stride == 0:
+            kept.append((kind, context, decision))
+        seen[kind] = seen.get(kind, 0) + 1
+    return kept
+
+
+async def post_all(app: Any, requests: list[tuple[str, Any]]) -> list[httpx.Response]:
+    """POST each (path, JSON body) in turn to ``app`` in-process, lifespan running."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            return [await client.post(path, json=body, headers=AUTH) for path, body in requests]
+
+
+@pytest.mark.parametrize("label", list(POLICY_SETS))
+def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, monkeypatch):
+    scenario = override(baseline, horizon_days=30, warmup_days=0, policies=POLICY_SETS[label])
+    model, rankings = traced_run(scenario, monkeypatch)
+    kinds = {kind for kind, _, _ in model.trace}
+    assert {"forecast", "pricing", "selection", "expedite", "billing", "capacity", "dispatch"} <= kinds
+    assert len(rankings.rankings) >= 20
+
+    schemas = route_schemas()
+    replayed = list(reversed(sampled(model.trace)))
+    requests = [(schemas[kind].path, schemas[kind].context_dict(context)) for kind, context, _ in replayed]
+    ranking = schemas["priority"]
+    requests += [(ranking.path, ranking.context_dict(context)) for context, _ in rankings.rankings]
+    app = create_app(bundle_of(scenario), ServiceSettings(db_path=str(tmp_path / "log.sqlite"), token=TOKEN))
+    responses = asyncio.run(post_all(app, requests))
+
+    assert [r.status_code for r in responses] == [200] * len(requests), [r.text for r in responses[:3]]
+    mismatches: list[str] = []
+    for (kind, _, decision), response in zip(replayed, responses, strict=False):
+        answer, expected = response.json(), schemas[kind].decision_dict(decision)
+        if answer != expected or schemas[kind].decision_from_json(answer) != decision:
+            mismatches.append(f"{kind}: simulation {expected} != service {answer}")
+    for (context, served_order), response in zip(rankings.rankings, responses[len(replayed):], strict=True):
+        if tuple(response.json()["order_ids"]) != served_order:
+            mismatches.append(f"priority at {context.now}: queue {served_order} != {response.json()}")
+    assert not mismatches, "\n".join(mismatches[:5])
+    decision_ids = [int(r.headers["X-Decision-Id"]) for r in responses]
+    assert decision_ids == list(range(1, len(requests) + 1))
