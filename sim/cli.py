@@ -26,7 +26,9 @@ EXIT_BAD_INPUT = 2
 # Modules that add their own sub-commands: each has ``register(commands)``, which adds
 # parsers to the sub-parser action and sets ``func`` on them; heavy imports (FastAPI,
 # Dask) stay inside the command functions so that ``ordercycle run`` starts fast.
-COMMAND_MODULES: tuple[str, ...] = ("ordercycle.sim.cli_experiments", "ordercycle.sim.cli_twin")
+COMMAND_MODULES: tuple[str, ...] = (
+    "ordercycle.sim.cli_experiments", "ordercycle.sim.cli_twin", "ordercycle.sim.cli_service",
+)
 
 
 class BadInput(Exception):

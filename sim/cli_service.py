@@ -1,0 +1,399 @@
+"""Sub-commands of the decision service: ``export``, ``serve``, ``decisions``, ``replay``.
+
+``export`` turns a results directory of ``ordercycle compare`` into a policy bundle;
+``serve`` runs the bundle's policies as an HTTP service (FastAPI under uvicorn) with a
+decision log; ``decisions`` lists or summarises the log; ``replay`` re-decides logged
+contexts with a candidate bundle. Bad input exits 2 with ``path: reason`` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import ipaddress
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ordercycle.sim.cli import BadInput
+
+EXPERIMENT_KEYS = ("schema_version", "kind", "scenario", "scenario_name", "scenario_hash", "sets",
+                   "reference", "seed", "replications", "warmup_days", "horizon_days", "confidence",
+                   "package_version")
+SUMMARY_COLUMNS = ("set", "kpi", "n", "mean", "std", "ci_low", "ci_high", "diff_mean", "diff_ci_low",
+                   "diff_ci_high", "p_value")
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise BadInput([f"{path}: missing (is this a results directory of `ordercycle compare`?)"])
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise BadInput([f"{path}: not JSON ({error})"]) from None
+
+
+def _read_experiment(results: Path) -> dict[str, Any]:
+    experiment = _read_json(results / "experiment.json")
+    where = results / "experiment.json"
+    if not isinstance(experiment, dict):
+        raise BadInput([f"{where}: must be a JSON object"])
+    problems = [f"{where}: {key}: missing" for key in EXPERIMENT_KEYS if key not in experiment]
+    if problems:
+        raise BadInput(problems)
+    if experiment["kind"] != "compare":
+        problems.append(f"{where}: kind: must be 'compare', got {experiment['kind']!r}")
+    if experiment["schema_version"] != 1:
+        problems.append(f"{where}: schema_version: this ordercycle reads version 1, "
+                        f"got {experiment['schema_version']!r}")
+    if not isinstance(experiment["sets"], dict) or not experiment["sets"]:
+        problems.append(f"{where}: sets: must be a non-empty object {{set name: policy set}}")
+    if problems:
+        raise BadInput(problems)
+    return experiment
+
+
+def _check_scenario(experiment: dict[str, Any], where: Path) -> None:
+    from pydantic import ValidationError
+
+    from ordercycle.scenarios.loader import content_hash
+    from ordercycle.scenarios.schema import Scenario
+
+    try:
+        scenario = Scenario.model_validate(experiment["scenario"])
+    except ValidationError as error:
+        first = error.errors()[0]
+        path = ".".join(str(part) for part in first["loc"])
+        raise BadInput([f"{where}: scenario.{path}: {first['msg']}"]) from None
+    computed = content_hash(scenario)
+    if computed != experiment["scenario_hash"]:
+        raise BadInput([f"{where}: scenario_hash: {experiment['scenario_hash'][:12]}… does not match the "
+                        f"scenario it records ({computed[:12]}…): the results were edited"])
+
+
+def _summary_rows(results: Path, set_name: str) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    path = results / "summary.parquet"
+    if not path.is_file():
+        raise BadInput([f"{path}: missing (is this a results directory of `ordercycle compare`?)"])
+    try:
+        table = pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        raise BadInput([f"{path}: not a parquet table ({error})"]) from None
+    missing = [column for column in SUMMARY_COLUMNS if column not in table.columns]
+    if missing:
+        raise BadInput([f"{path}: missing columns {', '.join(missing)}"])
+    rows = table[table["set"] == set_name][list(SUMMARY_COLUMNS)].sort_values("kpi")
+    if rows.empty:
+        raise BadInput([f"{path}: no rows for set {set_name!r}: no evidence to export"])
+    return [{key: (value.item() if hasattr(value, "item") else value) for key, value in row.items()}
+            for row in rows.to_dict(orient="records")]
+
+
+def _created_at() -> str:
+    """Now in UTC, or ``SOURCE_DATE_EPOCH`` when set (reproducible bundles)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def export_bundle(results_dir: str | Path, set_name: str | None = None,
+                  winner: bool = False) -> dict[str, Any]:
+    """A bundle document for one policy set of a ``compare`` results directory.
+
+    Raises:
+        BadInput: naming the file and field at fault (missing files, no winner, unknown
+            set, edited results, unknown policy or bad parameter).
+    """
+    from ordercycle.policies.base import PolicyParameterError
+    from ordercycle.policies.bundle import make_bundle
+    from ordercycle.sim.run import package_version
+
+    results = Path(results_dir)
+    if not results.is_dir():
+        raise BadInput([f"{results}: no such results directory"])
+    experiment = _read_experiment(results)
+    ranking = _read_json(results / "ranking.json")
+    if not isinstance(ranking, dict) or "ranking" not in ranking or "winner" not in ranking:
+        raise BadInput([f"{results / 'ranking.json'}: must be an object with ranking and winner"])
+    if winner:
+        set_name = ranking["winner"]
+        if set_name is None:
+            raise BadInput([f"{results / 'ranking.json'}: winner: null — no policy set met the objective's "
+                            "constraints; export one explicitly with --set NAME"])
+        selected_by = "winner"
+    else:
+        selected_by = "set"
+    if set_name not in experiment["sets"]:
+        known = ", ".join(sorted(experiment["sets"]))
+        where = results / "experiment.json"
+        raise BadInput([f"--set {set_name}: no such policy set in {where} (sets: {known})"])
+    _check_scenario(experiment, results / "experiment.json")
+    entry = next((row for row in ranking["ranking"] if row.get("set") == set_name), None)
+    evidence = {
+        "source": {"kind": "compare", "results_dir": str(results.resolve()), "selected_by": selected_by,
+                   "set": set_name, "reference": experiment["reference"],
+                   "package_version": experiment["package_version"]},
+        "seed": experiment["seed"], "replications": experiment["replications"],
+        "warmup_days": experiment["warmup_days"], "horizon_days": experiment["horizon_days"],
+        "confidence": experiment["confidence"],
+        "objective": ranking.get("objective"), "rank": entry, "winner": ranking["winner"],
+        "ranking": ranking["ranking"],
+        "summary": _summary_rows(results, set_name),
+    }
+    try:
+        return make_bundle(
+            experiment["sets"][set_name], scenario=experiment["scenario"],
+            scenario_name=experiment["scenario_name"], scenario_hash=experiment["scenario_hash"],
+            evidence=evidence, package_version=package_version(), created_at=_created_at(),
+        )
+    except PolicyParameterError as error:
+        where = results / "experiment.json"
+        raise BadInput([f"{where}: sets.{set_name}.{line}" for line in error.problems]) from None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``ordercycle export RESULTS_DIR (--set NAME | --winner) --out bundle.json``."""
+    from ordercycle.policies.bundle import write_bundle
+
+    document = export_bundle(args.results_dir, args.set, args.winner)
+    out = write_bundle(document, args.out)
+    source = document["evidence"]["source"]
+    print(f"bundle {document['content_hash'][:12]} of set {source['set']!r} ({source['selected_by']}) "
+          f"for {len(document['policies'])} decisions -> {out}")
+    return 0
+
+
+# --- serve ----------------------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only the loopback interface."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _load_bundle(path: str, option: str) -> Any:
+    from ordercycle.policies.bundle import BundleError, load_bundle
+
+    try:
+        return load_bundle(path)
+    except BundleError as error:
+        raise BadInput([f"{option} {line}" if option else line for line in error.problems]) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``ordercycle serve bundle.json``: the decision service under uvicorn."""
+    import uvicorn
+
+    from ordercycle.policies.service.app import ServiceSettings, create_app
+    from ordercycle.policies.service.log import DecisionLog, DecisionLogError
+
+    problems = []
+    if not 0 <= args.port <= 65535:
+        problems.append(f"--port: must be between 0 and 65535, got {args.port}")
+    if args.max_body_bytes < 1024:
+        problems.append(f"--max-body-bytes: must be >= 1024, got {args.max_body_bytes}")
+    if args.max_items < 1:
+        problems.append(f"--max-items: must be >= 1, got {args.max_items}")
+    token = os.environ.get(args.token_env) or None
+    if token is None and not is_loopback(args.host):
+        problems.append(f"--host {args.host}: refusing to listen beyond loopback without a bearer token; "
+                        f"set the environment variable {args.token_env}")
+    if problems:
+        raise BadInput(problems)
+    live = _load_bundle(args.bundle, "")
+    shadow = _load_bundle(args.shadow, "--shadow") if args.shadow else None
+    try:
+        DecisionLog(args.db, args.synchronous).close()
+    except DecisionLogError as error:
+        raise BadInput([f"--db {line}" for line in error.problems]) from None
+    settings = ServiceSettings(db_path=args.db, token=token, max_body_bytes=args.max_body_bytes,
+                               max_items=args.max_items, synchronous=args.synchronous)
+    app = create_app(live, settings, shadow)
+    auth = f"bearer token from ${args.token_env}" if token else "none (loopback only)"
+    shadowing = f"; shadow bundle {shadow.content_hash[:12]}" if shadow else ""
+    print(f"serving bundle {live.content_hash[:12]} ({', '.join(sorted(live.policies))}) on "
+          f"http://{args.host}:{args.port}{shadowing}; decision log {args.db}; auth: {auth}", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+# --- decisions and replay ----------------------------------------------------------------
+
+
+def parse_time(text: str | None, option: str) -> float | None:
+    """Unix time of an ISO 8601 date or time (UTC unless it says otherwise)."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        example = "e.g. 2025-03-01T12:00"
+        raise BadInput([f"{option}: not an ISO 8601 date or time: {text!r} ({example})"]) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _filters(args: argparse.Namespace, newest_first: bool = False) -> Any:
+    from ordercycle.policies.registry import DECISIONS
+    from ordercycle.policies.service.log import Filters
+
+    if args.decision is not None and args.decision not in DECISIONS:
+        raise BadInput([f"--decision: unknown decision {args.decision!r} (known: {', '.join(DECISIONS)})"])
+    limit = getattr(args, "limit", None)
+    if limit is not None and limit < 1:
+        raise BadInput([f"--limit: must be >= 1, got {limit}"])
+    return Filters(since=parse_time(args.since, "--since"), until=parse_time(args.until, "--until"),
+                   decision=args.decision, outcome=getattr(args, "outcome", None),
+                   policy=getattr(args, "policy", None), limit=limit, newest_first=newest_first)
+
+
+def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    def text(value: Any) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    cells = [[text(row[column]) for column in columns] for row in rows]
+    widths = [max([len(column), *(len(line[i]) for line in cells)]) for i, column in enumerate(columns)]
+    print("  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True)))
+    for line in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def cmd_decisions(args: argparse.Namespace) -> int:
+    """``ordercycle decisions DB``: the decision log as a table, CSV or JSON lines."""
+    from ordercycle.policies.service.log import COLUMNS, DecisionLogError, query, summary
+
+    filters = _filters(args)
+    try:
+        if args.summary:
+            rows = summary(args.db, filters)
+            columns = ["decision", "policy", "outcome", "n", "mean_latency_ms", "shadowed", "disagreements",
+                       "shadow_disagreement_rate"]
+        else:
+            rows = list(query(args.db, filters))
+            columns = list(COLUMNS)
+    except DecisionLogError as error:
+        raise BadInput(error.problems) from None
+    if args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    elif args.format == "json":
+        for row in rows:
+            print(json.dumps({column: row[column] for column in columns}, sort_keys=True))
+    else:
+        if not args.summary:
+            columns = ["id", "at", "decision", "policy", "outcome", "latency_ms", "shadow_outcome",
+                       "shadow_agrees"]
+        _print_table(rows, columns)
+        print(f"\n{len(rows)} rows", file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """``ordercycle replay DB --bundle candidate.json``: how a candidate would have decided."""
+    from ordercycle.policies.service.log import DecisionLogError
+    from ordercycle.policies.service.replay import replay
+
+    filters = _filters(args)
+    candidate = _load_bundle(args.bundle, "--bundle")
+    try:
+        report = replay(args.db, candidate, filters)
+    except DecisionLogError as error:
+        raise BadInput(error.problems) from None
+    if args.format == "json":
+        print(json.dumps(report.as_dict(), indent=2, sort_keys=True, default=str))
+        return 0
+    print(f"candidate bundle {candidate.content_hash[:12]} on {args.db}")
+    rows = [report.as_dict() for report in sorted(report.kinds.values(), key=lambda r: r.decision)]
+    _print_table(rows, ["decision", "replayed", "differing", "difference_rate", "errors"])
+    for row in rows:
+        for change, count in row["outcome_changes"].items():
+            examples = row["examples"].get(change, [])
+            shown = f" e.g. {', '.join(map(str, examples))}" if examples else ""
+            print(f"  {row['decision']}: {change}: {count}{shown}")
+        if row["differing"]:
+            means = ", ".join(f"{name} {value:+.3f}" for name, value in row["mean_changes"].items())
+            if means:
+                print(f"  {row['decision']}: mean change per decision: {means}")
+    for kind, count in sorted(report.skipped.items()):
+        print(f"  {kind}: {count} logged decisions skipped (the candidate does not cover {kind})")
+    return 0
+
+
+# --- parsers --------------------------------------------------------------------------
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", metavar="TIME",
+                        help="from this ISO 8601 time (UTC unless given), inclusive")
+    parser.add_argument("--until", metavar="TIME", help="before this ISO 8601 time, exclusive")
+    parser.add_argument("--decision", metavar="KIND", help="only this decision kind (e.g. selection)")
+
+
+def register(commands: Any) -> None:
+    """Add ``export``, ``serve``, ``decisions`` and ``replay`` to the CLI's sub-parsers."""
+    export = commands.add_parser("export", help="write a policy bundle from a compare results directory")
+    export.add_argument("results_dir", metavar="RESULTS_DIR", help="output directory of `ordercycle compare`")
+    choice = export.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--set", metavar="NAME", help="export this policy set")
+    choice.add_argument("--winner", action="store_true", help="export the ranking's winner")
+    export.add_argument("--out", default="bundle.json", help="bundle file to write (default bundle.json)")
+    export.set_defaults(func=cmd_export)
+
+    serve = commands.add_parser("serve", help="serve a bundle's policies as an HTTP decision service")
+    serve.add_argument("bundle", help="policy bundle (JSON) to deploy")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--db", default="decisions.sqlite", help="decision log (default decisions.sqlite)")
+    serve.add_argument("--shadow", metavar="BUNDLE",
+                       help="also decide every request with this bundle; log both")
+    serve.add_argument("--token-env", default="ORDERCYCLE_TOKEN",
+                       help="environment variable holding the bearer token (default ORDERCYCLE_TOKEN)")
+    serve.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024,
+                       help="largest request body accepted (default 4 MiB)")
+    serve.add_argument("--max-items", type=int, default=10_000,
+                       help="longest list accepted in a request (default 10000)")
+    serve.add_argument("--synchronous", choices=["normal", "full"], default="normal",
+                       help="SQLite synchronous mode of the log: normal survives a process crash, "
+                            "full also a power loss (default normal)")
+    serve.add_argument("--log-level", default="warning",
+                       choices=["critical", "error", "warning", "info", "debug"],
+                       help="uvicorn log level (default warning)")
+    serve.set_defaults(func=cmd_serve)
+
+    decisions = commands.add_parser("decisions", help="query the decision log of `ordercycle serve`")
+    decisions.add_argument("db", metavar="DB", help="decision log (SQLite)")
+    _add_filters(decisions)
+    decisions.add_argument("--outcome", help="only this outcome (accept, reject, grant, refuse …)")
+    decisions.add_argument("--policy", metavar="ID", help="only this policy id (e.g. selection/strategic@1)")
+    decisions.add_argument("--limit", type=int, help="at most this many rows")
+    decisions.add_argument("--summary", action="store_true",
+                           help="counts per decision, policy and outcome, with the shadow disagreement rate")
+    decisions.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                           help="table (default), csv (every column, request and response included) "
+                                "or json lines")
+    decisions.set_defaults(func=cmd_decisions)
+
+    replay = commands.add_parser("replay", help="re-decide logged contexts with a candidate bundle")
+    replay.add_argument("db", metavar="DB", help="decision log (SQLite)")
+    replay.add_argument("--bundle", required=True, help="candidate policy bundle")
+    _add_filters(replay)
+    replay.add_argument("--format", choices=["table", "json"], default="table",
+                        help="table (default) or json")
+    replay.set_defaults(func=cmd_replay)
