@@ -69,8 +69,8 @@ def _check_scenario(experiment: dict[str, Any], where: Path) -> None:
         scenario = Scenario.model_validate(experiment["scenario"])
     except ValidationError as error:
         first = error.errors()[0]
-        path = ".".join(str(part) for part in first["loc"])
-        raise BadInput([f"{where}: scenario.{path}: {first['msg']}"]) from None
+        path = ".".join(["scenario", *(str(part) for part in first["loc"])])
+        raise BadInput([f"{where}: {path}: {first['msg']}"]) from None
     computed = content_hash(scenario)
     if computed != experiment["scenario_hash"]:
         raise BadInput([f"{where}: scenario_hash: {experiment['scenario_hash'][:12]}… does not match the "
@@ -156,7 +156,8 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
         )
     except PolicyParameterError as error:
         where = results / "experiment.json"
-        raise BadInput([f"{where}: sets.{set_name}.{line}" for line in error.problems]) from None
+        raise BadInput([f"{where}: sets.{set_name}.{line.removeprefix('policies.')}"
+                        for line in error.problems]) from None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
