@@ -108,6 +108,7 @@ def _field_path(location: tuple[Any, ...]) -> str:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body cannot be read as JSON text (e.g. not UTF-8)."},
     401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
     413: {"model": ErrorBody, "description": "Request body larger than the service accepts."},
     422: {"model": ErrorBody, "description": "The context does not match the schema, or the policy "

@@ -4,7 +4,9 @@ The simulation's frozen dataclasses (:mod:`ordercycle.policies.contexts`) are th
 source of the fields. For requests this module builds a pydantic model per dataclass
 with the same field names and types plus the service's bounds: every number finite and
 within ``±MAX_NUMBER`` (integers within JSON's safe range), every string at most
-``MAX_STRING`` characters, every list at most ``max_items`` long. A validated request
+``MAX_STRING`` characters, every list at most ``max_items`` long; scalars are strict
+(``false`` is not a number, ``1`` is not a string; an integer is a valid number and
+``3.0`` a valid integer, as in JSON Schema). A validated request
 model is turned back into the very dataclass the simulation builds
 (:meth:`RouteSchema.to_context`), so policies see the same values in both.
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, create_model
 
 from ordercycle.policies.examples import DECISION_SPECS, labelled_examples
 
@@ -34,6 +36,10 @@ MAX_STRING = 200
 """Longest string in a request (ids, segment names, reason codes)."""
 DEFAULT_MAX_ITEMS = 10_000
 """Default bound on every list in a request (orders to rank, jobs, history periods)."""
+
+MIN_ITEMS: dict[tuple[str, str], int] = {("DispatchContext", "candidates"): 1}
+"""Lists that must not be empty: (context type, field) -> fewest items (a free machine
+choosing among no candidates is not a question)."""
 
 ROUTE_NAMES: dict[str, str] = {
     "forecast": "forecast",
@@ -55,6 +61,13 @@ Converter = Callable[[Any], Any]
 
 
 def _identity(value: Any) -> Any:
+    return value
+
+
+def _integral(value: Any) -> Any:
+    """A JSON number with no fractional part (``3.0``) is an integer, as JSON Schema says."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_INTEGER:
+        return int(value)
     return value
 
 
@@ -94,11 +107,13 @@ class _Mapper:
         if not self.bounded:
             return hint, _identity
         if hint is float:
-            return Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)], _identity
+            bounds = Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False, strict=True)
+            return Annotated[float, bounds], _identity
         if hint is int:
-            return Annotated[int, Field(ge=-MAX_INTEGER, le=MAX_INTEGER, strict=True)], _identity
+            bounds = Field(ge=-MAX_INTEGER, le=MAX_INTEGER, strict=True)
+            return Annotated[int, bounds, BeforeValidator(_integral)], _identity
         if hint is str:
-            return Annotated[str, Field(max_length=MAX_STRING)], _identity
+            return Annotated[str, Field(max_length=MAX_STRING, strict=True)], _identity
         if hint is bool:
             return Annotated[bool, Field(strict=True)], _identity
         raise TypeError(f"unsupported field type {hint!r}")
@@ -112,6 +127,9 @@ class _Mapper:
         converters: list[tuple[str, Converter]] = []
         for item in dataclasses.fields(cls):
             annotation, convert = self.annotation(hints[item.name])
+            fewest = MIN_ITEMS.get((cls.__name__, item.name))
+            if fewest and self.bounded:
+                annotation = Annotated[annotation, Field(min_length=fewest)]
             if item.default is not dataclasses.MISSING:
                 default: Any = item.default
             elif item.default_factory is not dataclasses.MISSING:
