@@ -6,9 +6,12 @@ content types, every response body matches its documented schema, schema-violati
 requests are rejected, and auth is never ignored. Left out: "schema-valid requests are
 accepted" — a context can be valid JSON and still one the deployed policy cannot
 decide (a junior's context, without margin, sent to a margin-based selection policy);
-the service answers those 422 with the policy's reason, as documented.
+the service answers those 422 with the policy's reason, as documented. Lists are
+bounded to 12 items here: a re-planning request's cost grows with centres × jobs (the
+CP-SAT time limit bounds the solver, not the dispatching hints it starts from).
 
-Run longer with ``ORDERCYCLE_FUZZ_EXAMPLES=500 pytest tests/service/test_fuzz.py``.
+The examples are derandomised (the same on every run); run longer with
+``ORDERCYCLE_FUZZ_EXAMPLES=500 pytest tests/service/test_fuzz.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ordercycle.policies.service.app import ServiceSettings, create_app
 from ordercycle.policies.service.log import DecisionLog
 from ordercycle.scenarios.loader import load
 
-EXAMPLES = int(os.environ.get("ORDERCYCLE_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("ORDERCYCLE_FUZZ_EXAMPLES", "20"))
 POLICIES = {  # informed policies: they read the optional fields that plain ones ignore
     "pricing": {"name": "capable-to-promise", "params": {}},
     "selection": {"name": "capacity-aware", "params": {}},
@@ -44,7 +47,7 @@ def fuzzed_app():
     policies = {**scenario.policies.model_dump(mode="json"), **POLICIES}
     bundle = verify_bundle(bundle_document(scenario, policies))
     db = Path(tempfile.mkdtemp(prefix="ordercycle-fuzz-")) / "log.sqlite"
-    app = create_app(bundle, ServiceSettings(db_path=str(db), token=TOKEN, max_items=50))
+    app = create_app(bundle, ServiceSettings(db_path=str(db), token=TOKEN, max_items=12))
     app.state.decision_log = DecisionLog(db)  # the ASGI client does not run the lifespan
     return app
 
@@ -53,6 +56,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed_app(), headers=A
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+          derandomize=True)
 def test_api_never_fails_on_any_input(case):
     case.call_and_validate(headers=AUTH, excluded_checks=[schemathesis.checks.positive_data_acceptance])
