@@ -187,3 +187,23 @@ def test_unreadable_bundles_are_refused_with_the_file_named(tmp_path):
     broken.write_text("{not json")
     with pytest.raises(BundleError, match="broken.json: not JSON"):
         load_bundle(broken)
+
+
+def test_export_of_a_real_compare_run_deploys_the_chosen_set(tmp_path, baseline):
+    from ordercycle.scenarios.loader import override
+    from ordercycle.sim.experiments import compare, write_comparison
+
+    scenario = override(baseline, horizon_days=20, warmup_days=2)
+    sets = {"status-quo": {}, "due-dates": {"priority": "edd", "expedite": {"name": "never"}}}
+    results = write_comparison(compare(scenario, sets, reps=2, seed=1), tmp_path / "compare")
+    out = tmp_path / "bundle.json"
+    assert main(["export", str(results), "--set", "due-dates", "--out", str(out)]) == 0
+    bundle = load_bundle(out)
+    assert bundle.policy_id("priority") == "priority/edd@1"
+    assert bundle.policy_id("expedite") == "expedite/never@1"
+    assert bundle.document["scenario_hash"] == content_hash(scenario)
+    assert bundle.document["evidence"]["replications"] == 2
+    assert {row["set"] for row in bundle.document["evidence"]["summary"]} == {"due-dates"}
+    winner = json.loads((results / "ranking.json").read_text())["winner"]
+    code = main(["export", str(results), "--winner", "--out", str(tmp_path / "winner.json")])
+    assert code == (0 if winner else 2)
