@@ -50,14 +50,17 @@ from ordercycle.scenarios.schema import PolicySet, Scenario
 from ordercycle.sim.executors import Executor, ResultStore, SerialExecutor
 from ordercycle.sim.experiments import (
     SCHEMA_VERSION,
+    Comparison,
     ExperimentError,
     Progress,
+    Warmup,
     _no_progress,
     _run,
     check_objective,
     kpi_names,
     make_task,
     resolve_sets,
+    write_comparison,
 )
 from ordercycle.sim.run import package_version
 
@@ -183,6 +186,8 @@ class Study:
     importances: dict[str, float]
     pareto: list[int] = field(default_factory=list)
     improvement: dict[str, float] = field(default_factory=dict)
+    comparison: Comparison | None = None
+    """The confirmation as a compare result (policy-only spaces): ``ordercycle export`` reads it."""
 
 
 Evaluate = Callable[[list[tuple[str, Scenario]], Sequence[int]], pd.DataFrame]
@@ -321,7 +326,17 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
         improvement = _improvement(table, winner_name, weights, confidence)
     elif winner_name == CURRENT:
         winner = {"trial": None, "params": {}, "policies": scenario.policies.model_dump(mode="json")}
-    return Study(trials_table, None, winner, summary, ranking, importances, [], improvement)
+    comparison = None
+    if not any(key.startswith("scenario.") for key in space.parameters):
+        sets = {CURRENT: scenario.policies} | {name: variant.policies for name, variant in finalists}
+        replications = table.assign(seed=seed, warmup_days=scenario.warmup_days)
+        replications = replications[["set", "replication", "seed", "warmup_days"]
+                                    + [c for c in table.columns if c not in ("set", "replication")]]
+        comparison = Comparison(scenario, sets, CURRENT, seed, replications,
+                                summarise(replications, CURRENT, confidence), ranking,
+                                pd.DataFrame(columns=["set", "replication", "seed", "error"]),
+                                Warmup(scenario.warmup_days, "scenario"), confidence, confirm_reps)
+    return Study(trials_table, None, winner, summary, ranking, importances, [], improvement, comparison)
 
 
 def _improvement(table: pd.DataFrame, name: str, weights: Mapping[str, float],
@@ -365,6 +380,8 @@ def write_study(study: Study, out: str | Path, scenario: Scenario, space: SpaceF
     trials.to_parquet(folder / "trials.parquet", index=False)
     study.trials.to_csv(folder / "trials.csv", index=False)
     study.confirmation.to_csv(folder / "confirmation.csv", index=False)
+    if study.comparison is not None:  # a compare result: `ordercycle export OUT/confirmation --winner`
+        write_comparison(study.comparison, folder / "confirmation")
     if len(study.ranking):
         study.ranking.to_csv(folder / "confirmation-ranking.csv", index=False)
     record = {

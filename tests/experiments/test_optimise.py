@@ -160,3 +160,21 @@ def test_the_shipped_space_example_configures_the_baseline(short_baseline):
     variant = configure(short_baseline, {"expedite.params.max_per_period": 0, "selection.params.min_units": 1,
                                          "priority.name": "atc"})
     assert variant.policies.priority.name == "atc" and variant.policies.selection.params["min_units"] == 1
+
+
+def test_the_winner_exports_straight_into_a_policy_bundle(mm1, tmp_path, capsys):
+    from ordercycle.policies.bundle import load_bundle
+    from ordercycle.sim.optimise import write_study
+
+    space = SpaceFile.model_validate({"parameters": {"priority.name": {"choices": ["fifo", "spt", "edd"]}}})
+    objective = mm1.objective.model_copy(update={"weights": {"mean_lead_time_days": -1.0}, "constraints": []})
+    scenario = mm1.model_copy(update={"objective": objective})
+    study = optimise(scenario, space, trials=4, reps=2, seed=2, top=2, confirm_reps=3, out=tmp_path)
+    write_study(study, tmp_path, scenario, space, seed=2, reps=2, confirm_reps=3, confidence=0.95)
+    assert study.comparison is not None
+    bundle_file = tmp_path / "bundle.json"
+    code = main(["export", str(tmp_path / "confirmation"), "--winner", "--out", str(bundle_file)])
+    assert code == 0, capsys.readouterr().err
+    winner = study.comparison.winner()
+    bundle = load_bundle(bundle_file)
+    assert bundle.policies["priority"].name == study.comparison.sets[winner].priority.name
