@@ -185,8 +185,7 @@ def conditions_table(
 ) -> pd.DataFrame:
     """Per sweep point, the claim's verdict and each check's difference (from a sweep's tables)."""
     rows = []
-    for point in points.itertuples(index=False):
-        data = point._asdict()
+    for data in points.to_dict("records"):  # not itertuples: parameter paths are not identifiers
         part = replications[replications["point"].astype(int) == int(data["point"])].drop(columns="point")
         part = part.assign(set=part["set"].astype(str))
         checks = evaluate(keynote, part, confidence)
