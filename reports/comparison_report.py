@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ordercycle.reports.glossary import SET_COLOURS, axis_label, format_amount, format_value, info
-from ordercycle.reports.html import Page, plt
+from ordercycle.reports.html import Page, escape, plt
 
 HEADLINE_KPIS = [
     "on_time_delivery_rate",
@@ -158,6 +158,15 @@ def non_dominated(points: pd.DataFrame, x: str, y: str, x_better: str, y_better:
     return flags
 
 
+def _tidy_axis(axis: Any, kpi: str) -> None:
+    """At most five ticks; money with thousands separators instead of an offset."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(5))
+    if info(kpi).unit == "money":
+        axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+
+
 def _colours(sets: list[str]) -> dict[str, str]:
     return {name: SET_COLOURS[i % len(SET_COLOURS)] for i, name in enumerate(sets)}
 
@@ -186,6 +195,7 @@ def forest_plot(tables: ComparisonTables, kpis: list[str]) -> Any:
         axis.set_yticks(positions, sets)
         axis.set_xlabel(axis_label(kpi, tables.currency))
         axis.set_title(info(kpi).label, fontsize=10)
+        _tidy_axis(axis, kpi)
         axis.grid(axis="x", alpha=0.3)
     for axis in list(axes.flat)[len(kpis) :]:
         axis.set_visible(False)
@@ -226,6 +236,7 @@ def differences_plot(tables: ComparisonTables, kpis: list[str]) -> Any:
         axis.set_yticks(positions, others)
         axis.set_xlabel(f"difference, {axis_label(kpi, tables.currency)}")
         axis.set_title(f"{info(kpi).label}: set − {tables.reference}", fontsize=10)
+        _tidy_axis(axis, kpi)
         axis.grid(axis="x", alpha=0.3)
     for axis in list(axes.flat)[len(kpis) :]:
         axis.set_visible(False)
@@ -293,7 +304,10 @@ def build_comparison_report(tables: ComparisonTables, title: str | None = None) 
         f"Reference set: {tables.reference}. Best feasible set by the objective: "
         f"{winner or 'none (no set keeps every constraint)'}."
     )
-    summary_section.bullets([line for kpi in kpis for line in said[kpi]], css="sentences")
+    for kpi in kpis:
+        entry = info(kpi)
+        summary_section.paragraph(f"<b>{escape(entry.label)}</b> — {escape(entry.definition)}", raw=True)
+        summary_section.bullets(said[kpi], css="sentences")
 
     ranking = tables.ranking.get("ranking", [])
     section = page.section("Ranking by the objective")
