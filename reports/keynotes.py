@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ordercycle.reports.comparison_report import ReportInputError
-from ordercycle.reports.glossary import format_amount, info
+from ordercycle.reports.glossary import format_amount, format_value, info
 from ordercycle.reports.html import Page
 from ordercycle.reports.statistics import summarise
 
@@ -301,11 +301,12 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
                     r.set,
                     r.against,
                     r.better,
-                    _fmt(r.mean),
-                    _fmt(r.against_mean),
-                    _fmt(r.diff_mean),
-                    f"[{_fmt(r.diff_ci_low)}, {_fmt(r.diff_ci_high)}]",
-                    _fmt(r.p_value),
+                    format_value(r.kpi, r.mean, currency),
+                    format_value(r.kpi, r.against_mean, currency),
+                    format_amount(r.kpi, r.diff_mean, currency, signed=True),
+                    f"[{format_amount(r.kpi, r.diff_ci_low, currency, signed=True)}, "
+                    f"{format_amount(r.kpi, r.diff_ci_high, currency, signed=True)}]",
+                    f"{r.p_value:.2g}" if math.isfinite(r.p_value) else "–",
                     r.verdict,
                 )
                 for r in result.checks.itertuples()
@@ -336,14 +337,6 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
                 + (f" ({where})." if where else "."),
             ]
     return page, "\n".join(lines) + "\n"
-
-
-def _fmt(value: float) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
 
 
 def write_keynote_report(folder: str | Path) -> tuple[Path, Path]:
