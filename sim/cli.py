@@ -28,6 +28,7 @@ EXIT_BAD_INPUT = 2
 # Dask) stay inside the command functions so that ``ordercycle run`` starts fast.
 COMMAND_MODULES: tuple[str, ...] = (
     "ordercycle.sim.cli_experiments", "ordercycle.sim.cli_twin", "ordercycle.sim.cli_service",
+    "ordercycle.sim.cli_reports",
 )
 
 
@@ -92,6 +93,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_outputs(result, out)
     print(_format_table(result.kpis))
     print(f"\n{len(result.events):,} events, {len(result.orders):,} inquiries -> {out}")
+    from ordercycle.sim.cli_reports import report_after
+
+    report_after(out, not getattr(args, "no_report", False))
     return 0
 
 

@@ -129,6 +129,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if comparison.open_kpis:
         print(f"note: relative half-width still above target after {args.max_reps} replications for: "
               + ", ".join(comparison.open_kpis))
+    from ordercycle.sim.cli_reports import report_after
+
+    report_after(out, not getattr(args, "no_report", False))
     if len(comparison.errors):
         print(f"{len(comparison.errors)} replication(s) failed (see {out / 'errors.csv'}):", file=sys.stderr)
         for row in comparison.errors.itertuples():

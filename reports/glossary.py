@@ -1,0 +1,190 @@
+"""What every KPI means, its unit and which way is better; the colours of the departments.
+
+One table shared by the run report (dashboard and glossary), the comparison report
+(axis labels, plain-language sentences) and the keynote verdicts. Definitions are
+the short form of ``docs/kpis.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class KpiInfo:
+    """How to name, format and judge one KPI."""
+
+    label: str
+    unit: str  # "share", "days", "hours", "count", "money", "percent", "units"
+    better: str | None  # "higher", "lower" or None (neither is better in itself)
+    definition: str
+
+
+KPIS: dict[str, KpiInfo] = {
+    "inquiries": KpiInfo("inquiries", "count", None, "inquiries that arrived after the warm-up (the cohort)"),
+    "quotes_lost": KpiInfo(
+        "quotes lost", "count", "lower", "cohort inquiries whose quote the customer declined"
+    ),
+    "orders_received": KpiInfo(
+        "orders received", "count", "higher", "cohort orders whose quote was accepted and entry completed"
+    ),
+    "orders_accepted": KpiInfo("orders accepted", "count", "higher", "cohort orders released by selection"),
+    "orders_rejected": KpiInfo("orders rejected", "count", "lower", "cohort orders turned down by selection"),
+    "orders_delivered": KpiInfo(
+        "orders delivered", "count", "higher", "cohort orders fully delivered (and installed) by the horizon"
+    ),
+    "orders_open_at_horizon": KpiInfo(
+        "orders open at horizon", "count", None, "cohort orders still in progress when the run ended"
+    ),
+    "on_time_delivery_rate": KpiInfo(
+        "on-time delivery", "share", "higher", "share of delivered orders delivered by the promised date"
+    ),
+    "mean_lead_time_days": KpiInfo(
+        "mean lead time", "days", "lower", "mean time from order entry to final delivery"
+    ),
+    "p95_lead_time_days": KpiInfo(
+        "95th-percentile lead time", "days", "lower", "95th percentile of entry-to-delivery time"
+    ),
+    "revenue": KpiInfo(
+        "revenue", "money", "higher", "invoiced in the window, net of corrections and refunds"
+    ),
+    "gross_margin": KpiInfo("gross margin", "money", "higher", "revenue minus cost of dispatched goods"),
+    "operating_cost": KpiInfo(
+        "operating cost",
+        "money",
+        "lower",
+        "capacity, changeover, plan-change, freight, holding and dispute cost",
+    ),
+    "profit": KpiInfo("profit", "money", "higher", "gross margin minus operating cost"),
+    "changeovers": KpiInfo("changeovers", "count", "lower", "machine changeovers between setup families"),
+    "expedites": KpiInfo("expedites granted", "count", None, "expedite requests production granted"),
+    "plan_changes": KpiInfo("plan changes", "count", "lower", "expedites, shift changes and re-plans"),
+    "mean_inventory_units": KpiInfo(
+        "mean inventory", "units", None, "time-weighted stock on hand, all products"
+    ),
+    "forecast_bias": KpiInfo(
+        "forecast bias", "share", None, "(planned − actual) / actual demand; positive means over-forecast"
+    ),
+    "forecast_mape": KpiInfo(
+        "forecast MAPE", "percent", "lower", "mean absolute percentage error of the planned figure"
+    ),
+    "invoices": KpiInfo("invoices", "count", None, "invoices issued in the window"),
+    "billing_error_rate": KpiInfo(
+        "billing error rate", "share", "lower", "share of invoices disputed because they were wrong"
+    ),
+    "days_sales_outstanding": KpiInfo(
+        "days to payment",
+        "days",
+        "lower",
+        "amount-weighted mean time from invoice to payment (paid invoices)",
+    ),
+    "return_rate": KpiInfo("return rate", "share", "lower", "return requests per delivered shipment"),
+    "mean_refund_days": KpiInfo(
+        "mean refund time", "days", "lower", "mean time from return request to refund"
+    ),
+    "mean_service_response_days": KpiInfo(
+        "mean service response", "days", "lower", "mean time from service ticket to the crew on site"
+    ),
+    "mean_unattended_hours": KpiInfo(
+        "mean unattended time", "hours", "lower", "mean hours an order waited with nobody working on it"
+    ),
+    "max_unattended_hours": KpiInfo(
+        "max unattended time", "hours", "lower", "longest unattended time of any cohort order"
+    ),
+}
+
+UNIT_LABELS = {
+    "share": "share",
+    "days": "days",
+    "hours": "hours",
+    "count": "count",
+    "money": "currency",
+    "percent": "%",
+    "units": "units",
+}
+
+# One colour per department (tab20-like, colour-blind friendly pairs), used by every plot.
+DEPARTMENT_COLOURS: dict[str, str] = {
+    "planning": "#1f77b4",
+    "sales": "#ff7f0e",
+    "estimating": "#2ca02c",
+    "order_entry": "#d62728",
+    "selection": "#9467bd",
+    "production": "#8c564b",
+    "warehouse": "#e377c2",
+    "logistics": "#7f7f7f",
+    "fulfillment": "#bcbd22",
+    "billing": "#17becf",
+    "customer": "#aec7e8",
+    "finance": "#ffbb78",
+    "returns": "#98df8a",
+    "service": "#ff9896",
+}
+
+# Colours of policy sets in comparison plots, in set order.
+SET_COLOURS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+
+
+def info(kpi: str) -> KpiInfo:
+    """The KPI's entry; nested KPIs (``utilization.machining``, ``final_states.open``) are derived."""
+    if kpi in KPIS:
+        return KPIS[kpi]
+    head, _, tail = kpi.partition(".")
+    if head == "utilization":
+        return KpiInfo(f"utilisation of {tail}", "share", None, f"busy / staffed machine-hours at {tail}")
+    if head == "final_states":
+        return KpiInfo(
+            f"orders ending {tail.replace('_', ' ')}",
+            "count",
+            None,
+            f"cohort orders whose final state is {tail}",
+        )
+    return KpiInfo(kpi.replace("_", " "), "", None, "")
+
+
+def axis_label(kpi: str, currency: str = "EUR") -> str:
+    """``label (unit)`` for an axis."""
+    entry = info(kpi)
+    unit = currency if entry.unit == "money" else UNIT_LABELS.get(entry.unit, entry.unit)
+    return f"{entry.label} ({unit})" if unit else entry.label
+
+
+def format_value(kpi: str, value: float | None, currency: str = "EUR", signed: bool = False) -> str:
+    """A KPI value for people: shares as %, money with thousands separators and the currency."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    unit = info(kpi).unit
+    sign = "+" if signed and value > 0 else ""
+    if unit == "share":
+        return f"{sign}{100 * value:.1f} %"
+    if unit == "money":
+        return f"{sign}{value:,.0f} {currency}"
+    if unit in ("days", "hours"):
+        return f"{sign}{value:.2f} {unit}"
+    if unit == "percent":
+        return f"{sign}{value:.1f} %"
+    if unit == "count" or abs(value) >= 1000:
+        return f"{sign}{value:,.0f}" if abs(value) >= 100 else f"{sign}{value:.1f}"
+    return f"{sign}{value:.3g}"
+
+
+def format_amount(kpi: str, value: float, currency: str = "EUR", signed: bool = False) -> str:
+    """A difference's size in words fitting the unit (shares in percentage points); unsigned by default."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    sign = ("+" if value > 0 else "−" if value < 0 else "±") if signed else ""
+    if info(kpi).unit == "share":
+        return f"{sign}{100 * abs(value):.1f} points"
+    return sign + format_value(kpi, abs(value), currency)

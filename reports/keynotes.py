@@ -1,0 +1,356 @@
+"""The keynote claims K1–K8: their experiment files, the verdict logic and the keynote report.
+
+A keynote file (``scenarios/keynotes/K1.yaml`` …) is a sets file (``reference``,
+``sets``) plus what makes it a test of a claim: the scenario and a documented variant
+of it, horizon and warm-up, the **checks** (set, compared with, KPI; which way is
+better comes from the KPI glossary unless given) and optional **conditions** (a sweep
+grid, run when the claim is not supported on the scenario).
+
+The verdict is a pure function of the replication table: for each check the paired
+difference (common random numbers) of the KPI between the two sets and its interval
+at the chosen confidence. A check is **supported** when the interval lies wholly on the
+better side of zero, **contradicted** when it lies wholly on the worse side, and
+**inconclusive** when it contains zero. A claim is supported when every check is,
+contradicted when any check is, and inconclusive otherwise. Each interval is at the
+chosen level; no correction for the several checks of a claim is made.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ordercycle.reports.comparison_report import ReportInputError
+from ordercycle.reports.glossary import format_amount, format_value, info
+from ordercycle.reports.html import Page
+from ordercycle.reports.statistics import summarise
+
+VERDICTS = ("supported", "contradicted", "inconclusive")
+_CONFIG = ConfigDict(extra="forbid")
+
+
+class Check(BaseModel):
+    """One measurable part of a claim: ``set`` is better than ``against`` on ``kpi``."""
+
+    model_config = _CONFIG
+    set: str
+    against: str
+    kpi: str
+    better: Literal["higher", "lower"] | None = Field(None, description="default: the KPI glossary's")
+
+    def direction(self) -> str:
+        """Which way is better for this check."""
+        better = self.better or info(self.kpi).better
+        if better is None:
+            raise ValueError(f"checks: KPI {self.kpi!r} has no better direction; give `better: higher|lower`")
+        return better
+
+
+class KeynoteFile(BaseModel):
+    """A keynote claim as an experiment: sets to compare, the checks that decide it."""
+
+    model_config = _CONFIG
+    id: str = Field(pattern=r"^K\d+$")
+    claim: str
+    scenario: str = "baseline"
+    variant: dict[str, Any] = Field(default_factory=dict, description="dotted path -> value, as a grid point")
+    variant_note: str = ""
+    horizon_days: float = Field(gt=0)
+    warmup_days: float = Field(ge=0)
+    reps: int = Field(5, ge=2)
+    reference: str | None = None
+    sets: dict[str, dict[str, Any]] = Field(min_length=2)
+    checks: list[Check] = Field(min_length=1)
+    proxy_note: str = ""
+    conditions: dict[str, Any] | None = Field(None, description="a sweep grid, run if not supported")
+
+    @model_validator(mode="after")
+    def _known_sets(self) -> KeynoteFile:
+        for i, check in enumerate(self.checks):
+            for name in (check.set, check.against):
+                if name not in self.sets:
+                    raise ValueError(f"checks.{i}: no set named {name!r} (sets: {', '.join(self.sets)})")
+            check.direction()
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError("warmup_days: must be below horizon_days")
+        return self
+
+
+def load_keynote(path: str | Path) -> KeynoteFile:
+    """Read and validate a keynote file; problems as ``file: path: reason`` lines."""
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ReportInputError([f"{file}: cannot read ({error})"]) from None
+    try:
+        return KeynoteFile.model_validate(data)
+    except ValidationError as error:
+        raise ReportInputError(
+            [f"{file}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()]
+        ) from None
+
+
+def builtin_keynote_files() -> list[Path]:
+    """The packaged ``scenarios/keynotes/K*.yaml``, in claim order."""
+    folder = resources.files("ordercycle.scenarios") / "keynotes"
+    files = [Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".yaml")]
+    return sorted(files, key=lambda p: int(p.stem[1:]) if p.stem[1:].isdigit() else 999)
+
+
+def check_verdict(diff_low: float, diff_high: float, better: str) -> str:
+    """Verdict of one paired-difference interval (set − against) given which way is better."""
+    if not (math.isfinite(diff_low) and math.isfinite(diff_high)):
+        return "inconclusive"
+    if diff_low > 0:
+        return "supported" if better == "higher" else "contradicted"
+    if diff_high < 0:
+        return "supported" if better == "lower" else "contradicted"
+    return "inconclusive"
+
+
+def claim_verdict(verdicts: list[str]) -> str:
+    """Supported when every check is, contradicted when any is, inconclusive otherwise."""
+    if verdicts and all(v == "supported" for v in verdicts):
+        return "supported"
+    if any(v == "contradicted" for v in verdicts):
+        return "contradicted"
+    return "inconclusive"
+
+
+def evaluate(keynote: KeynoteFile, replications: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """One row per check: the means, the paired difference with its interval, p-value and verdict."""
+    rows = []
+    for check in keynote.checks:
+        pair = replications[replications["set"].isin([check.set, check.against])]
+        summary = summarise(pair, check.against, confidence, kpis=[check.kpi]).set_index("set")
+        treated, base = summary.loc[check.set], summary.loc[check.against]
+        better = check.direction()
+        rows.append(
+            {
+                "set": check.set,
+                "against": check.against,
+                "kpi": check.kpi,
+                "better": better,
+                "n": int(treated["n"]),
+                "mean": float(treated["mean"]),
+                "against_mean": float(base["mean"]),
+                "diff_mean": float(treated["diff_mean"]),
+                "diff_ci_low": float(treated["diff_ci_low"]),
+                "diff_ci_high": float(treated["diff_ci_high"]),
+                "p_value": float(treated["p_value"]),
+                "verdict": check_verdict(
+                    float(treated["diff_ci_low"]), float(treated["diff_ci_high"]), better
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def check_sentence(row: Any, confidence: float, currency: str = "EUR") -> str:
+    """The evidence of one check in words."""
+    half = (row.diff_ci_high - row.diff_ci_low) / 2
+    size = (
+        f"{format_amount(row.kpi, row.diff_mean, currency, signed=True)} ± "
+        f"{format_amount(row.kpi, half, currency)}"
+    )
+    return (
+        f"{info(row.kpi).label}: {row.set} − {row.against} = {size} ({confidence:.0%}, n = {row.n}; "
+        f"{row.better} is better) → {row.verdict}"
+    )
+
+
+@dataclass
+class KeynoteResult:
+    """What one keynote experiment found, read back from its folder."""
+
+    keynote: KeynoteFile
+    checks: pd.DataFrame
+    verdict: str
+    confidence: float
+    experiment: dict[str, Any]
+    conditions: pd.DataFrame | None = None  # per sweep point: parameters, per-check verdicts, claim verdict
+
+
+def conditions_table(
+    keynote: KeynoteFile, points: pd.DataFrame, replications: pd.DataFrame, confidence: float
+) -> pd.DataFrame:
+    """Per sweep point, the claim's verdict and each check's difference (from a sweep's tables)."""
+    rows = []
+    for data in points.to_dict("records"):  # not itertuples: parameter paths are not identifiers
+        part = replications[replications["point"].astype(int) == int(data["point"])].drop(columns="point")
+        part = part.assign(set=part["set"].astype(str))
+        checks = evaluate(keynote, part, confidence)
+        row = {k: v for k, v in data.items()}
+        for check in checks.itertuples():
+            row[f"{check.kpi} ({check.set} − {check.against})"] = (
+                f"{format_amount(check.kpi, check.diff_mean, signed=True)} [{check.verdict}]"
+            )
+        row["verdict"] = claim_verdict(list(checks["verdict"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def read_result(folder: str | Path) -> KeynoteResult:
+    """Read one keynote's saved results: ``keynote.json``, the compare tables, conditions if swept."""
+    root = Path(folder)
+    needed = ["keynote.json", "replications.parquet", "experiment.json"]
+    missing = [f"{root / n}: missing" for n in needed if not (root / n).is_file()]
+    if missing:
+        raise ReportInputError(missing)
+    keynote = KeynoteFile.model_validate(json.loads((root / "keynote.json").read_text()))
+    experiment = json.loads((root / "experiment.json").read_text())
+    confidence = float(experiment.get("confidence", 0.95))
+    checks = evaluate(keynote, pd.read_parquet(root / "replications.parquet"), confidence)
+    conditions = None
+    sweep = root / "conditions"
+    if (sweep / "points.parquet").is_file():
+        conditions = conditions_table(
+            keynote, pd.read_parquet(sweep / "points.parquet"), pd.read_parquet(sweep / "results"), confidence
+        )
+    return KeynoteResult(
+        keynote, checks, claim_verdict(list(checks["verdict"])), confidence, experiment, conditions
+    )
+
+
+def keynote_folders(folder: str | Path) -> list[Path]:
+    """The keynote result folders under a keynotes output folder, in claim order."""
+    found = [p for p in Path(folder).iterdir() if p.is_dir() and (p / "keynote.json").is_file()]
+    return sorted(found, key=lambda p: int(p.name[1:]) if p.name[1:].isdigit() else 999)
+
+
+def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
+    """The keynote report: per claim its verdict and the effect sizes and intervals behind it."""
+    confidence = results[0].confidence if results else 0.95
+    page = Page(
+        "The keynote claims, tested on the simulated company",
+        f"{len(results)} claims; verdicts at {confidence:.0%} confidence from paired differences "
+        "under common random numbers. Each claim's own comparison report is in its folder.",
+    )
+    overview = page.section("Verdicts")
+    overview.paragraph(
+        "A check is supported when its paired-difference interval lies wholly on the better "
+        "side of zero, contradicted when wholly on the worse side, inconclusive when it "
+        "includes zero. A claim is supported when all its checks are, contradicted when any is."
+    )
+    overview.table(
+        ["claim", "verdict", "statement", "replications", "horizon / warm-up"],
+        [
+            (
+                r.keynote.id,
+                r.verdict,
+                r.keynote.claim,
+                int(r.checks["n"].min()),
+                f"{r.keynote.horizon_days:g} d / {r.keynote.warmup_days:g} d",
+            )
+            for r in results
+        ],
+        row_classes=[r.verdict for r in results],
+    )
+    lines = [
+        "# Keynote claims — verdicts",
+        "",
+        f"Confidence {confidence:.0%}; paired differences under common random numbers.",
+        "",
+        "| claim | verdict | statement |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {r.keynote.id} | **{r.verdict}** | {r.keynote.claim} |" for r in results]
+    for result in results:
+        keynote = result.keynote
+        currency = str(result.experiment.get("scenario", {}).get("currency", "EUR"))
+        section = page.section(f"{keynote.id}: {keynote.claim} — {result.verdict}")
+        setup = (
+            f"Scenario {keynote.scenario}"
+            + (f", variant: {keynote.variant_note}" if keynote.variant else "")
+            + "; sets: "
+            + "; ".join(
+                f"{name} = {json.dumps(changes) if changes else 'scenario policies'}"
+                for name, changes in keynote.sets.items()
+            )
+            + "."
+        )
+        section.paragraph(setup)
+        if keynote.proxy_note:
+            section.paragraph(f"Measured by proxy: {keynote.proxy_note}")
+        said = [check_sentence(row, result.confidence, currency) for row in result.checks.itertuples()]
+        section.table(
+            [
+                "KPI",
+                "set",
+                "against",
+                "better",
+                "set mean",
+                "against mean",
+                "difference",
+                f"{result.confidence:.0%} interval",
+                "p",
+                "verdict",
+            ],
+            [
+                (
+                    info(r.kpi).label,
+                    r.set,
+                    r.against,
+                    r.better,
+                    format_value(r.kpi, r.mean, currency),
+                    format_value(r.kpi, r.against_mean, currency),
+                    format_amount(r.kpi, r.diff_mean, currency, signed=True),
+                    f"[{format_amount(r.kpi, r.diff_ci_low, currency, signed=True)}, "
+                    f"{format_amount(r.kpi, r.diff_ci_high, currency, signed=True)}]",
+                    f"{r.p_value:.2g}" if math.isfinite(r.p_value) else "–",
+                    r.verdict,
+                )
+                for r in result.checks.itertuples()
+            ],
+            numeric=(4, 5, 6, 8),
+            row_classes=list(result.checks["verdict"]),
+        )
+        section.bullets(said)
+        lines += ["", f"## {keynote.id} — {result.verdict}", "", keynote.claim, ""] + [f"- {s}" for s in said]
+        if result.conditions is not None:
+            table = result.conditions
+            section.paragraph(
+                "Not supported on the scenario as it is; the same claim across a small sweep of conditions:"
+            )
+            section.table(
+                list(table.columns), table.astype(str).values.tolist(), row_classes=list(table["verdict"])
+            )
+            held = table[table["verdict"] == "supported"]
+            where = "; ".join(
+                ", ".join(
+                    f"{k} = {v}" for k, v in row.items() if k not in ("point", "verdict") and "−" not in k
+                )
+                for _, row in held.iterrows()
+            )
+            lines += [
+                "",
+                f"Conditions swept: supported at {len(held)} of {len(table)} points"
+                + (f" ({where})." if where else "."),
+            ]
+    return page, "\n".join(lines) + "\n"
+
+
+def write_keynote_report(folder: str | Path) -> tuple[Path, Path]:
+    """Rebuild ``keynotes.html`` and ``keynotes.md`` of a keynotes output folder from its saved results."""
+    root = Path(folder)
+    results = [read_result(path) for path in keynote_folders(root)]
+    if not results:
+        raise ReportInputError([f"{root}: no keynote results (folders with keynote.json)"])
+    page, markdown = build_keynote_report(results)
+    verdicts = {
+        r.keynote.id: {"verdict": r.verdict, "checks": json.loads(r.checks.to_json(orient="records"))}
+        for r in results
+    }
+    (root / "verdicts.json").write_text(json.dumps(verdicts, indent=2) + "\n", encoding="utf-8")
+    md_path = root / "keynotes.md"
+    md_path.write_text(markdown, encoding="utf-8")
+    return page.write(root / "keynotes.html"), md_path

@@ -1,0 +1,270 @@
+"""The run report: one simulation run as one HTML file and a Markdown summary.
+
+Built from a run's output folder only (``events``, ``orders``, ``forecasts``, ``plans``
+parquet files, ``kpis.json``, ``run.json``; see ``docs/outputs.md``), so
+``ordercycle report DIR`` rebuilds it without re-running. Sections: the KPI dashboard
+(definitions on hover and in a glossary), the order journey and where orders age,
+queues and utilisation over time, forecast vs actual demand, a production window as a
+Gantt chart, inventory, and billing / payment / returns / service times.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ordercycle.reports import run_figures
+from ordercycle.reports.comparison_report import ReportInputError
+from ordercycle.reports.glossary import KPIS, format_value, info
+from ordercycle.reports.html import Page
+
+RUN_FILES = [
+    "events.parquet",
+    "orders.parquet",
+    "forecasts.parquet",
+    "plans.parquet",
+    "kpis.json",
+    "run.json",
+]
+DASHBOARD_GROUPS = {
+    "Orders": [
+        "inquiries",
+        "orders_received",
+        "orders_accepted",
+        "orders_rejected",
+        "quotes_lost",
+        "orders_delivered",
+        "orders_open_at_horizon",
+    ],
+    "Delivery": [
+        "on_time_delivery_rate",
+        "mean_lead_time_days",
+        "p95_lead_time_days",
+        "mean_unattended_hours",
+        "max_unattended_hours",
+    ],
+    "Money": ["revenue", "gross_margin", "operating_cost", "profit"],
+    "Production and planning": [
+        "changeovers",
+        "expedites",
+        "plan_changes",
+        "mean_inventory_units",
+        "forecast_bias",
+        "forecast_mape",
+    ],
+    "Billing, returns, service": [
+        "invoices",
+        "billing_error_rate",
+        "days_sales_outstanding",
+        "return_rate",
+        "mean_refund_days",
+        "mean_service_response_days",
+    ],
+}
+
+
+@dataclass
+class RunTables:
+    """The saved outputs of one run."""
+
+    events: pd.DataFrame
+    orders: pd.DataFrame
+    forecasts: pd.DataFrame
+    plans: pd.DataFrame
+    kpis: dict[str, Any]
+    provenance: dict[str, Any]
+
+    @property
+    def warmup(self) -> float:
+        """Warm-up of the run, days."""
+        return float(self.provenance.get("warmup_days", 0.0))
+
+    @property
+    def horizon(self) -> float:
+        """Horizon of the run, days."""
+        return float(
+            self.provenance.get("horizon_days", self.events["time"].max() if len(self.events) else 0)
+        )
+
+    @property
+    def currency(self) -> str:
+        """Currency of the scenario."""
+        return str(self.provenance.get("scenario", {}).get("currency", "EUR"))
+
+
+def load_run(folder: str | Path) -> RunTables:
+    """Read a run output folder; missing files are reported by name."""
+    root = Path(folder)
+    missing = [
+        f"{root / name}: missing (is this a run output folder?)"
+        for name in RUN_FILES
+        if not (root / name).is_file()
+    ]
+    if missing:
+        raise ReportInputError(missing)
+    return RunTables(
+        *(pd.read_parquet(root / f"{name}.parquet") for name in ("events", "orders", "forecasts", "plans")),
+        json.loads((root / "kpis.json").read_text()),
+        json.loads((root / "run.json").read_text()),
+    )
+
+
+def dashboard_rows(kpis: dict[str, Any], currency: str) -> list[tuple[str, str, str, str]]:
+    """(group, label, formatted value, definition) for every scalar KPI of the dashboard, in order."""
+    rows = []
+    for group, names in DASHBOARD_GROUPS.items():
+        for name in names:
+            if name in kpis:
+                rows.append(
+                    (group, info(name).label, format_value(name, kpis[name], currency), info(name).definition)
+                )
+    for centre, share in sorted((kpis.get("utilization") or {}).items()):
+        rows.append(
+            (
+                "Production and planning",
+                f"utilisation of {centre}",
+                format_value("on_time_delivery_rate", share),
+                f"busy / staffed machine-hours at {centre}",
+            )
+        )
+    return rows
+
+
+def gantt_start(tables: RunTables) -> float:
+    """The production window shown: two days from the middle of the window after the warm-up."""
+    return float(int((tables.warmup + tables.horizon) / 2))
+
+
+def build_run_report(tables: RunTables) -> tuple[Page, str]:
+    """The HTML page and the Markdown summary of a run."""
+    prov, kpis, currency = tables.provenance, tables.kpis, tables.currency
+    policies = ", ".join(
+        f"{decision} = {choice.get('name')}" for decision, choice in sorted(prov.get("policies", {}).items())
+    )
+    meta = (
+        f"scenario {prov.get('scenario_name')} ({str(prov.get('scenario_hash', ''))[:12]}), seed "
+        f"{prov.get('seed')}, replication {prov.get('replication')}, horizon {tables.horizon:g} d, "
+        f"warm-up {tables.warmup:g} d, ordercycle {prov.get('ordercycle_version')}"
+    )
+    page = Page(f"Run report — {prov.get('scenario_name')}", meta)
+    rows = dashboard_rows(kpis, currency)
+    section = page.section("KPI dashboard")
+    section.paragraph(
+        f"Policies: {policies}. Order KPIs count the orders whose inquiry arrived after the "
+        f"warm-up ({tables.warmup:g} d); money and time-based KPIs cover days "
+        f"{tables.warmup:g}–{tables.horizon:g}. Hover a KPI for its definition."
+    )
+    section.table(
+        ["group", "KPI", "value"],
+        [(g, label, value) for g, label, value, _ in rows],
+        numeric=(2,),
+        titles=[row[3] for row in rows],
+        title_column=1,
+    )
+
+    journey = run_figures.journey(tables.events, tables.orders, tables.warmup)
+    section = page.section("The order journey")
+    figure = run_figures.journey_figure(journey)
+    if figure is not None:
+        section.figure(
+            figure,
+            "Mean days per stage for delivered cohort orders; solid: someone works on "
+            "the order, hatched: it waits (or is with the customer or the carrier).",
+        )
+    section.table(
+        ["stage", "department", "total (days)", "worked (days)", "waiting (days)", "orders"],
+        [
+            (
+                r.stage,
+                r.department,
+                f"{r.total_days:.2f}",
+                f"{r.worked_days:.2f}",
+                f"{r.waiting_days:.2f}",
+                r.orders,
+            )
+            for r in journey.itertuples()
+        ],
+        numeric=(2, 3, 4, 5),
+    )
+    _add(
+        section,
+        run_figures.ageing_figure(tables.orders, tables.warmup),
+        "Where orders age: who holds the open orders at the horizon, and the spread of unattended time.",
+    )
+
+    section = page.section("Queues and utilisation")
+    _add(
+        section,
+        run_figures.queues_figure(tables.events, tables.horizon),
+        "Items waiting for a person (office) or a machine (work centres), sampled every 6 hours.",
+    )
+    _add(
+        section,
+        run_figures.utilisation_figure(tables.events, tables.plans, tables.horizon),
+        "Utilisation can exceed 1: a job started in a shift runs to completion after it ends.",
+    )
+
+    section = page.section("Forecast, production and inventory")
+    _add(
+        section,
+        run_figures.forecast_figure(tables.forecasts),
+        "Planned figure = marketing's inflated figure after production's discount (the forecasting game).",
+    )
+    start = gantt_start(tables)
+    _add(
+        section,
+        run_figures.gantt_figure(tables.events, tables.orders, start),
+        "One bar per operation on each machine; red outline: an expedited order; hatched black: changeover.",
+    )
+    _add(section, run_figures.inventory_figure(tables.events), "Stock on hand of the made-to-stock products.")
+
+    section = page.section("Billing, payment, returns and service")
+    _add(
+        section,
+        run_figures.money_flow_figure(tables.events),
+        "Dashed line: the mean. Days to payment are per invoice here (the KPI is amount-weighted).",
+    )
+
+    glossary = page.section("Glossary")
+    glossary.table(
+        ["KPI", "key", "definition"], [(entry.label, key, entry.definition) for key, entry in KPIS.items()]
+    )
+    glossary.paragraph("Full definitions, units and warm-up rules: docs/kpis.md of the ordercycle package.")
+    return page, run_markdown(tables, rows)
+
+
+def _add(section: Any, figure: Any, caption: str) -> None:
+    if figure is None:
+        section.paragraph(f"(nothing to plot in this run: {caption})")
+    else:
+        section.figure(figure, caption)
+
+
+def run_markdown(tables: RunTables, rows: list[tuple[str, str, str, str]]) -> str:
+    """The short Markdown summary written next to the HTML report."""
+    prov = tables.provenance
+    lines = [
+        f"# Run — {prov.get('scenario_name')}, seed {prov.get('seed')}",
+        "",
+        f"Horizon {tables.horizon:g} d, warm-up {tables.warmup:g} d; {len(tables.events):,} events, "
+        f"{len(tables.orders):,} inquiries. Plots: `report.html`.",
+        "",
+        "| KPI | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {label} | {value} |" for _, label, value, _ in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_run_report(folder: str | Path) -> tuple[Path, Path]:
+    """Build the report of a run folder from its saved tables: ``report.html`` and ``report.md``."""
+    root = Path(folder)
+    page, markdown = build_run_report(load_run(root))
+    html_path = page.write(root / "report.html")
+    md_path = root / "report.md"
+    md_path.write_text(markdown, encoding="utf-8")
+    return html_path, md_path

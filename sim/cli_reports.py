@@ -1,0 +1,224 @@
+"""``ordercycle report`` and ``ordercycle keynotes``: reports from saved results, and the keynote suite.
+
+``report DIR`` rebuilds the HTML report and Markdown summary of a run folder, a compare
+folder or a keynotes folder from the files in it (nothing is re-run). ``keynotes``
+runs the experiments of ``scenarios/keynotes/K*.yaml`` with
+:func:`ordercycle.sim.experiments.compare` (and a small
+:func:`~ordercycle.sim.experiments.sweep` of conditions for a claim that does not
+hold), then writes one report with a verdict per claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+
+def write_report(folder: str | Path) -> list[Path]:
+    """Build the report(s) of an output folder from its saved files; the paths written.
+
+    A run folder has ``run.json``, a compare folder ``ranking.json``, a keynotes folder
+    sub-folders with ``keynote.json``.
+    """
+    from ordercycle.reports.comparison_report import ReportInputError, write_comparison_report
+    from ordercycle.reports.keynotes import keynote_folders, write_keynote_report
+    from ordercycle.reports.run_report import write_run_report
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise ReportInputError([f"{root}: no such folder"])
+    if (root / "run.json").is_file():
+        return list(write_run_report(root))
+    if (root / "ranking.json").is_file():
+        return list(write_comparison_report(root))
+    if keynote_folders(root):
+        for sub in keynote_folders(root):
+            write_comparison_report(sub)
+        return list(write_keynote_report(root))
+    raise ReportInputError(
+        [
+            f"{root}: not a run, compare or keynotes output folder "
+            "(expected run.json, ranking.json or K*/keynote.json)"
+        ]
+    )
+
+
+def report_after(folder: str | Path, enabled: bool = True) -> None:
+    """Hook for ``run`` and ``compare``: write the folder's report and say where it is."""
+    if not enabled:
+        return
+    paths = write_report(folder)
+    print(f"report: {paths[0]}")
+
+
+def _bad(problems: list[str]) -> Exception:
+    from ordercycle.sim.cli import BadInput
+
+    return BadInput(problems)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild the report of a saved output folder."""
+    from ordercycle.reports.comparison_report import ReportInputError
+
+    try:
+        paths = write_report(args.folder)
+    except ReportInputError as error:
+        raise _bad(error.problems) from None
+    for path in paths:
+        print(path)
+    return 0
+
+
+def keynote_scenario(keynote: Any, horizon: float | None = None) -> Any:
+    """The keynote's scenario with its variant, horizon and warm-up applied."""
+    from ordercycle.scenarios.experiment_files import apply_point
+    from ordercycle.scenarios.loader import load, override
+
+    scenario = (
+        apply_point(load(keynote.scenario), keynote.variant) if keynote.variant else load(keynote.scenario)
+    )
+    return override(scenario, horizon_days=horizon or keynote.horizon_days, warmup_days=keynote.warmup_days)
+
+
+def run_keynote(
+    keynote: Any,
+    out: Path,
+    reps: int,
+    executor: Any,
+    confidence: float,
+    seed: int = 0,
+    horizon: float | None = None,
+    sweep_conditions: bool = True,
+    progress: Any = None,
+) -> str:
+    """Compare the keynote's sets, save tables + report, sweep conditions if not supported; the verdict."""
+    from ordercycle.reports.comparison_report import write_comparison_report
+    from ordercycle.reports.keynotes import claim_verdict, evaluate
+    from ordercycle.scenarios.experiment_files import GridFile, SetsFile
+    from ordercycle.sim.experiments import compare, sweep, write_comparison, write_sweep
+
+    scenario = keynote_scenario(keynote, horizon)
+    sets = SetsFile.model_validate({"reference": keynote.reference, "sets": keynote.sets})
+    extra = {"progress": progress} if progress else {}
+    comparison = compare(
+        scenario, sets, reps=reps, seed=seed, executor=executor, out=out, confidence=confidence, **extra
+    )
+    write_comparison(comparison, out)
+    (out / "keynote.json").write_text(json.dumps(keynote.model_dump(mode="json"), indent=2) + "\n")
+    write_comparison_report(out)
+    verdict = claim_verdict(list(evaluate(keynote, comparison.replications, confidence)["verdict"]))
+    if verdict != "supported" and keynote.conditions and sweep_conditions:
+        grid = GridFile.model_validate(keynote.conditions)
+        result = sweep(
+            scenario,
+            grid,
+            sets,
+            reps=reps,
+            seed=seed,
+            executor=executor,
+            out=out / "conditions",
+            confidence=confidence,
+            **extra,
+        )
+        write_sweep(result, out / "conditions", scenario, grid, seed, reps)
+    return verdict
+
+
+def cmd_keynotes(args: argparse.Namespace) -> int:
+    """Run the keynote suite and write its report."""
+    from ordercycle.reports.comparison_report import ReportInputError
+    from ordercycle.reports.keynotes import builtin_keynote_files, load_keynote, write_keynote_report
+    from ordercycle.sim.cli_experiments import _progress
+    from ordercycle.sim.executors import make_executor
+    from ordercycle.sim.experiments import ExperimentError
+
+    files = [Path(f) for f in args.files] if args.files else builtin_keynote_files()
+    try:
+        keynotes = [load_keynote(path) for path in files]
+    except ReportInputError as error:
+        raise _bad(error.problems) from None
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",")}
+        keynotes = [k for k in keynotes if k.id in wanted]
+        if not keynotes:
+            raise _bad([f"--only: no keynote named {args.only!r}"])
+    if args.reps is not None and args.reps < 2:
+        raise _bad([f"--reps: at least 2 replications are needed, got {args.reps}"])
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise _bad([f"--workers: must be at least 1, got {workers}"])
+    out = Path(args.out)
+    executor = make_executor("serial" if workers == 1 else "process", workers, None)
+    started = time.perf_counter()
+    try:
+        for keynote in keynotes:
+            reps = args.reps or keynote.reps
+            began = time.perf_counter()
+            verdict = run_keynote(
+                keynote,
+                out / keynote.id,
+                reps,
+                executor,
+                args.confidence,
+                args.seed,
+                args.horizon,
+                not args.no_conditions,
+                _progress(args.quiet),
+            )
+            print(
+                f"{keynote.id}: {verdict:<13} {keynote.claim} ({reps} reps, "
+                f"{time.perf_counter() - began:.0f} s)",
+                flush=True,
+            )
+    except ExperimentError as error:
+        raise _bad(error.problems) from None
+    finally:
+        executor.close()
+    html_path, md_path = write_keynote_report(out)
+    print(
+        f"\n{len(keynotes)} claims in {time.perf_counter() - started:.0f} s; report: {html_path} "
+        f"(summary {md_path})"
+    )
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``report`` and ``keynotes`` to the command line."""
+    report = commands.add_parser(
+        "report", help="rebuild the HTML report of a run, compare or keynotes folder"
+    )
+    report.add_argument("folder", metavar="DIR", help="output folder of run, compare or keynotes")
+    report.set_defaults(func=cmd_report)
+
+    keynotes = commands.add_parser("keynotes", help="test the keynote claims K1-K8 and report verdicts")
+    keynotes.add_argument(
+        "files",
+        nargs="*",
+        metavar="KEYNOTE.yaml",
+        help="keynote files (default: the built-in scenarios/keynotes/K*.yaml)",
+    )
+    keynotes.add_argument("--reps", type=int, help="replications per set (default: each file's `reps`)")
+    keynotes.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    keynotes.add_argument("--out", default="out/keynotes", help="output folder (default out/keynotes)")
+    keynotes.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    keynotes.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
+    keynotes.add_argument("--horizon", type=float, help="override every keynote's horizon_days")
+    keynotes.add_argument("--only", metavar="K1,K3", help="run only these claims")
+    keynotes.add_argument(
+        "--no-conditions",
+        action="store_true",
+        help="skip the sweeps of conditions for claims that do not hold",
+    )
+    keynotes.add_argument("--quiet", action="store_true", help="no progress bars")
+    keynotes.set_defaults(func=cmd_keynotes)
+
+    for name in ("run", "compare"):  # registered before this module: add the switch to their parsers
+        if name in commands.choices:
+            commands.choices[name].add_argument(
+                "--no-report", action="store_true", help="do not write report.html / report.md"
+            )

@@ -1,0 +1,44 @@
+"""Saved results of a short run and a short comparison, made once per session, with their reports."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ordercycle.sim.cli import main
+
+
+@pytest.fixture(scope="session")
+def run_folder(tmp_path_factory):
+    """A 30-day baseline run (warm-up 5 d) written by ``ordercycle run``, report included."""
+    folder = tmp_path_factory.mktemp("reports") / "run"
+    assert main(["run", "baseline", "--horizon", "30", "--warmup", "5", "--out", str(folder), "--quiet"]) == 0
+    return folder
+
+
+@pytest.fixture(scope="session")
+def compare_folder(tmp_path_factory):
+    """``ordercycle compare`` of FIFO against EDD, 3 replications of 35 days, report included."""
+    root = tmp_path_factory.mktemp("reports")
+    sets = root / "sets.yaml"
+    sets.write_text(yaml.safe_dump({"reference": "fifo", "sets": {"fifo": {}, "edd": {"priority": "edd"}}}))
+    folder = root / "compare"
+    args = [
+        "compare",
+        "baseline",
+        "--sets",
+        str(sets),
+        "--reps",
+        "3",
+        "--horizon",
+        "35",
+        "--warmup",
+        "5",
+        "--workers",
+        "1",
+        "--out",
+        str(folder),
+        "--quiet",
+    ]
+    assert main(args) == 0
+    return folder

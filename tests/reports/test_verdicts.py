@@ -1,0 +1,185 @@
+"""Keynote verdicts, plain-language sentences and the Pareto front on synthetic results with known answers."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ordercycle.reports.comparison_report import difference_sentence, non_dominated
+from ordercycle.reports.glossary import KPIS, info
+from ordercycle.reports.keynotes import (
+    KeynoteFile,
+    builtin_keynote_files,
+    check_verdict,
+    claim_verdict,
+    conditions_table,
+    evaluate,
+    load_keynote,
+    read_result,
+    write_keynote_report,
+)
+
+REPS = 8
+
+
+def _replications(effects: dict[str, dict[str, float]], noise: float, seed: int = 1) -> pd.DataFrame:
+    """Replications of sets whose KPI means differ from a common base by the given effects.
+
+    Every set shares the replication's common part (common random numbers) plus its own
+    small noise, so paired differences are about the effect ± noise.
+    """
+    rng = np.random.default_rng(seed)
+    common = {
+        "on_time_delivery_rate": rng.normal(0.9, 0.03, REPS),
+        "operating_cost": rng.normal(1e6, 5e4, REPS),
+    }
+    rows = []
+    for name, shift in effects.items():
+        for r in range(REPS):
+            row = {"set": name, "replication": r, "seed": 0, "warmup_days": 0.0}
+            for kpi, base in common.items():
+                scale = 0.01 if kpi == "on_time_delivery_rate" else 1e4
+                row[kpi] = base[r] + shift.get(kpi, 0.0) + rng.normal(0, noise * scale)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _keynote(**changes) -> KeynoteFile:
+    data = {
+        "id": "K1",
+        "claim": "B beats A on service and cost",
+        "horizon_days": 30,
+        "warmup_days": 5,
+        "reference": "A",
+        "sets": {"A": {}, "B": {"forecast": "consensus"}},
+        "checks": [
+            {"set": "B", "against": "A", "kpi": "on_time_delivery_rate"},
+            {"set": "B", "against": "A", "kpi": "operating_cost"},
+        ],
+    }
+    data.update(changes)
+    return KeynoteFile.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "better", "expected"),
+    [
+        (0.01, 0.05, "higher", "supported"),
+        (0.01, 0.05, "lower", "contradicted"),
+        (-0.05, -0.01, "lower", "supported"),
+        (-0.05, -0.01, "higher", "contradicted"),
+        (-0.01, 0.05, "higher", "inconclusive"),
+        (float("nan"), float("nan"), "higher", "inconclusive"),
+    ],
+)
+def test_a_check_follows_where_the_interval_lies(low, high, better, expected):
+    assert check_verdict(low, high, better) == expected
+
+
+def test_a_claim_needs_every_check_and_falls_with_any():
+    assert claim_verdict(["supported", "supported"]) == "supported"
+    assert claim_verdict(["supported", "inconclusive"]) == "inconclusive"
+    assert claim_verdict(["supported", "contradicted"]) == "contradicted"
+    assert claim_verdict([]) == "inconclusive"
+
+
+@pytest.mark.parametrize(
+    ("effect", "noise", "expected"),
+    [
+        ({"on_time_delivery_rate": 0.05, "operating_cost": -80_000}, 0.3, "supported"),  # clear win
+        ({"on_time_delivery_rate": -0.05, "operating_cost": 80_000}, 0.3, "contradicted"),  # clear loss
+        ({"on_time_delivery_rate": 0.002, "operating_cost": -2_000}, 3.0, "inconclusive"),  # overlap
+    ],
+)
+def test_synthetic_results_give_the_known_verdict(effect, noise, expected):
+    replications = _replications({"A": {}, "B": effect}, noise)
+    checks = evaluate(_keynote(), replications, 0.95)
+    assert list(checks["verdict"]) == [expected, expected]
+    assert claim_verdict(list(checks["verdict"])) == expected
+    # The reported effect is the paired mean difference, inside its own interval.
+    row = checks.iloc[0]
+    assert row["diff_ci_low"] <= row["diff_mean"] <= row["diff_ci_high"]
+    assert row["diff_mean"] == pytest.approx(row["mean"] - row["against_mean"])
+
+
+def test_a_check_against_a_set_other_than_the_reference_is_paired_with_that_set():
+    replications = _replications(
+        {"A": {}, "B": {"on_time_delivery_rate": 0.05}, "C": {"on_time_delivery_rate": 0.1}}, 0.3
+    )
+    keynote = _keynote(
+        sets={"A": {}, "B": {}, "C": {}},
+        checks=[{"set": "B", "against": "C", "kpi": "on_time_delivery_rate"}],
+    )
+    row = evaluate(keynote, replications, 0.95).iloc[0]
+    assert row["verdict"] == "contradicted" and row["diff_mean"] == pytest.approx(-0.05, abs=0.01)
+
+
+def test_conditions_are_judged_point_by_point():
+    low_load = _replications({"A": {}, "B": {"on_time_delivery_rate": -0.05, "operating_cost": 50_000}}, 0.3)
+    high_load = _replications(
+        {"A": {}, "B": {"on_time_delivery_rate": 0.05, "operating_cost": -50_000}}, 0.3, 2
+    )
+    replications = pd.concat([low_load.assign(point=0), high_load.assign(point=1)], ignore_index=True)
+    points = pd.DataFrame({"point": [0, 1], "segments.*.arrivals.rate_per_day (scale)": [1.0, 1.3]})
+    table = conditions_table(_keynote(), points, replications, 0.95)
+    assert list(table["verdict"]) == ["contradicted", "supported"]
+
+
+def test_the_keynote_report_is_rebuilt_from_saved_results(tmp_path):
+    keynote = _keynote()
+    folder = tmp_path / "K1"
+    folder.mkdir()
+    _replications({"A": {}, "B": {"on_time_delivery_rate": 0.05, "operating_cost": -80_000}}, 0.3).to_parquet(
+        folder / "replications.parquet"
+    )
+    (folder / "keynote.json").write_text(json.dumps(keynote.model_dump(mode="json")))
+    (folder / "experiment.json").write_text(json.dumps({"confidence": 0.9, "scenario": {"currency": "EUR"}}))
+    html_path, md_path = write_keynote_report(tmp_path)
+    verdicts = json.loads((tmp_path / "verdicts.json").read_text())
+    assert verdicts["K1"]["verdict"] == "supported"
+    assert "**supported**" in md_path.read_text() and "K1: B beats A" in html_path.read_text()
+    assert read_result(folder).confidence == 0.9
+
+
+def test_bad_keynote_files_name_the_field(tmp_path):
+    with pytest.raises(ValueError, match="checks.0: no set named 'Z'"):
+        _keynote(checks=[{"set": "Z", "against": "A", "kpi": "profit"}])
+    with pytest.raises(ValueError, match="no better direction"):
+        _keynote(checks=[{"set": "B", "against": "A", "kpi": "inquiries"}])
+    bad = tmp_path / "K9.yaml"
+    bad.write_text("id: K9\nclaim: x\nhorizon_days: -1\n")
+    with pytest.raises(Exception, match="horizon_days"):
+        load_keynote(bad)
+
+
+def test_the_packaged_keynotes_cover_k1_to_k8_and_check_known_kpis():
+    files = builtin_keynote_files()
+    keynotes = [load_keynote(path) for path in files]
+    assert [k.id for k in keynotes] == [f"K{i}" for i in range(1, 9)]
+    for keynote in keynotes:
+        assert keynote.warmup_days < keynote.horizon_days
+        for check in keynote.checks:
+            assert check.kpi in KPIS or check.kpi.startswith("utilization."), (keynote.id, check.kpi)
+
+
+def test_sentences_state_direction_size_and_noise():
+    win = SimpleNamespace(set="B", diff_mean=0.061, diff_ci_low=0.047, diff_ci_high=0.075)
+    text = difference_sentence("on_time_delivery_rate", win, "A", 0.95)
+    assert text == "B: on-time delivery 6.1 points ± 1.4 points higher than A (better)."
+    cost = SimpleNamespace(set="B", diff_mean=-1200.0, diff_ci_low=-5000.0, diff_ci_high=2600.0)
+    assert "less than the noise" in difference_sentence("operating_cost", cost, "A", 0.95)
+    worse = SimpleNamespace(set="B", diff_mean=2.0, diff_ci_low=1.0, diff_ci_high=3.0)
+    assert difference_sentence("mean_lead_time_days", worse, "A", 0.95).endswith("higher than A (worse).")
+    assert info("utilization.machining").unit == "share"
+
+
+def test_non_dominated_sets_are_the_pareto_front():
+    points = pd.DataFrame(
+        {"set": list("ABCD"), "cost": [10.0, 8.0, 12.0, 8.0], "service": [0.9, 0.85, 0.95, 0.8]}
+    )
+    assert non_dominated(points, "cost", "service", "lower", "higher") == [True, True, True, False]
+    assert non_dominated(points, "cost", "service", "higher", "higher") == [False, False, True, False]
