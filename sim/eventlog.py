@@ -9,6 +9,8 @@ each id column is an object type.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -84,15 +86,44 @@ _ARROW_TYPES = {
     **{name: pa.int64() for name in _ID_COLUMNS},
     "product_id": pa.string(), "quantity": pa.float64(), "amount": pa.float64(),
 }
-CHUNK_ROWS = 32_768
+CHUNK_ROWS = 4_096
+"""Records staged as tuples before they become one Arrow record batch (small: the
+transposition then reads rows that are still in the CPU cache)."""
 NAN = float("nan")
+COLUMNS_LIST = list(COLUMNS)
+
+
+def _ids(values: list[int]) -> pa.Array:
+    array = np.array(values, dtype=np.int64)
+    return pa.array(array, mask=array < 0)
+
+
+def _amounts(values: list[float]) -> pa.Array:
+    array = np.array(values, dtype=np.float64)
+    return pa.array(array, mask=np.isnan(array))
+
+
+def _times(values: list[float]) -> pa.Array:
+    return pa.array(np.array(values, dtype=np.float64))
+
+
+def _strings(values: list[str | None]) -> pa.Array:
+    return pa.array(values, type=pa.string())
+
+
+_CONVERT = {
+    "time": _times, "activity": _strings, "department": _strings, "resource": _strings,
+    **{name: _ids for name in _ID_COLUMNS}, "product_id": _strings,
+    "quantity": _amounts, "amount": _amounts,
+}
+"""Column -> conversion of its staged Python values to an Arrow array (-1 ids and NaN amounts: null)."""
 
 
 class Recorder:
     """Collects flat event records into columnar (Arrow) chunks.
 
     :meth:`log` appends one tuple to a small staging list; every ``CHUNK_ROWS``
-    records the staging list is transposed into Arrow arrays, so the log is held
+    records the staging list is transposed into Arrow arrays (one record batch), so the log is held
     column by column, never as an object per event. Missing ids are passed as -1 and
     missing quantities as NaN (cheap to convert); both become nulls in the table.
     """
@@ -126,24 +157,14 @@ class Recorder:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._rows:
+        rows = self._rows
+        if not rows:
             return
-        columns = dict(zip(COLUMNS, zip(*self._rows, strict=True), strict=True))
-        arrays = []
-        for name in COLUMNS:
-            kind = _ARROW_TYPES[name]
-            if kind == pa.int64():
-                values = np.array(columns[name], dtype=np.int64)
-                arrays.append(pa.array(values, mask=values < 0))
-            elif kind == pa.float64() and name != "time":
-                values = np.array(columns[name], dtype=np.float64)
-                arrays.append(pa.array(values, mask=np.isnan(values)))
-            elif name == "time":
-                arrays.append(pa.array(np.array(columns[name], dtype=np.float64)))
-            else:
-                arrays.append(pa.array(columns[name], type=kind))
-        self._chunks.append(pa.RecordBatch.from_arrays(arrays, names=list(COLUMNS)))
-        self._flushed += len(self._rows)
+        # one pass per column while the staged rows are still in the cache (a small
+        # chunk, read with map + itemgetter: transposing with zip(*rows) is twice as slow)
+        arrays = [_CONVERT[name](list(map(itemgetter(i), rows))) for i, name in enumerate(COLUMNS)]
+        self._chunks.append(pa.RecordBatch.from_arrays(arrays, names=COLUMNS_LIST))
+        self._flushed += len(rows)
         self._rows = []
 
     def __len__(self) -> int:
