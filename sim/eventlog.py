@@ -9,6 +9,8 @@ each id column is an object type.
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -85,20 +87,53 @@ _ARROW_TYPES = {
     "product_id": pa.string(), "quantity": pa.float64(), "amount": pa.float64(),
 }
 CHUNK_ROWS = 32_768
+"""Records per Arrow record batch."""
 NAN = float("nan")
+
+_PACKED = ("time", *_ID_COLUMNS, "quantity", "amount", "activity", "department", "resource", "product_id")
+"""Fields of a packed record, in packing order: numbers first, then the codes of the strings."""
+_ROW = struct.Struct("<d6qdd4i")
+"""Binary layout of one record (little-endian, no padding): time, six ids, quantity, amount, and
+the codes of activity, department, resource and product (-1: none)."""
+_ROW_DTYPE = np.dtype([(name, kind) for name, kind in zip(
+    _PACKED, ("<f8", *["<i8"] * 6, "<f8", "<f8", *["<i4"] * 4), strict=True)])
+_STRING_COLUMNS = ("activity", "department", "resource", "product_id")
+assert _ROW_DTYPE.itemsize == _ROW.size
+
+
+def _column(records: np.ndarray, name: str, strings: pa.Array) -> pa.Array:
+    """One column of a batch of packed records as an Arrow array (-1 ids, NaN amounts, -1 codes: null)."""
+    values = np.ascontiguousarray(records[name])
+    if name == "time":
+        return pa.array(values)
+    if name in _STRING_COLUMNS:
+        indices = pa.array(values, mask=values < 0)
+        return pa.DictionaryArray.from_arrays(indices, strings).dictionary_decode()
+    if values.dtype.kind == "f":
+        return pa.array(values, mask=np.isnan(values))
+    return pa.array(values, mask=values < 0)
 
 
 class Recorder:
     """Collects flat event records into columnar (Arrow) chunks.
 
-    :meth:`log` appends one tuple to a small staging list; every ``CHUNK_ROWS``
-    records the staging list is transposed into Arrow arrays, so the log is held
-    column by column, never as an object per event. Missing ids are passed as -1 and
-    missing quantities as NaN (cheap to convert); both become nulls in the table.
+    :meth:`log` packs each record into a fixed-size binary row (numbers as C doubles
+    and 64-bit integers, strings as small integer codes) appended to one byte buffer;
+    every ``CHUNK_ROWS`` records the buffer is read as a numpy record array and turned
+    into one Arrow record batch. The log is thus held column by column, never as a
+    Python object per event or per value (converting Python values one by one cost
+    more than half of the log). Missing ids are passed as -1 and missing quantities
+    as NaN; both become nulls in the table.
     """
 
     def __init__(self) -> None:
-        self._rows: list[tuple[object, ...]] = []
+        self._buffer = bytearray()
+        self._limit = CHUNK_ROWS * _ROW.size
+        self._pack = _ROW.pack
+        self._codes: dict[str | None, int] = {None: -1}
+        """String (activity, department, resource, product) -> its code; None -> -1."""
+        self._strings: list[str] = []
+        """The strings, by code."""
         self._chunks: list[pa.RecordBatch] = []
         self._flushed = 0
 
@@ -120,34 +155,39 @@ class Recorder:
         amount: float = NAN,
     ) -> None:
         """Append one event (ids -1 and amounts NaN mean "none")."""
-        self._rows.append((time, activity, department, resource, order_id, shipment, invoice,
-                           return_, ticket, job, product, quantity, amount))
-        if len(self._rows) >= CHUNK_ROWS:
+        codes = self._codes
+        try:  # plain dict lookups: only the first occurrence of a string is missing
+            row = self._pack(time, order_id, shipment, invoice, return_, ticket, job, quantity, amount,
+                             codes[activity], codes[department], codes[resource], codes[product])
+        except KeyError:
+            row = self._pack(time, order_id, shipment, invoice, return_, ticket, job, quantity, amount,
+                             *(self._code(text) for text in (activity, department, resource, product)))
+        self._buffer += row
+        if len(self._buffer) >= self._limit:
             self._flush()
 
+    def _code(self, text: str | None) -> int:
+        """The code of ``text``, a new one if it is new."""
+        code = self._codes.get(text)
+        if code is None:
+            if not isinstance(text, str):
+                raise TypeError(f"event log: expected a string or None, got {text!r}")
+            code = self._codes[text] = len(self._strings)
+            self._strings.append(text)
+        return code
+
     def _flush(self) -> None:
-        if not self._rows:
+        if not self._buffer:
             return
-        columns = dict(zip(COLUMNS, zip(*self._rows, strict=True), strict=True))
-        arrays = []
-        for name in COLUMNS:
-            kind = _ARROW_TYPES[name]
-            if kind == pa.int64():
-                values = np.array(columns[name], dtype=np.int64)
-                arrays.append(pa.array(values, mask=values < 0))
-            elif kind == pa.float64() and name != "time":
-                values = np.array(columns[name], dtype=np.float64)
-                arrays.append(pa.array(values, mask=np.isnan(values)))
-            elif name == "time":
-                arrays.append(pa.array(np.array(columns[name], dtype=np.float64)))
-            else:
-                arrays.append(pa.array(columns[name], type=kind))
+        records = np.frombuffer(self._buffer, dtype=_ROW_DTYPE)
+        strings = pa.array(self._strings, type=pa.string())
+        arrays = [_column(records, name, strings) for name in COLUMNS]
         self._chunks.append(pa.RecordBatch.from_arrays(arrays, names=list(COLUMNS)))
-        self._flushed += len(self._rows)
-        self._rows = []
+        self._flushed += len(records)
+        self._buffer = bytearray()
 
     def __len__(self) -> int:
-        return self._flushed + len(self._rows)
+        return self._flushed + len(self._buffer) // _ROW.size
 
     def arrow(self) -> pa.Table:
         """The log as an Arrow table (raw columns, no categories)."""
