@@ -139,7 +139,8 @@ class GridFile(BaseModel):
         return result
 
 
-def _read_yaml(path: str | Path, what: str) -> Any:
+def read_yaml(path: str | Path, what: str) -> Any:
+    """The YAML content of an experiment file; a missing or unparsable file is a ScenarioError."""
     file = Path(path)
     if not file.is_file():
         raise ScenarioError([f"{file}: {what} file not found"])
@@ -149,7 +150,8 @@ def _read_yaml(path: str | Path, what: str) -> Any:
         raise ScenarioError([f"{file}: not valid YAML ({error})"]) from None
 
 
-def _validate(model: type[BaseModel], data: Any, source: str) -> Any:
+def validate_file(model: type[BaseModel], data: Any, source: str) -> Any:
+    """``data`` validated as ``model``; problems as ``SOURCE: path: reason`` lines (ScenarioError)."""
     if not isinstance(data, dict):
         raise ScenarioError([f"{source}: must be a mapping, got {type(data).__name__}"])
     try:
@@ -160,12 +162,12 @@ def _validate(model: type[BaseModel], data: Any, source: str) -> Any:
 
 def load_sets(path: str | Path) -> SetsFile:
     """Read and validate a sets file."""
-    return _validate(SetsFile, _read_yaml(path, "sets"), str(path))
+    return validate_file(SetsFile, read_yaml(path, "sets"), str(path))
 
 
 def load_grid(path: str | Path) -> GridFile:
     """Read and validate a grid file."""
-    return _validate(GridFile, _read_yaml(path, "grid"), str(path))
+    return validate_file(GridFile, read_yaml(path, "grid"), str(path))
 
 
 def _targets(node: Any, parts: list[str], where: str) -> list[tuple[Any, Any]]:

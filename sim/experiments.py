@@ -198,25 +198,27 @@ class Comparison:
 Progress = Callable[[str, int], Callable[[], None]]
 
 
-def _no_progress(stage: str, total: int) -> Callable[[], None]:
+def no_progress(stage: str, total: int) -> Callable[[], None]:
+    """A progress reporter that shows nothing (the default of the Python API)."""
     return lambda: None
 
 
-def _run(tasks: list[ReplicationTask], executor: Executor, store: ResultStore | None,
-         progress: Progress, stage: str) -> dict[str, dict[str, Any]]:
+def run_tasks(tasks: list[ReplicationTask], executor: Executor, store: ResultStore | None,
+              progress: Progress, stage: str) -> dict[str, dict[str, Any]]:
+    """Outcomes by key of ``tasks`` (stored ones reused), with one progress bar for the stage."""
     tick = progress(stage, len({task.key for task in tasks}))
     return run_all(executor, run_replication, tasks, store, lambda task, outcome: tick())
 
 
 def detect_warmup(scenario: Scenario, reference: PolicySet, seed: int, pilots: int, executor: Executor,
-                  store: ResultStore | None, progress: Progress = _no_progress) -> Warmup:
+                  store: ResultStore | None, progress: Progress = no_progress) -> Warmup:
     """MSER-5 truncation point of the daily series averaged over ``pilots`` reference runs.
 
     The longest truncation over the series (work in process, lead time) is used.
     """
     pilot_scenario = override(scenario, warmup_days=0.0).model_copy(update={"policies": reference})
     tasks = [make_task(pilot_scenario, "pilot", r, seed, series=True) for r in range(pilots)]
-    outcomes = _run(tasks, executor, store, progress, "warm-up pilot")
+    outcomes = run_tasks(tasks, executor, store, progress, "warm-up pilot")
     series = [outcomes[t.key]["series"] for t in tasks if outcomes[t.key].get("status") == "ok"]
     if not series:
         errors = "; ".join(str(outcomes[t.key].get("error")) for t in tasks)
@@ -251,7 +253,7 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
             seed: int = 0, executor: Executor | None = None, out: str | Path | None = None,
             confidence: float = 0.95, reference: str | None = None, warmup: float | str | None = None,
             pilots: int = 5, target_relative_half_width: float | None = None, max_reps: int = 100,
-            step: int = 4, progress: Progress = _no_progress) -> Comparison:
+            step: int = 4, progress: Progress = no_progress) -> Comparison:
     """Run every policy set for ``reps`` replications with common random numbers and compare them.
 
     Args:
@@ -300,7 +302,7 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
         tasks = [make_task(base.model_copy(update={"policies": policies}), name, r, seed)
                  for name, policies in full_sets.items() for r in range(count)]
         new = [task for task in tasks if task.key not in outcomes]
-        outcomes.update(_run(new, executor, store, progress, f"compare ({count} replications per set)"))
+        outcomes.update(run_tasks(new, executor, store, progress, f"compare ({count} replications per set)"))
         replications, errors = _tables(tasks, outcomes, found.days, set_order)
         if replications.empty or set(replications["set"]) != set(full_sets):
             missing = sorted(set(full_sets) - set(replications.get("set", [])))
@@ -415,7 +417,7 @@ class SweepResult:
 
 def sweep(scenario: Scenario, grid: GridFile, sets: SetsFile | Mapping[str, Any] | None = None, *,
           reps: int = 5, seed: int = 0, executor: Executor | None = None, out: str | Path | None = None,
-          confidence: float = 0.95, progress: Progress = _no_progress) -> SweepResult:
+          confidence: float = 0.95, progress: Progress = no_progress) -> SweepResult:
     """Every grid point × policy set × replication, with common random numbers across all of them.
 
     Without sets (and no ``sets:`` section in the scenario) the scenario's own policies
@@ -431,7 +433,7 @@ def sweep(scenario: Scenario, grid: GridFile, sets: SetsFile | Mapping[str, Any]
     tasks = [make_task(variant.model_copy(update={"policies": policies}), name, r, seed, point=i)
              for i, variant in enumerate(scenarios) for name, policies in full_sets.items()
              for r in range(reps)]
-    outcomes = _run(tasks, executor, store, progress, f"sweep ({len(points)} points)")
+    outcomes = run_tasks(tasks, executor, store, progress, f"sweep ({len(points)} points)")
     replications, errors = _tables(tasks, outcomes, scenario.warmup_days, list(full_sets), with_point=True)
     point_rows = [{"point": i, **dict(_describe(path, value) for path, value in point.items())}
                   for i, point in enumerate(points)]

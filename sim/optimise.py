@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ordercycle.policies.registry import DECISIONS
 from ordercycle.reports.statistics import paired_difference, rank_sets, scores, summarise
-from ordercycle.scenarios.experiment_files import apply_point
+from ordercycle.scenarios.experiment_files import apply_point, read_yaml, validate_file
 from ordercycle.scenarios.loader import content_hash
 from ordercycle.scenarios.schema import PolicySet, Scenario
 from ordercycle.sim.executors import Executor, ResultStore, SerialExecutor
@@ -54,12 +54,12 @@ from ordercycle.sim.experiments import (
     ExperimentError,
     Progress,
     Warmup,
-    _no_progress,
-    _run,
     check_objective,
     kpi_names,
     make_task,
+    no_progress,
     resolve_sets,
+    run_tasks,
     write_comparison,
 )
 from ordercycle.sim.run import package_version
@@ -119,9 +119,7 @@ class SpaceFile(BaseModel):
 
 def load_space(path: str | Path) -> SpaceFile:
     """Read and validate a space file."""
-    from ordercycle.scenarios.experiment_files import _read_yaml, _validate
-
-    return _validate(SpaceFile, _read_yaml(path, "space"), str(path))
+    return validate_file(SpaceFile, read_yaml(path, "space"), str(path))
 
 
 @dataclass(frozen=True)
@@ -199,7 +197,7 @@ def replication_evaluator(seed: int, executor: Executor, store: ResultStore | No
 
     def evaluate(candidates: list[tuple[str, Scenario]], replications: Sequence[int]) -> pd.DataFrame:
         tasks = [make_task(scenario, name, r, seed) for name, scenario in candidates for r in replications]
-        outcomes = _run(tasks, executor, store, progress, f"{len(candidates)} candidates")
+        outcomes = run_tasks(tasks, executor, store, progress, f"{len(candidates)} candidates")
         rows = []
         for task in tasks:
             outcome = outcomes[task.key]
@@ -215,7 +213,7 @@ def replication_evaluator(seed: int, executor: Executor, store: ResultStore | No
 def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction] | None = None,
              trials: int = 30, reps: int = 3, seed: int = 0, batch: int = 4, top: int = 3,
              confirm_reps: int = 10, confidence: float = 0.95, executor: Executor | None = None,
-             out: str | Path | None = None, progress: Progress = _no_progress,
+             out: str | Path | None = None, progress: Progress = no_progress,
              evaluate: Evaluate | None = None) -> Study:
     """Search ``space`` for the best setting of ``scenario``'s policies; confirm the winner.
 
@@ -236,7 +234,7 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
             unknown = [d.kpi for d in objectives if d.kpi not in names]
             if unknown:
                 raise ExperimentError([f"--objective: unknown KPI {kpi!r}" for kpi in unknown])
-        evaluate = replication_evaluator(seed, executor, store, _no_progress)
+        evaluate = replication_evaluator(seed, executor, store, no_progress)
     resolve_sets(scenario, {CURRENT: {}})  # the current set must be valid
     weights = scenario.objective.weights
     constraints = [(b.kpi, b.min, b.max) for b in scenario.objective.constraints]

@@ -13,8 +13,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
 from mmc_helpers import mmc_scenario, mmc_scenario_data  # noqa: E402
 
 MM1_ARRIVALS_PER_DAY = 0.5
-MM1_MEAN_LEAD_TIME_DAYS = 2.0
-"""W = 1 / (µ − λ) with µ = 1 per day: wait plus service, and nothing else takes time."""
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MM1_MEAN_LEAD_TIME_DAYS
 
+from ordercycle.reports.queueing import mmc_w
 from ordercycle.reports.statistics import t_interval
 from ordercycle.scenarios.loader import load, override
 from ordercycle.scenarios.schema import Objective
@@ -18,6 +18,8 @@ from ordercycle.sim.executors import DaskExecutor, ProcessExecutor, SerialExecut
 from ordercycle.sim.experiments import compare, write_comparison
 
 BLOCK = 5
+MM1_MEAN_LEAD_TIME_DAYS = mmc_w(0.5, 1.0, 1)
+"""W = 1 / (µ − λ) = 2 days: wait plus service of the conftest's M/M/1 company (λ = 0.5, µ = 1)."""
 
 
 def test_intervals_cover_the_true_mean_at_about_their_nominal_rate(mm1):

@@ -56,10 +56,10 @@ def test_optimiser_finds_the_staffing_level_queueing_theory_gives(tmp_path):
 def test_two_evaluations_of_one_setting_are_equal(mm1):
     """CRN without the store: the same parameters give the same KPIs on the same replications."""
     from ordercycle.sim.executors import SerialExecutor
-    from ordercycle.sim.experiments import _no_progress
+    from ordercycle.sim.experiments import no_progress
     from ordercycle.sim.optimise import replication_evaluator
 
-    evaluate = replication_evaluator(9, SerialExecutor(), None, _no_progress)
+    evaluate = replication_evaluator(9, SerialExecutor(), None, no_progress)
     setting = {"priority.name": "spt"}
     first = evaluate([("a", configure(mm1, setting))], range(2))
     second = evaluate([("b", configure(mm1, dict(setting)))], range(2))
