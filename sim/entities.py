@@ -115,7 +115,7 @@ class Job:
         self.route_load_days = 0.0
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a shipment is one object, never compared by value
 class Shipment:
     """Goods that leave together for one order."""
 
@@ -129,7 +129,7 @@ class Shipment:
     billed: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class Invoice:
     """An invoice to one customer, covering one or more orders."""
 

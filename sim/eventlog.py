@@ -99,6 +99,7 @@ _ROW_DTYPE = np.dtype([(name, kind) for name, kind in zip(
     _PACKED, ("<f8", *["<i8"] * 6, "<f8", "<f8", *["<i4"] * 4), strict=True)])
 _STRING_COLUMNS = ("activity", "department", "resource", "product_id")
 assert _ROW_DTYPE.itemsize == _ROW.size
+_ROW_SIZE = _ROW.size
 
 
 def _column(records: np.ndarray, name: str, strings: pa.Array) -> pa.Array:
@@ -118,7 +119,8 @@ class Recorder:
     """Collects flat event records into columnar (Arrow) chunks.
 
     :meth:`log` packs each record into a fixed-size binary row (numbers as C doubles
-    and 64-bit integers, strings as small integer codes) appended to one byte buffer;
+    and 64-bit integers, strings as small integer codes) written in place into one
+    preallocated byte buffer (``struct.pack_into``: no bytes object per record);
     every ``CHUNK_ROWS`` records the buffer is read as a numpy record array and turned
     into one Arrow record batch. The log is thus held column by column, never as a
     Python object per event or per value (converting Python values one by one cost
@@ -127,9 +129,11 @@ class Recorder:
     """
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
         self._limit = CHUNK_ROWS * _ROW.size
-        self._pack = _ROW.pack
+        self._buffer = bytearray(self._limit)
+        self._offset = 0
+        """Bytes of the buffer holding records."""
+        self._pack_into = _ROW.pack_into
         self._codes: dict[str | None, int] = {None: -1}
         """String (activity, department, resource, product) -> its code; None -> -1."""
         self._strings: list[str] = []
@@ -155,15 +159,18 @@ class Recorder:
         amount: float = NAN,
     ) -> None:
         """Append one event (ids -1 and amounts NaN mean "none")."""
-        codes = self._codes
+        codes, offset = self._codes, self._offset
         try:  # plain dict lookups: only the first occurrence of a string is missing
-            row = self._pack(time, order_id, shipment, invoice, return_, ticket, job, quantity, amount,
-                             codes[activity], codes[department], codes[resource], codes[product])
-        except KeyError:
-            row = self._pack(time, order_id, shipment, invoice, return_, ticket, job, quantity, amount,
-                             *(self._code(text) for text in (activity, department, resource, product)))
-        self._buffer += row
-        if len(self._buffer) >= self._limit:
+            self._pack_into(self._buffer, offset, time, order_id, shipment, invoice, return_, ticket, job,
+                            quantity, amount, codes[activity], codes[department], codes[resource],
+                            codes[product])
+        except KeyError:  # raised before anything is written
+            self._pack_into(self._buffer, offset, time, order_id, shipment, invoice, return_, ticket, job,
+                            quantity, amount,
+                            *(self._code(text) for text in (activity, department, resource, product)))
+        offset += _ROW_SIZE
+        self._offset = offset
+        if offset >= self._limit:
             self._flush()
 
     def _code(self, text: str | None) -> int:
@@ -177,17 +184,18 @@ class Recorder:
         return code
 
     def _flush(self) -> None:
-        if not self._buffer:
+        if not self._offset:
             return
-        records = np.frombuffer(self._buffer, dtype=_ROW_DTYPE)
+        records = np.frombuffer(self._buffer, dtype=_ROW_DTYPE, count=self._offset // _ROW_SIZE)
         strings = pa.array(self._strings, type=pa.string())
         arrays = [_column(records, name, strings) for name in COLUMNS]
         self._chunks.append(pa.RecordBatch.from_arrays(arrays, names=list(COLUMNS)))
         self._flushed += len(records)
-        self._buffer = bytearray()
+        self._buffer = bytearray(self._limit)  # the batch's columns are copies; a fresh buffer all the same
+        self._offset = 0
 
     def __len__(self) -> int:
-        return self._flushed + len(self._buffer) // _ROW.size
+        return self._flushed + self._offset // _ROW_SIZE
 
     def arrow(self) -> pa.Table:
         """The log as an Arrow table (raw columns, no categories)."""

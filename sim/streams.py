@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from itertools import chain
 
 import numpy as np
 
@@ -29,26 +30,20 @@ def generator(name: str, replication: int, root_seed: int) -> np.random.Generato
     return np.random.default_rng(np.random.SeedSequence([source_id(name), replication, root_seed]))
 
 
-class BlockSampler:
-    """Draws variates of one distribution from one stream, a block at a time."""
+BlockSampler = Callable[[], float]
+"""A sampler: each call returns the next variate of one distribution on one stream."""
 
-    __slots__ = ("_draw", "_rng", "_block", "_index")
 
-    def __init__(self, rng: np.random.Generator,
-                 draw_block: Callable[[np.random.Generator, int], np.ndarray]):
-        self._rng = rng
-        self._draw = draw_block
-        self._block: list[float] = []
-        self._index = 0
+def block_sampler(rng: np.random.Generator,
+                  draw_block: Callable[[np.random.Generator, int], np.ndarray]) -> BlockSampler:
+    """A sampler drawing ``BLOCK`` variates at a time from ``rng``.
 
-    def __call__(self) -> float:
-        """The next variate."""
-        if self._index >= len(self._block):
-            self._block = self._draw(self._rng, BLOCK).tolist()
-            self._index = 0
-        value = self._block[self._index]
-        self._index += 1
-        return value
+    Blocks are drawn lazily, in order, when the previous one is used up; the sampler is
+    the ``__next__`` of a C-level chain over the blocks, so a draw costs one builtin call
+    (a Python ``__call__`` with an index cost ~3 % of a run).
+    """
+    blocks = iter(lambda: draw_block(rng, BLOCK).tolist(), None)  # a list never equals None: endless
+    return chain.from_iterable(blocks).__next__
 
 
 class Streams:
@@ -66,12 +61,12 @@ class Streams:
         """
         if name not in self._samplers:
             rng = generator(name, self.replication, self.root_seed)
-            self._samplers[name] = BlockSampler(rng, distribution.sample_block)  # type: ignore[attr-defined]
+            self._samplers[name] = block_sampler(rng, distribution.sample_block)  # type: ignore[attr-defined]
         return self._samplers[name]
 
     def uniform(self, name: str) -> BlockSampler:
         """Sampler of U(0, 1) on stream ``name``."""
         if name not in self._samplers:
             rng = generator(name, self.replication, self.root_seed)
-            self._samplers[name] = BlockSampler(rng, lambda g, n: g.random(n))
+            self._samplers[name] = block_sampler(rng, lambda g, n: g.random(n))
         return self._samplers[name]

@@ -89,9 +89,10 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
     segment = m.segments[orders[0].segment]
     delay = m.segment_draws[segment.id][1]
     wrong = [order for order in orders if charged[order.order_id] != by_order_correct(order, by_order)]
+    wrong_ids = {order.order_id for order in wrong}
     for shipment in shipments:  # correct lines are settled at once; wrong ones after correction
         shipment.billed = True
-        if shipment.order not in wrong:
+        if shipment.order.order_id not in wrong_ids:
             shipment.settled.succeed()  # type: ignore[attr-defined]
     if wrong:
         invoice.disputed = True
@@ -108,12 +109,11 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
             m.log(env.now, "invoice_corrected", "billing", order.order_id, amount=correction / 100,
                   **refs)
         for shipment in shipments:  # the corrected lines now charge exactly what they should
-            if shipment.order in wrong:
+            if shipment.order.order_id in wrong_ids:
                 shipment.settled.succeed()  # type: ignore[attr-defined]
     yield env.timeout(segment.payment_terms_days + delay())
     invoice.paid_time = env.now
-    for order in orders:
-        line_cents = sum(c for o, _, c in invoice.lines if o is order)
+    for order, _, line_cents in invoice.lines:  # one line per order
         order.paid_cents += line_cents
         m.log(env.now, "payment_received", "finance", order.order_id, amount=line_cents / 100, **refs)
 
