@@ -318,7 +318,8 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
                 study.tell(trial, values)
             for kpi in dict.fromkeys(list(weights) + [c[0] for c in constraints]
                                      + [d.kpi for d in objectives or []]):
-                record[f"mean.{kpi}"] = float(rows[kpi].mean())
+                if kpi in rows:  # the scenario objective's KPIs are not evaluated in every study
+                    record[f"mean.{kpi}"] = float(rows[kpi].mean())
             records.append(record)
             tick()
     trials_table = pd.DataFrame(records).sort_values("trial", kind="stable").reset_index(drop=True)
