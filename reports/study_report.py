@@ -296,6 +296,11 @@ def build_study_report(tables: StudyTables) -> tuple[Page, str]:
     page = Page(f"Optimisation study — {record.get('scenario_name')}", meta)
     kpis = _objective_kpis(tables)
     plain = front_sentences(tables) if directions is not None else winner_sentences(tables)
+    skipped = tables.trials["status"].value_counts().drop("ok", errors="ignore")
+    if len(skipped):
+        plain.append(f"Not evaluated: {', '.join(f'{n} trials {status}' for status, n in skipped.items())} "
+                     "(invalid: a setting a policy refuses; failed: a replication raised an error; the "
+                     "sampler was told so).")
     section = page.section("In plain words")
     section.bullets(plain, css="sentences")
     markdown = [f"# Optimisation study — {record.get('scenario_name')}", "", meta, ""]

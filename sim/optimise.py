@@ -450,6 +450,8 @@ def write_study(study: Study, out: str | Path, scenario: Scenario, space: SpaceF
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     trials = study.trials.copy()
+    if "feasible" in trials:  # True/False, missing for trials not evaluated: a nullable boolean, not text
+        trials["feasible"] = trials["feasible"].astype("boolean")
     for column in trials.columns:
         if trials[column].dtype == object:
             trials[column] = trials[column].map(lambda v: v if v is None or isinstance(v, str)

@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from study_helpers import KNOB, OBJECTIVES, step, synthetic_study
+from study_helpers import KNOB, OBJECTIVES, evaluate, step, synthetic_study
 from test_optimise import staffing_scenario
 
+from ordercycle.reports.study_report import write_study_report
+from ordercycle.scenarios.loader import load
 from ordercycle.sim.cli import main
-from ordercycle.sim.optimise import Direction, front_pairs
+from ordercycle.sim.optimise import Direction, SpaceFile, configure, front_pairs, optimise, write_study
 
 IMG = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"")
 
@@ -153,3 +155,23 @@ def test_optimise_writes_the_study_report_and_report_rebuilds_it_without_simulat
     quiet = tmp_path / "quiet"
     assert main(common + ["--out", str(quiet), "--no-report"]) == 0
     assert (quiet / "study.json").is_file() and not (quiet / "report.html").exists()
+
+
+def test_invalid_trials_and_feasibility_survive_the_saved_files(tmp_path):
+    """A policy choice that refuses the other knob makes invalid trials; the report counts them."""
+    space = SpaceFile.model_validate({"parameters": {"expedite.name": {"choices": ["top-tier", "never"]},
+                                                     KNOB: {"low": 0, "high": 20, "integer": True}}})
+    scenario = configure(load("baseline"), {"expedite.name": "top-tier"})
+    objective = scenario.objective.model_copy(update={
+        "weights": {"on_time_delivery_rate": 1000.0, "operating_cost": -1.0}, "constraints": []})
+    scenario = scenario.model_copy(update={"objective": objective})
+    study = optimise(scenario, space, trials=8, reps=2, seed=1, batch=4, top=2, confirm_reps=3,
+                     evaluate=evaluate)
+    invalid = int((study.trials["status"] == "invalid").sum())
+    assert 0 < invalid < len(study.trials)
+    write_study(study, tmp_path, scenario, space, seed=1, reps=2, confirm_reps=3, confidence=0.95)
+    saved = pd.read_parquet(tmp_path / "trials.parquet")
+    assert saved["feasible"].dtype == "boolean"
+    pd.testing.assert_series_equal(saved["feasible"], study.trials["feasible"].astype("boolean"))
+    write_study_report(tmp_path)
+    assert f"Not evaluated: {invalid} trials invalid" in (tmp_path / "report.md").read_text()
