@@ -25,7 +25,10 @@ store and continues where it stopped.
 The winner is chosen noise-aware: the best ``top`` trials are re-evaluated on
 ``confirm_reps`` fresh replications, next to the scenario's current policy set, and
 ranked with the compare machinery (paired intervals); the report says how much better
-than the current set the winner is, with its interval.
+than the current set the winner is, with its interval. With several objectives the
+front's distinct settings are re-evaluated the same way, and :func:`front_pairs` says
+which of them the fresh replications can tell apart. ``write_study`` saves the tables
+that ``reports/study_report.py`` turns into ``report.html``.
 """
 
 from __future__ import annotations
