@@ -240,6 +240,9 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         executor.close()
     write_study(study, out, scenario, space, seed=args.seed, reps=args.reps, confirm_reps=args.confirm_reps,
                 confidence=args.confidence)
+    from ordercycle.sim.cli_reports import report_after
+
+    report_after(out, not args.no_report)
     elapsed = time.perf_counter() - started
     ok = study.trials[study.trials["status"] == "ok"]
     print(f"{len(study.trials)} trials ({len(ok)} evaluated) × {args.reps} replications in {elapsed:.1f} s "
@@ -249,6 +252,12 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     if study.directions is not None:
         print(f"Pareto front: trials {study.pareto} (re-evaluated on {args.confirm_reps} fresh replications "
               f"in confirmation.csv)")
+        for point in study.front():
+            apart = point["indistinguishable_from"]
+            print(f"  trial {point['trial']}: "
+                  + ", ".join(f"{kpi} {_number(v['mean'])} [{_number(v['ci_low'])}, {_number(v['ci_high'])}]"
+                              for kpi, v in point["kpis"].items())
+                  + (f"; cannot be told apart from trials {apart}" if apart else ""))
         return 0
     if study.winner is None:
         print("no setting keeps the objective's constraints")
@@ -278,4 +287,5 @@ def register_optimise(commands: Any) -> None:
     optimise.add_argument("--top", type=int, default=3, help="best trials re-evaluated (default 3)")
     optimise.add_argument("--confirm-reps", type=int, default=10,
                           help="fresh replications of the re-evaluation (default 10)")
+    optimise.add_argument("--no-report", action="store_true", help="do not write report.html / report.md")
     optimise.set_defaults(func=cmd_optimise)

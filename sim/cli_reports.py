@@ -35,6 +35,10 @@ def write_report(folder: str | Path) -> list[Path]:
         return list(write_run_report(root))
     if (root / "ranking.json").is_file():
         return list(write_comparison_report(root))
+    if (root / "study.json").is_file():  # an `ordercycle optimise` folder
+        from ordercycle.reports.study_report import write_study_report
+
+        return list(write_study_report(root))
     if keynote_folders(root):
         for sub in keynote_folders(root):
             write_comparison_report(sub)

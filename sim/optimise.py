@@ -25,7 +25,10 @@ store and continues where it stopped.
 The winner is chosen noise-aware: the best ``top`` trials are re-evaluated on
 ``confirm_reps`` fresh replications, next to the scenario's current policy set, and
 ranked with the compare machinery (paired intervals); the report says how much better
-than the current set the winner is, with its interval.
+than the current set the winner is, with its interval. With several objectives the
+front's distinct settings are re-evaluated the same way, and :func:`front_pairs` says
+which of them the fresh replications can tell apart. ``write_study`` saves the tables
+that ``reports/study_report.py`` turns into ``report.html``.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from ordercycle.sim.run import package_version
 
 _CONFIG = ConfigDict(extra="forbid")
 CURRENT = "current"
+_TRIAL_COLUMNS = {"trial", "status", "error", "value", "feasible"}
 
 
 class Knob(BaseModel):
@@ -186,6 +190,32 @@ class Study:
     improvement: dict[str, float] = field(default_factory=dict)
     comparison: Comparison | None = None
     """The confirmation as a compare result (policy-only spaces): ``ordercycle export`` reads it."""
+    replications: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The re-evaluation: one KPI row per (set, fresh replication)."""
+    front_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Multi-objective: paired differences between confirmed front points, per objective KPI."""
+    objective_importances: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Multi-objective: parameter importances for each objective KPI."""
+
+    def front(self) -> list[dict[str, Any]]:
+        """The confirmed front points: setting, mean and interval per objective, difference to current."""
+        if self.directions is None:
+            return []
+        settings = self.trials.set_index("trial")
+        knobs = [c for c in self.trials.columns
+                 if c not in _TRIAL_COLUMNS and not c.startswith(("value", "mean."))]
+        points = []
+        for name in dict.fromkeys(self.confirmation["set"]):
+            if name == CURRENT:
+                continue
+            number = int(name.removeprefix("trial-"))
+            rows = self.confirmation[self.confirmation["set"] == name].set_index("kpi")
+            columns = ("mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high", "p_value")
+            kpis = {d.kpi: {key: float(rows.loc[d.kpi, key]) for key in columns} for d in self.directions}
+            points.append({"trial": number, "params": _plain(settings.loc[number, knobs].to_dict()),
+                           "kpis": kpis,
+                           "indistinguishable_from": _indistinguishable(self.front_pairs, name)})
+        return points
 
 
 Evaluate = Callable[[list[tuple[str, Scenario]], Sequence[int]], pd.DataFrame]
@@ -291,18 +321,24 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
                 study.tell(trial, values)
             for kpi in dict.fromkeys(list(weights) + [c[0] for c in constraints]
                                      + [d.kpi for d in objectives or []]):
-                record[f"mean.{kpi}"] = float(rows[kpi].mean())
+                if kpi in rows:  # the scenario objective's KPIs are not evaluated in every study
+                    record[f"mean.{kpi}"] = float(rows[kpi].mean())
             records.append(record)
             tick()
     trials_table = pd.DataFrame(records).sort_values("trial", kind="stable").reset_index(drop=True)
     importances = _importances(study)
     if objectives is not None:
         pareto = sorted(t.number for t in study.best_trials)
-        confirmed = [(f"trial-{n}", configured[n]) for n in pareto[: max(top, 1) * 3]]
+        spread = _spread(trials_table, pareto, list(space.parameters), objectives, max(top, 1) * 3)
+        confirmed = [(f"trial-{n}", configured[n]) for n in spread]
         table = evaluate([(CURRENT, scenario)] + confirmed, range(reps, reps + confirm_reps))
-        summary = summarise(table.drop(columns="error", errors="ignore"), CURRENT, confidence,
-                            kpis=[d.kpi for d in objectives])
-        return Study(trials_table, objectives, None, summary, pd.DataFrame(), importances, pareto)
+        table = table.drop(columns="error", errors="ignore")
+        summary = summarise(table, CURRENT, confidence, kpis=[d.kpi for d in objectives])
+        pairs = front_pairs(table, [name for name, _ in confirmed], objectives, confidence)
+        by_objective = {d.kpi: _importances(study, lambda t, i=i: t.values[i])
+                        for i, d in enumerate(objectives)}
+        return Study(trials_table, objectives, None, summary, pd.DataFrame(), importances, pareto,
+                     replications=table, front_pairs=pairs, objective_importances=by_objective)
 
     ok = trials_table[trials_table["status"] == "ok"]
     best = ok.sort_values(["feasible", "value", "trial"], ascending=[False, False, True])
@@ -334,7 +370,51 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
                                 summarise(replications, CURRENT, confidence), ranking,
                                 pd.DataFrame(columns=["set", "replication", "seed", "error"]),
                                 Warmup(scenario.warmup_days, "scenario"), confidence, confirm_reps)
-    return Study(trials_table, None, winner, summary, ranking, importances, [], improvement, comparison)
+    return Study(trials_table, None, winner, summary, ranking, importances, [], improvement, comparison,
+                 replications=table)
+
+
+def _spread(trials: pd.DataFrame, pareto: list[int], knobs: list[str], objectives: Sequence[Direction],
+            count: int) -> list[int]:
+    """At most ``count`` distinct settings of the front, evenly spaced along the first objective."""
+    front = trials[trials["trial"].isin(pareto)].drop_duplicates(subset=knobs)  # lowest trial per setting
+    front = front.sort_values([f"value.{objectives[0].kpi}", "trial"])
+    chosen = np.unique(np.linspace(0, len(front) - 1, min(count, len(front))).round().astype(int))
+    return sorted(int(n) for n in front["trial"].iloc[chosen])
+
+
+def front_pairs(table: pd.DataFrame, names: Sequence[str], objectives: Sequence[Direction],
+                confidence: float) -> pd.DataFrame:
+    """Paired differences (a − b) between every two confirmed front points on each objective KPI.
+
+    Under common random numbers replication r of every point saw the same demand, so
+    the difference is paired by replication (as in compare). Two points are
+    *distinguishable* when at least one objective's interval excludes zero; otherwise the
+    fresh replications cannot tell them apart on any objective.
+    """
+    by_set = {name: group.set_index("replication").sort_index() for name, group in table.groupby("set")}
+    rows = []
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            common = by_set[first].index.intersection(by_set[second].index)
+            for direction in objectives:
+                diff = paired_difference(by_set[first].loc[common, direction.kpi].to_numpy(),
+                                         by_set[second].loc[common, direction.kpi].to_numpy(), confidence)
+                rows.append({"a": first, "b": second, "kpi": direction.kpi, "diff_mean": diff.interval.mean,
+                             "diff_ci_low": diff.interval.low, "diff_ci_high": diff.interval.high,
+                             "p_value": diff.p_value, "distinguishable": diff.excludes_zero()})
+    columns = ["a", "b", "kpi", "diff_mean", "diff_ci_low", "diff_ci_high", "p_value", "distinguishable"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _indistinguishable(pairs: pd.DataFrame, name: str) -> list[int]:
+    """Front points that no objective's interval tells apart from ``name`` (trial numbers)."""
+    if pairs.empty:
+        return []
+    verdict = pairs.groupby(["a", "b"], sort=False)["distinguishable"].any().reset_index()
+    others = [row.b if row.a == name else row.a for row in verdict.itertuples()
+              if name in (row.a, row.b) and not row.distinguishable]
+    return sorted(int(other.removeprefix("trial-")) for other in others)
 
 
 def _improvement(table: pd.DataFrame, name: str, weights: Mapping[str, float],
@@ -351,16 +431,18 @@ def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value.item() if isinstance(value, np.generic) else value for key, value in values.items()}
 
 
-def _importances(study: Any) -> dict[str, float]:
+def _importances(study: Any, target: Callable[[Any], float] | None = None) -> dict[str, float]:
+    """PED-ANOVA importances (Optuna's default, deterministic); ``target`` picks one objective of several."""
     import optuna
 
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if len(complete) < 4 or len(study.directions) > 1:
+    if len(complete) < 4 or (len(study.directions) > 1 and target is None):
         return {}
     try:
         with warnings.catch_warnings():  # "importances will be equal" on flat studies: the numbers say so
             warnings.simplefilter("ignore", UserWarning)
-            return {k: float(v) for k, v in optuna.importance.get_param_importances(study).items()}
+            found = optuna.importance.get_param_importances(study, target=target)
+            return {k: float(v) for k, v in found.items()}
     except (RuntimeError, ValueError):  # e.g. every trial has the same value
         return {}
 
@@ -371,6 +453,8 @@ def write_study(study: Study, out: str | Path, scenario: Scenario, space: SpaceF
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     trials = study.trials.copy()
+    if "feasible" in trials:  # True/False, missing for trials not evaluated: a nullable boolean, not text
+        trials["feasible"] = trials["feasible"].astype("boolean")
     for column in trials.columns:
         if trials[column].dtype == object:
             trials[column] = trials[column].map(lambda v: v if v is None or isinstance(v, str)
@@ -378,6 +462,9 @@ def write_study(study: Study, out: str | Path, scenario: Scenario, space: SpaceF
     trials.to_parquet(folder / "trials.parquet", index=False)
     study.trials.to_csv(folder / "trials.csv", index=False)
     study.confirmation.to_csv(folder / "confirmation.csv", index=False)
+    study.replications.to_parquet(folder / "confirmation-replications.parquet", index=False)
+    if study.directions is not None:
+        study.front_pairs.to_csv(folder / "front-pairs.csv", index=False)
     if study.comparison is not None:  # a compare result: `ordercycle export OUT/confirmation --winner`
         write_comparison(study.comparison, folder / "confirmation")
     if len(study.ranking):
@@ -392,11 +479,13 @@ def write_study(study: Study, out: str | Path, scenario: Scenario, space: SpaceF
                         for d in study.directions] if study.directions else
                        scenario.objective.model_dump(mode="json")),
         "trials": len(study.trials), "winner": study.winner, "improvement_over_current": study.improvement,
-        "pareto_trials": study.pareto, "parameter_importances": study.importances,
+        "pareto_trials": study.pareto, "front": study.front(), "parameter_importances": study.importances,
+        "objective_importances": study.objective_importances,
+        "horizon_days": scenario.horizon_days, "warmup_days": scenario.warmup_days,
         "package_version": package_version(),
     }
     (folder / "study.json").write_text(json.dumps(record, indent=2, default=_json_default) + "\n")
-    _plot_history(study, folder / "history.png")
+    _save_figures(study, folder, confidence, list(space.parameters))
     return folder
 
 
@@ -406,33 +495,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _plot_history(study: Study, path: Path) -> None:
-    import matplotlib
+def _save_figures(study: Study, folder: Path, confidence: float, knobs: list[str]) -> None:
+    """``history.png`` and, for two objectives or more, ``pareto.png`` (the report's figures)."""
+    from ordercycle.reports.html import figure_png
+    from ordercycle.reports.study_report import history_figure, pareto_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ok = study.trials[study.trials["status"] == "ok"]
-    figure, axis = plt.subplots(figsize=(8, 4))
-    if study.directions is None:
-        axis.plot(ok["trial"], ok["value"], "o", color="#1f77b4", label="trial (mean over replications)")
-        best = ok["value"].where(ok["feasible"]).cummax()
-        axis.step(ok["trial"], best, where="post", color="#d62728", label="best feasible so far")
-        axis.set_ylabel("objective score")
-        axis.set_title("Optimisation history")
-    else:
-        first, second = (study.directions + study.directions)[:2]
-        x, y = ok[f"value.{first.kpi}"], ok[f"value.{second.kpi}"]
-        axis.plot(x, y, "o", color="#9e9e9e", label="trials")
-        front = ok[ok["trial"].isin(study.pareto)]
-        axis.plot(front[f"value.{first.kpi}"], front[f"value.{second.kpi}"], "o", color="#d62728",
-                  label="Pareto front")
-        axis.set_xlabel(first.kpi)
-        axis.set_ylabel(second.kpi)
-        axis.set_title("Trials and the Pareto front")
-    axis.set_xlabel(axis.get_xlabel() or "trial")
-    axis.legend(loc="best", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(figure)
-
+    directions = [(d.kpi, d.maximise) for d in study.directions] if study.directions is not None else None
+    (folder / "history.png").write_bytes(figure_png(history_figure(study.trials, directions, study.pareto)))
+    if directions is not None and len(directions) >= 2:
+        figure = pareto_figure(study.trials, study.confirmation, study.pareto, directions, confidence, knobs)
+        (folder / "pareto.png").write_bytes(figure_png(figure))

@@ -120,6 +120,15 @@ def test_multi_objective_search_returns_a_pareto_front(tmp_path):
     # more machines cost more and wait less: along the front the two objectives trade off
     front = front.sort_values("value.operating_cost")
     assert front["value.mean_lead_time_days"].is_monotonic_decreasing
+    # re-evaluated on fresh replications: distinct settings, each with an interval in both KPIs; the
+    # machine cost is deterministic, so any two staffing levels are told apart on operating cost
+    confirmed = study.front()
+    machines = [point["params"]["scenario.work_centres.station.machines"] for point in confirmed]
+    assert len(confirmed) >= 2 and len(set(machines)) == len(machines)
+    lead_times = [point["kpis"]["mean_lead_time_days"] for point in confirmed]
+    assert all(entry["ci_low"] < entry["mean"] < entry["ci_high"] for entry in lead_times)
+    on_cost = study.front_pairs[study.front_pairs["kpi"] == "operating_cost"]
+    assert len(on_cost) == len(confirmed) * (len(confirmed) - 1) // 2 and on_cost["distinguishable"].all()
 
 
 def test_optimise_command_writes_the_study_and_refuses_bad_spaces(tmp_path, capsys):

@@ -82,7 +82,21 @@ def assert_clean_and_not_blank(log: str, screenshot: bytes) -> None:
     assert colours is None or len(colours) > 10, "the screenshot is blank"
 
 
-@pytest.mark.parametrize("which", ["run_folder", "compare_folder"])
+@pytest.fixture(scope="module")
+def study_folder(tmp_path_factory):
+    """A synthetic optimisation study and its report, no simulation (tests/experiments/study_helpers.py)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    from study_helpers import synthetic_study
+
+    folder = tmp_path_factory.mktemp("reports") / "study"
+    synthetic_study(folder)
+    return folder
+
+
+@pytest.mark.parametrize("which", ["run_folder", "compare_folder", "study_folder"])
 def test_report_renders_in_headless_chromium(which, request, tmp_path):
     folder = request.getfixturevalue(which)
     log, screenshot = render(folder / "report.html", tmp_path)
