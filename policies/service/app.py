@@ -282,8 +282,7 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
     shadow_id = shadow.policy_id(kind) if shadow_decide and shadow else ""
     shadow_hash = shadow.content_hash if shadow else ""
     request_model = schema.request_model
-    validate_json = request_model.model_validate_json
-    to_context = schema.to_context
+    context_from_body = schema.context_from_body
     examples = schema.openapi_examples()
     offload = kind == "schedule" or solver_backed(live.policies[kind]) or (
         shadow is not None and kind in shadow.policies and solver_backed(shadow.policies[kind]))
@@ -304,11 +303,10 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         """Validate the raw body, decide, log (committed) and answer: the CPU-bound part."""
         started = time.perf_counter()
         try:
-            body = validate_json(raw)
+            context = context_from_body(raw)
         except ValidationError as error:
             raise RequestValidationError([{**item, "loc": ("body", *item["loc"])}
                                           for item in error.errors(include_url=False)]) from None
-        context = to_context(body)
         try:
             decision = decide(context)
         except Exception as error:

@@ -25,6 +25,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, create_model
+from pydantic_core import SchemaValidator, core_schema
 
 from ordercycle.policies.examples import DECISION_SPECS, labelled_examples
 
@@ -164,6 +165,67 @@ class _Mapper:
         return self.converters[cls]
 
 
+def _tighter(node: dict[str, Any], key: str, bound: float, pick: Callable[[float, float], float]) -> None:
+    node[key] = pick(node[key], bound) if key in node else bound
+
+
+def _bounded_core(node: Any, max_items: int, owner: str = "", field: str = "") -> Any:
+    """A copy of a pydantic core schema of a context dataclass with the service's bounds:
+    the same rules :class:`_Mapper` writes into the request models (and so into the
+    OpenAPI document), applied to the schema that validates JSON straight into the
+    dataclasses. Constraints the dataclass declares itself (domain ranges) are kept where
+    tighter."""
+    if isinstance(node, list):
+        return [_bounded_core(item, max_items, owner, field) for item in node]
+    kind = node["type"]
+    node = dict(node)
+    if kind == "definitions":
+        node["definitions"] = _bounded_core(node["definitions"], max_items)
+        node["schema"] = _bounded_core(node["schema"], max_items)
+    elif kind == "dataclass":
+        node["schema"] = _bounded_core(node["schema"], max_items, node["cls"].__name__)
+    elif kind == "dataclass-args":
+        node["extra_behavior"] = "forbid"
+        node["fields"] = [{**item, "schema": _bounded_core(item["schema"], max_items, owner, item["name"])}
+                          for item in node["fields"]]
+    elif kind in ("default", "nullable"):
+        node["schema"] = _bounded_core(node["schema"], max_items, owner, field)
+    elif kind == "tuple":
+        node["items_schema"] = _bounded_core(node["items_schema"], max_items)
+        _tighter(node, "max_length", max_items, min)
+        fewest = MIN_ITEMS.get((owner, field))
+        if fewest:
+            _tighter(node, "min_length", fewest, max)
+    elif kind == "float":
+        node.update(allow_inf_nan=False, strict=True)
+        _tighter(node, "ge", -MAX_NUMBER, max)
+        _tighter(node, "le", MAX_NUMBER, min)
+    elif kind == "int":
+        node["strict"] = True
+        _tighter(node, "ge", -MAX_INTEGER, max)
+        _tighter(node, "le", MAX_INTEGER, min)
+        return core_schema.no_info_before_validator_function(_integral, node)
+    elif kind == "str":
+        node["strict"] = True
+        _tighter(node, "max_length", MAX_STRING, min)
+    elif kind == "bool":
+        node["strict"] = True
+    elif kind != "definition-ref":
+        raise TypeError(f"unsupported schema {kind!r} in {owner}.{field}")
+    return node
+
+
+def body_validator(cls: type, max_items: int = DEFAULT_MAX_ITEMS) -> Callable[[bytes | str], Any]:
+    """``validate_json(body) -> context``: parses a request body and validates it, with the
+    service's bounds, straight into the context dataclass ``cls`` in one pass (pydantic-core
+    builds the dataclasses: no intermediate model, no conversion).
+
+    Raises:
+        pydantic.ValidationError: naming every field at fault.
+    """
+    return SchemaValidator(_bounded_core(_adapter(cls).core_schema, max_items)).validate_json
+
+
 @dataclass(frozen=True)
 class RouteSchema:
     """Everything a decision route needs to know about its kind.
@@ -175,6 +237,8 @@ class RouteSchema:
         request_model: bounded pydantic model of the context.
         response_model: pydantic model documenting the decision.
         to_context: validated request model -> context dataclass.
+        context_from_body: raw JSON body -> context dataclass, validated against the same
+            bounds as ``request_model`` (:func:`body_validator`); what the routes use.
         context_type: the context dataclass.
         decision_type: the decision dataclass.
     """
@@ -185,6 +249,7 @@ class RouteSchema:
     request_model: type[BaseModel]
     response_model: type[BaseModel]
     to_context: Converter
+    context_from_body: Callable[[bytes | str], Any]
     context_type: type
     decision_type: type
 
@@ -241,6 +306,7 @@ def route_schemas(max_items: int = DEFAULT_MAX_ITEMS) -> dict[str, RouteSchema]:
             request_model=requests.model(spec.context),
             response_model=responses.model(spec.decision),
             to_context=requests.converter(spec.context),
+            context_from_body=body_validator(spec.context, max_items),
             context_type=spec.context,
             decision_type=spec.decision,
         )
