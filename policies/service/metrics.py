@@ -13,7 +13,8 @@ import bisect
 import threading
 from collections.abc import Iterable
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5,
+                   1.0, 2.5, 5.0, 10.0)
 """Upper bounds (seconds) of the request latency histogram."""
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -142,6 +142,10 @@ def test_metrics_count_requests_latency_and_decisions_by_policy_and_outcome(clie
     key = 'ordercycle_decisions_total{decision="expedite",policy="expedite/bounded@1",outcome="%s"}'
     assert int(lines.get(key % "grant", 0)) == granted and int(lines.get(key % "refuse", 0)) == 4 - granted
     assert "text/plain; version=0.0.4" in client.get("/metrics", headers=AUTH).headers["content-type"]
+    for response in (client.post("/v1/expedite", json=body("expedite"), headers=AUTH),
+                     client.post("/v1/expedite", json={}, headers=AUTH), client.get("/healthz")):
+        name, duration = response.headers["Server-Timing"].split(";dur=")
+        assert name == "app" and float(duration) >= 0
 
 
 def test_without_a_token_there_is_no_auth_and_serve_refuses_other_than_loopback(baseline, tmp_path, capsys,
