@@ -6,17 +6,35 @@ dataclasses so that the simulation can build them cheaply; :func:`to_json` and
 :func:`from_json` give their JSON form, which is also the decision service's HTTP
 schema. A field that is ``None`` means the department does not know it (e.g. sales
 sees ``surplus_capacity_hours`` only when production shares it).
+
+Fields carry their domain ranges as metadata (``Annotated[float, Field(ge=0)]``):
+quantities, prices, importance, work content and configured hours and days are never
+negative, a period has a length, a work centre has a machine. Values the simulation
+derives by difference (backlogs, surplus capacity, projected lead times, relative
+promises) carry none: they may be (slightly) negative. Constructing a dataclass does not check them (the
+simulation builds millions); :func:`from_json` and the decision service do, and the
+service's OpenAPI document names them, so a request out of range is refused naming the
+field instead of reaching a policy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 T = TypeVar("T")
+
+NonNegative = Annotated[float, Field(ge=0)]
+"""Hours, days, units, money, importance: zero or more."""
+Positive = Annotated[float, Field(gt=0)]
+"""The length of a period: more than zero."""
+Count = Annotated[int, Field(ge=0)]
+"""A number of things (units, shifts, expedites): zero or more."""
+AtLeastOne = Annotated[int, Field(ge=1)]
+"""Machines of a work centre, orders a candidate stands for: one or more."""
 
 _frozen = dataclass(frozen=True, slots=True)
 
@@ -30,8 +48,8 @@ class ForecastContext:
 
     product_id: str
     period_start: float
-    period_days: float
-    history_units: tuple[float, ...]
+    period_days: Positive
+    history_units: tuple[NonNegative, ...]
     marketing_inflation: float
     production_discount: float
     past_forecasts: tuple[float, ...] = ()
@@ -52,14 +70,14 @@ class CapacityContext:
     """Planning staffs one work centre for the next period."""
 
     work_centre: str
-    machines: int
-    max_shifts: int
-    current_shifts: int
-    shift_hours: float
-    period_days: float
+    machines: AtLeastOne
+    max_shifts: Count
+    current_shifts: Count
+    shift_hours: NonNegative
+    period_days: Positive
     planned_load_hours: float
     backlog_hours: float
-    target_utilization: float
+    target_utilization: Positive
 
 
 @_frozen
@@ -87,13 +105,13 @@ class QuoteContext:
     now: float
     customer_id: str
     segment: str
-    importance: float
+    importance: NonNegative
     product_id: str
-    quantity: int
-    list_price: float
-    unit_cost: float
-    standard_lead_days: float
-    desired_lead_days: float
+    quantity: Count
+    list_price: NonNegative
+    unit_cost: NonNegative
+    standard_lead_days: NonNegative
+    desired_lead_days: NonNegative
     surplus_capacity_hours: float | None = None
     stock_on_hand_units: int | None = None
     projected_lead_days: float | None = None
@@ -113,7 +131,7 @@ class WorkCentreHours:
     """Production hours an order needs at one work centre (setups included)."""
 
     work_centre: str
-    hours: float
+    hours: NonNegative
 
 
 @_frozen
@@ -128,10 +146,10 @@ class CandidateOrder:
 
     order_id: int
     margin: float
-    shipping_cost: float
+    shipping_cost: NonNegative
     due_days: float
     work_hours: tuple[WorkCentreHours, ...]
-    count: int = 1
+    count: AtLeastOne = 1
 
 
 @_frozen
@@ -144,7 +162,7 @@ class CentreLoad:
     """
 
     work_centre: str
-    capacity_hours: tuple[float, ...]
+    capacity_hours: tuple[NonNegative, ...]
     committed_hours: tuple[float, ...]
 
 
@@ -158,7 +176,7 @@ class CapacityOutlook:
     expects over the outlook (from the recent order intake), aggregated by kind.
     """
 
-    period_days: float
+    period_days: Positive
     centres: tuple[CentreLoad, ...]
     order: CandidateOrder
     pending: tuple[CandidateOrder, ...] = ()
@@ -179,9 +197,9 @@ class SelectionContext:
     decider: str
     segment: str
     product_id: str
-    quantity: int
-    order_value: float
-    importance: float | None = None
+    quantity: Count
+    order_value: NonNegative
+    importance: NonNegative | None = None
     unit_margin_rate: float | None = None
     strategic_product: bool | None = None
     backlog_hours: float | None = None
@@ -217,12 +235,12 @@ class OrderView:
     order_id: int
     released_at: float
     due_date: float
-    importance: float
-    quantity: int
-    remaining_hours: float
+    importance: NonNegative
+    quantity: Count
+    remaining_hours: NonNegative
     expedited: bool = False
-    operation_hours: float = 0.0
-    remaining_days: float = 0.0
+    operation_hours: NonNegative = 0.0
+    remaining_days: NonNegative = 0.0
     route_load_days: float = 0.0
 
 
@@ -250,8 +268,8 @@ class JobView:
     order_id: int
     setup_family: str
     due_date: float
-    importance: float
-    process_hours: float
+    importance: NonNegative
+    process_hours: NonNegative
     expedited: bool
 
 
@@ -263,7 +281,7 @@ class DispatchContext:
     """
 
     work_centre: str
-    machine: int
+    machine: Count
     now: float
     current_family: str | None
     candidates: tuple[JobView, ...]
@@ -283,11 +301,11 @@ class ExpediteContext:
 
     order_id: int
     now: float
-    importance: float
+    importance: NonNegative
     promised_date: float
     projected_completion: float
-    expedites_last_period: int
-    period_days: float
+    expedites_last_period: Count
+    period_days: Positive
 
 
 @_frozen
@@ -304,7 +322,7 @@ class Changeover:
 
     from_family: str
     to_family: str
-    hours: float
+    hours: NonNegative
 
 
 @_frozen
@@ -321,8 +339,8 @@ class CentreQueue:
     """
 
     work_centre: str
-    machines: int
-    staffed_hours_per_day: float
+    machines: AtLeastOne
+    staffed_hours_per_day: NonNegative
     machine_families: tuple[str | None, ...]
     changeovers: tuple[Changeover, ...]
     jobs: tuple[JobView, ...]
@@ -376,11 +394,11 @@ class BillingLine:
     """
 
     order_id: int
-    entered_units: int
-    entered_unit_price: float
+    entered_units: Count
+    entered_unit_price: NonNegative
     already_billed: float
-    shipped_units: int | None = None
-    agreed_unit_price: float | None = None
+    shipped_units: Count | None = None
+    agreed_unit_price: NonNegative | None = None
 
 
 @_frozen
@@ -418,10 +436,10 @@ class ReturnContext:
     order_id: int
     now: float
     reason_code: str
-    units: int
-    days_since_delivery: float
-    return_window_days: float
-    importance: float
+    units: Count
+    days_since_delivery: NonNegative
+    return_window_days: NonNegative
+    importance: NonNegative
 
 
 @_frozen
@@ -447,7 +465,7 @@ class DebriefContext:
     kind: str
     product_id: str
     segment: str
-    visit_hours: float
+    visit_hours: NonNegative
 
 
 @_frozen

@@ -40,7 +40,7 @@ class KindReport:
         decision: the decision kind.
         replayed: logged decisions re-decided.
         differing: how many the candidate decides differently (ignoring the reason).
-        errors: contexts on which the candidate's policy raised.
+        errors: contexts on which the candidate's policy raised, or that no longer validate.
         outcome_changes: ``"accept -> reject"`` -> count.
         examples: ``"accept -> reject"`` -> the first ids concerned (see :data:`ID_FIELDS`).
         measures: kind-specific averages of the change (see :func:`measure`).
@@ -146,9 +146,13 @@ def replay(path: str | Path, candidate: Bundle, filters: Filters | None = None) 
             skipped[kind] += 1
             continue
         schema, report = schemas[kind], kinds.setdefault(kind, KindReport(kind))
-        context = schema.context_from_json(json.loads(row["request"]))
         logged = json.loads(row["response"])
         report.replayed += 1
+        try:
+            context = schema.context_from_json(json.loads(row["request"]))
+        except ValueError:  # logged before a domain range it breaks was declared: not decidable now
+            report.errors += 1
+            continue
         try:
             decided = getattr(candidate.policies[kind], schema.method)(context)
         except Exception:  # a candidate that cannot decide a logged context is part of the report

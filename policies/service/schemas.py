@@ -6,7 +6,9 @@ with the same field names and types plus the service's bounds: every number fini
 within ``±MAX_NUMBER`` (integers within JSON's safe range), every string at most
 ``MAX_STRING`` characters, every list at most ``max_items`` long; scalars are strict
 (``false`` is not a number, ``1`` is not a string; an integer is a valid number and
-``3.0`` a valid integer, as in JSON Schema). A validated request
+``3.0`` a valid integer, as in JSON Schema). The domain ranges the dataclasses declare
+(``quantity >= 0``, ``machines >= 1`` …) are kept, so the OpenAPI document names them
+and an out-of-range request is refused (422) naming the field. A validated request
 model is turned back into the very dataclass the simulation builds
 (:meth:`RouteSchema.to_context`), so policies see the same values in both.
 
@@ -82,14 +84,21 @@ class _Mapper:
         self.models: dict[type, type[BaseModel]] = {}
         self.converters: dict[type, Converter] = {}
 
-    def annotation(self, hint: Any) -> tuple[Any, Converter]:
-        """Pydantic annotation for a field type, and the converter of its validated value."""
+    def annotation(self, hint: Any, domain: tuple[Any, ...] = ()) -> tuple[Any, Converter]:
+        """Pydantic annotation for a field type, and the converter of its validated value.
+
+        ``domain``: the metadata of an ``Annotated`` field type (its domain range, e.g.
+        ``Field(ge=0)``), placed after the service's bounds so that it overrides them.
+        """
         origin = typing.get_origin(hint)
+        if origin is Annotated:
+            base, *metadata = typing.get_args(hint)
+            return self.annotation(base, (*domain, *metadata))
         if origin in (types.UnionType, typing.Union):
             args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
             if len(args) != 1:
                 raise TypeError(f"unsupported union {hint!r}")
-            inner, convert = self.annotation(args[0])
+            inner, convert = self.annotation(args[0], domain)
             if convert is _identity:
                 return inner | None, _identity
             return inner | None, lambda value: None if value is None else convert(value)
@@ -99,31 +108,31 @@ class _Mapper:
                 raise TypeError(f"unsupported tuple {hint!r}")
             inner, convert = self.annotation(args[0])
             bounds = {"max_length": self.max_items} if self.bounded else {}
-            annotated = Annotated[tuple[inner, ...], Field(**bounds)]
+            annotated = Annotated[(tuple[inner, ...], Field(**bounds), *domain)]  # type: ignore[valid-type]
             if convert is _identity:
                 return annotated, _identity
             return annotated, lambda values: tuple(convert(v) for v in values)
         if dataclasses.is_dataclass(hint):
             return self.model(hint), self.converter(hint)
         if not self.bounded:
-            return hint, _identity
+            return (Annotated[(hint, *domain)] if domain else hint), _identity
         if hint is float:
             bounds = Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False, strict=True)
-            return Annotated[float, bounds], _identity
+            return Annotated[(float, bounds, *domain)], _identity
         if hint is int:
             bounds = Field(ge=-MAX_INTEGER, le=MAX_INTEGER, strict=True)
-            return Annotated[int, bounds, BeforeValidator(_integral)], _identity
+            return Annotated[(int, bounds, *domain, BeforeValidator(_integral))], _identity
         if hint is str:
-            return Annotated[str, Field(max_length=MAX_STRING, strict=True)], _identity
+            return Annotated[(str, Field(max_length=MAX_STRING, strict=True), *domain)], _identity
         if hint is bool:
-            return Annotated[bool, Field(strict=True)], _identity
+            return Annotated[(bool, Field(strict=True), *domain)], _identity
         raise TypeError(f"unsupported field type {hint!r}")
 
     def model(self, cls: type) -> type[BaseModel]:
         """The pydantic model mirroring dataclass ``cls``."""
         if cls in self.models:
             return self.models[cls]
-        hints = typing.get_type_hints(cls)
+        hints = typing.get_type_hints(cls, include_extras=True)
         fields: dict[str, Any] = {}
         converters: list[tuple[str, Converter]] = []
         for item in dataclasses.fields(cls):

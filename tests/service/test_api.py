@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import sqlite3
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +25,16 @@ SCHEMAS = route_schemas()
 def body(kind: str, index: int = 0) -> dict:
     """JSON of the conformance suite's ``index``-th example context of ``kind``."""
     return SCHEMAS[kind].context_dict(example_contexts(kind)[index])
+
+
+def has_path(document: Any, path: tuple[Any, ...]) -> bool:
+    """Whether ``document[path[0]][path[1]]…`` exists and is not null."""
+    for key in path:
+        try:
+            document = document[key]
+        except (KeyError, IndexError):
+            return False
+    return document is not None
 
 
 def protected_requests(client: TestClient) -> list[tuple[str, str, dict | None]]:
@@ -93,6 +104,27 @@ def test_bad_input_gets_json_errors_naming_the_field(client):
     broken = client.post("/v1/expedite", content=b"{not json", headers=as_json)
     assert broken.status_code == 422 and broken.json()["errors"]
     assert client.get("/v1/nothing", headers=AUTH).json()["detail"] == "Not Found"
+    assert client.app.state.decision_log.count() == 0
+
+
+def test_domain_ranges_are_in_the_schema_and_refused_naming_the_field(client):
+    document = client.get("/openapi.json", headers=AUTH).json()["components"]["schemas"]
+    assert document["CapacityContext"]["properties"]["machines"]["minimum"] == 1
+    assert document["OrderView"]["properties"]["quantity"]["minimum"] == 0
+    assert document["ExpediteContext"]["properties"]["period_days"]["exclusiveMinimum"] == 0
+    for kind, path, value in (("capacity", ("machines",), 0), ("priority", ("orders", 0, "quantity"), -1),
+                              ("expedite", ("period_days",), 0.0), ("forecast", ("history_units", 0), -5.0),
+                              ("selection", ("importance",), -1.0)):
+        request = next(request for index in range(len(example_contexts(kind)))
+                       if has_path(request := body(kind, index), path))
+        target = request
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        response = client.post(SCHEMAS[kind].path, json=request, headers=AUTH)
+        assert response.status_code == 422, (kind, response.text)
+        assert [error["field"] for error in response.json()["errors"]] == [".".join(map(str, path))]
+        assert "greater than" in response.json()["errors"][0]["reason"]
     assert client.app.state.decision_log.count() == 0
 
 
