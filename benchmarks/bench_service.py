@@ -37,6 +37,7 @@ A quick try: ``--requests 50 --warmup 10``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
@@ -234,9 +235,11 @@ def main() -> int:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
 
+    fast = [name for name in ("httptools", "uvloop") if importlib.util.find_spec(name)]
     print(f"decision service on loopback: {args.requests} requests per route after {args.warmup} warm-up, "
           f"{args.clients} client thread(s), bundle policies priority={args.priority}, "
-          f"selection=capacity-aware; one uvicorn process, SQLite log (WAL, synchronous=NORMAL)")
+          f"selection=capacity-aware; one uvicorn process ({' + '.join(fast) or 'h11 + asyncio'}), "
+          f"SQLite log (WAL, synchronous=NORMAL)")
     print(f"{'':<26}{'client':>51}{'server':>28}{'server CPU':>24}{'in-process':>20}")
     print(f"{'route':<26}{'done':>6}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
           f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'<=20ms':>8}{'p50 ms':>11}{'p99 ms':>9}"
