@@ -31,6 +31,9 @@ KPIS: dict[str, KpiInfo] = {
     ),
     "orders_accepted": KpiInfo("orders accepted", "count", "higher", "cohort orders released by selection"),
     "orders_rejected": KpiInfo("orders rejected", "count", "lower", "cohort orders turned down by selection"),
+    "acceptance_rate": KpiInfo(
+        "acceptance rate", "share", "higher", "share of the cohort's selection decisions that accepted"
+    ),
     "orders_delivered": KpiInfo(
         "orders delivered", "count", "higher", "cohort orders fully delivered (and installed) by the horizon"
     ),
@@ -137,11 +140,43 @@ SET_COLOURS = [
 ]
 
 
+SEGMENT_KPIS = (
+    "inquiries",
+    "orders_received",
+    "orders_accepted",
+    "orders_rejected",
+    "acceptance_rate",
+    "orders_delivered",
+    "on_time_delivery_rate",
+    "mean_lead_time_days",
+    "p95_lead_time_days",
+    "mean_unattended_hours",
+    "revenue",
+    "gross_margin",
+)
+"""The KPIs computed per customer segment, as ``by_segment.<segment>.<kpi>``."""
+
+
+def segment_kpi(segment: str, kpi: str) -> str:
+    """The flat name of a per-segment KPI: ``by_segment.strategic.on_time_delivery_rate``."""
+    return f"by_segment.{segment}.{kpi}"
+
+
 def info(kpi: str) -> KpiInfo:
-    """The KPI's entry; nested KPIs (``utilization.machining``, ``final_states.open``) are derived."""
+    """The KPI's entry; nested KPIs (``utilization.machining``, ``final_states.open``,
+    ``by_segment.strategic.on_time_delivery_rate``) are derived."""
     if kpi in KPIS:
         return KPIS[kpi]
     head, _, tail = kpi.partition(".")
+    if head == "by_segment" and tail.rpartition(".")[2] in KPIS:
+        segment, _, base = tail.rpartition(".")
+        entry = KPIS[base]
+        return KpiInfo(
+            f"{entry.label} ({segment})",
+            entry.unit,
+            entry.better,
+            f"{entry.definition}; {segment} segment only",
+        )
     if head == "utilization":
         return KpiInfo(f"utilisation of {tail}", "share", None, f"busy / staffed machine-hours at {tail}")
     if head == "final_states":

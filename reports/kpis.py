@@ -35,6 +35,7 @@ class KpiInputs:
     plan_change_cost: float
     holding_cost_per_unit_day: float
     dispute_cost: float
+    segments: tuple[str, ...] = ()  # segment ids, in scenario order; () = those found in ``orders``
 
     @classmethod
     def from_scenario(cls, scenario: Any, events: pd.DataFrame, orders: pd.DataFrame,
@@ -48,6 +49,7 @@ class KpiInputs:
             {p["id"]: float(p["cost_per_shipment"]) for p in data["logistics_providers"]},
             float(costs["changeover_cost"]), float(costs["plan_change_cost"]),
             float(costs["holding_cost_per_unit_day"]), float(costs["dispute_cost"]),
+            tuple(str(s["id"]) for s in data["segments"]),
         )
 
 
@@ -108,6 +110,57 @@ def mean_inventory(events: pd.DataFrame, start: float, end: float) -> float:
     knots = np.concatenate([[start], times[inside], [end]])
     levels = np.concatenate([[start_level], values[inside]])
     return float(np.sum(levels * np.diff(knots)) / (end - start))
+
+
+def order_kpis(orders: pd.DataFrame) -> dict[str, Any]:
+    """The cohort KPIs of some orders: counts, acceptance, on-time delivery, lead time, unattended time."""
+    delivered = orders[orders["delivered_time"].notna()]
+    lead = (delivered["delivered_time"] - delivered["entered_time"]).to_numpy()
+    on_time = delivered["delivered_time"] <= delivered["promised_date"] + 1e-9
+    accepted = int(orders["released_time"].notna().sum())
+    rejected = int((orders["final_state"] == "rejected").sum())
+    return {
+        "inquiries": int(len(orders)),
+        "orders_received": int(orders["entered_time"].notna().sum()),
+        "orders_accepted": accepted,
+        "orders_rejected": rejected,
+        "acceptance_rate": accepted / (accepted + rejected) if accepted + rejected else float("nan"),
+        "orders_delivered": int(len(delivered)),
+        "on_time_delivery_rate": float(on_time.mean()) if len(delivered) else float("nan"),
+        "mean_lead_time_days": _mean(lead),
+        "p95_lead_time_days": float(np.percentile(lead, 95)) if len(lead) else float("nan"),
+        "mean_unattended_hours": _mean(orders["unattended_hours"]),
+    }
+
+
+def segment_kpis(inputs: KpiInputs) -> dict[str, dict[str, Any]]:
+    """Per customer segment: :func:`order_kpis` of its cohort orders, and its revenue and gross margin.
+
+    Every segment of ``inputs.segments`` is present, with zero counts and NaN rates if it has no orders.
+    """
+    warmup = inputs.warmup_days
+    all_orders = inputs.orders
+    names = inputs.segments or tuple(sorted(all_orders["segment"].astype(str).unique()))
+    cohort = all_orders[all_orders["inquiry_time"] >= warmup]
+    window = inputs.events[inputs.events["time"] >= warmup]
+    segment_of = all_orders.set_index("order_id")["segment"].astype(str)
+    unit_cost = all_orders.set_index("order_id")["unit_cost"]
+    activity = window["activity"]
+    money = window[activity.isin(["invoice_issued", "invoice_corrected", "refund_paid"])]
+    signed = money["amount"].astype("float64") * np.where(money["activity"] == "refund_paid", -1.0, 1.0)
+    revenue = signed.groupby(money["order_id"].map(segment_of)).sum()
+    dispatched = window[activity == "shipment_dispatched"]
+    order_ids = dispatched["order_id"]
+    cogs = dispatched["quantity"].astype("float64") * order_ids.map(unit_cost).astype("float64")
+    cogs = cogs.groupby(order_ids.map(segment_of)).sum()
+    result = {}
+    for name in names:
+        kpis = order_kpis(cohort[cohort["segment"].astype(str) == name])
+        segment_revenue = float(revenue.get(name, 0.0))
+        kpis["revenue"] = round(segment_revenue, 2)
+        kpis["gross_margin"] = round(segment_revenue - float(cogs.get(name, 0.0)), 2)
+        result[name] = kpis
+    return result
 
 
 def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
@@ -182,6 +235,8 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "orders_received": int(orders["entered_time"].notna().sum()),
         "orders_accepted": int(orders["released_time"].notna().sum()),
         "orders_rejected": int((orders["final_state"] == "rejected").sum()),
+        "acceptance_rate": order_kpis(orders)["acceptance_rate"],
+        "by_segment": segment_kpis(inputs),
         "orders_delivered": int(len(delivered)),
         "orders_open_at_horizon": int((orders["final_state"] == "open").sum()),
         "final_states": {str(k): int(v) for k, v in states.items()},

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ordercycle.reports import run_figures
 from ordercycle.reports.comparison_report import ReportInputError
-from ordercycle.reports.glossary import KPIS, format_value, info
+from ordercycle.reports.glossary import KPIS, SEGMENT_KPIS, format_value, info
 from ordercycle.reports.html import Page
 
 RUN_FILES = [
@@ -134,6 +134,17 @@ def dashboard_rows(kpis: dict[str, Any], currency: str) -> list[tuple[str, str, 
     return rows
 
 
+def segment_rows(kpis: dict[str, Any], currency: str) -> tuple[list[str], list[list[str]]]:
+    """Header and one row per customer segment of the per-segment KPIs (empty if the run has none)."""
+    segments = kpis.get("by_segment") or {}
+    header = ["segment"] + [info(name).label for name in SEGMENT_KPIS]
+    rows = [
+        [segment] + [format_value(name, values.get(name), currency) for name in SEGMENT_KPIS]
+        for segment, values in segments.items()
+    ]
+    return header, rows
+
+
 def gantt_start(tables: RunTables) -> float:
     """The production window shown: two days from the middle of the window after the warm-up."""
     return float(int((tables.warmup + tables.horizon) / 2))
@@ -165,6 +176,14 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
         titles=[row[3] for row in rows],
         title_column=1,
     )
+    header, segment_table = segment_rows(kpis, currency)
+    if segment_table:
+        section.paragraph("Per customer segment (the same definitions, restricted to the segment's orders):")
+        section.table(
+            header,
+            segment_table,
+            numeric=tuple(range(1, len(header))),
+        )
 
     journey = run_figures.journey(tables.events, tables.orders, tables.warmup)
     section = page.section("The order journey")
@@ -257,6 +276,11 @@ def run_markdown(tables: RunTables, rows: list[tuple[str, str, str, str]]) -> st
         "|---|---|",
     ]
     lines += [f"| {label} | {value} |" for _, label, value, _ in rows]
+    header, segment_table = segment_rows(tables.kpis, tables.currency)
+    if segment_table:
+        lines += ["", "Per customer segment:", "", "| " + " | ".join(header) + " |",
+                  "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in segment_table]
     return "\n".join(lines) + "\n"
 
 

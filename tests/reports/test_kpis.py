@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from ordercycle.reports.kpis import busy_hours, mean_inventory, staffed_hours
+from ordercycle.reports.glossary import SEGMENT_KPIS, info, segment_kpi
+from ordercycle.reports.kpis import KpiInputs, busy_hours, mean_inventory, segment_kpis, staffed_hours
 from ordercycle.scenarios.loader import load, override
+from ordercycle.sim.experiments import flatten_kpis
 from ordercycle.sim.run import simulate
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "baseline-60d-seed0.kpis.json"
 
 
 def events(rows: list[dict]) -> pd.DataFrame:
@@ -65,3 +71,70 @@ def test_kpis_of_a_run_where_nothing_ships_are_defined():
     assert kpis["orders_delivered"] == 0
     assert math.isnan(kpis["on_time_delivery_rate"])
     assert kpis["revenue"] == 0
+
+
+def segment_inputs(orders: pd.DataFrame, log: pd.DataFrame, segments: tuple[str, ...]) -> KpiInputs:
+    empty = pd.DataFrame()
+    return KpiInputs(log, orders, empty, empty, 1.0, 10.0, {}, {}, 0.0, 0.0, 0.0, 0.0, segments)
+
+
+def test_segment_kpis_restrict_the_order_kpis_to_each_segment():
+    nan = math.nan
+    orders = pd.DataFrame({
+        "order_id": [1, 2, 3, 4, 5],
+        "segment": ["key", "key", "key", "small", "small"],
+        "inquiry_time": [2.0, 3.0, 0.5, 2.0, 4.0],  # order 3 is before the warm-up
+        "entered_time": [2.5, 3.5, 0.6, 2.5, 4.5],
+        "released_time": [2.6, 3.6, 0.7, nan, 4.6],
+        "delivered_time": [4.6, 9.5, 1.0, nan, 6.5],
+        "promised_date": [5.0, 6.0, 2.0, nan, 7.0],
+        "final_state": ["delivered", "delivered", "delivered", "rejected", "delivered"],
+        "unattended_hours": [1.0, 3.0, 50.0, 0.0, 2.0],
+        "unit_cost": [10.0, 10.0, 10.0, 10.0, 5.0],
+    })
+    log = pd.DataFrame({
+        "time": [0.9, 4.0, 5.0, 6.0, 7.0],
+        "activity": ["invoice_issued", "shipment_dispatched", "invoice_issued", "invoice_issued",
+                     "refund_paid"],
+        "order_id": pd.array([3, 1, 1, 5, 1], dtype="Int64"),
+        "quantity": pd.array([None, 4.0, None, None, None], dtype="Float64"),
+        "amount": pd.array([99.0, None, 100.0, 30.0, 20.0], dtype="Float64"),
+    })
+    by_segment = segment_kpis(segment_inputs(orders, log, ("key", "small", "none")))
+    assert list(by_segment) == ["key", "small", "none"]
+    key, small, none = by_segment["key"], by_segment["small"], by_segment["none"]
+    assert key["inquiries"] == 2 and key["orders_delivered"] == 2
+    assert key["on_time_delivery_rate"] == 0.5  # order 1 on time, order 2 late
+    assert key["mean_lead_time_days"] == pytest.approx((2.1 + 6.0) / 2)
+    assert key["mean_unattended_hours"] == 2.0
+    assert key["revenue"] == 80.0 and key["gross_margin"] == 40.0  # 100 invoiced − 20 refunded − 4 × 10
+    assert small["acceptance_rate"] == 0.5 and small["orders_rejected"] == 1
+    assert small["revenue"] == 30.0
+    assert none["inquiries"] == 0 and math.isnan(none["on_time_delivery_rate"])
+    assert math.isnan(none["acceptance_rate"]) and none["revenue"] == 0.0
+
+
+def test_segments_partition_the_golden_run():
+    kpis = json.loads(GOLDEN.read_text())
+    segments = kpis["by_segment"].values()
+    for count in ("inquiries", "orders_received", "orders_accepted", "orders_rejected", "orders_delivered"):
+        assert sum(s[count] for s in segments) == kpis[count]
+    for money in ("revenue", "gross_margin"):
+        assert sum(s[money] for s in segments) == pytest.approx(kpis[money])
+    on_time = sum(s["on_time_delivery_rate"] * s["orders_delivered"] for s in segments)
+    assert on_time / kpis["orders_delivered"] == pytest.approx(kpis["on_time_delivery_rate"])
+    lead = sum(s["mean_lead_time_days"] * s["orders_delivered"] for s in segments)
+    assert lead / kpis["orders_delivered"] == pytest.approx(kpis["mean_lead_time_days"])
+    unattended = sum(s["mean_unattended_hours"] * s["inquiries"] for s in segments)
+    assert unattended / kpis["inquiries"] == pytest.approx(kpis["mean_unattended_hours"])
+
+
+def test_per_segment_kpis_have_flat_names_the_glossary_knows():
+    flat = flatten_kpis(json.loads(GOLDEN.read_text()))
+    name = segment_kpi("strategic", "on_time_delivery_rate")
+    assert name in flat
+    assert {k for k in flat if k.startswith("by_segment.strategic.")} == {
+        segment_kpi("strategic", k) for k in SEGMENT_KPIS
+    }
+    entry = info(name)
+    assert entry.better == "higher" and entry.unit == "share" and "strategic" in entry.label
