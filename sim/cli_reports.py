@@ -21,12 +21,14 @@ from typing import Any
 def write_report(folder: str | Path) -> list[Path]:
     """Build the report(s) of an output folder from its saved files; the paths written.
 
-    A run folder has ``run.json``, a compare folder ``ranking.json``, a keynotes folder
-    sub-folders with ``keynote.json``.
+    A run folder has ``run.json``, a compare folder ``ranking.json``, an optimise folder
+    ``study.json``, a sweep folder ``points.parquet``, a keynotes folder sub-folders with
+    ``keynote.json``.
     """
     from ordercycle.reports.comparison_report import ReportInputError, write_comparison_report
     from ordercycle.reports.keynotes import keynote_folders, write_keynote_report
     from ordercycle.reports.run_report import write_run_report
+    from ordercycle.reports.sweep_report import write_sweep_report
 
     root = Path(folder)
     if not root.is_dir():
@@ -39,14 +41,18 @@ def write_report(folder: str | Path) -> list[Path]:
         from ordercycle.reports.study_report import write_study_report
 
         return list(write_study_report(root))
+    if (root / "points.parquet").is_file():
+        return list(write_sweep_report(root))
     if keynote_folders(root):
         for sub in keynote_folders(root):
             write_comparison_report(sub)
+            if (sub / "conditions" / "points.parquet").is_file():
+                write_sweep_report(sub / "conditions")
         return list(write_keynote_report(root))
     raise ReportInputError(
         [
-            f"{root}: not a run, compare or keynotes output folder "
-            "(expected run.json, ranking.json or K*/keynote.json)"
+            f"{root}: not a run, compare, sweep, optimise or keynotes output folder "
+            "(expected run.json, ranking.json, points.parquet, study.json or K*/keynote.json)"
         ]
     )
 
@@ -194,9 +200,9 @@ def cmd_keynotes(args: argparse.Namespace) -> int:
 def register(commands: Any) -> None:
     """Add ``report`` and ``keynotes`` to the command line."""
     report = commands.add_parser(
-        "report", help="rebuild the HTML report of a run, compare or keynotes folder"
+        "report", help="rebuild the HTML report of a run, compare, sweep or keynotes folder"
     )
-    report.add_argument("folder", metavar="DIR", help="output folder of run, compare or keynotes")
+    report.add_argument("folder", metavar="DIR", help="output folder of run, compare, sweep or keynotes")
     report.set_defaults(func=cmd_report)
 
     keynotes = commands.add_parser("keynotes", help="test the keynote claims K1-K8 and report verdicts")

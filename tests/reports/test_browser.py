@@ -96,7 +96,7 @@ def study_folder(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("which", ["run_folder", "compare_folder", "study_folder"])
+@pytest.mark.parametrize("which", ["run_folder", "compare_folder", "study_folder", "sweep_folder"])
 def test_report_renders_in_headless_chromium(which, request, tmp_path):
     folder = request.getfixturevalue(which)
     log, screenshot = render(folder / "report.html", tmp_path)

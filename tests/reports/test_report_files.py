@@ -52,7 +52,7 @@ def _no_simulation(monkeypatch):
     monkeypatch.setattr(experiments, "simulate", refuse)
 
 
-@pytest.mark.parametrize("which", ["run_folder", "compare_folder"])
+@pytest.mark.parametrize("which", ["run_folder", "compare_folder", "sweep_folder"])
 def test_a_report_is_rebuilt_from_saved_results_without_rerunning(
     which, request, tmp_path, monkeypatch, capsys
 ):
@@ -112,6 +112,26 @@ def test_the_comparison_report_has_forest_differences_trade_off_ranking_and_sent
     )
 
 
+def test_the_sweep_report_has_per_point_rankings_plots_and_a_winner_line(sweep_folder):
+    html = (sweep_folder / "report.html").read_text(encoding="utf-8")
+    assert_self_contained(html)
+    images = embedded_pngs(html)
+    assert len(images) == 2  # one plot per swept parameter
+    for data in images:
+        assert_valid_png(data)
+    headings = ("In plain words", "Grid points", "KPIs along the swept parameters", "Point 0:", "Point 1:")
+    for heading in headings:
+        assert heading in html
+    assert "confidence 90%" in html  # read back from the saved intervals
+    markdown = (sweep_folder / "report.md").read_text()
+    lines = [line for line in markdown.splitlines() if line.startswith("- Point ")]
+    assert len(lines) == 2
+    assert "segments.*.arrivals.rate_per_day (scale) = 1.2" in lines[1]
+    for line in lines:  # which set wins, in words
+        assert re.search(r": (fifo|edd) (wins|ranks first)", line), line
+    assert "edd: profit" in markdown
+
+
 def test_no_report_switch_and_bad_folders(tmp_path, capsys):
     out = tmp_path / "quiet"
     assert (
@@ -136,7 +156,7 @@ def test_no_report_switch_and_bad_folders(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty")]) == 2
-    assert "not a run, compare or keynotes output folder" in capsys.readouterr().err
+    assert "not a run, compare, sweep, optimise or keynotes output folder" in capsys.readouterr().err
     (out / "orders.parquet").unlink()
     assert main(["report", str(out)]) == 2
     assert "orders.parquet: missing" in capsys.readouterr().err
