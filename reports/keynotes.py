@@ -199,6 +199,23 @@ def conditions_table(
     return pd.DataFrame(rows)
 
 
+def conditions_sentence(table: pd.DataFrame) -> str:
+    """Where the claim holds across the swept conditions, in words (from :func:`conditions_table`)."""
+    parameters = [k for k in table.columns if k not in ("point", "verdict") and "−" not in k]
+
+    def where(rows: pd.DataFrame) -> str:
+        return "; ".join(", ".join(f"{k} = {row[k]}" for k in parameters) for _, row in rows.iterrows())
+
+    held = table[table["verdict"] == "supported"]
+    counts = table["verdict"].value_counts()
+    tally = ", ".join(f"{verdict} at {counts[verdict]}" for verdict in VERDICTS if verdict in counts)
+    if len(held):
+        return (
+            f"Conditions swept ({len(table)} points: {tally}): the claim holds at {where(held)}."
+        )
+    return f"Conditions swept ({len(table)} points: {tally}): the claim holds at none of them."
+
+
 def read_result(folder: str | Path) -> KeynoteResult:
     """Read one keynote's saved results: ``keynote.json``, the compare tables, conditions if swept."""
     root = Path(folder)
@@ -319,23 +336,28 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
         if result.conditions is not None:
             table = result.conditions
             section.paragraph(
-                "Not supported on the scenario as it is; the same claim across a small sweep of conditions:"
+                "Not supported on the scenario as it is; the same claim across a small sweep of conditions "
+                f"(the sweep's own report: {keynote.id}/conditions/report.html):"
             )
             section.table(
                 list(table.columns), table.astype(str).values.tolist(), row_classes=list(table["verdict"])
             )
-            held = table[table["verdict"] == "supported"]
-            where = "; ".join(
-                ", ".join(
-                    f"{k} = {v}" for k, v in row.items() if k not in ("point", "verdict") and "−" not in k
+            said_conditions = conditions_sentence(table)
+            section.paragraph(said_conditions)
+            lines += ["", said_conditions]
+        elif result.verdict != "supported":
+            said_conditions = (
+                "Conditions: not swept"
+                + (
+                    f" (run `ordercycle keynotes --only {keynote.id}` without --no-conditions to sweep "
+                    + ", ".join(keynote.conditions.get("parameters", {}))
+                    + ")."
+                    if keynote.conditions
+                    else " (the keynote file names no conditions)."
                 )
-                for _, row in held.iterrows()
             )
-            lines += [
-                "",
-                f"Conditions swept: supported at {len(held)} of {len(table)} points"
-                + (f" ({where})." if where else "."),
-            ]
+            section.paragraph(said_conditions)
+            lines += ["", said_conditions]
     return page, "\n".join(lines) + "\n"
 
 

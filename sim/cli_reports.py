@@ -109,6 +109,7 @@ def run_keynote(
     """Compare the keynote's sets, save tables + report, sweep conditions if not supported; the verdict."""
     from ordercycle.reports.comparison_report import write_comparison_report
     from ordercycle.reports.keynotes import claim_verdict, evaluate
+    from ordercycle.reports.sweep_report import write_sweep_report
     from ordercycle.scenarios.experiment_files import GridFile, SetsFile
     from ordercycle.sim.experiments import compare, sweep, write_comparison, write_sweep
 
@@ -136,6 +137,7 @@ def run_keynote(
             **extra,
         )
         write_sweep(result, out / "conditions", scenario, grid, seed, reps)
+        write_sweep_report(out / "conditions")
     return verdict
 
 
