@@ -125,12 +125,12 @@ def load_sweep(folder: str | Path) -> SweepTables:
     )
 
 
-def shown_kpis(tables: SweepTables) -> list[str]:
-    """The objective's KPIs first, then the headline KPIs present in the summary."""
+def shown_kpis(tables: SweepTables, first: list[str] | None = None) -> list[str]:
+    """``first`` (e.g. a keynote's checks), the objective's KPIs, then the headline KPIs present."""
     objective = tables.objective
     ranked = list(objective.get("weights", {})) + [c["kpi"] for c in objective.get("constraints", [])]
     present = set(tables.summary["kpi"])
-    return [k for k in dict.fromkeys(ranked + HEADLINE_KPIS) if k in present]
+    return [k for k in dict.fromkeys((first or []) + ranked + HEADLINE_KPIS) if k in present]
 
 
 def point_label(tables: SweepTables, point: int) -> str:
@@ -236,6 +236,9 @@ def parameter_plot(tables: SweepTables, parameter: str, kpis: list[str]) -> Any:
         axis.set_xlabel(parameter, fontsize=8)
         if not numeric:
             axis.set_xticks(range(len(categories)), categories)
+        elif len(set(position.values())) <= 10:
+            ticks = sorted(set(position.values()))
+            axis.set_xticks(ticks, [f"{t:g}" for t in ticks])
         axis.grid(alpha=0.3)
     for axis in list(axes.flat)[len(kpis):]:
         axis.set_visible(False)
@@ -266,10 +269,10 @@ def point_rows(tables: SweepTables, point: int, kpis: list[str]) -> list[list[st
     return rows
 
 
-def build_sweep_report(tables: SweepTables) -> tuple[Page, str]:
-    """The HTML page and the Markdown summary of a sweep."""
+def build_sweep_report(tables: SweepTables, first_kpis: list[str] | None = None) -> tuple[Page, str]:
+    """The HTML page and the Markdown summary of a sweep; ``first_kpis`` are shown before the others."""
     experiment, level = tables.experiment, f"{tables.confidence:.0%}"
-    kpis = shown_kpis(tables)
+    kpis = shown_kpis(tables, first_kpis)
     points = [int(p) for p in tables.points["point"]]
     replications = int(tables.summary["n"].max())
     scenario = experiment.get("scenario", {})
@@ -400,10 +403,13 @@ def _num(value: Any) -> str:
     return f"{value:.3g}"
 
 
-def write_sweep_report(folder: str | Path) -> tuple[Path, Path]:
-    """Build the report of a sweep folder from its saved files: ``report.html`` and ``report.md``."""
+def write_sweep_report(folder: str | Path, first_kpis: list[str] | None = None) -> tuple[Path, Path]:
+    """Build the report of a sweep folder from its saved files: ``report.html`` and ``report.md``.
+
+    ``first_kpis`` (a keynote's checked KPIs, for its conditions sweep) are shown first.
+    """
     root = Path(folder)
-    page, markdown = build_sweep_report(load_sweep(root))
+    page, markdown = build_sweep_report(load_sweep(root), first_kpis)
     html_path = page.write(root / "report.html")
     md_path = root / "report.md"
     md_path.write_text(markdown, encoding="utf-8")

@@ -47,7 +47,8 @@ def write_report(folder: str | Path) -> list[Path]:
         for sub in keynote_folders(root):
             write_comparison_report(sub)
             if (sub / "conditions" / "points.parquet").is_file():
-                write_sweep_report(sub / "conditions")
+                checks = json.loads((sub / "keynote.json").read_text()).get("checks", [])
+                write_sweep_report(sub / "conditions", [check["kpi"] for check in checks])
         return list(write_keynote_report(root))
     raise ReportInputError(
         [
@@ -137,7 +138,7 @@ def run_keynote(
             **extra,
         )
         write_sweep(result, out / "conditions", scenario, grid, seed, reps)
-        write_sweep_report(out / "conditions")
+        write_sweep_report(out / "conditions", [check.kpi for check in keynote.checks])
     return verdict
 
 
