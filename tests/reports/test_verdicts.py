@@ -209,3 +209,55 @@ def test_non_dominated_sets_are_the_pareto_front():
     )
     assert non_dominated(points, "cost", "service", "lower", "higher") == [True, True, True, False]
     assert non_dominated(points, "cost", "service", "higher", "higher") == [False, False, True, False]
+
+
+def test_report_on_a_keynotes_folder_rebuilds_the_conditions_sweep_report(tmp_path, monkeypatch):
+    """Synthetic saved results (no simulation): a claim lost at one load level and won at the other."""
+    import ordercycle.sim.experiments as experiments
+    import ordercycle.sim.run as run
+    from ordercycle.reports.statistics import rank_sets, summarise
+    from ordercycle.scenarios.experiment_files import GridFile
+    from ordercycle.scenarios.loader import load
+    from ordercycle.sim.cli import main
+    from ordercycle.sim.experiments import SweepResult, write_sweep
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a report must not re-run the simulation")
+
+    monkeypatch.setattr(run, "simulate", refuse)
+    monkeypatch.setattr(experiments, "simulate", refuse)
+    keynote = _keynote(conditions={"parameters": {"staff.senior_managers": [1, 2]}})
+    folder = tmp_path / "K1"
+    folder.mkdir()
+    base = _replications({"A": {}, "B": {"on_time_delivery_rate": -0.05, "operating_cost": 50_000}}, 0.3)
+    base = base.assign(profit=-base["operating_cost"])
+    base.to_parquet(folder / "replications.parquet")
+    summarise(base, "A", 0.95).to_parquet(folder / "summary.parquet")
+    ranking = rank_sets(base, {"profit": 1.0}, [], 0.95)
+    (folder / "ranking.json").write_text(json.dumps({
+        "objective": {"weights": {"profit": 1.0}, "constraints": []},
+        "ranking": json.loads(ranking.to_json(orient="records")),
+        "winner": str(ranking.iloc[0]["set"]),
+    }))
+    (folder / "keynote.json").write_text(json.dumps(keynote.model_dump(mode="json")))
+    (folder / "experiment.json").write_text(json.dumps({"confidence": 0.95, "reference": "A",
+                                                        "scenario": {"currency": "EUR"}}))
+    won = _replications({"A": {}, "B": {"on_time_delivery_rate": 0.05, "operating_cost": -50_000}}, 0.3, 2)
+    won = won.assign(profit=-won["operating_cost"])
+    replications = pd.concat([base.assign(point=0), won.assign(point=1)], ignore_index=True)
+    summary = pd.concat(
+        [summarise(g.drop(columns="point"), "A", 0.95).assign(point=p)
+         for p, g in replications.groupby("point")],
+        ignore_index=True,
+    )
+    points = pd.DataFrame({"point": [0, 1], "staff.senior_managers": [1, 2]})
+    result = SweepResult(points, replications, summary, pd.DataFrame())
+    grid = GridFile.model_validate(keynote.conditions)
+    write_sweep(result, folder / "conditions", load("baseline"), grid, 0, REPS)
+    assert main(["report", str(tmp_path)]) == 0
+    markdown = (tmp_path / "keynotes.md").read_text()
+    assert "the claim holds at staff.senior_managers = 2." in markdown
+    sweep_md = (folder / "conditions" / "report.md").read_text()
+    assert "Point 1 (staff.senior_managers = 2): B wins" in sweep_md
+    # The keynote's checked KPIs come first in the sweep report.
+    assert sweep_md.index("B: on-time delivery") < sweep_md.index("B: profit")
