@@ -154,6 +154,8 @@ def winner_sentence(tables: SweepTables, point: int, ranking: pd.DataFrame) -> s
     if feasible.empty:
         return f"{label}: no set keeps every constraint of the objective."
     best = feasible.iloc[0]
+    if len(ranking) == 1:
+        return f"{label}: one set only ({best['set']}, score {_num(best['score'])}); nothing to rank."
     same_group = feasible[(feasible["group"] == best["group"]) & (feasible["set"] != best["set"])]
     ties = [str(name) for name in same_group["set"]]
     score = f"score {_num(best['score'])} [{_num(best['score_ci_low'])}, {_num(best['score_ci_high'])}]"
