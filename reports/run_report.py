@@ -139,10 +139,17 @@ def segment_rows(kpis: dict[str, Any], currency: str) -> tuple[list[str], list[l
     segments = kpis.get("by_segment") or {}
     header = ["segment"] + [info(name).label for name in SEGMENT_KPIS]
     rows = [
-        [segment] + [format_value(name, values.get(name), currency) for name in SEGMENT_KPIS]
+        [segment] + [_cell(name, values.get(name), currency) for name in SEGMENT_KPIS]
         for segment, values in segments.items()
     ]
     return header, rows
+
+
+def _cell(name: str, value: Any, currency: str) -> str:
+    """A KPI value for a table cell; counts as whole numbers."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return format_value(name, value, currency)
 
 
 def gantt_start(tables: RunTables) -> float:
