@@ -88,6 +88,8 @@ def test_the_run_report_shows_every_part_with_valid_images(run_folder):
     assert '<abbr title="share of delivered orders delivered by the promised date">on-time delivery' in html
     markdown = (run_folder / "report.md").read_text()
     assert "| on-time delivery |" in markdown
+    assert "Per customer segment" in html and "Per customer segment" in markdown
+    assert re.search(r"\| strategic \| \d+ \| \d+ \|", markdown)  # one row per segment, counts whole
 
 
 def test_the_comparison_report_has_forest_differences_trade_off_ranking_and_sentences(compare_folder):
