@@ -202,7 +202,8 @@ def parameter_plot(tables: SweepTables, parameter: str, kpis: list[str]) -> Any:
     sets, colours = tables.sets, _colours(tables.sets)
     columns = 2 if len(kpis) > 1 else 1
     rows = math.ceil(len(kpis) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(10, 0.6 + 2.8 * rows), squeeze=False)
+    height = 1.0 + 2.8 * rows
+    figure, axes = plt.subplots(rows, columns, figsize=(10, height), squeeze=False)
     span = max(position.values()) - min(position.values()) if position else 0.0
     step = (span or 1.0) * 0.012  # sets side by side, so their intervals do not hide each other
     for axis, kpi in zip(axes.flat, kpis, strict=False):
@@ -245,9 +246,10 @@ def parameter_plot(tables: SweepTables, parameter: str, kpis: list[str]) -> Any:
     for axis in list(axes.flat)[len(kpis):]:
         axis.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="upper right", fontsize=8)
-    figure.suptitle(f"KPIs along {parameter}: means with {tables.confidence:.0%} intervals")
-    figure.tight_layout(rect=(0, 0, 0.88, 1))
+    figure.suptitle(f"KPIs along {parameter}: means with {tables.confidence:.0%} intervals", y=0.995)
+    figure.legend(handles, labels, loc="upper center", ncol=len(sets), fontsize=8,
+                  bbox_to_anchor=(0.5, 1 - 0.3 / height))
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.65 / height))
     return figure
 
 
