@@ -203,9 +203,11 @@ def cmd_keynotes(args: argparse.Namespace) -> int:
 def register(commands: Any) -> None:
     """Add ``report`` and ``keynotes`` to the command line."""
     report = commands.add_parser(
-        "report", help="rebuild the HTML report of a run, compare, sweep or keynotes folder"
+        "report", help="rebuild the HTML report of a run, compare, sweep, optimise or keynotes folder"
     )
-    report.add_argument("folder", metavar="DIR", help="output folder of run, compare, sweep or keynotes")
+    report.add_argument(
+        "folder", metavar="DIR", help="output folder of run, compare, sweep, optimise or keynotes"
+    )
     report.set_defaults(func=cmd_report)
 
     keynotes = commands.add_parser("keynotes", help="test the keynote claims K1-K8 and report verdicts")
