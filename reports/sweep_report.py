@@ -8,9 +8,10 @@ scenario's objective (with the groups that cannot be told apart) and one
 plain-language line saying which set wins; then, per swept parameter, a plot of each
 KPI along the parameter, one line per set.
 
-The sweep's record does not store the confidence level or the reference set: the
-level is read back from the intervals of ``summary.parquet`` (half-width = t × s / √n)
-and the reference is the set without paired differences.
+The sweep's record (``experiment.json``) names the confidence level and the reference
+set; for folders written before it did, the level is read back from the intervals of
+``summary.parquet`` (half-width = t × s / √n) and the reference is the set without
+paired differences.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class SweepTables:
 
     @property
     def reference(self) -> str:
-        """The set the paired differences are taken against: the one that has none."""
+        """The set the paired differences are taken against (recorded, or the one that has none)."""
+        if self.experiment.get("reference") in self.sets:
+            return str(self.experiment["reference"])
         without = [
             name for name, rows in self.summary.groupby("set", sort=False) if rows["diff_mean"].isna().all()
         ]

@@ -165,6 +165,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     write_sweep(result, out, scenario, grid, args.seed, args.reps)
     print(f"{len(result.points)} points × {result.replications['set'].nunique()} sets × {args.reps} "
           f"replications in {time.perf_counter() - started:.1f} s; results in {out}")
+    from ordercycle.sim.cli_reports import report_after
+
+    report_after(out, not getattr(args, "no_report", False))
     if len(result.errors):
         print(f"{len(result.errors)} replication(s) failed (see {out / 'errors.csv'})", file=sys.stderr)
         return 1

@@ -232,7 +232,7 @@ def register(commands: Any) -> None:
     keynotes.add_argument("--quiet", action="store_true", help="no progress bars")
     keynotes.set_defaults(func=cmd_keynotes)
 
-    for name in ("run", "compare"):  # registered before this module: add the switch to their parsers
+    for name in ("run", "compare", "sweep"):  # registered before this module: add the switch to their parsers
         if name in commands.choices:
             commands.choices[name].add_argument(
                 "--no-report", action="store_true", help="do not write report.html / report.md"

@@ -413,6 +413,10 @@ class SweepResult:
     replications: pd.DataFrame
     summary: pd.DataFrame
     errors: pd.DataFrame
+    reference: str = ""
+    """The set the paired differences are taken against."""
+    confidence: float = 0.95
+    """Level of the intervals."""
 
 
 def sweep(scenario: Scenario, grid: GridFile, sets: SetsFile | Mapping[str, Any] | None = None, *,
@@ -444,7 +448,7 @@ def sweep(scenario: Scenario, grid: GridFile, sets: SetsFile | Mapping[str, Any]
     summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame()
     if len(summary):
         summary = summary[["point"] + [c for c in summary.columns if c != "point"]]
-    return SweepResult(pd.DataFrame(point_rows), replications, summary, errors)
+    return SweepResult(pd.DataFrame(point_rows), replications, summary, errors, reference, confidence)
 
 
 def _describe(path: str, value: Any) -> tuple[str, Any]:
@@ -473,6 +477,7 @@ def write_sweep(result: SweepResult, out: str | Path, scenario: Scenario, grid: 
     record = {"schema_version": SCHEMA_VERSION, "kind": "sweep", "scenario": scenario.model_dump(mode="json"),
               "scenario_hash": content_hash(scenario), "grid": grid.model_dump(mode="json"), "seed": seed,
               "replications": reps, "points": len(result.points), "failed_replications": len(result.errors),
+              "reference": result.reference, "confidence": result.confidence,
               "package_version": package_version()}
     (folder / "experiment.json").write_text(json.dumps(record, indent=2) + "\n")
     return folder

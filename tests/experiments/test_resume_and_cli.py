@@ -167,7 +167,7 @@ def test_sweep_command_writes_a_partitioned_dataset(mm1_files, tmp_path):
                                                    {"low": 1, "high": 3, "integer": True}}}))
     out = tmp_path / "sweep"
     code = main(["sweep", str(scenario), "--grid", str(grid), "--reps", "2", "--workers", "1",
-                 "--quiet", "--out", str(out)])
+                 "--confidence", "0.9", "--quiet", "--out", str(out)])
     assert code == 0
     dataset = pd.read_parquet(out / "results")
     assert len(dataset) == 6
@@ -176,6 +176,9 @@ def test_sweep_command_writes_a_partitioned_dataset(mm1_files, tmp_path):
     assert points["work_centres.station.machines"].between(1, 3).all()
     record = json.loads((out / "experiment.json").read_text())
     assert record["kind"] == "sweep" and record["points"] == 3
+    # the report is written at the end and reads the level and reference from the record
+    assert record["confidence"] == 0.9 and record["reference"] == "scenario"
+    assert "confidence 90%" in (out / "report.html").read_text()
 
 
 def test_latin_hypercube_covers_every_stratum_once():
