@@ -83,7 +83,30 @@ def load(source: str | Path | None = None) -> Scenario:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ScenarioError([f"{path}: not valid YAML: {error}".replace("\n", " ")]) from None
+    if isinstance(data, dict) and isinstance(data.get("start"), dict):
+        data["start"] = _with_snapshot(data["start"], path.parent)
     return parse(data)
+
+
+def _with_snapshot(start: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``start`` with the content of the snapshot file it names (relative to ``folder``) as ``state``.
+
+    The snapshot is checked against the scenario when a run starts (``ordercycle.sim.twin.snapshot``);
+    embedding it makes the scenario's content hash change with the snapshot.
+    """
+    name = start.get("snapshot")
+    if not isinstance(name, str) or "state" in start:
+        return start
+    path = folder / name
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ScenarioError([f"start.snapshot: cannot read {path} ({error.strerror or error})"]) from None
+    except json.JSONDecodeError as error:
+        raise ScenarioError([f"start.snapshot: {path} is not valid JSON ({error})"]) from None
+    if not isinstance(state, dict):
+        raise ScenarioError([f"start.snapshot: {path} must hold a JSON object, got {type(state).__name__}"])
+    return {**start, "state": state}
 
 
 def override(scenario: Scenario, **changes: Any) -> Scenario:

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from ordercycle.scenarios.distributions import Distribution
 
@@ -418,6 +426,21 @@ class Objective(BaseModel):
         return list(dict.fromkeys(names))
 
 
+class StartState(BaseModel):
+    """Where the simulation starts: a state snapshot of the company instead of an empty one."""
+
+    model_config = _CONFIG
+    snapshot: str = Field(
+        description="state snapshot JSON (`ordercycle run --snapshot-at`, schema in `docs/twin.md`), "
+        "a path relative to the scenario file; simulation day 0 is the snapshot's time"
+    )
+    state: dict[str, object] | None = Field(
+        None,
+        description="the snapshot's content, filled in when the scenario is loaded (so the scenario's "
+        "content hash changes with the snapshot); checked against the scenario when a run starts",
+    )
+
+
 class Scenario(BaseModel):
     """One simulated company, its horizon and its policy set."""
 
@@ -442,6 +465,9 @@ class Scenario(BaseModel):
     sets: dict[str, PolicySetChanges] = Field(
         default_factory=dict,
         description="named policy sets for `ordercycle compare` (each changes some decisions of `policies`)",
+    )
+    start: StartState | None = Field(
+        None, description="start from a state snapshot (open orders, stock, machines) instead of empty"
     )
 
     @model_validator(mode="after")
@@ -487,6 +513,14 @@ class Scenario(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_start(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        """Leave ``start`` out when it is not set: scenarios from empty keep their content hashes."""
+        data = handler(self)
+        if data.get("start", 0) is None:
+            del data["start"]
+        return data
 
     def product(self, product_id: str) -> Product:
         """The product with this id."""

@@ -26,7 +26,7 @@ class Order:
         "accepted", "released_time", "expedited", "production_done_time", "remaining_hours",
         "shipped_units", "first_ship_time", "delivered_time", "shipments",
         "billed_cents", "paid_cents", "refunded_cents", "returned_units", "final_state",
-        "invoices", "unit_cost", "waits", "waiting_since",
+        "invoices", "unit_cost", "waits", "waiting_since", "quoted_lead_days", "routing_step",
     )
 
     def __init__(self, order_id: int, customer_id: str, segment: str, importance: float,
@@ -60,6 +60,10 @@ class Order:
         self.billed_cents = self.paid_cents = self.refunded_cents = 0
         self.returned_units = 0
         self.final_state = ""
+        self.quoted_lead_days = float("nan")
+        """Lead time of the quote sent to the customer, days (the promise once the order is entered)."""
+        self.routing_step = -1
+        """Index of the routing operation the order's production is at (-1: none released)."""
 
     def move(self, state: str, owner: str) -> None:
         """Change state and owner together (an order is never ownerless)."""
@@ -141,3 +145,4 @@ class Invoice:
     correct_cents: int = 0
     disputed: bool = False
     paid_time: float = float("nan")
+    charged_cents: dict[int, int] = field(default_factory=dict)  # order id -> cents its line charges now

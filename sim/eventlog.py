@@ -74,6 +74,10 @@ ACTIVITY_STEP: dict[str, str] = {
     "service_started": "service",
     "service_completed": "service",
     "debrief_held": "service",
+    "order_carried_over": "generation",
+    "payment_carried_over": "billing",
+    "refund_carried_over": "returns",
+    "invoice_carried_over": "billing",
 }
 """Every activity the model logs, and the step of the cycle it belongs to."""
 

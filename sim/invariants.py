@@ -21,6 +21,12 @@ Each line starts with the letter of its check:
 
 The run is observed at its horizon, so only what must hold *then* is checked: an
 invoice may still be in dispute, a shipment not yet invoiced, a refund not yet paid.
+
+A run that starts from a state snapshot carries orders over: each has an
+``order_carried_over`` event instead of ``inquiry_received`` (its units shipped and money
+billed before time 0), ``payment_carried_over`` / ``refund_carried_over`` for the money
+paid and refunded before, and ``invoice_carried_over`` for each line of an invoice still
+open at time 0. These opening balances count in (a)–(c) like the events they stand for.
 """
 
 from __future__ import annotations
@@ -64,12 +70,13 @@ def check_inquiries(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
     """(a) One row per inquiry, one final state each, as many rows as inquiry events."""
     counts = orders["order_id"].value_counts()
     lines = [f"order {i} appears {n} times in orders" for i, n in counts[counts > 1].items()]
-    inquiries = _of(events, "inquiry_received")["order_id"].astype("int64")
+    inquiries = _of(events, "inquiry_received", "order_carried_over")["order_id"].astype("int64")
     if len(inquiries) != len(orders):
-        lines.append(f"{len(orders)} orders but {len(inquiries)} inquiry_received events")
+        lines.append(f"{len(orders)} orders but {len(inquiries)} inquiry_received (or carried-over) events")
     known = set(orders["order_id"])
     lines += [f"inquiry {i} is missing from orders" for i in sorted(set(inquiries) - known)]
-    lines += [f"order {i} has no inquiry_received event" for i in sorted(known - set(inquiries))]
+    lines += [f"order {i} has no inquiry_received (or order_carried_over) event"
+              for i in sorted(known - set(inquiries))]
     state = orders["final_state"].astype(object)
     return lines + _rows(~state.isin(FINAL_STATES), orders, "order {order_id}: final_state {final_state!r}")
 
@@ -77,7 +84,8 @@ def check_inquiries(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
 def check_shipments(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
     """(b) shipped ≤ quantity; shipped = Σ dispatched; delivered orders shipped in full."""
     index = pd.Index(orders["order_id"])
-    dispatched = _per_order(events, "shipment_dispatched", "quantity", index).to_numpy()
+    dispatched = (_per_order(events, "shipment_dispatched", "quantity", index)
+                  + _per_order(events, "order_carried_over", "quantity", index)).to_numpy()
     count = _of(events, "shipment_dispatched").groupby("order_id").size().reindex(index, fill_value=0)
     shipped, quantity = orders["shipped_units"].to_numpy(), orders["quantity"].to_numpy()
     done = orders["final_state"].isin(["delivered", "returned"]).to_numpy()
@@ -100,7 +108,7 @@ def _settled(events: pd.DataFrame, index: pd.Index, *done: str) -> np.ndarray:
         rows = _of(events, *activities)
         return set(zip(rows["order_id"].astype("int64"), rows["invoice_id"].astype("int64"), strict=True))
 
-    unsettled = {order_id for order_id, _ in lines("invoice_issued") - lines(*done)}
+    unsettled = {order_id for order_id, _ in lines("invoice_issued", "invoice_carried_over") - lines(*done)}
     return ~index.isin(list(unsettled))
 
 
@@ -109,14 +117,17 @@ def check_billing(orders: pd.DataFrame, events: pd.DataFrame, policy: str, model
     index = pd.Index(orders["order_id"])
     billed, price = _cents(orders["billed"]).to_numpy(), _cents(orders["unit_price"]).to_numpy()
     ledger = (_per_order(events, "invoice_issued", "amount", index)
-              + _per_order(events, "invoice_corrected", "amount", index)).to_numpy()
-    paid = _per_order(events, "payment_received", "amount", index).to_numpy()
-    refunded = _per_order(events, "refund_paid", "amount", index).to_numpy()
+              + _per_order(events, "invoice_corrected", "amount", index)
+              + _per_order(events, "order_carried_over", "amount", index)).to_numpy()
+    paid = (_per_order(events, "payment_received", "amount", index)
+            + _per_order(events, "payment_carried_over", "amount", index)).to_numpy()
+    refunded = (_per_order(events, "refund_paid", "amount", index)
+                + _per_order(events, "refund_carried_over", "amount", index)).to_numpy()
     frame = orders.assign(ledger=ledger / 100, paid_ev=paid / 100, refunded_ev=refunded / 100,
                           due=orders["shipped_units"].to_numpy() * price / 100)
     lines = (
         _rows(billed != ledger, frame,
-              "order {order_id}: billed {billed:.2f} != {ledger:.2f} issued + corrected")
+              "order {order_id}: billed {billed:.2f} != {ledger:.2f} issued + corrected (+ carried over)")
         + _rows(_cents(orders["paid"]).to_numpy() != paid, frame,
                 "order {order_id}: paid {paid:.2f} != {paid_ev:.2f} in payment_received")
         + _rows(_cents(orders["refunded"]).to_numpy() != refunded, frame,

@@ -25,7 +25,7 @@ import simpy
 from ordercycle.policies.base import PolicyParameterError
 from ordercycle.policies.registry import PolicyInstances, make_all
 from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
-from ordercycle.sim.entities import Order, Shipment
+from ordercycle.sim.entities import Invoice, Order, Shipment
 from ordercycle.sim.eventlog import Recorder
 from ordercycle.sim.resources import JobStore, Machine
 from ordercycle.sim.streams import BlockSampler, Streams
@@ -129,6 +129,24 @@ class CompanyModel:
         self.pending_invoices: dict[str, list[Shipment]] = {}
         self.awaiting_selection: dict[int, Order] = {}
         """Entered orders awaiting selection (kept only for policies that need a capacity outlook)."""
+
+        self.open_invoices: dict[int, Invoice] = {}
+        """Issued invoices not yet paid, by id (kept for state snapshots)."""
+        self.open_returns: dict[int, list[Any]] = {}
+        """Return claims in progress: id -> [order, shipment, stage, units, reason] (for state snapshots)."""
+        self.open_tickets: dict[int, Order] = {}
+        """Repair tickets awaiting or in service, by id (for state snapshots)."""
+        self.replenishing: list[Any] = []
+        """Replenishment batches in production (for state snapshots)."""
+        self.start_day = 0.0
+        """Calendar day of simulation time 0 (a state snapshot's day; 0 when starting empty)."""
+        self.snapshot: Any = None
+        """The state snapshot the run starts from (``scenario.start``), checked against the scenario."""
+        if scenario.start is not None:
+            from ordercycle.sim.twin.snapshot import snapshot_of_scenario
+
+            self.snapshot = snapshot_of_scenario(scenario)
+            self.start_day = self.snapshot.taken_at_day
 
         self.orders: list[Order] = []
         self.forecast_rows: list[dict[str, Any]] = []
@@ -264,10 +282,18 @@ class CompanyModel:
     # --- running ------------------------------------------------------------------
 
     def start(self) -> None:
-        """Create the processes of every step (called once, before running)."""
+        """Create the processes of every step (called once, before running).
+
+        A run from a state snapshot first places the snapshot's objects (stock, machines,
+        open orders at their steps, open invoices, returns and tickets).
+        """
         from ordercycle.sim.steps import billing, planning, production, sales
 
         env = self.env
+        if self.snapshot is not None:
+            from ordercycle.sim.twin.placement import place
+
+            place(self, self.snapshot)
         for product_id in sorted(self.stock):
             if self.stock[product_id]:
                 self.log(0.0, "stock_initial", "warehouse", product=product_id,

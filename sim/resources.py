@@ -35,12 +35,14 @@ EXPEDITED, PLANNED, UNPLANNED = 0, 1, 2
 class Machine:
     """One machine of a work centre: its index and current setup family."""
 
-    __slots__ = ("index", "family", "label")
+    __slots__ = ("index", "family", "label", "down_until")
 
     def __init__(self, work_centre: str, index: int):
         self.index = index
         self.family: str | None = None
         self.label = f"{work_centre}:{index}"
+        self.down_until = 0.0
+        """Simulation day until which the machine is under repair (in the past: it is not)."""
 
 
 class JobGet(StoreGet):

@@ -46,6 +46,8 @@ class RunResult:
     plans: pd.DataFrame
     kpis: dict[str, Any]
     model: CompanyModel
+    snapshot: Any = None
+    """The state snapshot taken during the run (``simulate(snapshot_at=...)``), else None."""
 
     def provenance(self) -> dict[str, Any]:
         """What produced these outputs (written as ``run.json``)."""
@@ -113,10 +115,20 @@ def orders_table(orders: list[Order], now: float) -> pd.DataFrame:
 
 def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
              progress: Callable[[float], None] | None = None,
-             trace_decisions: bool = False) -> RunResult:
-    """Simulate ``scenario`` once and compute its KPIs."""
+             trace_decisions: bool = False, snapshot_at: float | None = None) -> RunResult:
+    """Simulate ``scenario`` once and compute its KPIs.
+
+    With ``snapshot_at`` (days, within the horizon) the state of the company at that time
+    is captured as well (:func:`ordercycle.sim.twin.snapshot.capture`; ``result.snapshot``).
+    """
     model = CompanyModel(scenario, seed, replication, trace_decisions)
     model.start()
+    snapshot = None
+    if snapshot_at is not None:
+        from ordercycle.sim.twin.placement import capture
+
+        model.run(until=snapshot_at)
+        snapshot = capture(model)
     model.run(progress=progress)
     events = model.recorder.table()
     orders = orders_table(model.orders, model.env.now)
@@ -131,7 +143,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
                  "planned_load_hours", "changed"],
     )
     kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans))
-    return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model)
+    return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model, snapshot)
 
 
 def _clean(value: Any) -> Any:

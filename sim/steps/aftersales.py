@@ -45,79 +45,107 @@ def maybe_return(env: simpy.Environment, m: CompanyModel, order: Order, shipment
         env.process(return_claim(env, m, order, shipment, "wrong_shipment"))
 
 
+RETURN_STAGES = ("approval", "pickup", "refund")
+"""Where a return claim of a state snapshot resumes: awaiting approval, approved and awaiting the
+carrier's pickup, received and awaiting its refund."""
+
+
 def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment: Shipment,
-                 reason_code: str) -> Generator[simpy.Event, Any, None]:
+                 reason_code: str, resume: tuple[int, str, int] | None = None
+                 ) -> Generator[simpy.Event, Any, None]:
     """Request, approval, pickup and refund of one returned shipment.
 
     The claim moves the order (state and owner) only once fulfilment has finished: a
-    returned stock shipment never takes an order away from production.
+    returned stock shipment never takes an order away from production. ``resume``
+    (return id, stage of :data:`RETURN_STAGES`, units) continues a claim of a state
+    snapshot; a resumed claim is approved by the policy as it stands (its request age is
+    counted from time 0) and, from ``refund`` on, its units are already received.
     """
 
     def move(state: str, owner: str) -> None:
         if order.delivered:
             order.move(state, owner)
 
-    yield env.timeout(m.draw["returns.request"]())
-    return_id = m.next_id("return")
+    if resume is None:
+        yield env.timeout(m.draw["returns.request"]())
+        return_id, stage, units = m.next_id("return"), "approval", shipment.units
+        m.log(env.now, "return_requested", "returns", order.order_id, quantity=units,
+              return_=return_id, shipment=shipment.shipment_id)
+    else:
+        return_id, stage, units = resume
     refs = {"return_": return_id, "shipment": shipment.shipment_id}
-    m.log(env.now, "return_requested", "returns", order.order_id, quantity=shipment.units, **refs)
+    claim = m.open_returns[return_id] = [order, shipment, stage, units, reason_code]
     policy = m.policies.returns
-    yield from m.serve([order], "returns", policy.handler_pool,
-                       m.task_hours("return_approval"), "return_approval_started", None,
-                       "return_requested", move=order.delivered, **refs)
-    segment = m.segments[order.segment]
-    context = ReturnContext(order.order_id, env.now, reason_code, shipment.units,
-                            env.now - shipment.delivered_time, segment.return_window_days,
-                            order.importance)
-    decision = m.decide("returns", policy.review_return, context)
-    if not decision.approve:
-        move("return_refused", "customer")
-        m.log(env.now, "return_refused", "returns", order.order_id, **refs)
-        return
-    m.log(env.now, "return_approved", "returns", order.order_id, **refs)
-    if decision.pickup_booking_days > 0:  # nobody has booked the pickup yet
-        move("pickup_not_booked", "returns")
-        order.begin_wait(env.now)
-        yield env.timeout(decision.pickup_booking_days)
-        order.end_wait(env.now)
-    move("return_pickup", "logistics")
-    yield env.timeout(m.draw["returns.pickup"]())
-    order.returned_units += shipment.units
-    m.log(env.now, "return_received", "warehouse", order.order_id, quantity=shipment.units, **refs)
+    refund_delay = 0.0
+    if stage == "approval":
+        yield from m.serve([order], "returns", policy.handler_pool,
+                           m.task_hours("return_approval"), "return_approval_started", None,
+                           "return_requested", move=order.delivered, **refs)
+        segment = m.segments[order.segment]
+        delivered = shipment.delivered_time if shipment.delivered_time == shipment.delivered_time else 0.0
+        context = ReturnContext(order.order_id, env.now, reason_code, units,
+                                env.now - delivered, segment.return_window_days,
+                                order.importance)
+        decision = m.decide("returns", policy.review_return, context)
+        if not decision.approve:
+            del m.open_returns[return_id]
+            move("return_refused", "customer")
+            m.log(env.now, "return_refused", "returns", order.order_id, **refs)
+            return
+        m.log(env.now, "return_approved", "returns", order.order_id, **refs)
+        claim[2] = "pickup"
+        refund_delay = decision.refund_delay_days
+        if decision.pickup_booking_days > 0:  # nobody has booked the pickup yet
+            move("pickup_not_booked", "returns")
+            order.begin_wait(env.now)
+            yield env.timeout(decision.pickup_booking_days)
+            order.end_wait(env.now)
+    if stage in ("approval", "pickup"):
+        move("return_pickup", "logistics")
+        yield env.timeout(m.draw["returns.pickup"]())
+        order.returned_units += units
+        claim[2] = "refund"
+        m.log(env.now, "return_received", "warehouse", order.order_id, quantity=units, **refs)
     if not shipment.settled.triggered:  # type: ignore[attr-defined]
         # finance refunds only what was invoiced, once any dispute on it is settled
         move("awaiting_invoice", "finance")
         order.begin_wait(env.now)
         yield shipment.settled  # type: ignore[misc]
         order.end_wait(env.now)
-    if decision.refund_delay_days > 0:  # the refund is not chased
+    if refund_delay > 0:  # the refund is not chased
         order.begin_wait(env.now)
-        yield env.timeout(decision.refund_delay_days)
+        yield env.timeout(refund_delay)
         order.end_wait(env.now)
     yield from m.serve([order], "finance", "finance_clerks", m.task_hours("refund"),
                        "refund_started", None, "refund", move=order.delivered, **refs)
-    owed = shipment.units * cents(order.unit_price)
+    owed = units * cents(order.unit_price)
     refund = max(0, min(owed, order.billed_cents - order.refunded_cents))
     order.refunded_cents += refund
+    del m.open_returns[return_id]
     move("refunded", "customer")
     m.log(env.now, "refund_paid", "finance", order.order_id, amount=refund / 100, **refs)
 
 
-def repair_ticket(env: simpy.Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
-    """A repair call some time after delivery."""
+def repair_ticket(env: simpy.Environment, m: CompanyModel, order: Order,
+                  ticket: int | None = None) -> Generator[simpy.Event, Any, None]:
+    """A repair call some time after delivery (``ticket``: a snapshot's ticket already open)."""
     product = m.products[order.product_id]
-    yield env.timeout(m.draw[f"service.{product.id}.repair_after"]())
+    if ticket is None:
+        yield env.timeout(m.draw[f"service.{product.id}.repair_after"]())
     assert product.service_skill is not None  # checked by the scenario schema
-    yield from service_visit(env, m, order, "repair", [product.service_skill], product.service_hours)
+    yield from service_visit(env, m, order, "repair", [product.service_skill], product.service_hours, ticket)
     order.move("serviced", "customer")
 
 
 def service_visit(env: simpy.Environment, m: CompanyModel, order: Order, kind: str, skills: list[str],
-                  hours: Distribution) -> Generator[simpy.Event, Any, None]:
-    """Gather one technician per skill, travel, work, maybe debrief."""
-    ticket = m.next_id("ticket")
+                  hours: Distribution, ticket: int | None = None) -> Generator[simpy.Event, Any, None]:
+    """Gather one technician per skill, travel, work, maybe debrief (``ticket``: already open)."""
+    if ticket is None:
+        ticket = m.next_id("ticket")
+        m.log(env.now, "ticket_opened", "service", order.order_id, kind, ticket=ticket)
     refs = {"ticket": ticket}
-    m.log(env.now, "ticket_opened", "service", order.order_id, kind, **refs)
+    if kind == "repair":
+        m.open_tickets[ticket] = order
     order.move(f"{kind}_waiting", "service")
     order.begin_wait(env.now)
     requests = []
@@ -146,3 +174,4 @@ def service_visit(env: simpy.Environment, m: CompanyModel, order: Order, kind: s
     finally:
         for skill, request in requests:
             m.technicians[skill].release(request)
+        m.open_tickets.pop(ticket, None)

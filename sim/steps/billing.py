@@ -71,11 +71,13 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
     )
     decision = m.decide("billing", policy.invoice, BillingContext(customer_id, rhythm, env.now, lines))
     charged = {line.order_id: cents(line.amount) for line in decision.lines}
+    invoice.charged_cents = charged
     if sorted(charged) != sorted(by_order):
         raise RuntimeError(
             f"billing policy returned lines for {sorted(charged)}, expected {sorted(by_order)}"
         )
     invoice.issued_time = env.now
+    m.open_invoices[invoice.invoice_id] = invoice
     for order in orders:
         units = by_order[order.order_id][1]
         correct = units * cents(order.unit_price)
@@ -106,16 +108,65 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
             correction = by_order_correct(order, by_order) - charged[order.order_id]
             order.billed_cents += correction
             invoice.amount_cents += correction
+            charged[order.order_id] += correction
             m.log(env.now, "invoice_corrected", "billing", order.order_id, amount=correction / 100,
                   **refs)
         for shipment in shipments:  # the corrected lines now charge exactly what they should
             if shipment.order.order_id in wrong_ids:
                 shipment.settled.succeed()  # type: ignore[attr-defined]
     yield env.timeout(segment.payment_terms_days + delay())
+    _collect(env, m, invoice)
+
+
+def _collect(env: simpy.Environment, m: CompanyModel, invoice: Invoice) -> None:
+    """The customer pays the (correct) lines of an invoice."""
     invoice.paid_time = env.now
+    del m.open_invoices[invoice.invoice_id]
+    refs = {"invoice": invoice.invoice_id}
     for order, _, line_cents in invoice.lines:  # one line per order
         order.paid_cents += line_cents
         m.log(env.now, "payment_received", "finance", order.order_id, amount=line_cents / 100, **refs)
+
+
+def resume_invoice(env: simpy.Environment, m: CompanyModel, invoice: Invoice,
+                   shipments: list[Shipment]) -> Generator[simpy.Event, Any, None]:
+    """An invoice of a state snapshot, issued before time 0 and not yet paid.
+
+    ``invoice.lines`` hold (order, units, cents charged); a disputed invoice is reworked
+    first (its lines then charge units × agreed price) and its payment clock restarts;
+    otherwise the customer pays when the payment terms plus the segment's payment delay,
+    counted from the issue date, have run out (at once if they already have). The
+    ``shipments`` it covers are settled when the lines are correct.
+    """
+    orders = list(dict.fromkeys(order for order, _, _ in invoice.lines))
+    m.open_invoices[invoice.invoice_id] = invoice
+    segment = m.segments[orders[0].segment]
+    delay = m.segment_draws[segment.id][1]
+    refs = {"invoice": invoice.invoice_id}
+    for order, _, charged in invoice.lines:
+        m.log(env.now, "invoice_carried_over", "billing", order.order_id, amount=charged / 100, **refs)
+    if not invoice.disputed:
+        for shipment in shipments:
+            shipment.settled.succeed()  # type: ignore[attr-defined]
+        due = invoice.issued_time + segment.payment_terms_days + delay()
+        yield env.timeout(max(0.0, due - env.now))
+    else:
+        yield from m.serve(orders, "billing", "billing_clerks", m.task_hours("dispute_rework"),
+                           "dispute_rework_started", None, "dispute", move=False, **refs)
+        lines = []
+        for order, units, charged in invoice.lines:
+            correct = units * cents(order.unit_price)
+            order.billed_cents += correct - charged
+            invoice.amount_cents += correct - charged
+            invoice.charged_cents[order.order_id] = correct
+            lines.append((order, units, correct))
+            m.log(env.now, "invoice_corrected", "billing", order.order_id, amount=(correct - charged) / 100,
+                  **refs)
+        invoice.lines = lines
+        for shipment in shipments:
+            shipment.settled.succeed()  # type: ignore[attr-defined]
+        yield env.timeout(segment.payment_terms_days + delay())
+    _collect(env, m, invoice)
 
 
 def by_order_correct(order: Order, by_order: dict[int, tuple[Order, int]]) -> int:

@@ -50,6 +50,12 @@ def fulfil_order(env: simpy.Environment, m: CompanyModel,
         yield from ship(env, m, order, to_make, False)
         if stock_delivery is not None:
             yield stock_delivery
+    yield from _finish(env, m, order, product)
+
+
+def _finish(env: simpy.Environment, m: CompanyModel, order: Order,
+            product: Any) -> Generator[simpy.Event, Any, None]:
+    """Installation (when the product needs one), final delivery, and maybe a later repair call."""
     if product.installation_skills:
         yield from aftersales.service_visit(env, m, order, "installation",
                                             product.installation_skills, product.installation_hours)
@@ -59,6 +65,44 @@ def fulfil_order(env: simpy.Environment, m: CompanyModel,
     m.log(env.now, "order_delivered", "fulfillment", order.order_id, quantity=order.shipped_units)
     if order.u_repair < product.repair_probability:
         env.process(aftersales.repair_ticket(env, m, order))
+
+
+RESUMABLE = ("production", "shipping", "in_transit", "installation")
+"""Steps of fulfilment an accepted order of a state snapshot can resume at."""
+
+
+def resume_fulfilment(env: simpy.Environment, m: CompanyModel, order: Order, step: str,
+                      routing_step: int = 0, step_progress: float = 0.0,
+                      transit_days_left: float | None = None,
+                      in_transit: Shipment | None = None) -> Generator[simpy.Event, Any, None]:
+    """Fulfilment of an order of a state snapshot from ``step`` (one of :data:`RESUMABLE`).
+
+    ``production``: the units not yet shipped are made from operation ``routing_step`` on
+    (``step_progress`` of that operation done), then shipped; ``shipping``: they are
+    picked and shipped; ``in_transit``: the last shipment (``in_transit``) arrives after
+    ``transit_days_left`` (default: a fresh transit draw); ``installation``: the crew is
+    awaited. Then installation (if any) and final delivery, as for any order.
+    """
+    product = m.products[order.product_id]
+    to_ship = order.quantity - order.shipped_units
+    if step == "production":
+        yield from production.produce(env, m, product, to_ship, order, order.promised_date,
+                                      order.importance, routing_step, step_progress)
+        order.production_done_time = env.now
+        yield from ship(env, m, order, to_ship, False)
+    elif step == "shipping":
+        yield from ship(env, m, order, to_ship, False)
+    elif step == "in_transit":
+        order.move("in_transit", "logistics")
+        if transit_days_left is None:
+            provider = m.providers[m.segments[order.segment].logistics_provider]
+            transit_days_left = m.carrier_draws[provider.id][1]()
+        yield env.timeout(transit_days_left)
+        if in_transit is not None:
+            in_transit.delivered_time = env.now
+            m.log(env.now, "shipment_delivered", "logistics", order.order_id,
+                  quantity=in_transit.units, shipment=in_transit.shipment_id)
+    yield from _finish(env, m, order, product)
 
 
 def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,

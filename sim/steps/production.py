@@ -37,6 +37,10 @@ def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
     repairs = m.streams.sampler(f"centre.{spec.id}.{machine.index}.repair", spec.repair_hours)
     budget = failures() if failures is not None else math.inf
     label = machine.label
+    if machine.down_until > env.now:  # down in a state snapshot: the repair ends first
+        m.log(env.now, "machine_breakdown", "production", -1, label)
+        yield env.timeout(machine.down_until - env.now)
+        m.log(env.now, "machine_repaired", "production", -1, label)
     while True:
         job: Job = yield centre.store.get(machine)
         wait = centre.hours_to_shift(env.now)
@@ -60,7 +64,9 @@ def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
             yield env.timeout(budget / HOURS_PER_DAY)
             hours -= budget
             m.log(env.now, "machine_breakdown", "production", order_id, label, job=job.job_id)
-            yield env.timeout(repairs() / HOURS_PER_DAY)
+            repair = repairs()
+            machine.down_until = env.now + repair / HOURS_PER_DAY
+            yield env.timeout(repair / HOURS_PER_DAY)
             m.log(env.now, "machine_repaired", "production", order_id, label, job=job.job_id)
             budget = failures() if failures is not None else math.inf
         budget -= hours
@@ -145,15 +151,28 @@ def _maybe_expedite(env: simpy.Environment, m: CompanyModel, order: Order, produ
 
 
 def produce(env: simpy.Environment, m: CompanyModel, product: Product, units: int,
-            order: Order | None, due_date: float,
-            importance: float) -> Generator[simpy.Event, Any, None]:
-    """Take ``units`` of ``product`` through its routing, one job per operation."""
+            order: Order | None, due_date: float, importance: float, first_step: int = 0,
+            progress: float = 0.0, batch: Replenishment | None = None) -> Generator[simpy.Event, Any, None]:
+    """Take ``units`` of ``product`` through its routing, one job per operation.
+
+    A state snapshot resumes production at operation ``first_step`` with ``progress``
+    (a fraction) of it done; the order (or the replenishment ``batch``) keeps the index
+    of the operation it is at, for the next snapshot.
+    """
     for step, op in enumerate(product.routing):
+        if step < first_step:
+            continue
         if order is not None:
+            order.routing_step = step
             yield from _maybe_expedite(env, m, order, product, step)
+        elif batch is not None:
+            batch.routing_step = step
+        hours = _process_hours(m, product, step, op, units)
+        setup = op.setup_hours
+        if step == first_step and progress > 0:
+            hours, setup = hours * (1.0 - progress), setup * (1.0 - progress)
         job = Job(m.next_id("job"), order, product.id, units, product.setup_family,
-                  op.setup_hours, _process_hours(m, product, step, op, units), due_date,
-                  importance, env.now)
+                  setup, hours, due_date, importance, env.now)
         job.expedited = order.expedited if order is not None else False
         job.remaining_hours, job.remaining_days, job.route_load_days = route_outlook(
             m, product, step, units
@@ -178,13 +197,28 @@ def check_replenishment(env: simpy.Environment, m: CompanyModel, product: Produc
     units = math.ceil((target - position) / batch) * batch
     m.stock_pipeline[product.id] += units
     m.log(env.now, "replenishment_released", "planning", product=product.id, quantity=units)
-    env.process(_replenish(env, m, product, units))
+    env.process(replenish(env, m, product, units))
 
 
-def _replenish(env: simpy.Environment, m: CompanyModel, product: Product,
-               units: int) -> Generator[simpy.Event, Any, None]:
+class Replenishment:
+    """A replenishment batch in production (kept by the model for state snapshots)."""
+
+    __slots__ = ("product_id", "units", "routing_step")
+
+    def __init__(self, product_id: str, units: int, routing_step: int = 0):
+        self.product_id = product_id
+        self.units = units
+        self.routing_step = routing_step
+
+
+def replenish(env: simpy.Environment, m: CompanyModel, product: Product, units: int,
+              first_step: int = 0, progress: float = 0.0) -> Generator[simpy.Event, Any, None]:
+    """Make a batch of ``units`` for stock (from operation ``first_step`` when resumed), then stock it."""
     due = env.now + m.scenario.planning.stock_cover_days
-    yield from produce(env, m, product, units, None, due, 0.0)
+    batch = Replenishment(product.id, units, first_step)
+    m.replenishing.append(batch)
+    yield from produce(env, m, product, units, None, due, 0.0, first_step, progress, batch)
+    m.replenishing.remove(batch)
     m.stock_pipeline[product.id] -= units
     m.stock[product.id] += units
     m.log(env.now, "stock_received", "warehouse", product=product.id, quantity=units)

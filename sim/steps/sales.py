@@ -80,7 +80,8 @@ def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
     """Generate the inquiries of one segment until the horizon."""
     arrivals = segment.arrivals
     horizon = m.scenario.horizon_days
-    growth = max(1.0, 1.0 + arrivals.trend_per_year * horizon / 365.0)
+    offset = m.start_day  # the calendar day of time 0 (a snapshot's day; 0 for a run from empty)
+    growth = max(1.0, 1.0 + arrivals.trend_per_year * (offset + horizon) / 365.0)
     peak_rate = arrivals.rate_per_day * growth * (1.0 + arrivals.seasonality.amplitude)
     prefix = f"segment.{segment.id}"
     gap = m.streams.sampler(f"{prefix}.arrival", Exponential(dist="exponential", mean=1.0 / peak_rate))
@@ -103,7 +104,7 @@ def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
         t += gap()
         if t >= horizon:
             return
-        if thin() * peak_rate > rate_at(t):
+        if thin() * peak_rate > rate_at(t + offset):
             continue
         u_customer, u_product, units = pick_customer(), pick_product(), size()
         yield env.timeout(t - env.now)
@@ -120,53 +121,73 @@ def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
         env.process(order_journey(env, m, order))
 
 
-def order_journey(env: simpy.Environment, m: CompanyModel,
-                  order: Order) -> Generator[simpy.Event, Any, None]:
-    """One inquiry from the first sales contact to delivery (or its end)."""
+JOURNEY = ("inquiry", "estimating", "awaiting_customer", "entry", "selection")
+"""The steps of an inquiry before it becomes an accepted order, in order (where a journey may start)."""
+
+
+def order_journey(env: simpy.Environment, m: CompanyModel, order: Order,
+                  start_at: str = "inquiry") -> Generator[simpy.Event, Any, None]:
+    """One inquiry from the first sales contact to delivery (or its end).
+
+    ``start_at`` (one of :data:`JOURNEY`) resumes an inquiry of a state snapshot at that
+    step; from ``awaiting_customer`` on, the order carries its quote (``unit_price``,
+    ``quoted_lead_days``), from ``selection`` on also its ``promised_date``.
+    """
     segment = m.segments[order.segment]
     product = m.products[order.product_id]
     info = m.scenario.information
+    begin = JOURNEY.index(start_at)
 
     # 2. order generation: a sales rep takes the inquiry
-    yield from m.serve([order], "sales", "sales_reps", m.task_hours("sales_contact"),
-                       "sales_contact_started", "sales_contact_completed", "inquiry")
+    if begin == 0:
+        yield from m.serve([order], "sales", "sales_reps", m.task_hours("sales_contact"),
+                           "sales_contact_started", "sales_contact_completed", "inquiry")
 
     # 3. cost estimation and pricing
-    yield from m.serve([order], "estimating", "estimators",
-                       m.task_hours("cost_estimation"), "estimation_started", None, "estimating")
-    surplus = projected = None
-    if info.production_shares_capacity:
-        surplus = production.surplus_capacity_hours(m, product)
-        projected = production.projected_lead_days(m, product, order.quantity, segment.id)
-    context = QuoteContext(
-        order.order_id, env.now, order.customer_id, segment.id, segment.importance, product.id,
-        order.quantity, product.list_price, product.unit_cost, product.standard_lead_days,
-        segment.desired_lead_days, surplus,
-        m.stock[product.id] if info.warehouse_shares_stock else None, projected,
-    )
-    quote = m.decide("pricing", m.policies.pricing.quote, context)
-    if quote.unit_price <= 0 or quote.promised_lead_days < 0:
-        raise RuntimeError(f"pricing policy returned an invalid quote {quote!r}")
-    order.list_price = product.list_price
-    order.unit_cost = product.unit_cost
-    order.unit_price = round(quote.unit_price, 2)
-    order.quote_time = env.now
-    m.log(env.now, "quote_sent", "estimating", order.order_id, quantity=order.quantity,
-          amount=cents(order.unit_price * order.quantity) / 100)
-    order.move("awaiting_customer", "customer")
-    yield env.timeout(m.segment_draws[segment.id][0]())
-    bonus = 0.0
-    if env.now < m.debriefed_until.get(order.customer_id, -math.inf):
-        bonus = m.scenario.quality.debrief_utility_gain
-    accept = acceptance_probability(segment, order.unit_price, product.list_price,
-                                    quote.promised_lead_days, bonus)
-    if order.u_accept >= accept:
-        order.final_state = "lost_quote"
-        order.move("lost_quote", "customer")
-        m.log(env.now, "quote_lost", "sales", order.order_id)
-        return
-    m.log(env.now, "quote_accepted", "sales", order.order_id)
+    if begin <= 1:
+        yield from m.serve([order], "estimating", "estimators",
+                           m.task_hours("cost_estimation"), "estimation_started", None, "estimating")
+        surplus = projected = None
+        if info.production_shares_capacity:
+            surplus = production.surplus_capacity_hours(m, product)
+            projected = production.projected_lead_days(m, product, order.quantity, segment.id)
+        context = QuoteContext(
+            order.order_id, env.now, order.customer_id, segment.id, segment.importance, product.id,
+            order.quantity, product.list_price, product.unit_cost, product.standard_lead_days,
+            segment.desired_lead_days, surplus,
+            m.stock[product.id] if info.warehouse_shares_stock else None, projected,
+        )
+        quote = m.decide("pricing", m.policies.pricing.quote, context)
+        if quote.unit_price <= 0 or quote.promised_lead_days < 0:
+            raise RuntimeError(f"pricing policy returned an invalid quote {quote!r}")
+        order.list_price = product.list_price
+        order.unit_cost = product.unit_cost
+        order.unit_price = round(quote.unit_price, 2)
+        order.quoted_lead_days = quote.promised_lead_days
+        order.quote_time = env.now
+        m.log(env.now, "quote_sent", "estimating", order.order_id, quantity=order.quantity,
+              amount=cents(order.unit_price * order.quantity) / 100)
+    if begin <= 2:
+        order.move("awaiting_customer", "customer")
+        yield env.timeout(m.segment_draws[segment.id][0]())
+        bonus = 0.0
+        if env.now < m.debriefed_until.get(order.customer_id, -math.inf):
+            bonus = m.scenario.quality.debrief_utility_gain
+        accept = acceptance_probability(segment, order.unit_price, product.list_price,
+                                        order.quoted_lead_days, bonus)
+        if order.u_accept >= accept:
+            order.final_state = "lost_quote"
+            order.move("lost_quote", "customer")
+            m.log(env.now, "quote_lost", "sales", order.order_id)
+            return
+        m.log(env.now, "quote_accepted", "sales", order.order_id)
+    if begin <= 3:
+        yield from _entry(env, m, order)
+    yield from _selection(env, m, order, product, segment)
 
+
+def _entry(env: simpy.Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
+    """Step 4: order receipt and entry."""
     # 4. order receipt and entry (an entry error surfaces later, in billing)
     yield from m.serve([order], "order_entry", "entry_clerks", m.task_hours("order_entry"),
                        "entry_started", None, "entry")
@@ -179,10 +200,14 @@ def order_journey(env: simpy.Environment, m: CompanyModel,
         order.entry_error = "quantity"
         order.entered_units = order.quantity + 1
     order.entered_time = env.now
-    order.promised_date = env.now + quote.promised_lead_days  # the promise runs from the order
+    order.promised_date = env.now + order.quoted_lead_days  # the promise runs from the order
     m.log(env.now, "order_entered", "order_entry", order.order_id, quantity=order.entered_units,
           amount=order.entered_units * order.entered_unit_price)
 
+
+def _selection(env: simpy.Environment, m: CompanyModel, order: Order, product: Any,
+               segment: Segment) -> Generator[simpy.Event, Any, None]:
+    """Step 5 (order selection), then steps 6–11 for an accepted order."""
     # 5. order selection: who decides sets the delay and the information available
     policy = m.policies.selection
     senior = policy.decider == "senior"
