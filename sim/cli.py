@@ -83,14 +83,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.policy:
         changes["policies"] = _parse_policy_overrides(args.policy)
     scenario = override(scenario, **changes)
+    if args.snapshot_at is not None and not 0 < args.snapshot_at <= scenario.horizon_days:
+        raise BadInput([f"--snapshot-at: must be in (0, horizon_days = {scenario.horizon_days:g}], "
+                        f"got {args.snapshot_at:g}"])
     out = Path(args.out) if args.out else Path("out") / f"run-{scenario.name}-seed{args.seed}"
     with tqdm(total=round(scenario.horizon_days), unit="day", desc=f"simulating {scenario.name}",
               disable=None if not args.quiet else True, leave=False) as bar:
         def progress(now: float) -> None:
             bar.update(round(now) - bar.n)
 
-        result = simulate(scenario, seed=args.seed, progress=progress)
+        result = simulate(scenario, seed=args.seed, progress=progress, snapshot_at=args.snapshot_at)
     write_outputs(result, out)
+    if result.snapshot is not None:
+        from ordercycle.sim.twin.placement import write_snapshot
+
+        print(f"state at day {args.snapshot_at:g}: {len(result.snapshot.orders):,} open orders -> "
+              f"{write_snapshot(result.snapshot, out / 'snapshot.json')}")
     print(_format_table(result.kpis))
     print(f"\n{len(result.events):,} events, {len(result.orders):,} inquiries -> {out}")
     from ordercycle.sim.cli_reports import report_after
@@ -108,6 +116,10 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     from ordercycle.policies.registry import make_all
 
     make_all(scenario.policies.model_dump())
+    if scenario.start is not None:
+        from ordercycle.sim.twin.snapshot import snapshot_of_scenario
+
+        snapshot_of_scenario(scenario)
     print(f"{args.file}: valid scenario {scenario.name!r}")
     return 0
 
@@ -166,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--policy", action="append", default=[], metavar="DECISION=NAME",
                      help="use another registered policy for a decision (repeatable)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--snapshot-at", type=float, metavar="DAYS",
+                     help="also write the state at this day as OUT/snapshot.json (see docs/twin.md)")
     run.set_defaults(func=cmd_run)
 
     scenario = commands.add_parser("scenario", help="scenario format tools")

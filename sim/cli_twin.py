@@ -1,4 +1,4 @@
-"""``ordercycle export-ocel``, ``calibrate`` and ``validate``: the digital twin from the command line."""
+"""The digital twin's commands: ``export-ocel``, ``calibrate``, ``validate``, ``whatif``, ``promise-risk``."""
 
 from __future__ import annotations
 
@@ -114,8 +114,91 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_days(text: str, flag: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise _bad([f"{flag}: comma-separated days, e.g. 7,14,21, got {text!r}"]) from None
+
+
+def _bundles(paths: list[str]) -> list[Any]:
+    from ordercycle.policies.bundle import BundleError, load_bundle
+
+    bundles, problems = [], []
+    for path in paths:
+        try:
+            bundles.append(load_bundle(path))
+        except BundleError as error:
+            problems += error.problems
+    if problems:
+        raise _bad(problems)
+    return bundles
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Compare policy bundles over the next days from a state snapshot; write the comparison."""
+    from ordercycle.scenarios.loader import load
+    from ordercycle.sim.cli_experiments import _executor, _progress, format_comparison
+    from ordercycle.sim.experiments import ExperimentError, write_comparison
+    from ordercycle.sim.twin.snapshot import read_snapshot
+    from ordercycle.sim.twin.whatif import bundle_scenario, whatif
+
+    if not args.bundle:
+        raise _bad(["--bundle: give at least one policy bundle (e.g. --bundle A.json --bundle B.json)"])
+    if not args.days > 0:
+        raise _bad([f"--days: must be > 0, got {args.days:g}"])
+    bundles = _bundles(args.bundle)
+    scenario = load(args.scenario) if args.scenario else bundle_scenario(bundles[0])
+    snapshot = read_snapshot(args.snapshot, scenario)
+    out = Path(args.out or f"out/whatif-{Path(args.snapshot).stem}-seed{args.seed}")
+    executor = _executor(args)
+    try:
+        comparison = whatif(snapshot, bundles, scenario, days=args.days, reps=args.reps, seed=args.seed,
+                            executor=executor, out=out, confidence=args.confidence,
+                            progress=_progress(args.quiet))
+    except ExperimentError as error:
+        raise _bad(error.problems) from None
+    finally:
+        executor.close()
+    write_comparison(comparison, out)
+    print(format_comparison(comparison))
+    carried = comparison.summary[comparison.summary["kpi"].str.startswith("carried_over.")]
+    if len(carried):
+        print(f"\nOrders open at the snapshot ({len(snapshot.orders)} carried over):")
+        for row in carried.itertuples():
+            print(f"  {row.kpi:<34} {row.set:<16} {row.mean:>10.3f} ± {row.half_width:.3f}")
+    print(f"\n{len(bundles)} bundles × {comparison.replications_used} replications over {args.days:g} days "
+          f"from {args.snapshot}; results in {out}")
+    from ordercycle.sim.cli_reports import report_after
+
+    report_after(out, not getattr(args, "no_report", False))
+    return 1 if len(comparison.errors) else 0
+
+
+def cmd_promise_risk(args: argparse.Namespace) -> int:
+    """Probability of delivering a new order by each candidate date, from a state snapshot."""
+    from ordercycle.scenarios.loader import load
+    from ordercycle.sim.twin.promise import NewOrder, default_segment, format_promise_risk, promise_risk
+    from ordercycle.sim.twin.snapshot import read_snapshot
+
+    scenario = load(args.scenario)
+    snapshot = read_snapshot(args.snapshot, scenario)
+    products = {p.id for p in scenario.products}
+    if args.segment is None and args.product not in products:
+        raise _bad([f"--product: unknown product {args.product!r} (known: {', '.join(sorted(products))})"])
+    segment = args.segment or default_segment(scenario, args.product)
+    order = NewOrder(args.product, args.quantity, segment)
+    result = promise_risk(scenario, snapshot, order, _positive_days(args.dates, "--dates"), reps=args.reps,
+                          seed=args.seed, confidence=args.confidence)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(format_promise_risk(result))
+    return 0
+
+
 def register(commands: Any) -> None:
-    """Add ``export-ocel``, ``calibrate`` and ``validate`` to the sub-parser action."""
+    """Add the twin's commands to the sub-parser action."""
     export = commands.add_parser("export-ocel", help="write a run's event log as OCEL 2.0 (JSON and SQLite)")
     export.add_argument("run_dir", metavar="RUN_DIR", help="output folder of `ordercycle run`")
     export.add_argument("--start", default="2026-01-01T00:00:00", help="timestamp of simulated day 0")
@@ -145,3 +228,38 @@ def register(commands: Any) -> None:
         "--out", help="folder for validation.json / .html (default out/validate-<scenario>)"
     )
     validate.set_defaults(func=cmd_validate)
+
+    whatif = commands.add_parser("whatif",
+                                 help="compare policy bundles over the next days from a state snapshot")
+    whatif.add_argument("snapshot", metavar="SNAPSHOT",
+                        help="state snapshot JSON (`ordercycle run --snapshot-at`)")
+    whatif.add_argument("--bundle", action="append", default=[], metavar="BUNDLE.json",
+                        help="a policy bundle (repeat: one policy set per bundle)")
+    whatif.add_argument("--days", type=float, default=28.0, help="days ahead (default 28)")
+    whatif.add_argument("--reps", type=int, default=10, help="replications per bundle (default 10)")
+    whatif.add_argument("--scenario", help="the company (default: the first bundle's scenario)")
+    whatif.add_argument("--seed", type=int, default=0, help="root seed shared by every bundle (default 0)")
+    whatif.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    whatif.add_argument("--executor", choices=["process", "serial", "dask"], default="process",
+                        help="process pool (default), serial, or a Dask LocalCluster")
+    whatif.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler")
+    whatif.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
+    whatif.add_argument("--out", help="output folder (default out/whatif-<snapshot>-seed<seed>)")
+    whatif.add_argument("--quiet", action="store_true", help="no progress bar")
+    whatif.add_argument("--no-report", action="store_true", help="do not write report.html / report.md")
+    whatif.set_defaults(func=cmd_whatif)
+
+    risk = commands.add_parser("promise-risk",
+                               help="probability of delivering a new order by each candidate date")
+    risk.add_argument("snapshot", metavar="SNAPSHOT", help="state snapshot JSON")
+    risk.add_argument("--product", required=True, help="product id")
+    risk.add_argument("--quantity", type=int, required=True, help="units")
+    risk.add_argument("--segment", help="customer segment (default: the one buying most of the product)")
+    risk.add_argument("--dates", required=True, metavar="D1,D2,...",
+                      help="candidate promised dates, days from the snapshot (e.g. 7,14,21)")
+    risk.add_argument("--reps", type=int, default=20, help="replications per date (default 20)")
+    risk.add_argument("--scenario", default="baseline", help="the company (default: baseline)")
+    risk.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    risk.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
+    risk.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    risk.set_defaults(func=cmd_promise_risk)

@@ -315,7 +315,8 @@ class CompanyModel:
                 self.env.run(until=horizon)
                 return
             for k in range(1, chunks + 1):
-                self.env.run(until=horizon * k / chunks)
+                if horizon * k / chunks > self.env.now:  # a run may continue from a snapshot taken midway
+                    self.env.run(until=horizon * k / chunks)
                 progress(self.env.now)
 
 

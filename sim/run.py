@@ -143,7 +143,34 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
                  "planned_load_hours", "changed"],
     )
     kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans))
+    if scenario.start is not None:
+        kpis["carried_over"] = carried_over_kpis(orders, model.env.now)
     return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model, snapshot)
+
+
+def carried_over_kpis(orders: pd.DataFrame, horizon: float) -> dict[str, float]:
+    """How the orders open at a state snapshot fared (the usual KPIs count new inquiries only).
+
+    Over the carried-over orders (inquiry before time 0) not yet delivered at time 0:
+    ``open_orders`` (their number), ``delivered`` (delivered by the horizon),
+    ``on_time_rate`` (delivered by their promised date, over those delivered or already
+    past their promised date at the horizon; NaN if none), ``late_open`` (still open past
+    their promised date) and ``mean_delivery_days`` (mean delivery time after time 0).
+    """
+    carried = orders[(orders["inquiry_time"] < 0) & ~(orders["delivered_time"] <= 0)]
+    accepted = carried[carried["promised_date"].notna()]
+    delivered = accepted["delivered_time"].notna()
+    on_time = delivered & (accepted["delivered_time"] <= accepted["promised_date"] + 1e-9)
+    late_open = ~delivered & (accepted["final_state"] == "open") & (accepted["promised_date"] < horizon)
+    judged = int(delivered.sum() + late_open.sum())
+    times = accepted.loc[delivered, "delivered_time"]
+    return {
+        "open_orders": float(len(carried)),
+        "delivered": float(delivered.sum()),
+        "on_time_rate": float(on_time.sum() / judged) if judged else math.nan,
+        "late_open": float(late_open.sum()),
+        "mean_delivery_days": float(times.mean()) if len(times) else math.nan,
+    }
 
 
 def _clean(value: Any) -> Any:

@@ -16,7 +16,9 @@ from ordercycle.sim.entities import Invoice, Order, Shipment
 from ordercycle.sim.model import cents
 from ordercycle.sim.twin.snapshot import (
     FULFILMENT,
+    KIND,
     PRE_ACCEPTANCE,
+    SCHEMA_VERSION,
     STEP_STATE,
     STEPS,
     OrderState,
@@ -144,6 +146,7 @@ def place(m: CompanyModel, snapshot: Snapshot) -> None:
             invoice.lines.append((live[line.order_id], line.units, charged))
             invoice.amount_cents += charged
             invoice.charged_cents[line.order_id] = charged
+        m.open_invoices[invoice.invoice_id] = invoice
         covered = [s for line in invoice_state.lines for s in opening[line.order_id] if s.billed]
         env.process(billing.resume_invoice(env, m, invoice, covered if invoice.disputed else []))
     for o in sorted(snapshot.orders, key=lambda o: o.order_id):
@@ -166,9 +169,11 @@ def place(m: CompanyModel, snapshot: Snapshot) -> None:
                         shipments[-1] if shipments else None)
         if shipment is None:  # nothing shipped before: refused by check(); keep the type checker calm
             continue
+        m.open_returns[claim.return_id] = [order, shipment, claim.stage, claim.units, claim.reason]
         env.process(aftersales.return_claim(env, m, order, shipment, claim.reason,
                                             (claim.return_id, claim.stage, claim.units)))
     for ticket in snapshot.tickets:
+        m.open_tickets[ticket.ticket_id] = live[ticket.order_id]
         env.process(aftersales.repair_ticket(env, m, live[ticket.order_id], ticket.ticket_id))
 
 
@@ -278,8 +283,10 @@ def capture(m: CompanyModel) -> Snapshot:
 
 
 def write_snapshot(snapshot: Snapshot, path: str | Path) -> Path:
-    """Write a snapshot as indented JSON (stable: same state, same bytes)."""
+    """Write a snapshot as JSON, fields at their defaults left out (stable: same state, same bytes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(snapshot.model_dump(mode="json"), indent=1) + "\n", encoding="utf-8")
+    data = {"schema_version": SCHEMA_VERSION, "kind": KIND,
+            **snapshot.model_dump(mode="json", exclude_defaults=True)}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return path

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ordercycle.scenarios.loader import format_validation_error, override
+from ordercycle.scenarios.loader import ScenarioError, format_validation_error, override
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.model import cents
 
@@ -45,12 +45,12 @@ Step = Literal["inquiry", "estimating", "awaiting_customer", "entry", "selection
                "shipping", "in_transit", "installation", "delivered"]
 
 
-class SnapshotError(ValueError):
-    """A snapshot that cannot be used; ``problems`` holds one ``path: reason`` line each."""
+class SnapshotError(ScenarioError):
+    """A snapshot that cannot be used; ``problems`` holds one ``path: reason`` line each.
 
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    A :class:`~ordercycle.scenarios.loader.ScenarioError`: a scenario naming a snapshot
+    that does not fit it is a bad scenario (the CLI exits with code 2).
+    """
 
 
 class MachineState(BaseModel):

@@ -1,0 +1,231 @@
+"""State snapshots: captured from a run, restarted, checked against the scenario."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ordercycle.scenarios.loader import content_hash, load, override
+from ordercycle.sim.cli import main
+from ordercycle.sim.invariants import check_run
+from ordercycle.sim.model import CompanyModel
+from ordercycle.sim.run import simulate
+from ordercycle.sim.twin.placement import capture, write_snapshot
+from ordercycle.sim.twin.snapshot import (
+    FULFILMENT,
+    Snapshot,
+    SnapshotError,
+    parse_snapshot,
+    read_snapshot,
+    starting_from,
+)
+
+TAKEN_AT = 25.0
+AHEAD = 30.0
+
+
+@pytest.fixture(scope="module")
+def company():
+    """The baseline over 40 days (no warm-up)."""
+    return override(load("baseline"), horizon_days=40, warmup_days=0.0)
+
+
+@pytest.fixture(scope="module")
+def taken(company):
+    """A snapshot of the baseline at day 25 (seed 4)."""
+    return simulate(company, seed=4, snapshot_at=TAKEN_AT).snapshot
+
+
+@pytest.fixture(scope="module")
+def restarted(company, taken):
+    return simulate(starting_from(company, taken, AHEAD), seed=9)
+
+
+def test_a_snapshot_holds_orders_at_many_steps(taken):
+    steps = {order.step for order in taken.orders}
+    assert {"awaiting_customer", "production", "in_transit", "delivered"} <= steps
+    assert taken.invoices and taken.machines and taken.taken_at_day == TAKEN_AT
+
+
+def test_restart_keeps_every_order_and_the_invariants(restarted, taken):
+    assert check_run(restarted) == []
+    orders = restarted.orders.set_index("order_id")
+    carried = [order.order_id for order in taken.orders]
+    assert set(carried) <= set(orders.index)
+    for state in taken.orders:
+        row = orders.loc[state.order_id]
+        if state.step in FULFILMENT or state.step == "delivered":  # accepted orders are never lost
+            assert row["final_state"] in ("delivered", "returned", "open")
+            assert row["promised_date"] == pytest.approx(state.promised_day)
+    fulfilling = [o.order_id for o in taken.orders if o.step in FULFILMENT]
+    delivered = orders.loc[fulfilling, "final_state"].isin(["delivered", "returned"])
+    assert delivered.mean() > 0.5, "most orders in fulfilment are delivered within 30 days"
+
+
+def test_new_ids_continue_after_the_snapshot(restarted, taken):
+    events = restarted.events
+    new = events[events["activity"] == "inquiry_received"]["order_id"]
+    assert new.min() > max(o.order_id for o in taken.orders)
+    issued = events[events["activity"] == "invoice_issued"]["invoice_id"]
+    if taken.invoices and len(issued):
+        assert issued.min() > max(v.invoice_id for v in taken.invoices)
+
+
+def test_carried_over_opening_balances_are_logged_once_per_order(restarted, taken):
+    events = restarted.events
+    opened = events[events["activity"] == "order_carried_over"]
+    assert sorted(opened["order_id"]) == sorted(o.order_id for o in taken.orders)
+    assert (opened["time"] == 0).all()
+    billed = {o.order_id: o.billed for o in taken.orders}
+    assert opened.set_index("order_id")["amount"].astype(float).to_dict() == pytest.approx(billed)
+
+
+def test_same_seed_same_bytes(company, taken, restarted):
+    again = simulate(starting_from(company, taken, AHEAD), seed=9)
+    assert again.events.equals(restarted.events)
+    assert again.orders.equals(restarted.orders)
+
+
+def test_placing_then_capturing_gives_the_snapshot_back(company, taken):
+    model = CompanyModel(starting_from(company, taken, AHEAD), seed=1)
+    model.start()
+    again = capture(model)
+    def key(o):
+        return o.order_id, o.step, o.routing_step, o.shipped_units, o.invoiced_units
+
+    assert [key(o) for o in again.orders] == [key(o) for o in taken.orders]
+    assert again.stock == taken.stock
+    assert [v.invoice_id for v in again.invoices] == [v.invoice_id for v in taken.invoices]
+    assert [(m.work_centre, m.index, m.setup_family) for m in again.machines] == [
+        (m.work_centre, m.index, m.setup_family) for m in taken.machines
+    ]
+
+
+def test_a_run_from_a_snapshot_can_be_snapshotted_again(company, taken):
+    later = simulate(starting_from(company, taken, AHEAD), seed=2, snapshot_at=10.0).snapshot
+    assert later.taken_at_day == TAKEN_AT + 10.0
+    rerun = simulate(starting_from(company, later, 10.0), seed=3)
+    assert check_run(rerun) == []
+
+
+def test_written_snapshot_reads_back_equal(tmp_path, company, taken):
+    path = write_snapshot(taken, tmp_path / "snapshot.json")
+    assert read_snapshot(path, company) == taken
+    assert json.loads(path.read_text())["kind"] == "ordercycle-state-snapshot"
+
+
+def test_a_machine_down_in_the_snapshot_is_repaired_first(company):
+    down = {"work_centre": "machining", "index": 0, "down_hours": 30}
+    snapshot = Snapshot.model_validate({"machines": [down]})
+    events = simulate(starting_from(company, snapshot, 5.0), seed=0).events
+    machine = events[events["resource"] == "machining:0"]
+    assert list(machine["activity"].iloc[:2]) == ["machine_breakdown", "machine_repaired"]
+    assert machine["time"].iloc[1] == pytest.approx(30 / 24)
+    started = machine[machine["activity"] == "operation_started"]["time"]
+    assert started.empty or started.min() >= 30 / 24
+
+
+def test_snapshot_stock_replaces_the_initial_stock(company):
+    snapshot = Snapshot.model_validate({"stock": {"filter": 3}})
+    events = simulate(starting_from(company, snapshot, 1.0), seed=0).events
+    initial = events[events["activity"] == "stock_initial"].set_index("product_id")["quantity"]
+    assert initial["filter"] == 3
+
+
+# --- refused snapshots ---------------------------------------------------------------------------
+
+
+def _order(**changes):
+    order = {"order_id": 7, "customer_id": "key-1", "segment": "key", "product": "pump", "quantity": 4,
+             "step": "production", "inquiry_day": -10.0, "unit_price": 100.0, "promised_day": 5.0,
+             "routing_step": 1}
+    order.update(changes)
+    return order
+
+
+BAD = {
+    "unknown product": ({"orders": [_order(product="widget")]}, "orders.0.product: unknown product 'widget'"),
+    "unknown segment": ({"orders": [_order(segment="nobody")]}, "orders.0.segment: unknown segment"),
+    "unknown step": ({"orders": [_order(step="dreaming")]}, "orders.0.step:"),
+    "unknown work centre": ({"machines": [{"work_centre": "moon", "index": 0}]},
+                            "machines.0.work_centre: unknown work centre 'moon'"),
+    "machine index": ({"machines": [{"work_centre": "machining", "index": 99}]}, "machines.0.index:"),
+    "negative stock": ({"stock": {"pump": -3}}, "stock.pump: must be >= 0, got -3"),
+    "stock of unknown product": ({"stock": {"widget": 3}}, "stock.widget: unknown product"),
+    "negative quantity": ({"orders": [_order(quantity=-2)]}, "orders.0.quantity:"),
+    "beyond the routing": ({"orders": [_order(routing_step=9)]},
+                           "orders.0.routing_step: 9 is beyond the routing"),
+    "duplicate ids": ({"orders": [_order(), _order()]}, "orders.1.order_id: duplicate id 7"),
+    "missing promise": ({"orders": [_order(promised_day=None)]}, "orders.0.promised_day: required"),
+    "shipped too much": ({"orders": [_order(shipped_units=9)]}, "orders.0.shipped_units: 9 > quantity 4"),
+    "paid more than billed": ({"orders": [_order(step="delivered", shipped_units=4, invoiced_units=4,
+                                                 billed=400.0, paid=500.0)]},
+                              "orders.0.paid: 500 > billed 400"),
+    "invoice of unknown order": ({"invoices": [{"invoice_id": 1, "customer_id": "key-1", "issued_day": -1,
+                                                "lines": [{"order_id": 3, "units": 1, "amount": 5}]}]},
+                                 "invoices.0.lines.0.order_id: unknown order 3"),
+    "unknown key": ({"orders": [_order(colour="red")]}, "orders.0.colour: unknown key"),
+    "ticket on an open order": ({"orders": [_order()], "tickets": [{"ticket_id": 1, "order_id": 7}]},
+                                "tickets.0.order_id: a repair needs a delivered order"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_contradicting_snapshot_is_refused_by_field(company, case):
+    data, expected = BAD[case]
+    with pytest.raises(SnapshotError) as error:
+        parse_snapshot(data, company, "today.json")
+    assert any(line.startswith("today.json: ") and expected in line for line in error.value.problems), (
+        error.value.problems
+    )
+
+
+def _scenario_file(folder: Path, snapshot: dict) -> Path:
+    (folder / "state").mkdir(parents=True, exist_ok=True)
+    (folder / "state" / "today.json").write_text(json.dumps(snapshot), encoding="utf-8")
+    data = load("baseline").model_dump(mode="json")
+    data.update(name="from-today", horizon_days=2.0, warmup_days=0.0, start={"snapshot": "state/today.json"})
+    path = folder / "from-today.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_a_scenario_names_its_snapshot_relative_to_its_file_and_hashes_its_content(tmp_path, monkeypatch):
+    path = _scenario_file(tmp_path, {"stock": {"pump": 2}})
+    monkeypatch.chdir(tmp_path / "state")  # not the scenario's folder
+    first = load(path)
+    assert first.start.state == {"stock": {"pump": 2}}
+    assert content_hash(load(path)) == content_hash(first)
+    (tmp_path / "state" / "today.json").write_text(json.dumps({"stock": {"pump": 3}}), encoding="utf-8")
+    assert content_hash(load(path)) != content_hash(first)
+    events = simulate(load(path), seed=0).events
+    assert events[events["activity"] == "stock_initial"].set_index("product_id")["quantity"]["pump"] == 3
+
+
+def test_cli_refuses_a_scenario_whose_snapshot_contradicts_it(tmp_path, capsys):
+    path = _scenario_file(tmp_path, {"stock": {"pump": -1}, "orders": [_order(product="widget")]})
+    assert main(["scenario", "check", str(path)]) == 2
+    assert main(["run", str(path), "--quiet", "--no-report", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "stock.pump: must be >= 0, got -1" in err and "orders.0.product: unknown product 'widget'" in err
+    assert "Traceback" not in err
+
+
+def test_cli_run_writes_a_snapshot_that_a_scenario_can_start_from(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "baseline", "--horizon", "12", "--warmup", "0", "--snapshot-at", "6", "--quiet",
+                 "--no-report", "--out", str(out)]) == 0
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    shutil.copy(out / "snapshot.json", folder / "today.json")
+    data = load("baseline").model_dump(mode="json")
+    data.update(name="t", horizon_days=3.0, warmup_days=0.0, start={"snapshot": "today.json"})
+    (folder / "t.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = simulate(load(folder / "t.yaml"), seed=0)
+    assert check_run(result) == []
+    assert (result.events["activity"] == "order_carried_over").sum() == len(read_snapshot(
+        folder / "today.json", load("baseline")).orders)
