@@ -194,6 +194,20 @@ def _load_bundle(path: str, option: str) -> Any:
         raise BadInput([f"{option} {line}" if option else line for line in error.problems]) from None
 
 
+def _promise_estimator(args: argparse.Namespace, live: Any) -> Any:
+    """The promise-risk estimator from ``--snapshot``: the live bundle's policies on its scenario
+    (or ``--promise-scenario``), started from the snapshot."""
+    from ordercycle.scenarios.loader import load
+    from ordercycle.sim.twin.promise import service_estimator
+    from ordercycle.sim.twin.snapshot import read_snapshot
+    from ordercycle.sim.twin.whatif import deployed_scenario
+
+    if args.promise_max_reps < 1:
+        raise BadInput([f"--promise-max-reps: must be >= 1, got {args.promise_max_reps}"])
+    company = deployed_scenario(live, load(args.promise_scenario) if args.promise_scenario else None)
+    return service_estimator(company, read_snapshot(args.snapshot, company))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """``ordercycle serve bundle.json``: the decision service under uvicorn."""
     import uvicorn
@@ -222,7 +236,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise BadInput([f"--db {line}" for line in error.problems]) from None
     settings = ServiceSettings(db_path=args.db, token=token, max_body_bytes=args.max_body_bytes,
                                max_items=args.max_items, synchronous=args.synchronous)
-    app = create_app(live, settings, shadow)
+    estimator = _promise_estimator(args, live) if args.snapshot else None
+    app = create_app(live, settings, shadow, promise_risk=estimator, promise_max_reps=args.promise_max_reps)
     auth = f"bearer token from ${args.token_env}" if token else "none (loopback only)"
     shadowing = f"; shadow bundle {shadow.content_hash[:12]}" if shadow else ""
     print(f"serving bundle {live.content_hash[:12]} ({', '.join(sorted(live.policies))}) on "
@@ -362,6 +377,12 @@ def register(commands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--db", default="decisions.sqlite", help="decision log (default decisions.sqlite)")
+    serve.add_argument("--snapshot", metavar="SNAPSHOT.json",
+                       help="state snapshot: enables POST /v1/promise-risk (look-ahead simulations from it)")
+    serve.add_argument("--promise-scenario", metavar="SCENARIO",
+                       help="company for promise risk (default: the bundle's scenario with its policies)")
+    serve.add_argument("--promise-max-reps", type=int, default=50,
+                       help="cap on replications per date of a promise-risk request (default 50)")
     serve.add_argument("--shadow", metavar="BUNDLE",
                        help="also decide every request with this bundle; log both")
     serve.add_argument("--token-env", default="ORDERCYCLE_TOKEN",

@@ -72,7 +72,7 @@ def check_inquiries(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
     lines = [f"order {i} appears {n} times in orders" for i, n in counts[counts > 1].items()]
     inquiries = _of(events, "inquiry_received", "order_carried_over")["order_id"].astype("int64")
     if len(inquiries) != len(orders):
-        lines.append(f"{len(orders)} orders but {len(inquiries)} inquiry_received (or carried-over) events")
+        lines.append(f"{len(orders)} orders but {len(inquiries)} inquiry_received events")
     known = set(orders["order_id"])
     lines += [f"inquiry {i} is missing from orders" for i in sorted(set(inquiries) - known)]
     lines += [f"order {i} has no inquiry_received (or order_carried_over) event"

@@ -43,6 +43,7 @@ from ordercycle.policies.bundle import Bundle
 from ordercycle.policies.service.log import DecisionLog, ShadowRecord
 from ordercycle.policies.service.metrics import CONTENT_TYPE, ServiceMetrics
 from ordercycle.policies.service.outcomes import outcome, same_decision
+from ordercycle.policies.service.promise import DEFAULT_MAX_REPS, PromiseEstimator, add_promise_route
 from ordercycle.policies.service.schemas import DEFAULT_MAX_ITEMS, RouteSchema, route_schemas
 
 TOKEN_ENV = "ORDERCYCLE_TOKEN"
@@ -379,11 +380,14 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
 
 
 def create_app(live: Bundle, settings: ServiceSettings | None = None,
-               shadow: Bundle | None = None) -> FastAPI:
+               shadow: Bundle | None = None, promise_risk: PromiseEstimator | None = None,
+               promise_max_reps: int = DEFAULT_MAX_REPS) -> FastAPI:
     """The decision service for ``live`` (and optionally a ``shadow`` bundle).
 
     The lifespan opens the decision log at ``settings.db_path`` and closes it at shutdown
-    (use ``with TestClient(app)`` in tests so that it runs).
+    (use ``with TestClient(app)`` in tests so that it runs). With ``promise_risk`` (an
+    estimator injected by ``ordercycle serve --snapshot``) the service also answers
+    ``POST /v1/promise-risk`` (:mod:`.promise`).
     """
     settings = settings or ServiceSettings()
     metrics = ServiceMetrics()
@@ -449,6 +453,8 @@ def create_app(live: Bundle, settings: ServiceSettings | None = None,
 
     for kind in sorted(live.policies, key=list(schemas).index):
         _add_decision_route(app, schemas[kind], live, shadow, metrics, protected, settings.token)
+    if promise_risk is not None:
+        add_promise_route(app, promise_risk, protected, ERROR_RESPONSES, promise_max_reps)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=protected)
     def openapi_document() -> JSONResponse:

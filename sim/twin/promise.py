@@ -21,6 +21,7 @@ order's priority enough to make the later date *less* likely to be kept.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -194,3 +195,31 @@ def format_promise_risk(result: PromiseRisk) -> str:
         lines.append(f"{d.promised_day:>12g}  {f'{d.delivered_by}/{d.reps}':>12}  {d.probability:>10.1%}  "
                      f"{f'[{d.ci_low:.1%}, {d.ci_high:.1%}]':>24}")
     return "\n".join(lines)
+
+
+def service_estimator(scenario: Scenario, snapshot: Snapshot) -> Callable[[Any], dict[str, Any]]:
+    """The estimator ``ordercycle serve --snapshot`` injects into the decision service.
+
+    It answers a :class:`~ordercycle.policies.service.promise.PromiseRiskRequest` from
+    ``snapshot`` under ``scenario`` (the deployed policies already in place); a request
+    that does not fit the scenario raises ``PromiseRequestError`` naming the field.
+    """
+    from ordercycle.policies.service.promise import PromiseRequestError
+
+    def estimate(request: Any) -> dict[str, Any]:
+        if request.product not in {p.id for p in scenario.products}:
+            raise PromiseRequestError([("product", f"unknown product {request.product!r}")])
+        segment = request.segment or default_segment(scenario, request.product)
+        order = NewOrder(request.product, request.quantity, segment)
+        try:
+            result = promise_risk(scenario, snapshot, order, list(request.dates), reps=request.reps,
+                                  seed=request.seed, confidence=request.confidence)
+        except SnapshotError as error:
+            errors: list[tuple[str | None, str]] = []
+            for line in error.problems:
+                field_name, _, reason = line.partition(": ")
+                errors.append((field_name, reason) if reason else (None, line))
+            raise PromiseRequestError(errors) from None
+        return {**result.to_json(), "snapshot_day": snapshot.taken_at_day}
+
+    return estimate

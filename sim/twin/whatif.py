@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ordercycle.policies.bundle import Bundle
-from ordercycle.scenarios.loader import ScenarioError, parse
-from ordercycle.scenarios.schema import Scenario
+from ordercycle.scenarios.loader import ScenarioError, override, parse
+from ordercycle.scenarios.schema import PolicySetChanges, Scenario
 from ordercycle.sim.experiments import Comparison, compare
 from ordercycle.sim.twin.snapshot import Snapshot, starting_from
 
@@ -49,6 +49,13 @@ def bundle_scenario(bundle: Bundle) -> Scenario:
     except ScenarioError as error:
         source = bundle.source or "bundle"
         raise ScenarioError([f"{source}: scenario.{line}" for line in error.problems]) from None
+
+
+def deployed_scenario(bundle: Bundle, scenario: Scenario | None = None) -> Scenario:
+    """``scenario`` (default: the bundle's own) with the bundle's policies in place of its own."""
+    base = scenario if scenario is not None else bundle_scenario(bundle)
+    changes = PolicySetChanges.model_validate(next(iter(bundle_sets([bundle]).values())))
+    return override(base, policies=changes.apply(base.policies).model_dump(mode="python"))
 
 
 def whatif(snapshot: Snapshot, bundles: list[Bundle], scenario: Scenario | None = None, *,
