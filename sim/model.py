@@ -312,7 +312,8 @@ class CompanyModel:
         horizon = self.scenario.horizon_days if until is None else until
         with relaxed_gc():
             if progress is None:
-                self.env.run(until=horizon)
+                if horizon > self.env.now:  # a run snapshotted at its horizon is already there
+                    self.env.run(until=horizon)
                 return
             for k in range(1, chunks + 1):
                 if horizon * k / chunks > self.env.now:  # a run may continue from a snapshot taken midway

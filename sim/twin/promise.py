@@ -28,7 +28,7 @@ from typing import Any
 
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.entities import Order
-from ordercycle.sim.model import CompanyModel
+from ordercycle.sim.model import CompanyModel, relaxed_gc
 from ordercycle.sim.twin.snapshot import Snapshot, SnapshotError, starting_from
 
 MAX_REPS = 200
@@ -156,9 +156,10 @@ def delivery_day(start: Scenario, order: NewOrder, promised_day: float, seed: in
     model.log(0.0, "inquiry_received", "sales", new.order_id, product=product.id, quantity=order.quantity)
     model.env.process(fulfilment.fulfil_order(model.env, model, new))
     t = 0.0
-    while t < until and not new.delivered:
-        t = min(until, t + STEP_DAYS)
-        model.run(until=t)
+    with relaxed_gc():
+        while t < until and not new.delivered:
+            t = min(until, t + STEP_DAYS)
+            model.env.run(until=t)
     return new.delivered_time if new.delivered and new.delivered_time <= until else None
 
 

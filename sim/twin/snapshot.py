@@ -362,14 +362,30 @@ def read_snapshot(path: str | Path, scenario: Scenario) -> Snapshot:
     return parse_snapshot(data, scenario, str(path))
 
 
+_CHECKED: dict[int, tuple[Scenario, Snapshot]] = {}
+"""The last few scenarios whose snapshot was checked, by id (the scenario is kept, so the id stays its)."""
+CHECKED_KEPT = 4
+
+
 def snapshot_of_scenario(scenario: Scenario) -> Snapshot:
-    """The snapshot a scenario names (``start``), checked against it."""
+    """The snapshot a scenario names (``start``), checked against it.
+
+    Replications of one scenario object (promise risk, what-if in one process) check it
+    once: scenarios are immutable, so the answer for the same object cannot change.
+    """
     assert scenario.start is not None
+    cached = _CHECKED.get(id(scenario))
+    if cached is not None and cached[0] is scenario:
+        return cached[1]
     if scenario.start.state is None:
         raise SnapshotError([f"start.snapshot: {scenario.start.snapshot} was not loaded (load the scenario "
                              "from its file, or use `starting_from`)"])
     bare = scenario.model_copy(update={"start": None})
-    return parse_snapshot(scenario.start.state, bare, f"start.snapshot ({scenario.start.snapshot})")
+    snapshot = parse_snapshot(scenario.start.state, bare, f"start.snapshot ({scenario.start.snapshot})")
+    while len(_CHECKED) >= CHECKED_KEPT:
+        del _CHECKED[next(iter(_CHECKED))]
+    _CHECKED[id(scenario)] = (scenario, snapshot)
+    return snapshot
 
 
 def starting_from(scenario: Scenario, snapshot: Snapshot, days: float | None = None,
