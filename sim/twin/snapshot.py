@@ -302,6 +302,11 @@ def check(snapshot: Snapshot, scenario: Scenario) -> list[str]:
             open_cents[line.order_id] = open_cents.get(line.order_id, 0) + cents(line.amount)
         if len(segments) > 1:
             problems.append(f"invoices.{i}.lines: orders of several segments {sorted(segments)}")
+    for i, order in enumerate(snapshot.orders):
+        unpaid = cents(order.billed) - cents(order.paid)
+        if unpaid > 0 and unpaid != open_cents.get(order.order_id, 0):
+            problems.append(f"orders.{i}.paid: billed - paid = {unpaid / 100:.2f} must be on open invoices, "
+                            f"which charge the order {open_cents.get(order.order_id, 0) / 100:.2f}")
     for order_id, units in sorted(open_units.items()):
         order = orders[order_id]
         if units > order.invoiced_units:

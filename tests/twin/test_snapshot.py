@@ -165,6 +165,9 @@ BAD = {
     "paid more than billed": ({"orders": [_order(step="delivered", shipped_units=4, invoiced_units=4,
                                                  billed=400.0, paid=500.0)]},
                               "orders.0.paid: 500 > billed 400"),
+    "unpaid money on no invoice": ({"orders": [_order(step="delivered", shipped_units=4, invoiced_units=4,
+                                                      billed=400.0)]},
+                                   "orders.0.paid: billed - paid = 400.00 must be on open invoices"),
     "invoice of unknown order": ({"invoices": [{"invoice_id": 1, "customer_id": "key-1", "issued_day": -1,
                                                 "lines": [{"order_id": 3, "units": 1, "amount": 5}]}]},
                                  "invoices.0.lines.0.order_id: unknown order 3"),
@@ -229,3 +232,14 @@ def test_cli_run_writes_a_snapshot_that_a_scenario_can_start_from(tmp_path):
     assert check_run(result) == []
     assert (result.events["activity"] == "order_carried_over").sum() == len(read_snapshot(
         folder / "today.json", load("baseline")).orders)
+
+
+def test_the_example_snapshot_fits_the_baseline_and_runs():
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "twin" / "example-snapshot.json"
+    baseline = load("baseline")
+    snapshot = read_snapshot(path, baseline)
+    assert len({order.step for order in snapshot.orders}) >= 6
+    result = simulate(starting_from(baseline, snapshot, 14.0), seed=0)
+    assert check_run(result) == []
+    undelivered = sum(1 for o in snapshot.orders if o.step != "delivered")
+    assert result.kpis["carried_over"]["open_orders"] == undelivered
