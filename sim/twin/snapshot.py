@@ -356,8 +356,15 @@ def parse_snapshot(data: Any, scenario: Scenario, source: str = "snapshot") -> S
 
 
 def read_snapshot(path: str | Path, scenario: Scenario) -> Snapshot:
-    """Read and check a snapshot file against ``scenario`` (:class:`SnapshotError` if it does not fit)."""
+    """Read and check a snapshot against ``scenario`` (:class:`SnapshotError` if it does not fit).
+
+    ``path`` is a JSON file or a folder of CSV tables (:mod:`ordercycle.sim.twin.snapshot_tables`).
+    """
     path = Path(path)
+    if path.is_dir():
+        from ordercycle.sim.twin.snapshot_tables import tables_to_data
+
+        return parse_snapshot(tables_to_data(path), scenario, str(path))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:

@@ -243,3 +243,29 @@ def test_the_example_snapshot_fits_the_baseline_and_runs():
     assert check_run(result) == []
     undelivered = sum(1 for o in snapshot.orders if o.step != "delivered")
     assert result.kpis["carried_over"]["open_orders"] == undelivered
+
+
+# --- CSV tables --------------------------------------------------------------------------------------
+
+
+def test_csv_tables_read_back_as_the_same_snapshot(tmp_path, company, taken):
+    from ordercycle.sim.twin.snapshot_tables import write_tables
+
+    folder = write_tables(taken, tmp_path / "today")
+    assert (folder / "orders.csv").read_text().count("\n") == len(taken.orders) + 1
+    assert read_snapshot(folder, company) == taken
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"stock.csv": "product,units\npump,-2\n"}, "stock.pump: must be >= 0, got -2"),
+    ({"orders.csv": "order_id,colour\n1,red\n"}, "orders.0.colour: unknown key"),
+    ({"invoice_lines.csv": "invoice_id,order_id,units,amount\n4,1,1,10\n"},
+     "invoice_lines.0.invoice_id: no invoice '4' in invoices.csv"),
+    ({"stuff.csv": "a\n1\n"}, "unknown tables ['stuff.csv']"),
+])
+def test_bad_csv_tables_are_refused_by_field(tmp_path, company, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(SnapshotError) as error:
+        read_snapshot(tmp_path, company)
+    assert any(expected in line for line in error.value.problems), error.value.problems
