@@ -15,7 +15,13 @@ from ordercycle.sim.cli import main
 from ordercycle.sim.executors import SerialExecutor
 from ordercycle.sim.run import simulate
 from ordercycle.sim.twin.placement import write_snapshot
-from ordercycle.sim.twin.promise import NewOrder, promise_risk, service_estimator, wilson_interval
+from ordercycle.sim.twin.promise import (
+    NewOrder,
+    default_segment,
+    promise_risk,
+    service_estimator,
+    wilson_interval,
+)
 from ordercycle.sim.twin.snapshot import SnapshotError
 from ordercycle.sim.twin.whatif import deployed_scenario, whatif
 
@@ -150,12 +156,13 @@ def client(company, snapshot, bundles, tmp_path_factory):
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def test_the_route_answers_with_an_interval_per_date(client):
+def test_the_route_answers_with_an_interval_per_date(client, company):
     response = client.post("/v1/promise-risk", headers=AUTH,
                            json={"product": "pump", "quantity": 2, "dates": [1, 3], "reps": 2})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["segment"] == "strategic" and [d["promised_day"] for d in body["dates"]] == [1, 3]
+    assert body["segment"] == default_segment(company, "pump")
+    assert [d["promised_day"] for d in body["dates"]] == [1, 3]
     assert all(d["replications"] == 2 for d in body["dates"])
     assert all(d["ci_low"] <= d["probability"] <= d["ci_high"] for d in body["dates"])
     assert not math.isnan(body["snapshot_day"])
@@ -181,3 +188,23 @@ def test_without_an_estimator_there_is_no_route(bundles, tmp_path):
     app = create_app(load_bundle(bundles["fifo"]), ServiceSettings(db_path=str(tmp_path / "d.sqlite")))
     with TestClient(app) as test_client:
         assert test_client.post("/v1/promise-risk", json={}).status_code == 404
+
+
+def test_serve_builds_the_estimator_from_the_bundle_and_the_snapshot(tmp_path, snapshot, bundles):
+    import argparse
+
+    from ordercycle.policies.bundle import load_bundle
+    from ordercycle.policies.service.promise import PromiseRiskRequest
+    from ordercycle.sim.cli_service import _promise_estimator
+
+    live = load_bundle(bundles["edd"])
+    path = write_snapshot(snapshot, tmp_path / "today.json")
+    args = argparse.Namespace(snapshot=str(path), promise_scenario=None, promise_max_reps=4)
+    request = PromiseRiskRequest(product="valve", quantity=2, dates=[1], reps=1)
+    answer = _promise_estimator(args, live)(request)
+    assert answer["dates"][0]["replications"] == 1
+    assert answer["segment"] == default_segment(deployed_scenario(live), "valve")
+    (tmp_path / "bad.json").write_text(json.dumps({"machines": [{"work_centre": "moon", "index": 0}]}))
+    with pytest.raises(SnapshotError, match="machines.0.work_centre: unknown work centre 'moon'"):
+        _promise_estimator(argparse.Namespace(snapshot=str(tmp_path / "bad.json"), promise_scenario=None,
+                                              promise_max_reps=4), live)
