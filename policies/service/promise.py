@@ -2,9 +2,9 @@
 
 The estimate comes from short look-ahead simulations from the company's current state
 snapshot. The decision service must not need the simulation (``policies`` never imports
-``ordercycle.sim``), so this module only defines the route's schemas and adds the route
-around an *injected* callable, :data:`PromiseEstimator`: ``ordercycle serve --snapshot``
-passes the simulation's estimator (``ordercycle.sim.twin.promise.service_estimator``).
+the simulator), so this module only defines the route's schemas and adds the route around
+an *injected* callable, :data:`PromiseEstimator`: ``ordercycle serve --snapshot`` passes
+the simulation's estimator (``service_estimator`` of the twin's ``promise`` module).
 The request is bounded (dates, replications, quantity) and the route takes the service's
 bearer token like every other route.
 """
