@@ -178,6 +178,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 def cmd_promise_risk(args: argparse.Namespace) -> int:
     """Probability of delivering a new order by each candidate date, from a state snapshot."""
     from ordercycle.scenarios.loader import load
+    from ordercycle.sim.executors import make_executor
     from ordercycle.sim.twin.promise import NewOrder, default_segment, format_promise_risk, promise_risk
     from ordercycle.sim.twin.snapshot import read_snapshot
 
@@ -188,8 +189,14 @@ def cmd_promise_risk(args: argparse.Namespace) -> int:
         raise _bad([f"--product: unknown product {args.product!r} (known: {', '.join(sorted(products))})"])
     segment = args.segment or default_segment(scenario, args.product)
     order = NewOrder(args.product, args.quantity, segment)
-    result = promise_risk(scenario, snapshot, order, _positive_days(args.dates, "--dates"), reps=args.reps,
-                          seed=args.seed, confidence=args.confidence)
+    if args.workers < 1:
+        raise _bad([f"--workers: must be at least 1, got {args.workers}"])
+    executor = make_executor("process" if args.workers > 1 else "serial", args.workers)
+    try:
+        result = promise_risk(scenario, snapshot, order, _positive_days(args.dates, "--dates"),
+                              reps=args.reps, seed=args.seed, confidence=args.confidence, executor=executor)
+    finally:
+        executor.close()
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -260,6 +267,8 @@ def register(commands: Any) -> None:
     risk.add_argument("--reps", type=int, default=20, help="replications per date (default 20)")
     risk.add_argument("--scenario", default="baseline", help="the company (default: baseline)")
     risk.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    risk.add_argument("--workers", type=int, default=1,
+                      help="worker processes (default 1; the answer does not depend on it)")
     risk.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     risk.add_argument("--json", action="store_true", help="print JSON instead of a table")
     risk.set_defaults(func=cmd_promise_risk)

@@ -20,16 +20,20 @@ order's priority enough to make the later date *less* likely to be kept.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
+from ordercycle.scenarios.loader import parse
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.entities import Order
+from ordercycle.sim.executors import Executor, SerialExecutor, guarded
 from ordercycle.sim.model import CompanyModel, relaxed_gc
-from ordercycle.sim.twin.snapshot import Snapshot, SnapshotError, starting_from
+from ordercycle.sim.twin.snapshot import Snapshot, SnapshotError, snapshot_of_scenario, starting_from
 
 MAX_REPS = 200
 """At most this many replications per date (each is a run of up to the date's length)."""
@@ -163,9 +167,38 @@ def delivery_day(start: Scenario, order: NewOrder, promised_day: float, seed: in
     return new.delivered_time if new.delivered and new.delivered_time <= until else None
 
 
+@dataclass(frozen=True)
+class PromiseTask:
+    """One replication of one candidate date (picklable, for worker processes)."""
+
+    key: str
+    scenario_json: str
+    order: NewOrder
+    promised_day: float
+    seed: int
+    replication: int
+
+
+@lru_cache(maxsize=2)
+def _scenario(scenario_json: str) -> Scenario:
+    """The scenario of a task, parsed once per process (its snapshot is then checked once too)."""
+    return parse(json.loads(scenario_json))
+
+
+def run_promise_task(task: PromiseTask) -> dict[str, Any]:
+    """Simulate one task: ``{"status": "ok", "day": delivery day or None}``."""
+    day = delivery_day(_scenario(task.scenario_json), task.order, task.promised_day, task.seed,
+                       task.replication, task.promised_day)
+    return {"status": "ok", "day": day}
+
+
 def promise_risk(scenario: Scenario, snapshot: Snapshot, order: NewOrder, dates: list[float], *,
-                 reps: int = 20, seed: int = 0, confidence: float = 0.95) -> PromiseRisk:
+                 reps: int = 20, seed: int = 0, confidence: float = 0.95,
+                 executor: Executor | None = None) -> PromiseRisk:
     """P(delivered by d) for each candidate date ``d`` (days from the snapshot), with Wilson intervals.
+
+    The dates × reps runs go to ``executor`` (default: serially in this process); the
+    answer does not depend on it.
 
     Raises:
         SnapshotError: for a request or snapshot that does not fit the scenario (``field: reason``).
@@ -175,9 +208,19 @@ def promise_risk(scenario: Scenario, snapshot: Snapshot, order: NewOrder, dates:
         raise SnapshotError(problems)
     dates = sorted(dates)
     start = starting_from(scenario, snapshot, max(dates))
+    snapshot_of_scenario(start)  # a snapshot that does not fit is refused here, not in every run
+    scenario_json = json.dumps(start.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    tasks = [PromiseTask(f"{i:03d}-{r:04d}", scenario_json, order, promised_day, seed, r)
+             for i, promised_day in enumerate(dates) for r in range(reps)]
+    outcomes = {task.key: outcome
+                for task, outcome in (executor or SerialExecutor()).run(guarded(run_promise_task), tasks)}
+    failed = [f"{key}: {outcome.get('error', '')}" for key, outcome in sorted(outcomes.items())
+              if outcome.get("status") != "ok"]
+    if failed:
+        raise RuntimeError("promise-risk replications failed:\n" + "\n".join(failed))
     risks, days = [], []
-    for promised_day in dates:
-        days = [delivery_day(start, order, promised_day, seed, r, promised_day) for r in range(reps)]
+    for i, promised_day in enumerate(dates):
+        days = [outcomes[f"{i:03d}-{r:04d}"]["day"] for r in range(reps)]
         delivered = sum(1 for day in days if day is not None)
         low, high = wilson_interval(delivered, reps, confidence)
         risks.append(DateRisk(promised_day, reps, delivered, delivered / reps, low, high))

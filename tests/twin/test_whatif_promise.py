@@ -208,3 +208,16 @@ def test_serve_builds_the_estimator_from_the_bundle_and_the_snapshot(tmp_path, s
     with pytest.raises(SnapshotError, match="machines.0.work_centre: unknown work centre 'moon'"):
         _promise_estimator(argparse.Namespace(snapshot=str(tmp_path / "bad.json"), promise_scenario=None,
                                               promise_max_reps=4), live)
+
+
+def test_promise_risk_does_not_depend_on_the_executor(company, snapshot):
+    from ordercycle.sim.executors import ProcessExecutor
+
+    order = NewOrder("filter", 6, "regular")
+    serial = promise_risk(company, snapshot, order, [1.0, 2.5], reps=2, seed=7)
+    executor = ProcessExecutor(2)
+    try:
+        pooled = promise_risk(company, snapshot, order, [1.0, 2.5], reps=2, seed=7, executor=executor)
+    finally:
+        executor.close()
+    assert pooled == serial
