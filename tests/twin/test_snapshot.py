@@ -269,3 +269,36 @@ def test_bad_csv_tables_are_refused_by_field(tmp_path, company, files, expected)
     with pytest.raises(SnapshotError) as error:
         read_snapshot(tmp_path, company)
     assert any(expected in line for line in error.value.problems), error.value.problems
+
+
+def test_open_tickets_returns_and_disputed_invoices_are_resumed(company):
+    delivered = {"customer_id": "strategic-1", "segment": "strategic", "product": "pump", "quantity": 4,
+                 "step": "delivered", "inquiry_day": -30.0, "unit_price": 100.0, "promised_day": -5.0,
+                 "shipped_units": 4, "invoiced_units": 4, "delivered_day": -6.0}
+    snapshot = Snapshot.model_validate({
+        "orders": [
+            {**delivered, "order_id": 3, "billed": 400.0, "paid": 400.0},
+            {**delivered, "order_id": 4, "billed": 440.0},  # over-billed: the open invoice is disputed
+            {**delivered, "order_id": 5, "billed": 400.0, "paid": 400.0, "returned_units": 2},
+        ],
+        "invoices": [{"invoice_id": 8, "customer_id": "strategic-1", "issued_day": -4.0, "disputed": True,
+                      "lines": [{"order_id": 4, "units": 4, "amount": 440.0}]}],
+        "returns": [{"return_id": 2, "order_id": 3, "units": 1, "stage": "approval"},
+                    {"return_id": 6, "order_id": 5, "units": 2, "stage": "refund"}],
+        "tickets": [{"ticket_id": 9, "order_id": 3}],
+    })
+    result = simulate(starting_from(company, parse_snapshot(snapshot.model_dump(mode="json"), company), 40.0),
+                      seed=0)
+    assert check_run(result) == []
+    events = result.events
+    ticket = events[events["ticket_id"] == 9]["activity"].tolist()
+    assert "service_started" in ticket and "ticket_opened" not in ticket  # opened before the snapshot
+    corrected = events[(events["activity"] == "invoice_corrected") & (events["invoice_id"] == 8)]
+    assert corrected["amount"].astype(float).tolist() == [-40.0]
+    orders = result.orders.set_index("order_id")
+    assert orders.loc[4, "billed"] == 400.0 and orders.loc[4, "paid"] in (0.0, 400.0)
+    refunds = events[events["activity"] == "refund_paid"].set_index("return_id")["amount"].astype(float)
+    assert refunds[6] == 200.0  # received before the snapshot: refunded at the agreed price
+    assert events[events["return_id"] == 2]["activity"].iloc[0] == "return_approval_started"
+    new_tickets = events[(events["activity"] == "ticket_opened")]["ticket_id"]
+    assert new_tickets.empty or new_tickets.min() > 9
