@@ -289,7 +289,12 @@ def check(snapshot: Snapshot, scenario: Scenario) -> list[str]:
     open_cents: dict[int, int] = {}
     for i, invoice in enumerate(snapshot.invoices):
         segments = set()
+        on_invoice: set[int] = set()
         for j, line in enumerate(invoice.lines):
+            if line.order_id in on_invoice:
+                problems.append(f"invoices.{i}.lines.{j}.order_id: order {line.order_id} has a line already "
+                                "(one line per order)")
+            on_invoice.add(line.order_id)
             order = orders.get(line.order_id)
             if order is None:
                 problems.append(f"invoices.{i}.lines.{j}.order_id: unknown order {line.order_id}")
