@@ -20,6 +20,7 @@ from scipy import optimize
 
 from ordercycle.scenarios.loader import parse
 from ordercycle.scenarios.schema import Scenario
+from ordercycle.sim.model import FIRST_SHIFT_HOUR, SHIFT_HOURS
 from ordercycle.sim.twin.fitting import MIN_SAMPLES, fit_arrivals, fit_distribution, fit_order_size, shares
 from ordercycle.sim.twin.logs import CaseLog
 
@@ -294,6 +295,7 @@ def _resource_fits(log: CaseLog, data: dict[str, Any], record: Calibration) -> N
             record.fitted[f"work_centres.{centre}.machines"] = count
         else:
             record.notes.append(f"work centre {centre!r} of the log is not in the base (machines {count})")
+    _shift_fits(log, centres, record)
     people = log.events.dropna(subset=["resource_name", "resource"])
     people = people[people["resource_name"] != people["resource"]]
     for pool, rows in people.groupby("resource"):
@@ -321,6 +323,63 @@ def _resource_fits(log: CaseLog, data: dict[str, Any], record: Calibration) -> N
                     "se": math.sqrt(rate * (1 - rate) / shipped),
                     "note": "defect_rate = return rate - the base's picking_error_rate",
                 }
+
+
+SHIFT_TOLERANCE = 0.01
+"""Share of a week's operation starts allowed outside the shifts inferred for it (clock noise)."""
+
+
+def staffed_shifts(clock_hours: np.ndarray) -> int:
+    """Fewest 8-hour shifts from 06:00 (the model's calendar) holding the operation starts.
+
+    A machine starts work only while a shift is staffed, so the latest start in the day
+    (from 06:00) tells how many shifts were on; up to ``SHIFT_TOLERANCE`` of the starts may
+    fall outside.
+    """
+    since_first = (np.asarray(clock_hours, dtype=float) - FIRST_SHIFT_HOUR + 1e-6) % 24.0
+    for shifts in (1, 2):
+        if np.mean(since_first >= SHIFT_HOURS * shifts) <= SHIFT_TOLERANCE:
+            return shifts
+    return 3
+
+
+def _job_starts(log: CaseLog) -> pd.DataFrame:
+    """When each machine took up a job: its changeover's start, else its operation's start.
+
+    Columns ``time`` and ``centre``. A machine waits for a shift before it begins a job, but
+    a changeover may run past the shift's end, so an operation that follows a changeover
+    says nothing about the calendar.
+    """
+    events = log.activity("changeover_started", "operation_started").dropna(subset=["resource_name"])
+    events = events.drop_duplicates(subset=["time", "activity", "resource_name"])
+    machine = events["resource_name"].astype(str).str.extract(r"^(?P<centre>[^:]+):(?P<index>.+)$")
+    events = events.assign(centre=machine["centre"], machine=events["resource_name"].astype(str))
+    events = events.dropna(subset=["centre"]).sort_values(["machine", "time"], kind="stable")
+    previous = events.groupby("machine")["activity"].shift()
+    took_up = (events["activity"] == "changeover_started") | (previous != "changeover_started")
+    return events.loc[took_up, ["time", "centre"]]
+
+
+def _shift_fits(log: CaseLog, centres: dict[str, dict[str, Any]], record: Calibration) -> None:
+    """Working calendars of the work centres: staffed shifts per week from the operation starts."""
+    starts = _job_starts(log)
+    for centre, rows in starts.groupby("centre"):
+        weeks = {}
+        for week, in_week in rows.groupby((rows["time"] // 7).astype(int)):
+            if len(in_week) >= MIN_SAMPLES:
+                weeks[int(week)] = staffed_shifts((in_week["time"].to_numpy() % 1.0) * 24.0)
+        if not weeks or centre not in centres:
+            continue
+        first, most = weeks[min(weeks)], max(weeks.values())
+        record.statistics[f"work_centres.{centre}.shifts"] = {
+            "staffed_shifts_by_week": {str(k): v for k, v in sorted(weeks.items())},
+            "note": "fewest 8-hour shifts from 06:00 holding 99 % of the week's job starts",
+        }
+        spec = centres[centre]
+        spec["initial_shifts"] = first
+        spec["max_shifts"] = max(most, first)
+        record.fitted[f"work_centres.{centre}.initial_shifts"] = first
+        record.fitted[f"work_centres.{centre}.max_shifts"] = spec["max_shifts"]
 
 
 def calibrate(log: CaseLog, base: Scenario, name: str | None = None) -> tuple[Scenario, Calibration]:
@@ -359,7 +418,7 @@ def calibrate(log: CaseLog, base: Scenario, name: str | None = None) -> tuple[Sc
             section
             for section in (
                 "products (routings, prices, stocking, service)",
-                "work_centres (shifts, changeovers, breakdowns)",
+                "work_centres (changeovers, breakdowns; shifts only without enough operation starts)",
                 "logistics_providers",
                 "quality",
                 "planning",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from ordercycle.sim.twin.calibrate import calibrate, pair_durations
+from ordercycle.sim.twin.calibrate import calibrate, pair_durations, staffed_shifts
 from ordercycle.sim.twin.logs import read_log
 from ordercycle.sim.twin.validate import validate
 
@@ -74,6 +75,26 @@ def test_machines_counted_from_the_log(generating, calibrated):
     for centre, truth in zip(scenario.work_centres, generating.work_centres, strict=True):
         assert centre.machines == truth.machines
         assert record.fitted[f"work_centres.{centre.id}.machines"] == truth.machines
+
+
+def test_working_calendars_recovered_week_by_week(generating, simulated_ocel, calibrated):
+    result, _ = simulated_ocel
+    _, scenario, record = calibrated
+    staffed = result.plans.pivot(index="period", columns="work_centre", values="shifts")
+    assert staffed.nunique().max() > 1  # the plan changed some calendar: there is something to find
+    for centre in scenario.work_centres:
+        weeks = record.statistics[f"work_centres.{centre.id}.shifts"]["staffed_shifts_by_week"]
+        assert weeks == {str(period): int(n) for period, n in staffed[centre.id].items()}
+        assert centre.initial_shifts == int(staffed[centre.id].iloc[0])
+        assert centre.max_shifts == int(staffed[centre.id].max())
+
+
+@pytest.mark.parametrize(("hours", "shifts"), [
+    ([6.0, 9.5, 13.99], 1), ([6.0, 14.0, 21.9], 2), ([6.0, 22.0], 3), ([5.999], 3),
+    ([7.0] * 99 + [23.0], 1),  # one start in a hundred outside: clock noise, not a shift
+])
+def test_staffed_shifts_from_the_clock_hours_of_job_starts(hours, shifts):
+    assert staffed_shifts(np.array(hours)) == shifts
 
 
 def test_pairing_takes_the_next_end_of_the_same_case(calibrated):
