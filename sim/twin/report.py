@@ -184,6 +184,16 @@ def calibration_html(record: Any) -> str:
         "<h2>Waiting times (hours; produced by the model's queues, not inputs)</h2>"
         + _table(waits, ["queue", "n", "mean", "p50", "p90"])
     )
+    calendars = [
+        [k.split(".")[1], ", ".join(f"week {w}: {n}" for w, n in v["staffed_shifts_by_week"].items())]
+        for k, v in record.statistics.items()
+        if k.startswith("work_centres.") and k.endswith(".shifts")
+    ]
+    if calendars:
+        body.append(
+            "<h2>Working calendars (staffed 8-hour shifts from 06:00, per week of the log)</h2>"
+            + _table(calendars, ["work centre", "shifts"])
+        )
     if record.unmapped:
         body.append(
             "<h2>Unmapped activities (not used)</h2>"

@@ -9,6 +9,7 @@ import pytest
 
 from ordercycle.sim.twin.calibrate import calibrate, pair_durations, staffed_shifts
 from ordercycle.sim.twin.logs import read_log
+from ordercycle.sim.twin.report import calibration_html
 from ordercycle.sim.twin.validate import validate
 
 REPS = 5
@@ -87,6 +88,8 @@ def test_working_calendars_recovered_week_by_week(generating, simulated_ocel, ca
         assert weeks == {str(period): int(n) for period, n in staffed[centre.id].items()}
         assert centre.initial_shifts == int(staffed[centre.id].iloc[0])
         assert centre.max_shifts == int(staffed[centre.id].max())
+    page = calibration_html(record)
+    assert "Working calendars" in page and f"week 1: {int(staffed['testing'].iloc[1])}" in page
 
 
 @pytest.mark.parametrize(("hours", "shifts"), [
