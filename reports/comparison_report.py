@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ordercycle.reports.glossary import SET_COLOURS, axis_label, format_amount, format_value, info
-from ordercycle.reports.html import Page, escape, plt
+from ordercycle.reports.html import Page, escape, number, plt
 
 HEADLINE_KPIS = [
     "on_time_delivery_rate",
@@ -334,8 +334,8 @@ def build_comparison_report(tables: ComparisonTables, title: str | None = None) 
             [
                 r["rank"],
                 r["set"],
-                _num(r["score"]),
-                f"[{_num(r['score_ci_low'])}, {_num(r['score_ci_high'])}]",
+                number(r["score"]),
+                f"[{number(r['score_ci_low'])}, {number(r['score_ci_high'])}]",
                 "yes" if r["feasible"] else "no",
                 r["violated"] or "",
                 r["group"],
@@ -368,7 +368,7 @@ def build_comparison_report(tables: ComparisonTables, title: str | None = None) 
                     if math.isfinite(row.half_width)
                     else "–",
                     diff,
-                    "" if row.set == tables.reference else _num(row.p_value),
+                    "" if row.set == tables.reference else number(row.p_value),
                 ]
             )
             titles.append(info(kpi).definition)
@@ -408,7 +408,7 @@ def comparison_markdown(
     ]
     for r in tables.ranking.get("ranking", []):
         lines.append(
-            f"| {r['rank']} | {r['set']} | {_num(r['score'])} | {r['group']} | "
+            f"| {r['rank']} | {r['set']} | {number(r['score'])} | {r['group']} | "
             f"{'yes' if r['feasible'] else 'no: ' + r['violated']} |"
         )
     lines += ["", "## Per KPI"]
@@ -417,15 +417,6 @@ def comparison_markdown(
     if front:
         lines += ["", f"Non-dominated on {TRADE_OFF[1]} vs {TRADE_OFF[0]}: {', '.join(front)}."]
     return "\n".join(lines) + "\n"
-
-
-def _num(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    value = float(value)
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
 
 
 def write_comparison_report(folder: str | Path) -> tuple[Path, Path]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,3 +138,13 @@ class Page:
         target = Path(path)
         target.write_text(self.render(), encoding="utf-8")
         return target
+
+
+def number(value: Any) -> str:
+    """A KPI value: 1,234 from a thousand up, else 3 significant digits; "–" when missing."""
+    if value is None:
+        return "–"
+    value = float(value)
+    if not math.isfinite(value):
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ordercycle.reports.comparison_report import ReportInputError, difference_sentence
 from ordercycle.reports.glossary import SET_COLOURS, axis_label, format_amount, format_value, info
-from ordercycle.reports.html import Page, plt
+from ordercycle.reports.html import Page, number, plt
 
 CURRENT = "current"
 FRONT_COLOUR, CURRENT_COLOUR, TRIAL_COLOUR = "#d62728", "#000000", "#7f7f7f"
@@ -196,13 +196,6 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(float(value)) else None
 
 
-def _num(value: Any) -> str:
-    if value is None or not math.isfinite(float(value)):
-        return "–"
-    value = float(value)
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
-
-
 def _setting(params: dict[str, Any]) -> str:
     return ", ".join(f"{k} = {v}" for k, v in params.items()) or "(no parameter)"
 
@@ -223,10 +216,11 @@ def winner_sentences(tables: StudyTables) -> list[str]:
     said = [f"Chosen setting: trial {winner['trial']} ({_setting(winner['params'])}). Re-evaluated on "
             f"{fresh} fresh replications next to the current policy set{others}, it ranks first."]
     low, high = gain.get("ci_low", math.nan), gain.get("ci_high", math.nan)
-    sentence = (f"Its objective score is {_num(gain.get('winner_score'))} against "
-                f"{_num(gain.get('current_score'))} for the current set: "
-                f"{'+' if gain.get('score_difference', 0) >= 0 else ''}{_num(gain.get('score_difference'))} "
-                f"({level} paired interval [{_num(low)}, {_num(high)}], p = {_num(gain.get('p_value'))})")
+    sign = "+" if gain.get("score_difference", 0) >= 0 else ""
+    sentence = (f"Its objective score is {number(gain.get('winner_score'))} against "
+                f"{number(gain.get('current_score'))} for the current set: "
+                f"{sign}{number(gain.get('score_difference'))} ({level} paired interval "
+                f"[{number(low)}, {number(high)}], p = {number(gain.get('p_value'))})")
     if math.isfinite(low) and low > 0:
         sentence += " — better than the current set, and the interval says so."
     else:
@@ -326,8 +320,8 @@ def build_study_report(tables: StudyTables) -> tuple[Page, str]:
             section.paragraph(f"The best distinct settings and the current set on fresh replications, ranked "
                               f"by the objective score; sets in one group cannot be told apart at {level}.")
             section.table(["rank", "set", "score", f"{level} interval", "feasible", "group"],
-                          [[r.rank, r.set, _num(r.score),
-                            f"[{_num(r.score_ci_low)}, {_num(r.score_ci_high)}]",
+                          [[r.rank, r.set, number(r.score),
+                            f"[{number(r.score_ci_low)}, {number(r.score_ci_high)}]",
                             "yes" if r.feasible else "no", r.group] for r in tables.ranking.itertuples()],
                           numeric=(0, 2, 5))
     else:
@@ -401,7 +395,7 @@ def _best_trials(tables: StudyTables, count: int = 10) -> pd.DataFrame:
         ok = ok.sort_values(["front", "trial"], ascending=[False, True])
         values = [f"value.{kpi}" for kpi, _ in tables.directions] + ["front"]
     shown = ok.head(count)[["trial"] + [k for k in tables.knobs if k in ok.columns] + values]
-    return shown.map(lambda v: _num(v) if isinstance(v, float | np.floating) else v)
+    return shown.map(lambda v: number(v) if isinstance(v, float | np.floating) else v)
 
 
 def write_study_report(folder: str | Path) -> tuple[Path, Path]:

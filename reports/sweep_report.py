@@ -33,7 +33,7 @@ from ordercycle.reports.comparison_report import (
     difference_sentence,
 )
 from ordercycle.reports.glossary import SET_COLOURS, axis_label, format_amount, format_value, info
-from ordercycle.reports.html import Page, plt
+from ordercycle.reports.html import Page, number, plt
 from ordercycle.reports.statistics import rank_sets
 
 SWEEP_FILES = ("points.parquet", "summary.parquet", "experiment.json")
@@ -158,10 +158,10 @@ def winner_sentence(tables: SweepTables, point: int, ranking: pd.DataFrame) -> s
         return f"{label}: no set keeps every constraint of the objective."
     best = feasible.iloc[0]
     if len(ranking) == 1:
-        return f"{label}: one set only ({best['set']}, score {_num(best['score'])}); nothing to rank."
+        return f"{label}: one set only ({best['set']}, score {number(best['score'])}); nothing to rank."
     same_group = feasible[(feasible["group"] == best["group"]) & (feasible["set"] != best["set"])]
     ties = [str(name) for name in same_group["set"]]
-    score = f"score {_num(best['score'])} [{_num(best['score_ci_low'])}, {_num(best['score_ci_high'])}]"
+    score = f"score {number(best['score'])} [{number(best['score_ci_low'])}, {number(best['score_ci_high'])}]"
     if ties:
         return (
             f"{label}: {best['set']} ranks first ({score}), but cannot be told apart from "
@@ -357,8 +357,8 @@ def build_sweep_report(tables: SweepTables, first_kpis: list[str] | None = None)
                 [
                     int(r.rank),
                     r.set,
-                    _num(r.score),
-                    f"[{_num(r.score_ci_low)}, {_num(r.score_ci_high)}]",
+                    number(r.score),
+                    f"[{number(r.score_ci_low)}, {number(r.score_ci_high)}]",
                     "yes" if r.feasible else "no",
                     r.violated or "",
                     int(r.group),
@@ -382,7 +382,7 @@ def build_sweep_report(tables: SweepTables, first_kpis: list[str] | None = None)
         lines += ["", f"## Point {p}: {point_label(tables, p)}", "",
                   "| rank | set | score | group | feasible |", "|---|---|---|---|---|"]
         lines += [
-            f"| {int(r.rank)} | {r.set} | {_num(r.score)} | {int(r.group)} | "
+            f"| {int(r.rank)} | {r.set} | {number(r.score)} | {int(r.group)} | "
             f"{'yes' if r.feasible else 'no: ' + r.violated} |"
             for r in ranking.itertuples()
         ]
@@ -401,13 +401,6 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _num(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    value = float(value)
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
 
 
 def write_sweep_report(folder: str | Path, first_kpis: list[str] | None = None) -> tuple[Path, Path]:
