@@ -25,6 +25,7 @@ import simpy
 from ordercycle.policies.base import PolicyParameterError
 from ordercycle.policies.registry import PolicyInstances, make_all
 from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
+from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Invoice, Order, Shipment
 from ordercycle.sim.eventlog import Recorder
 from ordercycle.sim.resources import JobStore, Machine
@@ -86,7 +87,7 @@ class CompanyModel:
         self.scenario = scenario
         self.seed = seed
         self.replication = replication
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.streams = Streams(seed, replication)
         self.recorder = Recorder()
         self.log = self.recorder.log
@@ -322,12 +323,17 @@ class CompanyModel:
 
 
 @contextmanager
-def relaxed_gc(first_generation: int = 50_000) -> Iterator[None]:
-    """Run the cyclic garbage collector less often while simulating.
+def relaxed_gc(first_generation: int = 500_000) -> Iterator[None]:
+    """Run the cyclic garbage collector far less often while simulating.
 
-    A run allocates millions of short-lived events; with Python's default threshold
-    (700) the collector keeps rescanning the live model (measured: 15–25 % of a run).
-    Collections still happen, only less often; the old thresholds are restored.
+    A run allocates millions of short-lived objects; with Python's default threshold
+    (700) the collector kept rescanning the live model (measured: 15–25 % of a run), and
+    at 50,000 a baseline year still did two or three collections (0.1–0.23 s of 9.5 s),
+    none of which found anything to free: the model's own objects make no reference
+    cycles (``tests/sim/test_no_cyclic_garbage.py``). At 500,000 a baseline year does
+    none. The collector stays on because some policies do make cycles (the CP-SAT
+    optimisers' model objects): their garbage is still collected, every 500,000 net
+    allocations. The old thresholds are restored afterwards.
     """
     old = gc.get_threshold()
     gc.set_threshold(first_generation, *old[1:])

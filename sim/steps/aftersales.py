@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from ordercycle.policies.contexts import DebriefContext, ReturnContext
+from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Order, Shipment
 from ordercycle.sim.model import HOURS_PER_DAY, cents
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ordercycle.sim.model import CompanyModel
 
 
-def maybe_return(env: simpy.Environment, m: CompanyModel, order: Order, shipment: Shipment) -> None:
+def maybe_return(env: Environment, m: CompanyModel, order: Order, shipment: Shipment) -> None:
     """Decide from the order's return fate whether a delivered shipment comes back.
 
     The k-th shipment of an order uses u_k = frac(u + k·φ) (φ the golden ratio) of the
@@ -50,7 +51,7 @@ RETURN_STAGES = ("approval", "pickup", "refund")
 carrier's pickup, received and awaiting its refund."""
 
 
-def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment: Shipment,
+def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Shipment,
                  reason_code: str, resume: tuple[int, str, int] | None = None
                  ) -> Generator[simpy.Event, Any, None]:
     """Request, approval, pickup and refund of one returned shipment.
@@ -67,7 +68,7 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
             order.move(state, owner)
 
     if resume is None:
-        yield env.timeout(m.draw["returns.request"]())
+        yield env.wait(m.draw["returns.request"]())
         return_id, stage, units = m.next_id("return"), "approval", shipment.units
         m.log(env.now, "return_requested", "returns", order.order_id, quantity=units,
               return_=return_id, shipment=shipment.shipment_id)
@@ -98,11 +99,11 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
         if decision.pickup_booking_days > 0:  # nobody has booked the pickup yet
             move("pickup_not_booked", "returns")
             order.begin_wait(env.now)
-            yield env.timeout(decision.pickup_booking_days)
+            yield env.wait(decision.pickup_booking_days)
             order.end_wait(env.now)
     if stage in ("approval", "pickup"):
         move("return_pickup", "logistics")
-        yield env.timeout(m.draw["returns.pickup"]())
+        yield env.wait(m.draw["returns.pickup"]())
         order.returned_units += units
         claim[2] = "refund"
         m.log(env.now, "return_received", "warehouse", order.order_id, quantity=units, **refs)
@@ -114,7 +115,7 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
         order.end_wait(env.now)
     if refund_delay > 0:  # the refund is not chased
         order.begin_wait(env.now)
-        yield env.timeout(refund_delay)
+        yield env.wait(refund_delay)
         order.end_wait(env.now)
     yield from m.serve([order], "finance", "finance_clerks", m.task_hours("refund"),
                        "refund_started", None, "refund", move=order.delivered, **refs)
@@ -126,18 +127,18 @@ def return_claim(env: simpy.Environment, m: CompanyModel, order: Order, shipment
     m.log(env.now, "refund_paid", "finance", order.order_id, amount=refund / 100, **refs)
 
 
-def repair_ticket(env: simpy.Environment, m: CompanyModel, order: Order,
+def repair_ticket(env: Environment, m: CompanyModel, order: Order,
                   ticket: int | None = None) -> Generator[simpy.Event, Any, None]:
     """A repair call some time after delivery (``ticket``: a snapshot's ticket already open)."""
     product = m.products[order.product_id]
     if ticket is None:
-        yield env.timeout(m.draw[f"service.{product.id}.repair_after"]())
+        yield env.wait(m.draw[f"service.{product.id}.repair_after"]())
     assert product.service_skill is not None  # checked by the scenario schema
     yield from service_visit(env, m, order, "repair", [product.service_skill], product.service_hours, ticket)
     order.move("serviced", "customer")
 
 
-def service_visit(env: simpy.Environment, m: CompanyModel, order: Order, kind: str, skills: list[str],
+def service_visit(env: Environment, m: CompanyModel, order: Order, kind: str, skills: list[str],
                   hours: Distribution, ticket: int | None = None) -> Generator[simpy.Event, Any, None]:
     """Gather one technician per skill, travel, work, maybe debrief (``ticket``: already open)."""
     if ticket is None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from ordercycle.policies.contexts import BillingContext, BillingLine
+from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Invoice, Order, Shipment
 from ordercycle.sim.model import cents
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 MONTH_DAYS = 30.0
 
 
-def register_shipment(env: simpy.Environment, m: CompanyModel, shipment: Shipment) -> None:
+def register_shipment(env: Environment, m: CompanyModel, shipment: Shipment) -> None:
     """Hand a dispatched shipment to billing (at once, or for the monthly run)."""
     order = shipment.order
     if m.segments[order.segment].invoice_rhythm == "per_shipment":
@@ -35,7 +36,7 @@ def register_shipment(env: simpy.Environment, m: CompanyModel, shipment: Shipmen
         m.pending_invoices.setdefault(order.customer_id, []).append(shipment)
 
 
-def monthly_billing(env: simpy.Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
+def monthly_billing(env: Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
     """Every month, one consolidated invoice per customer with shipments to bill."""
     while True:
         yield env.timeout(MONTH_DAYS)
@@ -44,7 +45,7 @@ def monthly_billing(env: simpy.Environment, m: CompanyModel) -> Generator[simpy.
             env.process(invoice_run(env, m, customer_id, "monthly", pending[customer_id]))
 
 
-def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhythm: str,
+def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str,
                 shipments: list[Shipment]) -> Generator[simpy.Event, Any, None]:
     """Prepare, issue, dispute if wrong, and collect one invoice."""
     by_order: dict[int, tuple[Order, int]] = {}
@@ -98,7 +99,7 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
             shipment.settled.succeed()  # type: ignore[attr-defined]
     if wrong:
         invoice.disputed = True
-        yield env.timeout(m.draw["billing.dispute"]())
+        yield env.wait(m.draw["billing.dispute"]())
         for order in wrong:
             m.log(env.now, "invoice_disputed", "customer", order.order_id, **refs)
         yield from m.serve(wrong, "billing", "billing_clerks",
@@ -114,11 +115,11 @@ def invoice_run(env: simpy.Environment, m: CompanyModel, customer_id: str, rhyth
         for shipment in shipments:  # the corrected lines now charge exactly what they should
             if shipment.order.order_id in wrong_ids:
                 shipment.settled.succeed()  # type: ignore[attr-defined]
-    yield env.timeout(segment.payment_terms_days + delay())
+    yield env.wait(segment.payment_terms_days + delay())
     _collect(env, m, invoice)
 
 
-def _collect(env: simpy.Environment, m: CompanyModel, invoice: Invoice) -> None:
+def _collect(env: Environment, m: CompanyModel, invoice: Invoice) -> None:
     """The customer pays the (correct) lines of an invoice."""
     invoice.paid_time = env.now
     del m.open_invoices[invoice.invoice_id]
@@ -128,7 +129,7 @@ def _collect(env: simpy.Environment, m: CompanyModel, invoice: Invoice) -> None:
         m.log(env.now, "payment_received", "finance", order.order_id, amount=line_cents / 100, **refs)
 
 
-def resume_invoice(env: simpy.Environment, m: CompanyModel, invoice: Invoice,
+def resume_invoice(env: Environment, m: CompanyModel, invoice: Invoice,
                    shipments: list[Shipment]) -> Generator[simpy.Event, Any, None]:
     """An invoice of a state snapshot, issued before time 0 and not yet paid.
 
@@ -149,7 +150,7 @@ def resume_invoice(env: simpy.Environment, m: CompanyModel, invoice: Invoice,
         for shipment in shipments:
             shipment.settled.succeed()  # type: ignore[attr-defined]
         due = invoice.issued_time + segment.payment_terms_days + delay()
-        yield env.timeout(max(0.0, due - env.now))
+        yield env.wait(max(0.0, due - env.now))
     else:
         yield from m.serve(orders, "billing", "billing_clerks", m.task_hours("dispute_rework"),
                            "dispute_rework_started", None, "dispute", move=False, **refs)
@@ -165,7 +166,7 @@ def resume_invoice(env: simpy.Environment, m: CompanyModel, invoice: Invoice,
         invoice.lines = lines
         for shipment in shipments:
             shipment.settled.succeed()  # type: ignore[attr-defined]
-        yield env.timeout(segment.payment_terms_days + delay())
+        yield env.wait(segment.payment_terms_days + delay())
     _collect(env, m, invoice)
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Order, Shipment
 from ordercycle.sim.model import HOURS_PER_DAY
 from ordercycle.sim.steps import aftersales, billing, production
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ordercycle.sim.model import CompanyModel
 
 
-def fulfil_order(env: simpy.Environment, m: CompanyModel,
+def fulfil_order(env: Environment, m: CompanyModel,
                  order: Order) -> Generator[simpy.Event, Any, None]:
     """From release to final delivery of an accepted order."""
     product = m.products[order.product_id]
@@ -53,7 +54,7 @@ def fulfil_order(env: simpy.Environment, m: CompanyModel,
     yield from _finish(env, m, order, product)
 
 
-def _finish(env: simpy.Environment, m: CompanyModel, order: Order,
+def _finish(env: Environment, m: CompanyModel, order: Order,
             product: Any) -> Generator[simpy.Event, Any, None]:
     """Installation (when the product needs one), final delivery, and maybe a later repair call."""
     if product.installation_skills:
@@ -71,7 +72,7 @@ RESUMABLE = ("production", "shipping", "in_transit", "installation")
 """Steps of fulfilment an accepted order of a state snapshot can resume at."""
 
 
-def resume_fulfilment(env: simpy.Environment, m: CompanyModel, order: Order, step: str,
+def resume_fulfilment(env: Environment, m: CompanyModel, order: Order, step: str,
                       routing_step: int = 0, step_progress: float = 0.0,
                       transit_days_left: float | None = None,
                       in_transit: Shipment | None = None) -> Generator[simpy.Event, Any, None]:
@@ -97,7 +98,7 @@ def resume_fulfilment(env: simpy.Environment, m: CompanyModel, order: Order, ste
         if transit_days_left is None:
             provider = m.providers[m.segments[order.segment].logistics_provider]
             transit_days_left = m.carrier_draws[provider.id][1]()
-        yield env.timeout(transit_days_left)
+        yield env.wait(transit_days_left)
         if in_transit is not None:
             in_transit.delivered_time = env.now
             m.log(env.now, "shipment_delivered", "logistics", order.order_id,
@@ -105,7 +106,7 @@ def resume_fulfilment(env: simpy.Environment, m: CompanyModel, order: Order, ste
     yield from _finish(env, m, order, product)
 
 
-def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
+def ship(env: Environment, m: CompanyModel, order: Order, units: int,
          from_stock: bool) -> Generator[simpy.Event, Any, None]:
     """Pick, load and transport one shipment; register it with billing on dispatch."""
     shipment = Shipment(m.next_id("shipment"), order, units, from_stock)
@@ -134,7 +135,7 @@ def ship(env: simpy.Environment, m: CompanyModel, order: Order, units: int,
     transit = transit_days()
     if reliability() >= provider.reliability:
         transit += delay()
-    yield env.timeout(transit)
+    yield env.wait(transit)
     shipment.delivered_time = env.now
     m.log(env.now, "shipment_delivered", "logistics", order.order_id, provider.id,
           quantity=units, **refs)

@@ -30,6 +30,7 @@ from ordercycle.policies.contexts import (
     ScheduleContext,
 )
 from ordercycle.policies.replanning import NoReplanning, moved_jobs
+from ordercycle.sim.clock import Environment
 from ordercycle.sim.model import SHIFT_HOURS, CentreState
 from ordercycle.sim.steps import production
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from ordercycle.sim.model import CompanyModel
 
 
-def planning_cycle(env: simpy.Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
+def planning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
     """Close each period's demand, then forecast and plan the next one."""
     planning = m.scenario.planning
     period = planning.period_days
@@ -90,7 +91,7 @@ def planning_cycle(env: simpy.Environment, m: CompanyModel) -> Generator[simpy.E
                 production.check_replenishment(env, m, product)
 
 
-def _plan_capacity(env: simpy.Environment, m: CompanyModel, planned: dict[str, float],
+def _plan_capacity(env: Environment, m: CompanyModel, planned: dict[str, float],
                    index: int) -> None:
     planning = m.scenario.planning
     load = {centre_id: 0.0 for centre_id in m.centres}
@@ -120,7 +121,7 @@ def _plan_capacity(env: simpy.Environment, m: CompanyModel, planned: dict[str, f
         })
 
 
-def replanning_cycle(env: simpy.Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
+def replanning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
     """Every ``replan_days``, re-plan the sequence of the waiting jobs at every work centre.
 
     The schedule policy sees each centre's waiting jobs (in the order the queue would

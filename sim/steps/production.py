@@ -19,6 +19,7 @@ import simpy
 from ordercycle.policies.contexts import ExpediteContext
 from ordercycle.scenarios.distributions import Exponential
 from ordercycle.scenarios.schema import Operation, Product
+from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Job, Order
 from ordercycle.sim.model import HOURS_PER_DAY, SHIFT_HOURS, CentreState
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ordercycle.sim.model import CompanyModel
 
 
-def machine(env: simpy.Environment, m: CompanyModel, centre: CentreState,
+def machine(env: Environment, m: CompanyModel, centre: CentreState,
             machine: Any) -> Generator[simpy.Event, Any, None]:
     """One machine: pull a job, wait for a shift, change over, process, repeat."""
     spec = centre.spec
@@ -127,7 +128,7 @@ def projected_lead_days(m: CompanyModel, product: Product, units: int, segment_i
     return provider.transit_days.mean + work_days + queue_days
 
 
-def _maybe_expedite(env: simpy.Environment, m: CompanyModel, order: Order, product: Product,
+def _maybe_expedite(env: Environment, m: CompanyModel, order: Order, product: Product,
                     step: int) -> Generator[simpy.Event, Any, None]:
     """Sales asks for an expedite (taking a rep's time) when the promise is at risk."""
     if order.expedited:
@@ -150,7 +151,7 @@ def _maybe_expedite(env: simpy.Environment, m: CompanyModel, order: Order, produ
         m.log(now, "expedite_refused", "production", order.order_id)
 
 
-def produce(env: simpy.Environment, m: CompanyModel, product: Product, units: int,
+def produce(env: Environment, m: CompanyModel, product: Product, units: int,
             order: Order | None, due_date: float, importance: float, first_step: int = 0,
             progress: float = 0.0, batch: Replenishment | None = None) -> Generator[simpy.Event, Any, None]:
     """Take ``units`` of ``product`` through its routing, one job per operation.
@@ -187,7 +188,7 @@ def produce(env: simpy.Environment, m: CompanyModel, product: Product, units: in
         yield job.done  # type: ignore[misc]
 
 
-def check_replenishment(env: simpy.Environment, m: CompanyModel, product: Product) -> None:
+def check_replenishment(env: Environment, m: CompanyModel, product: Product) -> None:
     """Release a replenishment batch when stock on hand plus pipeline is below target."""
     position = m.stock[product.id] + m.stock_pipeline[product.id]
     target = m.stock_target[product.id]
@@ -211,7 +212,7 @@ class Replenishment:
         self.routing_step = routing_step
 
 
-def replenish(env: simpy.Environment, m: CompanyModel, product: Product, units: int,
+def replenish(env: Environment, m: CompanyModel, product: Product, units: int,
               first_step: int = 0, progress: float = 0.0) -> Generator[simpy.Event, Any, None]:
     """Make a batch of ``units`` for stock (from operation ``first_step`` when resumed), then stock it."""
     due = env.now + m.scenario.planning.stock_cover_days

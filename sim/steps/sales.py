@@ -30,6 +30,7 @@ from ordercycle.policies.contexts import (
 )
 from ordercycle.scenarios.distributions import Exponential
 from ordercycle.scenarios.schema import Segment
+from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Order
 from ordercycle.sim.model import SHIFT_HOURS, cents
 from ordercycle.sim.steps import fulfilment, production
@@ -75,7 +76,7 @@ def acceptance_probability(segment: Segment, unit_price: float, list_price: floa
     return 1.0 / (1.0 + math.exp(-utility))
 
 
-def inquiry_arrivals(env: simpy.Environment, m: CompanyModel,
+def inquiry_arrivals(env: Environment, m: CompanyModel,
                      segment: Segment) -> Generator[simpy.Event, Any, None]:
     """Generate the inquiries of one segment until the horizon."""
     arrivals = segment.arrivals
@@ -125,7 +126,7 @@ JOURNEY = ("inquiry", "estimating", "awaiting_customer", "entry", "selection")
 """The steps of an inquiry before it becomes an accepted order, in order (where a journey may start)."""
 
 
-def order_journey(env: simpy.Environment, m: CompanyModel, order: Order,
+def order_journey(env: Environment, m: CompanyModel, order: Order,
                   start_at: str = "inquiry") -> Generator[simpy.Event, Any, None]:
     """One inquiry from the first sales contact to delivery (or its end).
 
@@ -169,7 +170,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel, order: Order,
               amount=cents(order.unit_price * order.quantity) / 100)
     if begin <= 2:
         order.move("awaiting_customer", "customer")
-        yield env.timeout(m.segment_draws[segment.id][0]())
+        yield env.wait(m.segment_draws[segment.id][0]())
         bonus = 0.0
         if env.now < m.debriefed_until.get(order.customer_id, -math.inf):
             bonus = m.scenario.quality.debrief_utility_gain
@@ -186,7 +187,7 @@ def order_journey(env: simpy.Environment, m: CompanyModel, order: Order,
     yield from _selection(env, m, order, product, segment)
 
 
-def _entry(env: simpy.Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
+def _entry(env: Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
     """Step 4: order receipt and entry."""
     # 4. order receipt and entry (an entry error surfaces later, in billing)
     yield from m.serve([order], "order_entry", "entry_clerks", m.task_hours("order_entry"),
@@ -205,7 +206,7 @@ def _entry(env: simpy.Environment, m: CompanyModel, order: Order) -> Generator[s
           amount=order.entered_units * order.entered_unit_price)
 
 
-def _selection(env: simpy.Environment, m: CompanyModel, order: Order, product: Any,
+def _selection(env: Environment, m: CompanyModel, order: Order, product: Any,
                segment: Segment) -> Generator[simpy.Event, Any, None]:
     """Step 5 (order selection), then steps 6–11 for an accepted order."""
     # 5. order selection: who decides sets the delay and the information available
