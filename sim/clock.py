@@ -28,19 +28,40 @@ from __future__ import annotations
 from collections.abc import Generator
 from heapq import heappop, heappush
 from itertools import count
+from operator import attrgetter
 from typing import Any
 
 import simpy
+from simpy.core import BoundClass
 from simpy.events import NORMAL
 
-FAR_DAYS = 1.0
+FAR_DAYS = 2.0
 """Waits at least this long (days) are parked off SimPy's heap."""
-PUMP_DAYS = 0.5
+PUMP_DAYS = 1.0
 """How often (days) the pump moves parked waits that have come within ``FAR_DAYS``."""
+
+
+def bind_early(instance: object) -> None:
+    """Bind the ``BoundClass`` attributes (``timeout``, ``process``, ``put`` …) that
+    ``instance``'s class inherits, as SimPy does for those its class defines itself.
+
+    SimPy's own ``BoundClass.bind_early`` looks only at ``type(instance).__dict__``, so in
+    a subclass every ``env.timeout`` or ``store.put`` went through a Python ``__get__``
+    making a new bound method (measured: 13 per inquiry).
+    """
+    for name in {name for klass in type(instance).__mro__ for name in vars(klass)}:
+        for klass in type(instance).__mro__:  # the attribute the instance would see
+            if name in vars(klass):
+                if type(vars(klass)[name]) is BoundClass and name not in vars(instance):
+                    setattr(instance, name, getattr(instance, name))
+                break
 
 
 class Environment(simpy.Environment):
     """A ``simpy.Environment`` whose :meth:`wait` keeps long waits off the event heap.
+
+    ``now`` and ``active_process`` read their attribute in C (``operator.attrgetter``)
+    instead of through a Python property: the model reads ``now`` ~50 times per inquiry.
 
     Args:
         initial_time: simulation time at the start.
@@ -53,11 +74,16 @@ class Environment(simpy.Environment):
         if not 0 < pump_days <= far_days:
             raise ValueError(f"pump_days must be in (0, far_days], got {pump_days} with far_days {far_days}")
         super().__init__(initial_time)
+        bind_early(self)
         self.far_days = far_days
         self.pump_days = pump_days
         self._parked: list[tuple[float, int, simpy.Event]] = []
         self._parked_seq = count()
         self._pumping = False
+
+    now = property(attrgetter("_now"), doc="The current simulation time.")  # type: ignore[assignment]
+    active_process = property(attrgetter("_active_proc"),  # type: ignore[assignment]
+                              doc="The currently active process of the environment.")
 
     def wait(self, delay: float) -> simpy.Event:
         """An event that fires ``delay`` time units from now (like ``timeout(delay)``, value None)."""

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+NAN = float("nan")
+"""A time that has not happened (yet)."""
+
 FINAL_STATES = ("lost_quote", "rejected", "delivered", "returned", "open")
 """Every inquiry ends in exactly one of these; ``open`` means still in progress at the horizon."""
 
@@ -45,9 +48,9 @@ class Order:
         self.waiting_since = 0.0
         self.u_accept = self.u_entry_error = self.u_return = self.u_repair = 0.0
         self.list_price = self.unit_price = self.unit_cost = 0.0
-        self.promised_date = self.quote_time = float("nan")
-        self.entered_time = self.decision_time = self.released_time = float("nan")
-        self.production_done_time = self.first_ship_time = self.delivered_time = float("nan")
+        self.promised_date = self.quote_time = NAN
+        self.entered_time = self.decision_time = self.released_time = NAN
+        self.production_done_time = self.first_ship_time = self.delivered_time = NAN
         self.entered_units = 0
         self.entered_unit_price = 0.0
         self.entry_error = ""
@@ -60,7 +63,7 @@ class Order:
         self.billed_cents = self.paid_cents = self.refunded_cents = 0
         self.returned_units = 0
         self.final_state = ""
-        self.quoted_lead_days = float("nan")
+        self.quoted_lead_days = NAN
         """Lead time of the quote sent to the customer, days (the promise once the order is entered)."""
         self.routing_step = -1
         """Index of the routing operation the order's production is at (-1: none released)."""
@@ -119,7 +122,7 @@ class Job:
         self.route_load_days = 0.0
 
 
-@dataclass(eq=False)  # identity: a shipment is one object, never compared by value
+@dataclass(eq=False, slots=True)  # identity: a shipment is one object, never compared by value
 class Shipment:
     """Goods that leave together for one order."""
 
@@ -133,7 +136,7 @@ class Shipment:
     billed: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Invoice:
     """An invoice to one customer, covering one or more orders."""
 

@@ -114,6 +114,15 @@ class CompanyModel:
             machines = [Machine(spec.id, i) for i in range(spec.machines)]
             self.centres[spec.id] = CentreState(spec, store, machines, spec.initial_shifts)
 
+        self.routes: dict[str, tuple[tuple[CentreState, float, float], ...]] = {
+            p.id: tuple((self.centres[op.work_centre], op.setup_hours, op.hours_per_unit.mean)
+                        for op in p.routing)
+            for p in scenario.products
+        }
+        """Product id -> (work centre, setup hours, mean hours per unit) of each routing step."""
+        self.transit_mean = {s.id: self.providers[s.logistics_provider].transit_days.mean
+                             for s in scenario.segments}
+        """Segment id -> mean transit days of its logistics provider (sales' promise arithmetic)."""
         self.stock = {p.id: p.initial_stock_units for p in scenario.products}
         self.stock_pipeline = {p.id: 0 for p in scenario.products}
         self.stock_target = {p.id: p.initial_stock_units for p in scenario.products}
@@ -155,7 +164,11 @@ class CompanyModel:
         self.replan_seconds: list[float] = []
         """Wall time of each re-plan by the schedule policy (kept out of the event log: not reproducible)."""
         self._ids = {kind: 0 for kind in ("order", "job", "shipment", "invoice", "return", "ticket")}
-        self._task_samplers: dict[str, BlockSampler] = {}
+        self.task: dict[str, BlockSampler] = {
+            task: self.streams.sampler(f"task.{task}", getattr(scenario.task_hours, task))
+            for task in type(scenario.task_hours).model_fields
+        }
+        """Task -> sampler of its hours (``scenario.task_hours``), one stream per task."""
         self.draw = self._named_samplers()
         self.carrier_draws = {
             p.id: tuple(self.draw[f"carrier.{p.id}.{name}"]
@@ -217,12 +230,9 @@ class CompanyModel:
         return self._ids[kind]
 
     def task_hours(self, task: str) -> float:
-        """A draw of the scenario's ``task_hours.<task>`` (own stream per task)."""
-        sampler = self._task_samplers.get(task)
-        if sampler is None:
-            sampler = self.streams.sampler(f"task.{task}", getattr(self.scenario.task_hours, task))
-            self._task_samplers[task] = sampler
-        return sampler()
+        """A draw of the scenario's ``task_hours.<task>`` (own stream per task; hot paths call
+        ``self.task[task]()`` directly)."""
+        return self.task[task]()
 
     def decide(self, kind: str, method: Callable[[Any], Any], context: Any) -> Any:
         """Ask a policy: ``method(context)``; traced when the model traces decisions."""

@@ -26,6 +26,7 @@ from simpy.resources.store import StoreGet, StorePut
 
 from ordercycle.policies.contexts import DispatchContext, JobView, OrderView
 from ordercycle.policies.sequencing import DispatchPolicy, PriorityPolicy
+from ordercycle.sim.clock import bind_early
 from ordercycle.sim.entities import Job
 
 EXPEDITED, PLANNED, UNPLANNED = 0, 1, 2
@@ -67,6 +68,7 @@ class JobStore(simpy.Store):
     def __init__(self, env: simpy.Environment, work_centre: str, priority: PriorityPolicy,
                  dispatch: DispatchPolicy, decide: Callable[[str, Callable[[Any], Any], Any], Any]):
         super().__init__(env)
+        bind_early(self)  # `put` is inherited: SimPy binds only what the class itself defines
         self.time_dependent = priority.time_dependent
         self.work_centre = work_centre
         self._key = priority.key

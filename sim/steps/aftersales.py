@@ -80,7 +80,7 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
     refund_delay = 0.0
     if stage == "approval":
         yield from m.serve([order], "returns", policy.handler_pool,
-                           m.task_hours("return_approval"), "return_approval_started", None,
+                           m.task["return_approval"](), "return_approval_started", None,
                            "return_requested", move=order.delivered, **refs)
         segment = m.segments[order.segment]
         delivered = shipment.delivered_time if shipment.delivered_time == shipment.delivered_time else 0.0
@@ -117,7 +117,7 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
         order.begin_wait(env.now)
         yield env.wait(refund_delay)
         order.end_wait(env.now)
-    yield from m.serve([order], "finance", "finance_clerks", m.task_hours("refund"),
+    yield from m.serve([order], "finance", "finance_clerks", m.task["refund"](),
                        "refund_started", None, "refund", move=order.delivered, **refs)
     owed = units * cents(order.unit_price)
     refund = max(0, min(owed, order.billed_cents - order.refunded_cents))
@@ -156,7 +156,7 @@ def service_visit(env: Environment, m: CompanyModel, order: Order, kind: str, sk
         yield request
     order.end_wait(env.now)
     try:
-        yield env.timeout(m.task_hours("travel") / HOURS_PER_DAY)
+        yield env.timeout(m.task["travel"]() / HOURS_PER_DAY)
         started = "installation_started" if kind == "installation" else "service_started"
         completed = "installation_completed" if kind == "installation" else "service_completed"
         m.log(env.now, started, "service", order.order_id, kind, **refs)
@@ -167,7 +167,7 @@ def service_visit(env: Environment, m: CompanyModel, order: Order, kind: str, sk
         context = DebriefContext(ticket, env.now, kind, order.product_id, order.segment, work)
         decision = m.decide("debrief", m.policies.debrief.debrief, context)
         if decision.debrief:
-            yield env.timeout(m.task_hours("debrief") / HOURS_PER_DAY)
+            yield env.timeout(m.task["debrief"]() / HOURS_PER_DAY)
             m.debriefs[order.product_id] += 1
             memory = m.scenario.quality.debrief_memory_days
             m.debriefed_until[order.customer_id] = env.now + memory

@@ -52,46 +52,51 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
     for shipment in shipments:
         order, units = by_order.get(shipment.order.order_id, (shipment.order, 0))
         by_order[order.order_id] = (order, units + shipment.units)
-    orders = [by_order[k][0] for k in sorted(by_order)]
+    orders = [by_order[k][0] for k in sorted(by_order)] if len(by_order) > 1 else [shipments[0].order]
     invoice = Invoice(m.next_id("invoice"), customer_id, float("nan"))
-    refs = {"invoice": invoice.invoice_id}
+    invoice_id = invoice.invoice_id
     policy = m.policies.billing
-    hours = m.task_hours("invoicing")
-    if policy.consults:
-        hours += m.task_hours("billing_consultation")
+    consults = policy.consults
+    hours = m.task["invoicing"]()
+    if consults:
+        hours += m.task["billing_consultation"]()
     yield from m.serve(orders, "billing", "billing_clerks", hours,
-                       "invoice_started", None, "invoicing", move=False, **refs)
+                       "invoice_started", None, "invoicing", move=False, invoice=invoice_id)
     lines = tuple(
         BillingLine(
             order.order_id, order.entered_units, order.entered_unit_price,
             order.billed_cents / 100,
-            by_order[order.order_id][1] if policy.consults else None,
-            order.unit_price if policy.consults else None,
+            by_order[order.order_id][1] if consults else None,
+            order.unit_price if consults else None,
         )
         for order in orders
     )
     decision = m.decide("billing", policy.invoice, BillingContext(customer_id, rhythm, env.now, lines))
     charged = {line.order_id: cents(line.amount) for line in decision.lines}
     invoice.charged_cents = charged
-    if sorted(charged) != sorted(by_order):
+    if charged.keys() != by_order.keys():
         raise RuntimeError(
             f"billing policy returned lines for {sorted(charged)}, expected {sorted(by_order)}"
         )
-    invoice.issued_time = env.now
-    m.open_invoices[invoice.invoice_id] = invoice
+    now = env.now
+    invoice.issued_time = now
+    m.open_invoices[invoice_id] = invoice
+    log = m.log
+    wrong: list[Order] = []
     for order in orders:
         units = by_order[order.order_id][1]
-        correct = units * cents(order.unit_price)
+        correct = units * cents(order.unit_price)  # what the line should charge: shipped × agreed price
+        line_cents = charged[order.order_id]
         invoice.lines.append((order, units, correct))
-        invoice.amount_cents += charged[order.order_id]
+        invoice.amount_cents += line_cents
         invoice.correct_cents += correct
-        order.billed_cents += charged[order.order_id]
-        order.invoices.append(invoice.invoice_id)
-        m.log(env.now, "invoice_issued", "billing", order.order_id, amount=charged[order.order_id] / 100,
-              **refs)
+        order.billed_cents += line_cents
+        order.invoices.append(invoice_id)
+        log(now, "invoice_issued", "billing", order.order_id, invoice=invoice_id, amount=line_cents / 100)
+        if line_cents != correct:
+            wrong.append(order)
     segment = m.segments[orders[0].segment]
     delay = m.segment_draws[segment.id][1]
-    wrong = [order for order in orders if charged[order.order_id] != by_order_correct(order, by_order)]
     wrong_ids = {order.order_id for order in wrong}
     for shipment in shipments:  # correct lines are settled at once; wrong ones after correction
         shipment.billed = True
@@ -101,17 +106,17 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
         invoice.disputed = True
         yield env.wait(m.draw["billing.dispute"]())
         for order in wrong:
-            m.log(env.now, "invoice_disputed", "customer", order.order_id, **refs)
+            m.log(env.now, "invoice_disputed", "customer", order.order_id, invoice=invoice_id)
         yield from m.serve(wrong, "billing", "billing_clerks",
-                           m.task_hours("dispute_rework"), "dispute_rework_started", None, "dispute",
-                           move=False, **refs)
+                           m.task["dispute_rework"](), "dispute_rework_started", None, "dispute",
+                           move=False, invoice=invoice_id)
         for order in wrong:
             correction = by_order_correct(order, by_order) - charged[order.order_id]
             order.billed_cents += correction
             invoice.amount_cents += correction
             charged[order.order_id] += correction
             m.log(env.now, "invoice_corrected", "billing", order.order_id, amount=correction / 100,
-                  **refs)
+                  invoice=invoice_id)
         for shipment in shipments:  # the corrected lines now charge exactly what they should
             if shipment.order.order_id in wrong_ids:
                 shipment.settled.succeed()  # type: ignore[attr-defined]
@@ -123,10 +128,10 @@ def _collect(env: Environment, m: CompanyModel, invoice: Invoice) -> None:
     """The customer pays the (correct) lines of an invoice."""
     invoice.paid_time = env.now
     del m.open_invoices[invoice.invoice_id]
-    refs = {"invoice": invoice.invoice_id}
+    invoice_id, now, log = invoice.invoice_id, env.now, m.log
     for order, _, line_cents in invoice.lines:  # one line per order
         order.paid_cents += line_cents
-        m.log(env.now, "payment_received", "finance", order.order_id, amount=line_cents / 100, **refs)
+        log(now, "payment_received", "finance", order.order_id, invoice=invoice_id, amount=line_cents / 100)
 
 
 def resume_invoice(env: Environment, m: CompanyModel, invoice: Invoice,
@@ -152,7 +157,7 @@ def resume_invoice(env: Environment, m: CompanyModel, invoice: Invoice,
         due = invoice.issued_time + segment.payment_terms_days + delay()
         yield env.wait(max(0.0, due - env.now))
     else:
-        yield from m.serve(orders, "billing", "billing_clerks", m.task_hours("dispute_rework"),
+        yield from m.serve(orders, "billing", "billing_clerks", m.task["dispute_rework"](),
                            "dispute_rework_started", None, "dispute", move=False, **refs)
         lines = []
         for order, units, charged in invoice.lines:

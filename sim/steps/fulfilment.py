@@ -114,7 +114,7 @@ def ship(env: Environment, m: CompanyModel, order: Order, units: int,
     order.shipments.append(shipment)
     refs = {"shipment": shipment.shipment_id}
     yield from m.serve([order], "warehouse", "warehouse_staff",
-                       m.task_hours("picking"), "picking_started", None, "picking", **refs)
+                       m.task["picking"](), "picking_started", None, "picking", **refs)
     segment = m.segments[order.segment]
     provider = m.providers[segment.logistics_provider]
     handling, transit_days, reliability, delay = m.carrier_draws[provider.id]

@@ -18,7 +18,7 @@ import simpy
 
 from ordercycle.policies.contexts import ExpediteContext
 from ordercycle.scenarios.distributions import Exponential
-from ordercycle.scenarios.schema import Operation, Product
+from ordercycle.scenarios.schema import Product
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Job, Order
 from ordercycle.sim.model import HOURS_PER_DAY, SHIFT_HOURS, CentreState
@@ -77,10 +77,6 @@ def machine(env: Environment, m: CompanyModel, centre: CentreState,
         job.done.succeed()  # type: ignore[attr-defined]
 
 
-def _process_hours(m: CompanyModel, product: Product, step: int, op: Operation, units: int) -> float:
-    return m.process_draws[product.id][step]() * units
-
-
 def surplus_capacity_hours(m: CompanyModel, product: Product) -> float:
     """Staffed hours over the next planning period not yet claimed by waiting work,
     at the tightest work centre of the product's routing (what production may share)."""
@@ -101,10 +97,9 @@ def route_outlook(m: CompanyModel, product: Product, step: int, units: int) -> t
         at those centres over their staffed capacity).
     """
     hours = work_days = queue_days = 0.0
-    for op in product.routing[step:]:
-        centre = m.centres[op.work_centre]
+    for centre, setup_hours, mean_per_unit in m.routes[product.id][step:]:
         per_day = centre.shifts * SHIFT_HOURS
-        own = op.setup_hours + op.hours_per_unit.mean * units
+        own = setup_hours + mean_per_unit * units
         hours += own
         work_days += own / per_day
         queue_days += centre.store.waiting_hours / (len(centre.machines) * per_day)
@@ -113,30 +108,34 @@ def route_outlook(m: CompanyModel, product: Product, step: int, units: int) -> t
 
 def _projected_completion(m: CompanyModel, order: Order, product: Product, step: int, now: float) -> float:
     """Sales' rough promise check: remaining work and queues over staffed hours, plus transit."""
-    provider = m.providers[m.segments[order.segment].logistics_provider]
     _, work_days, queue_days = route_outlook(m, product, step, order.quantity)
-    return now + provider.transit_days.mean + work_days + queue_days
+    return now + m.transit_mean[order.segment] + work_days + queue_days
 
 
 def projected_lead_days(m: CompanyModel, product: Product, units: int, segment_id: str) -> float:
     """Lead time production could promise now: from stock when it covers the order
     (a day to pick, plus transit), else the route's work and queues plus transit."""
-    provider = m.providers[m.segments[segment_id].logistics_provider]
+    transit = m.transit_mean[segment_id]
     if product.stocking == "make_to_stock" and m.stock[product.id] >= units:
-        return 1.0 + provider.transit_days.mean
+        return 1.0 + transit
     _, work_days, queue_days = route_outlook(m, product, 0, units)
-    return provider.transit_days.mean + work_days + queue_days
+    return transit + work_days + queue_days
 
 
-def _maybe_expedite(env: Environment, m: CompanyModel, order: Order, product: Product,
-                    step: int) -> Generator[simpy.Event, Any, None]:
-    """Sales asks for an expedite (taking a rep's time) when the promise is at risk."""
+def _promise_at_risk(m: CompanyModel, order: Order, product: Product, step: int, now: float) -> float | None:
+    """The projected completion when sales would ask for an expedite (the promise is at risk), else None."""
     if order.expedited:
-        return
-    projected = _projected_completion(m, order, product, step, env.now)
+        return None
+    projected = _projected_completion(m, order, product, step, now)
     if projected <= order.promised_date - m.scenario.planning.expedite_margin_days:
-        return
-    yield from m.serve([order], "sales", "sales_reps", m.task_hours("expedite_request"),
+        return None
+    return projected
+
+
+def _request_expedite(env: Environment, m: CompanyModel, order: Order,
+                      projected: float) -> Generator[simpy.Event, Any, None]:
+    """Sales asks for an expedite (taking a rep's time); the expedite policy decides."""
+    yield from m.serve([order], "sales", "sales_reps", m.task["expedite_request"](),
                        "expedite_requested", None, "expedite_request")
     now = env.now
     context = ExpediteContext(order.order_id, now, order.importance, order.promised_date,
@@ -160,15 +159,18 @@ def produce(env: Environment, m: CompanyModel, product: Product, units: int,
     (a fraction) of it done; the order (or the replenishment ``batch``) keeps the index
     of the operation it is at, for the next snapshot.
     """
+    draws = m.process_draws[product.id]
     for step, op in enumerate(product.routing):
         if step < first_step:
             continue
         if order is not None:
             order.routing_step = step
-            yield from _maybe_expedite(env, m, order, product, step)
+            projected = _promise_at_risk(m, order, product, step, env.now)
+            if projected is not None:
+                yield from _request_expedite(env, m, order, projected)
         elif batch is not None:
             batch.routing_step = step
-        hours = _process_hours(m, product, step, op, units)
+        hours = draws[step]() * units
         setup = op.setup_hours
         if step == first_step and progress > 0:
             hours, setup = hours * (1.0 - progress), setup * (1.0 - progress)

@@ -141,13 +141,13 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
 
     # 2. order generation: a sales rep takes the inquiry
     if begin == 0:
-        yield from m.serve([order], "sales", "sales_reps", m.task_hours("sales_contact"),
+        yield from m.serve([order], "sales", "sales_reps", m.task["sales_contact"](),
                            "sales_contact_started", "sales_contact_completed", "inquiry")
 
     # 3. cost estimation and pricing
     if begin <= 1:
         yield from m.serve([order], "estimating", "estimators",
-                           m.task_hours("cost_estimation"), "estimation_started", None, "estimating")
+                           m.task["cost_estimation"](), "estimation_started", None, "estimating")
         surplus = projected = None
         if info.production_shares_capacity:
             surplus = production.surplus_capacity_hours(m, product)
@@ -190,7 +190,7 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
 def _entry(env: Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
     """Step 4: order receipt and entry."""
     # 4. order receipt and entry (an entry error surfaces later, in billing)
-    yield from m.serve([order], "order_entry", "entry_clerks", m.task_hours("order_entry"),
+    yield from m.serve([order], "order_entry", "entry_clerks", m.task["order_entry"](),
                        "entry_started", None, "entry")
     quality = m.scenario.quality
     order.entered_units, order.entered_unit_price = order.quantity, order.unit_price
