@@ -8,26 +8,31 @@ events that happen next are short ones (a clerk finishing a task). Measured on t
 baseline at day 150: 1,629 events on the heap, 1,300 of them payment waits, so every
 pop walks a heap 5–8 times larger than the short events alone would need.
 
-:meth:`Environment.wait` parks a wait of at least ``far_days`` in a second heap and a
-*pump* process moves it onto SimPy's heap, at its exact time, when it comes within
-``far_days`` (the pump looks every ``pump_days`` ≤ ``far_days``, and only while
-something is parked). The process sees an ordinary event that fires at ``now +
-delay``, bit for bit the time a ``Timeout`` would have had; only the tie-breaking
-sequence numbers of simultaneous events differ, and the model's continuous random
-times do not tie. Outputs are byte-identical to plain timeouts (checked when this was
-introduced: every output file of 120-day runs).
+:meth:`Environment.wait` parks a wait of at least ``far_days`` off the heap, in a bucket
+per ``pump_days`` of its due time, holding the very heap entry ``schedule()`` would have
+pushed (time, priority, sequence number). A *pump* process looks every ``pump_days``
+(only while something is parked) and pushes the buckets that reach within ``far_days``
+of now onto SimPy's heap, whole. The process sees an ordinary event that fires at
+``now + delay``, bit for bit the time and the tie-breaking order a ``Timeout`` would
+have had, so outputs are byte-identical to plain timeouts (checked when this was
+introduced: every output file of 120-day runs under two policy sets). Parking costs an
+append and the pump one push per wait: no second heap. Measured with cachegrind at
+120 days: with waits parked from 2 days on, about 1.5 % fewer instructions per inquiry
+than from 1 day (more short waits parked than the heap gains from) and than from 5.
 
-Why a wait is moved before its time and never late: a wait of ``delay ≥ far_days``
-made at ``t`` is due at ``d ≥ t + far_days``; the pump's last look before ``d`` is at
-some ``p`` with ``d − pump_days < p ≤ d``, and ``p ≥ t`` (else ``d − t < pump_days ≤
-far_days``), so the wait is parked by then and ``d < p + far_days``: it is moved.
+Why a wait reaches the heap before its time: a wait of ``delay ≥ far_days`` made at
+``t`` is due at ``d ≥ t + far_days``. The pump looks at least every ``pump_days`` while
+the wait is parked, so its last look before ``d`` is at some ``p`` with
+``d − pump_days < p ≤ d``, and ``p ≥ t`` (else ``d − t < pump_days ≤ far_days``). At
+``p`` it moves every bucket up to the one holding ``p + far_days > d``, so the wait's
+bucket ``floor(d / pump_days)`` among them. A wait whose bucket has already been moved
+goes straight onto the heap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from heapq import heappop, heappush
-from itertools import count
+from heapq import heappush
 from operator import attrgetter
 from typing import Any
 
@@ -35,6 +40,7 @@ import simpy
 from simpy.core import BoundClass
 from simpy.events import NORMAL
 
+INFINITY = float("inf")
 FAR_DAYS = 2.0
 """Waits at least this long (days) are parked off SimPy's heap."""
 PUMP_DAYS = 1.0
@@ -78,8 +84,10 @@ class Environment(simpy.Environment):
         bind_early(self)
         self.far_days = far_days
         self.pump_days = pump_days
-        self._parked: list[tuple[float, int, simpy.Event]] = []
-        self._parked_seq = count()
+        self._parked: dict[int, list[tuple[float, int, int, simpy.Event]]] = {}
+        """Parked waits by bucket: ``floor(due / pump_days)`` -> heap entries (unordered)."""
+        self._next_bucket = 0
+        """Buckets below this one have gone onto the heap."""
         self._pumping = False
 
     now = property(attrgetter("_now"), doc="The current simulation time.")  # type: ignore[assignment]
@@ -90,12 +98,26 @@ class Environment(simpy.Environment):
         """An event that fires ``delay`` time units from now (like ``timeout(delay)``, value None)."""
         if delay < self.far_days:
             return simpy.Timeout(self, delay)
-        if delay != delay:  # NaN would never come due
-            raise ValueError(f"wait: delay must be a number, got {delay}")
+        if not delay < INFINITY:
+            if delay != delay:  # NaN would never come due
+                raise ValueError(f"wait: delay must be a number, got {delay}")
+            return simpy.Timeout(self, delay)  # never comes: SimPy keeps it at infinity
         event = simpy.Event(self)
         event._ok = True  # triggered with value None; scheduled by the pump
         event._value = None
-        heappush(self._parked, (self._now + delay, next(self._parked_seq), event))
+        due = self._now + delay
+        # the heap entry schedule() would make now: same time, priority and sequence number,
+        # so even simultaneous events keep the order plain timeouts would have had
+        entry = (due, NORMAL, next(self._eid), event)
+        bucket = int(due // self.pump_days)
+        if bucket < self._next_bucket:  # its bucket is already on the heap
+            heappush(self._queue, entry)
+            return event
+        parked = self._parked.get(bucket)
+        if parked is None:
+            self._parked[bucket] = [entry]
+        else:
+            parked.append(entry)
         if not self._pumping:
             self._pumping = True
             self.process(self._pump())
@@ -104,15 +126,17 @@ class Environment(simpy.Environment):
     @property
     def parked(self) -> int:
         """Waits parked off the heap now."""
-        return len(self._parked)
+        return sum(len(bucket) for bucket in self._parked.values())
 
     def _pump(self) -> Generator[simpy.Event, Any, None]:
-        """Move parked waits that come within ``far_days`` onto SimPy's heap, at their own time."""
-        parked, queue, eid = self._parked, self._queue, self._eid
+        """Move the buckets of parked waits that come within ``far_days`` onto SimPy's heap."""
+        parked, queue, width, far = self._parked, self._queue, self.pump_days, self.far_days
+        self._next_bucket = max(self._next_bucket, int(self._now // width))
         while parked:
-            yield simpy.Timeout(self, self.pump_days)
-            horizon = self._now + self.far_days
-            while parked and parked[0][0] < horizon:
-                due, _, event = heappop(parked)
-                heappush(queue, (due, NORMAL, next(eid), event))  # what schedule() does, at `due` exactly
+            yield simpy.Timeout(self, width)
+            last = int((self._now + far) // width)  # the bucket holding now + far_days, moved whole
+            for bucket in range(self._next_bucket, last + 1):
+                for entry in parked.pop(bucket, ()):
+                    heappush(queue, entry)
+            self._next_bucket = last + 1
         self._pumping = False
