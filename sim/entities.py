@@ -132,8 +132,18 @@ class Shipment:
     from_stock: bool
     dispatched_time: float = float("nan")
     delivered_time: float = float("nan")
-    settled: object = None
+    settled: bool = False
+    """Its invoice line charges what it should (issued right, or corrected): a refund may be paid."""
     billed: bool = False
+    on_settled: object = None
+    """The event a refund waits on while the shipment is not settled; made only then (most
+    shipments never come back, and an event succeeded for each cost ~1 % of a run)."""
+
+    def settle(self) -> None:
+        """Mark the shipment settled and wake the refund waiting for it, if any."""
+        self.settled = True
+        if self.on_settled is not None:
+            self.on_settled.succeed()  # type: ignore[attr-defined]
 
 
 @dataclass(eq=False, slots=True)

@@ -107,11 +107,13 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
         order.returned_units += units
         claim[2] = "refund"
         m.log(env.now, "return_received", "warehouse", order.order_id, quantity=units, **refs)
-    if not shipment.settled.triggered:  # type: ignore[attr-defined]
+    if not shipment.settled:
         # finance refunds only what was invoiced, once any dispute on it is settled
         move("awaiting_invoice", "finance")
         order.begin_wait(env.now)
-        yield shipment.settled  # type: ignore[misc]
+        if shipment.on_settled is None:
+            shipment.on_settled = env.event()
+        yield shipment.on_settled  # type: ignore[misc]
         order.end_wait(env.now)
     if refund_delay > 0:  # the refund is not chased
         order.begin_wait(env.now)

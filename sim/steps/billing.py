@@ -101,7 +101,7 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
     for shipment in shipments:  # correct lines are settled at once; wrong ones after correction
         shipment.billed = True
         if shipment.order.order_id not in wrong_ids:
-            shipment.settled.succeed()  # type: ignore[attr-defined]
+            shipment.settle()
     if wrong:
         invoice.disputed = True
         yield env.wait(m.draw["billing.dispute"]())
@@ -119,7 +119,7 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
                   invoice=invoice_id)
         for shipment in shipments:  # the corrected lines now charge exactly what they should
             if shipment.order.order_id in wrong_ids:
-                shipment.settled.succeed()  # type: ignore[attr-defined]
+                shipment.settle()
     yield env.wait(segment.payment_terms_days + delay())
     _collect(env, m, invoice)
 
@@ -153,7 +153,7 @@ def resume_invoice(env: Environment, m: CompanyModel, invoice: Invoice,
         m.log(env.now, "invoice_carried_over", "billing", order.order_id, amount=charged / 100, **refs)
     if not invoice.disputed:
         for shipment in shipments:
-            shipment.settled.succeed()  # type: ignore[attr-defined]
+            shipment.settle()
         due = invoice.issued_time + segment.payment_terms_days + delay()
         yield env.wait(max(0.0, due - env.now))
     else:
@@ -170,7 +170,7 @@ def resume_invoice(env: Environment, m: CompanyModel, invoice: Invoice,
                   **refs)
         invoice.lines = lines
         for shipment in shipments:
-            shipment.settled.succeed()  # type: ignore[attr-defined]
+            shipment.settle()
         yield env.wait(segment.payment_terms_days + delay())
     _collect(env, m, invoice)
 

@@ -110,7 +110,6 @@ def ship(env: Environment, m: CompanyModel, order: Order, units: int,
          from_stock: bool) -> Generator[simpy.Event, Any, None]:
     """Pick, load and transport one shipment; register it with billing on dispatch."""
     shipment = Shipment(m.next_id("shipment"), order, units, from_stock)
-    shipment.settled = env.event()
     order.shipments.append(shipment)
     refs = {"shipment": shipment.shipment_id}
     yield from m.serve([order], "warehouse", "warehouse_staff",

@@ -184,7 +184,10 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
         m.log(env.now, "quote_accepted", "sales", order.order_id)
     if begin <= 3:
         yield from _entry(env, m, order)
-    yield from _selection(env, m, order, product, segment)
+    if (yield from _selection(env, m, order, product, segment)):
+        # 6–11: prioritisation, production, fulfilment, billing, returns and service (delegated
+        # from here, not from _selection: one generator less between every later event and SimPy)
+        yield from fulfilment.fulfil_order(env, m, order)
 
 
 def _entry(env: Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
@@ -207,8 +210,8 @@ def _entry(env: Environment, m: CompanyModel, order: Order) -> Generator[simpy.E
 
 
 def _selection(env: Environment, m: CompanyModel, order: Order, product: Any,
-               segment: Segment) -> Generator[simpy.Event, Any, None]:
-    """Step 5 (order selection), then steps 6–11 for an accepted order."""
+               segment: Segment) -> Generator[simpy.Event, Any, bool]:
+    """Step 5: order selection. Returns whether the order was accepted."""
     # 5. order selection: who decides sets the delay and the information available
     policy = m.policies.selection
     senior = policy.decider == "senior"
@@ -240,14 +243,12 @@ def _selection(env: Environment, m: CompanyModel, order: Order, product: Any,
         order.final_state = "rejected"
         order.move("rejected", "sales")
         m.log(env.now, "order_rejected", "selection", order.order_id)
-        return
+        return False
     order.accepted = True
     if decision.renegotiated_lead_days is not None:  # the customer agreed to a later date
         order.promised_date = env.now + decision.renegotiated_lead_days  # counted from now
     m.log(env.now, "order_accepted", "selection", order.order_id, amount=cents(value) / 100)
-
-    # 6–11: prioritisation, production, fulfilment, billing, returns and service
-    yield from fulfilment.fulfil_order(env, m, order)
+    return True
 
 
 

@@ -80,17 +80,15 @@ def _order(m: CompanyModel, o: OrderState, fates: list[Any]) -> Order:
 
 def _opening_shipments(m: CompanyModel, order: Order, o: OrderState, settled: bool) -> list[Shipment]:
     """The shipped units as (at most) two shipments: invoiced, and awaiting an invoice."""
-    env = m.env
     shipments = []
     for units, billed in ((o.invoiced_units, True), (o.shipped_units - o.invoiced_units, False)):
         if not units:
             continue
         shipment = Shipment(m.next_id("shipment"), order, units, False)
         shipment.dispatched_time = shipment.delivered_time = order.first_ship_time
-        shipment.settled = env.event()
         shipment.billed = billed
         if billed and settled:
-            shipment.settled.succeed()
+            shipment.settle()
         order.shipments.append(shipment)
         shipments.append(shipment)
     return shipments
