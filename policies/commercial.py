@@ -20,6 +20,10 @@ class PricingPolicy(Policy):
         raise NotImplementedError
 
 
+REASONS_KEPT = 1024
+"""Reason texts a policy keeps formatted (one per product in a simulation)."""
+
+
 class ListPrice(PricingPolicy):
     """Quote the list price and the product's standard lead time."""
 
@@ -31,11 +35,19 @@ class ListPrice(PricingPolicy):
 
     def quote(self, context: QuoteContext) -> Quote:
         """List price and standard lead time, whatever the load or stock."""
-        return Quote(
-            round(context.list_price, 2),
-            context.standard_lead_days,
-            f"list price {context.list_price:.2f}, standard lead {context.standard_lead_days:g} d",
-        )
+        # the reason per (list price, lead days), formatted once: formatting two floats per
+        # quote was 1.4 % of a simulation run (py-spy of a baseline year). At most
+        # REASONS_KEPT are kept: a decision service sees whatever prices clients send.
+        reasons: dict[tuple[float, float], str] | None = getattr(self, "reasons_", None)
+        if reasons is None:
+            reasons = self.reasons_ = {}
+        key = (context.list_price, context.standard_lead_days)
+        reason = reasons.get(key)
+        if reason is None:
+            reason = f"list price {key[0]:.2f}, standard lead {key[1]:g} d"
+            if len(reasons) < REASONS_KEPT:
+                reasons[key] = reason
+        return Quote(round(context.list_price, 2), context.standard_lead_days, reason)
 
 
 class SelectionPolicy(Policy):

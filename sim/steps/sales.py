@@ -100,6 +100,9 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
         running += segment.product_mix[product_id] / total
         cumulative.append(running)
     rate_at = rate_function(arrivals)
+    segment_id, importance, n_customers, n_products = (
+        segment.id, segment.importance, segment.customers, len(products))
+    orders, demand, log, next_id = m.orders, m.period_demand, m.log, m.next_id
     t = 0.0
     while True:
         t += gap()
@@ -109,16 +112,17 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
             continue
         u_customer, u_product, units = pick_customer(), pick_product(), size()
         yield env.timeout(t - env.now)
-        index = min(bisect_right(cumulative, u_product), len(products) - 1)
-        customer = customers[int(u_customer * segment.customers)]
-        order = Order(m.next_id("order"), customer, segment.id, segment.importance,
-                      products[index], max(1, math.ceil(units)), env.now)
+        index = min(bisect_right(cumulative, u_product), n_products - 1)
+        customer = customers[int(u_customer * n_customers)]
+        now = env.now
+        order = Order(next_id("order"), customer, segment_id, importance,
+                      products[index], max(1, math.ceil(units)), now)
         order.u_accept, order.u_entry_error, order.u_repair, order.u_return = (
             draw_accept(), draw_entry(), draw_repair(), draw_return())
-        m.orders.append(order)
-        m.period_demand[order.product_id] += order.quantity
-        m.log(env.now, "inquiry_received", "sales", order.order_id, product=order.product_id,
-              quantity=order.quantity)
+        orders.append(order)
+        demand[order.product_id] += order.quantity
+        log(now, "inquiry_received", "sales", order.order_id, product=order.product_id,
+            quantity=order.quantity)
         env.process(order_journey(env, m, order))
 
 
