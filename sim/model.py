@@ -340,9 +340,9 @@ def relaxed_gc(first_generation: int = 500_000) -> Iterator[None]:
     (700) the collector kept rescanning the live model (measured: 15–25 % of a run), and
     at 50,000 a baseline year still did two or three collections (0.1–0.23 s of 9.5 s),
     none of which found anything to free: the model's own objects make no reference
-    cycles (``tests/sim/test_no_cyclic_garbage.py``). At 500,000 a baseline year does
-    none. The collector stays on because some policies do make cycles (the CP-SAT
-    optimisers' model objects): their garbage is still collected, every 500,000 net
+    cycles, under policy sets covering every built-in kind (``tests/sim/test_no_cyclic_garbage.py``). At
+    500,000 a baseline year does none. The collector stays on rather than off so that a
+    plug-in policy that does make cycles still has them collected, every 500,000 net
     allocations. The old thresholds are restored afterwards.
     """
     old = gc.get_threshold()

@@ -3,8 +3,8 @@
 ``CompanyModel.run`` raises the collector's first threshold to 500,000 (``relaxed_gc``),
 so a baseline year runs without a single collection. That costs no memory only while the
 steps free everything by reference counting; a step that starts making reference cycles
-would grow memory between collections, and this test names it. (The CP-SAT policies do
-make cycles, in OR-Tools' model objects; the raised threshold still collects them.)
+would grow memory between collections, and this test names it. The policy sets cover
+every built-in policy kind with a non-default choice, the CP-SAT optimisers included.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ POLICY_SETS = {
         "dispatch": {"name": "setup-aware"}, "expedite": {"name": "always"},
         "billing": {"name": "consult-shipping-sales"}, "returns": {"name": "ad-hoc"},
         "debrief": {"name": "routine"}, "pricing": {"name": "informed-sales"},
+        "forecast": {"name": "holt-winters", "params": {"season_length": 4}},
+    },
+    "optimisers": {
+        "selection": {"name": "cpsat-acceptance", "params": {"time_limit_seconds": 0.2}},
+        "schedule": {"name": "cpsat", "params": {"time_limit_seconds": 0.5}},
         "forecast": {"name": "holt-winters", "params": {"season_length": 4}},
     },
     "capable-to-promise, strategic": {
