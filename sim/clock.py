@@ -16,9 +16,10 @@ of now onto SimPy's heap, whole. The process sees an ordinary event that fires a
 ``now + delay``, bit for bit the time and the tie-breaking order a ``Timeout`` would
 have had, so outputs are byte-identical to plain timeouts (checked when this was
 introduced: every output file of 120-day runs under two policy sets). Parking costs an
-append and the pump one push per wait: no second heap. Measured with cachegrind at
-120 days: with waits parked from 2 days on, about 1.5 % fewer instructions per inquiry
-than from 1 day (more short waits parked than the heap gains from) and than from 5.
+append and the pump one push per wait: no second heap. Why 2 days (cachegrind, 120 days,
+per inquiry): parking from 5 days on cost 0.8 % more instructions than from 2; a first
+version parking from 1 day on (more short transit and quote waits) showed no gain over
+plain timeouts at all.
 
 Why a wait reaches the heap before its time: a wait of ``delay ≥ far_days`` made at
 ``t`` is due at ``d ≥ t + far_days``. The pump looks at least every ``pump_days`` while

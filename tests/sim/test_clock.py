@@ -6,7 +6,9 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ordercycle.policies.registry import make
 from ordercycle.sim.clock import Environment
+from ordercycle.sim.resources import JobStore
 
 # (start offset, delay) pairs: waits begun at various times, short and long
 waits = st.lists(
@@ -90,3 +92,14 @@ def test_short_waits_are_plain_timeouts_and_bad_periods_are_refused() -> None:
             assert "pump_days" in str(error)
         else:
             raise AssertionError(f"far_days={far}, pump_days={pump} accepted")
+
+
+def test_inherited_bound_classes_are_bound_per_instance_and_overrides_are_kept() -> None:
+    env = Environment()
+    store = JobStore(env, "wc", make("priority", "fifo"), make("dispatch", "priority-first"),
+                     lambda kind, method, context: method(context))
+    for name in ("timeout", "process", "event", "all_of", "any_of"):
+        assert name in env.__dict__, f"env.{name} is not bound early"  # else a Python __get__ per call
+    assert "put" in store.__dict__
+    assert "get" not in store.__dict__  # JobStore's own get(machine) must stay in charge
+    assert isinstance(env.timeout(1.0), simpy.Timeout) and env.now == 0.0
