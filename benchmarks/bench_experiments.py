@@ -30,8 +30,8 @@ import time
 import pandas as pd
 
 from ordercycle.scenarios.loader import load, override
-from ordercycle.sim.executors import DaskExecutor, ProcessExecutor, SerialExecutor
 from ordercycle.sim.experiments import compare
+from ordercycle.sim.experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor
 from ordercycle.sim.run import simulate
 
 

@@ -29,8 +29,8 @@ import pandas as pd
 
 from ordercycle.reports.statistics import paired_difference, scores
 from ordercycle.scenarios.loader import load, override
-from ordercycle.sim.executors import ProcessExecutor, SerialExecutor
-from ordercycle.sim.optimise import load_space, optimise
+from ordercycle.sim.experiments.executors import ProcessExecutor, SerialExecutor
+from ordercycle.sim.experiments.optimisation import load_space, optimise
 
 SPACE = Path(__file__).resolve().parents[1] / "scenarios" / "experiments" / "space-example.yaml"
 

@@ -21,8 +21,8 @@ import time
 from ordercycle.scenarios.loader import load, override
 from ordercycle.sim.model import CompanyModel
 from ordercycle.sim.run import simulate
+from ordercycle.sim.snapshot import parse_snapshot, starting_from
 from ordercycle.sim.twin.promise import NewOrder, delivery_day
-from ordercycle.sim.twin.snapshot import parse_snapshot, starting_from
 
 
 def timed(function, repeat: int) -> float:

@@ -91,7 +91,7 @@ def load(source: str | Path | None = None) -> Scenario:
 def _with_snapshot(start: dict[str, Any], folder: Path) -> dict[str, Any]:
     """``start`` with the content of the snapshot file it names (relative to ``folder``) as ``state``.
 
-    The snapshot is checked against the scenario when a run starts (``ordercycle.sim.twin.snapshot``);
+    The snapshot is checked against the scenario when a run starts (``ordercycle.sim.snapshot``);
     embedding it makes the scenario's content hash change with the snapshot.
     """
     name = start.get("snapshot")

@@ -153,7 +153,7 @@ class CompanyModel:
         self.snapshot: Any = None
         """The state snapshot the run starts from (``scenario.start``), checked against the scenario."""
         if scenario.start is not None:
-            from ordercycle.sim.twin.snapshot import snapshot_of_scenario
+            from ordercycle.sim.snapshot import snapshot_of_scenario
 
             self.snapshot = snapshot_of_scenario(scenario)
             self.start_day = self.snapshot.taken_at_day
@@ -302,7 +302,7 @@ class CompanyModel:
 
         env = self.env
         if self.snapshot is not None:
-            from ordercycle.sim.twin.placement import place
+            from ordercycle.sim.placement import place
 
             place(self, self.snapshot)
         for product_id in sorted(self.stock):

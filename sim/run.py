@@ -119,13 +119,13 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
     """Simulate ``scenario`` once and compute its KPIs.
 
     With ``snapshot_at`` (days, within the horizon) the state of the company at that time
-    is captured as well (:func:`ordercycle.sim.twin.snapshot.capture`; ``result.snapshot``).
+    is captured as well (:func:`ordercycle.sim.snapshot.capture`; ``result.snapshot``).
     """
     model = CompanyModel(scenario, seed, replication, trace_decisions)
     model.start()
     snapshot = None
     if snapshot_at is not None:
-        from ordercycle.sim.twin.placement import capture
+        from ordercycle.sim.placement import capture
 
         model.run(until=snapshot_at)
         snapshot = capture(model)

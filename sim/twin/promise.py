@@ -31,9 +31,9 @@ from typing import Any
 from ordercycle.scenarios.loader import parse
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.entities import Order
-from ordercycle.sim.executors import Executor, SerialExecutor, guarded
+from ordercycle.sim.experiments.executors import Executor, SerialExecutor, guarded
 from ordercycle.sim.model import CompanyModel, relaxed_gc
-from ordercycle.sim.twin.snapshot import Snapshot, SnapshotError, snapshot_of_scenario, starting_from
+from ordercycle.sim.snapshot import Snapshot, SnapshotError, snapshot_of_scenario, starting_from
 
 MAX_REPS = 200
 """At most this many replications per date (each is a run of up to the date's length)."""

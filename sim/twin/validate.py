@@ -23,8 +23,8 @@ from scipy import stats
 from ordercycle.scenarios.loader import override, parse
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.eventlog import ACTIVITY_STEP, STEPS
-from ordercycle.sim.executors import Executor, SerialExecutor, run_all
-from ordercycle.sim.experiments import ReplicationTask, make_task
+from ordercycle.sim.experiments.executors import Executor, SerialExecutor, run_all
+from ordercycle.sim.experiments.replications import ReplicationTask, make_task
 from ordercycle.sim.twin.calibrate import WAITS, pair_durations
 from ordercycle.sim.twin.logs import OBJECT_COLUMNS, CaseLog
 

@@ -17,7 +17,7 @@ from ordercycle.policies.bundle import Bundle
 from ordercycle.scenarios.loader import ScenarioError, override, parse
 from ordercycle.scenarios.schema import PolicySetChanges, Scenario
 from ordercycle.sim.experiments import Comparison, compare
-from ordercycle.sim.twin.snapshot import Snapshot, starting_from
+from ordercycle.sim.snapshot import Snapshot, starting_from
 
 
 def set_name(bundle: Bundle, taken: set[str]) -> str:
@@ -64,7 +64,7 @@ def whatif(snapshot: Snapshot, bundles: list[Bundle], scenario: Scenario | None 
 
     Args:
         snapshot: where the company stands (checked against the scenario by the runs;
-            check it first with :func:`~ordercycle.sim.twin.snapshot.parse_snapshot`).
+            check it first with :func:`~ordercycle.sim.snapshot.parse_snapshot`).
         bundles: at least one; each is a policy set named after its file.
         scenario: the company (default: the first bundle's scenario).
         days: look-ahead, days from the snapshot.

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ordercycle.reports.study_report import write_study_report
 from ordercycle.scenarios.loader import load
-from ordercycle.sim.optimise import Direction, SpaceFile, configure, optimise, write_study
+from ordercycle.sim.experiments.optimisation import Direction, SpaceFile, configure, optimise, write_study
 
 KNOB = "expedite.params.max_per_period"
 SPACE = SpaceFile.model_validate({"parameters": {KNOB: {"low": 0, "high": 20, "integer": True}}})

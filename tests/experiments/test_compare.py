@@ -13,9 +13,8 @@ from ordercycle.reports.queueing import mmc_w
 from ordercycle.reports.statistics import t_interval
 from ordercycle.scenarios.loader import load, override
 from ordercycle.scenarios.schema import Objective
-from ordercycle.sim import experiments
-from ordercycle.sim.executors import DaskExecutor, ProcessExecutor, SerialExecutor
-from ordercycle.sim.experiments import compare, write_comparison
+from ordercycle.sim.experiments import compare, replications, write_comparison
+from ordercycle.sim.experiments.executors import DaskExecutor, ProcessExecutor, SerialExecutor
 
 BLOCK = 5
 MM1_MEAN_LEAD_TIME_DAYS = mmc_w(0.5, 1.0, 1)
@@ -81,7 +80,7 @@ def test_a_rerun_reads_every_replication_from_the_store(short, serial_run, monke
 
     def must_not_run(task):
         raise AssertionError(f"replication {task.replication} of {task.set_name} was run again")
-    monkeypatch.setattr(experiments, "run_replication", must_not_run)
+    monkeypatch.setattr(replications, "run_replication", must_not_run)
     again = compare(short, SETS, reps=3, seed=5, executor=SerialExecutor(), out=out)
     pd.testing.assert_frame_equal(again.replications, comparison.replications)
 
@@ -118,13 +117,13 @@ def test_the_outputs_cite_their_evidence(serial_run, short):
 
 
 def test_a_failing_replication_is_recorded_and_the_others_stand(short, monkeypatch):
-    real = experiments.run_replication
+    real = replications.run_replication
 
     def flaky(task):
         if task.set_name == "edd" and task.replication == 1:
             raise RuntimeError("the MES refused the schedule")
         return real(task)
-    monkeypatch.setattr(experiments, "run_replication", flaky)
+    monkeypatch.setattr(replications, "run_replication", flaky)
     comparison = compare(short, {"fifo": {}, "edd": {"priority": "edd"}}, reps=3, seed=5)
     errors = comparison.errors
     assert len(errors) == 1

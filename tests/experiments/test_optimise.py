@@ -12,7 +12,7 @@ from mmc_helpers import mmc_scenario_data
 from ordercycle.reports.queueing import mmc_w
 from ordercycle.scenarios.loader import parse
 from ordercycle.sim.cli import main
-from ordercycle.sim.optimise import Direction, SpaceFile, configure, optimise
+from ordercycle.sim.experiments.optimisation import Direction, SpaceFile, configure, optimise
 
 ARRIVALS = 3.0
 WAIT_COST_PER_ORDER_DAY = 40.0
@@ -55,9 +55,9 @@ def test_optimiser_finds_the_staffing_level_queueing_theory_gives(tmp_path):
 
 def test_two_evaluations_of_one_setting_are_equal(mm1):
     """CRN without the store: the same parameters give the same KPIs on the same replications."""
-    from ordercycle.sim.executors import SerialExecutor
-    from ordercycle.sim.experiments import no_progress
-    from ordercycle.sim.optimise import replication_evaluator
+    from ordercycle.sim.experiments.executors import SerialExecutor
+    from ordercycle.sim.experiments.optimisation import replication_evaluator
+    from ordercycle.sim.experiments.replications import no_progress
 
     evaluate = replication_evaluator(9, SerialExecutor(), None, no_progress)
     setting = {"priority.name": "spt"}
@@ -160,7 +160,7 @@ def test_optimise_command_writes_the_study_and_refuses_bad_spaces(tmp_path, caps
 def test_the_shipped_space_example_configures_the_baseline(short_baseline):
     from pathlib import Path
 
-    from ordercycle.sim.optimise import load_space
+    from ordercycle.sim.experiments.optimisation import load_space
 
     examples = Path(__file__).resolve().parents[2] / "scenarios" / "experiments"
     space = load_space(examples / "space-example.yaml")
@@ -173,7 +173,7 @@ def test_the_shipped_space_example_configures_the_baseline(short_baseline):
 
 def test_the_winner_exports_straight_into_a_policy_bundle(mm1, tmp_path, capsys):
     from ordercycle.policies.bundle import load_bundle
-    from ordercycle.sim.optimise import write_study
+    from ordercycle.sim.experiments.optimisation import write_study
 
     space = SpaceFile.model_validate({"parameters": {"priority.name": {"choices": ["fifo", "spt", "edd"]}}})
     objective = mm1.objective.model_copy(update={"weights": {"mean_lead_time_days": -1.0}, "constraints": []})

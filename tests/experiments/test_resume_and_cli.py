@@ -18,8 +18,8 @@ import yaml
 from ordercycle.scenarios.experiment_files import GridFile, apply_point
 from ordercycle.scenarios.loader import ScenarioError
 from ordercycle.sim.cli import main
-from ordercycle.sim.executors import MAX_WORKER_DEATHS, ProcessExecutor
 from ordercycle.sim.experiments import sweep
+from ordercycle.sim.experiments.executors import MAX_WORKER_DEATHS, ProcessExecutor
 
 REPS = 12
 

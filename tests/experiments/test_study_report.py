@@ -18,7 +18,14 @@ from test_optimise import staffing_scenario
 from ordercycle.reports.study_report import write_study_report
 from ordercycle.scenarios.loader import load
 from ordercycle.sim.cli import main
-from ordercycle.sim.optimise import Direction, SpaceFile, configure, front_pairs, optimise, write_study
+from ordercycle.sim.experiments.optimisation import (
+    Direction,
+    SpaceFile,
+    configure,
+    front_pairs,
+    optimise,
+    write_study,
+)
 
 IMG = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"")
 
@@ -114,11 +121,11 @@ def _no_simulation(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a report must not re-run the simulation")
 
-    import ordercycle.sim.experiments as experiments
+    import ordercycle.sim.experiments.replications as replication_tasks
     import ordercycle.sim.run as run
 
     monkeypatch.setattr(run, "simulate", refuse)
-    monkeypatch.setattr(experiments, "simulate", refuse)
+    monkeypatch.setattr(replication_tasks, "simulate", refuse)
 
 
 def test_optimise_writes_the_study_report_and_report_rebuilds_it_without_simulating(tmp_path, capsys,

@@ -45,11 +45,11 @@ def _no_simulation(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a report must not re-run the simulation")
 
-    import ordercycle.sim.experiments as experiments
+    import ordercycle.sim.experiments.replications as replication_tasks
     import ordercycle.sim.run as run
 
     monkeypatch.setattr(run, "simulate", refuse)
-    monkeypatch.setattr(experiments, "simulate", refuse)
+    monkeypatch.setattr(replication_tasks, "simulate", refuse)
 
 
 @pytest.mark.parametrize("which", ["run_folder", "compare_folder", "sweep_folder"])

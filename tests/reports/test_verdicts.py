@@ -213,7 +213,7 @@ def test_non_dominated_sets_are_the_pareto_front():
 
 def test_report_on_a_keynotes_folder_rebuilds_the_conditions_sweep_report(tmp_path, monkeypatch):
     """Synthetic saved results (no simulation): a claim lost at one load level and won at the other."""
-    import ordercycle.sim.experiments as experiments
+    import ordercycle.sim.experiments.replications as replication_tasks
     import ordercycle.sim.run as run
     from ordercycle.reports.statistics import rank_sets, summarise
     from ordercycle.scenarios.experiment_files import GridFile
@@ -225,7 +225,7 @@ def test_report_on_a_keynotes_folder_rebuilds_the_conditions_sweep_report(tmp_pa
         raise AssertionError("a report must not re-run the simulation")
 
     monkeypatch.setattr(run, "simulate", refuse)
-    monkeypatch.setattr(experiments, "simulate", refuse)
+    monkeypatch.setattr(replication_tasks, "simulate", refuse)
     keynote = _keynote(conditions={"parameters": {"staff.senior_managers": [1, 2]}})
     folder = tmp_path / "K1"
     folder.mkdir()

@@ -13,9 +13,9 @@ from ordercycle.scenarios.loader import content_hash, load, override
 from ordercycle.sim.cli import main
 from ordercycle.sim.invariants import check_run
 from ordercycle.sim.model import CompanyModel
+from ordercycle.sim.placement import capture, write_snapshot
 from ordercycle.sim.run import simulate
-from ordercycle.sim.twin.placement import capture, write_snapshot
-from ordercycle.sim.twin.snapshot import (
+from ordercycle.sim.snapshot import (
     FULFILMENT,
     Snapshot,
     SnapshotError,
@@ -255,7 +255,7 @@ def test_the_example_snapshot_fits_the_baseline_and_runs():
 
 
 def test_csv_tables_read_back_as_the_same_snapshot(tmp_path, company, taken):
-    from ordercycle.sim.twin.snapshot_tables import write_tables
+    from ordercycle.sim.snapshot_tables import write_tables
 
     folder = write_tables(taken, tmp_path / "today")
     assert (folder / "orders.csv").read_text().count("\n") == len(taken.orders) + 1

@@ -12,9 +12,10 @@ from ordercycle.policies.bundle import make_bundle, write_bundle
 from ordercycle.policies.service.app import ServiceSettings, create_app
 from ordercycle.scenarios.loader import content_hash, load, override
 from ordercycle.sim.cli import main
-from ordercycle.sim.executors import SerialExecutor
+from ordercycle.sim.experiments.executors import SerialExecutor
+from ordercycle.sim.placement import write_snapshot
 from ordercycle.sim.run import simulate
-from ordercycle.sim.twin.placement import write_snapshot
+from ordercycle.sim.snapshot import SnapshotError
 from ordercycle.sim.twin.promise import (
     NewOrder,
     default_segment,
@@ -22,7 +23,6 @@ from ordercycle.sim.twin.promise import (
     service_estimator,
     wilson_interval,
 )
-from ordercycle.sim.twin.snapshot import SnapshotError
 from ordercycle.sim.twin.whatif import deployed_scenario, whatif
 
 TOKEN = "promise-token-0123456789"
@@ -195,7 +195,7 @@ def test_serve_builds_the_estimator_from_the_bundle_and_the_snapshot(tmp_path, s
 
     from ordercycle.policies.bundle import load_bundle
     from ordercycle.policies.service.promise import PromiseRiskRequest
-    from ordercycle.sim.cli_service import _promise_estimator
+    from ordercycle.sim.cli.service import _promise_estimator
 
     live = load_bundle(bundles["edd"])
     path = write_snapshot(snapshot, tmp_path / "today.json")
@@ -211,7 +211,7 @@ def test_serve_builds_the_estimator_from_the_bundle_and_the_snapshot(tmp_path, s
 
 
 def test_promise_risk_does_not_depend_on_the_executor(company, snapshot):
-    from ordercycle.sim.executors import ProcessExecutor
+    from ordercycle.sim.experiments.executors import ProcessExecutor
 
     order = NewOrder("filter", 6, "regular")
     serial = promise_risk(company, snapshot, order, [1.0, 2.5], reps=2, seed=7)

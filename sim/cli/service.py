@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ordercycle.sim.cli import BadInput
+from ordercycle.sim.cli.common import BadInput
 
 EXPERIMENT_KEYS = ("schema_version", "kind", "scenario", "scenario_name", "scenario_hash", "sets",
                    "reference", "seed", "replications", "warmup_days", "horizon_days", "confidence",
@@ -198,8 +198,8 @@ def _promise_estimator(args: argparse.Namespace, live: Any) -> Any:
     """The promise-risk estimator from ``--snapshot``: the live bundle's policies on its scenario
     (or ``--promise-scenario``), started from the snapshot."""
     from ordercycle.scenarios.loader import load
+    from ordercycle.sim.snapshot import read_snapshot
     from ordercycle.sim.twin.promise import service_estimator
-    from ordercycle.sim.twin.snapshot import read_snapshot
     from ordercycle.sim.twin.whatif import deployed_scenario
 
     if args.promise_max_reps < 1:

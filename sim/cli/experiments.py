@@ -3,44 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ordercycle.sim.cli.common import BadInput, executor_from, number, progress_bars
+
 HEADLINE_KPIS = ["on_time_delivery_rate", "mean_lead_time_days", "orders_delivered", "revenue",
                  "operating_cost", "profit", "days_sales_outstanding", "mean_unattended_hours"]
-
-
-def _progress(quiet: bool) -> Callable[[str, int], Callable[[], None]]:
-    from tqdm import tqdm
-
-    def start(stage: str, total: int) -> Callable[[], None]:
-        bar = tqdm(total=total, desc=stage, unit="run", disable=quiet or total == 0, file=sys.stderr,
-                   dynamic_ncols=True)
-
-        def tick() -> None:
-            bar.update(1)
-            if bar.n >= total:
-                bar.close()
-        if total == 0:
-            bar.close()
-        return tick
-    return start
-
-
-def _number(value: float) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3f}"
 
 
 def format_comparison(comparison: Any) -> str:
@@ -55,38 +26,23 @@ def format_comparison(comparison: Any) -> str:
     for kpi in kpis:
         lines.append(kpi + (" (ranked)" if kpi in ranked else ""))
         for row in summary[summary["kpi"] == kpi].itertuples():
-            mean = f"{_number(row.mean)} ± {_number(row.half_width)}"
+            mean = f"{number(row.mean)} ± {number(row.half_width)}"
             if row.set == comparison.reference:
                 diff, p_value = "(reference)", ""
             else:
-                diff = f"{'+' if row.diff_mean >= 0 else ''}{_number(row.diff_mean)} ± " \
-                       f"{_number((row.diff_ci_high - row.diff_ci_low) / 2)}"
-                p_value = _number(row.p_value)
+                diff = f"{'+' if row.diff_mean >= 0 else ''}{number(row.diff_mean)} ± " \
+                       f"{number((row.diff_ci_high - row.diff_ci_low) / 2)}"
+                p_value = number(row.p_value)
             lines.append(f"  {row.set:<{width}}{mean:>26}{diff:>30}{p_value:>8}")
     lines.append("")
     lines.append(f"Ranking by the objective (groups: sets that cannot be told apart at {level}):")
     for row in comparison.ranking.itertuples():
         note = "" if row.feasible else f"  infeasible: {row.violated}"
-        lines.append(f"  {row.rank}. {row.set:<{width}} score {_number(row.score)} "
-                     f"[{_number(row.score_ci_low)}, {_number(row.score_ci_high)}]  group {row.group}{note}")
+        lines.append(f"  {row.rank}. {row.set:<{width}} score {number(row.score)} "
+                     f"[{number(row.score_ci_low)}, {number(row.score_ci_high)}]  group {row.group}{note}")
     winner = comparison.winner()
     lines.append(f"Winner: {winner}" if winner else "Winner: none (no set keeps every constraint)")
     return "\n".join(lines)
-
-
-def _executor(args: argparse.Namespace) -> Any:
-    from ordercycle.sim.executors import make_executor
-
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
-    if workers < 1:
-        raise _bad([f"--workers: must be at least 1, got {workers}"])
-    return make_executor(args.executor, workers, args.scheduler)
-
-
-def _bad(problems: list[str]) -> Exception:
-    from ordercycle.sim.cli import BadInput
-
-    return BadInput(problems)
 
 
 def _warmup(text: str | None) -> float | str | None:
@@ -95,7 +51,7 @@ def _warmup(text: str | None) -> float | str | None:
     try:
         return float(text)
     except ValueError:
-        raise _bad([f"--warmup: 'auto' or a number of days, got {text!r}"]) from None
+        raise BadInput([f"--warmup: 'auto' or a number of days, got {text!r}"]) from None
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -109,17 +65,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         scenario = override(scenario, horizon_days=args.horizon)
     sets = load_sets(args.sets) if args.sets else None
     out = Path(args.out or f"out/compare-{scenario.name}-seed{args.seed}")
-    executor = _executor(args)
+    executor = executor_from(args)
     started = time.perf_counter()
     try:
         comparison = compare(
             scenario, sets, reps=args.reps, seed=args.seed, executor=executor, out=out,
             confidence=args.confidence, reference=args.reference, warmup=_warmup(args.warmup),
             target_relative_half_width=args.target_half_width, max_reps=args.max_reps, pilots=args.pilots,
-            progress=_progress(args.quiet),
+            progress=progress_bars(args.quiet),
         )
     except ExperimentError as error:
-        raise _bad(error.problems) from None
+        raise BadInput(error.problems) from None
     finally:
         executor.close()
     write_comparison(comparison, out)
@@ -129,7 +85,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if comparison.open_kpis:
         print(f"note: relative half-width still above target after {args.max_reps} replications for: "
               + ", ".join(comparison.open_kpis))
-    from ordercycle.sim.cli_reports import report_after
+    from ordercycle.sim.cli.reports import report_after
 
     report_after(out, not getattr(args, "no_report", False))
     if len(comparison.errors):
@@ -153,19 +109,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     grid = load_grid(args.grid)
     sets = load_sets(args.sets) if args.sets else None
     out = Path(args.out or f"out/sweep-{scenario.name}-seed{args.seed}")
-    executor = _executor(args)
+    executor = executor_from(args)
     started = time.perf_counter()
     try:
         result = sweep(scenario, grid, sets, reps=args.reps, seed=args.seed, executor=executor, out=out,
-                       confidence=args.confidence, progress=_progress(args.quiet))
+                       confidence=args.confidence, progress=progress_bars(args.quiet))
     except ExperimentError as error:
-        raise _bad(error.problems) from None
+        raise BadInput(error.problems) from None
     finally:
         executor.close()
     write_sweep(result, out, scenario, grid, args.seed, args.reps)
     print(f"{len(result.points)} points × {result.replications['set'].nunique()} sets × {args.reps} "
           f"replications in {time.perf_counter() - started:.1f} s; results in {out}")
-    from ordercycle.sim.cli_reports import report_after
+    from ordercycle.sim.cli.reports import report_after
 
     report_after(out, not getattr(args, "no_report", False))
     if len(result.errors):
@@ -217,7 +173,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     """Tune policy parameters with Optuna under common random numbers; confirm the winner."""
     from ordercycle.scenarios.loader import load, override
     from ordercycle.sim.experiments import ExperimentError
-    from ordercycle.sim.optimise import load_space, optimise, parse_objectives, write_study
+    from ordercycle.sim.experiments.optimisation import load_space, optimise, parse_objectives, write_study
 
     scenario = load(args.scenario)
     if args.horizon is not None:
@@ -228,22 +184,22 @@ def cmd_optimise(args: argparse.Namespace) -> int:
                                ("--batch", args.batch, 1), ("--top", args.top, 1),
                                ("--confirm-reps", args.confirm_reps, 2)):
         if value < least:
-            raise _bad([f"{flag}: must be at least {least}, got {value}"])
-    executor = _executor(args)
+            raise BadInput([f"{flag}: must be at least {least}, got {value}"])
+    executor = executor_from(args)
     started = time.perf_counter()
     try:
         objectives = parse_objectives(args.objective)
         study = optimise(scenario, space, objectives=objectives, trials=args.trials, reps=args.reps,
                          seed=args.seed, batch=args.batch, top=args.top, confirm_reps=args.confirm_reps,
                          confidence=args.confidence, executor=executor, out=out,
-                         progress=_progress(args.quiet))
+                         progress=progress_bars(args.quiet))
     except ExperimentError as error:
-        raise _bad(error.problems) from None
+        raise BadInput(error.problems) from None
     finally:
         executor.close()
     write_study(study, out, scenario, space, seed=args.seed, reps=args.reps, confirm_reps=args.confirm_reps,
                 confidence=args.confidence)
-    from ordercycle.sim.cli_reports import report_after
+    from ordercycle.sim.cli.reports import report_after
 
     report_after(out, not args.no_report)
     elapsed = time.perf_counter() - started
@@ -258,7 +214,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         for point in study.front():
             apart = point["indistinguishable_from"]
             print(f"  trial {point['trial']}: "
-                  + ", ".join(f"{kpi} {_number(v['mean'])} [{_number(v['ci_low'])}, {_number(v['ci_high'])}]"
+                  + ", ".join(f"{kpi} {number(v['mean'])} [{number(v['ci_low'])}, {number(v['ci_high'])}]"
                               for kpi, v in point["kpis"].items())
                   + (f"; cannot be told apart from trials {apart}" if apart else ""))
         return 0
@@ -271,10 +227,10 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     gain = study.improvement
     level = f"{args.confidence:.0%}"
     print(f"winner: trial {study.winner['trial']} {study.winner['params']}")
-    print(f"objective {_number(gain['winner_score'])} vs current {_number(gain['current_score'])}: "
-          f"{'+' if gain['score_difference'] >= 0 else ''}{_number(gain['score_difference'])} "
-          f"[{_number(gain['ci_low'])}, {_number(gain['ci_high'])}] ({level} paired CI over "
-          f"{args.confirm_reps} fresh replications, p = {_number(gain['p_value'])})")
+    print(f"objective {number(gain['winner_score'])} vs current {number(gain['current_score'])}: "
+          f"{'+' if gain['score_difference'] >= 0 else ''}{number(gain['score_difference'])} "
+          f"[{number(gain['ci_low'])}, {number(gain['ci_high'])}] ({level} paired CI over "
+          f"{args.confirm_reps} fresh replications, p = {number(gain['p_value'])})")
     return 0
 
 

@@ -50,21 +50,20 @@ from ordercycle.reports.statistics import paired_difference, rank_sets, scores, 
 from ordercycle.scenarios.experiment_files import apply_point, read_yaml, validate_file
 from ordercycle.scenarios.loader import content_hash
 from ordercycle.scenarios.schema import PolicySet, Scenario
-from ordercycle.sim.executors import Executor, ResultStore, SerialExecutor
-from ordercycle.sim.experiments import (
+from ordercycle.sim.experiments.comparison import Comparison, Warmup, write_comparison
+from ordercycle.sim.experiments.executors import Executor, SerialExecutor
+from ordercycle.sim.experiments.replications import (
     SCHEMA_VERSION,
-    Comparison,
     ExperimentError,
     Progress,
-    Warmup,
     check_objective,
     kpi_names,
     make_task,
     no_progress,
     resolve_sets,
     run_tasks,
-    write_comparison,
 )
+from ordercycle.sim.experiments.store import ResultStore
 from ordercycle.sim.run import package_version
 
 _CONFIG = ConfigDict(extra="forbid")

@@ -9,11 +9,7 @@ from typing import Any
 
 import yaml
 
-
-def _bad(problems: list[str]) -> Exception:
-    from ordercycle.sim.cli import BadInput
-
-    return BadInput(problems)
+from ordercycle.sim.cli.common import BadInput, executor_from, progress_bars
 
 
 def cmd_export_ocel(args: argparse.Namespace) -> int:
@@ -26,11 +22,11 @@ def cmd_export_ocel(args: argparse.Namespace) -> int:
     run = Path(args.run_dir)
     missing = [name for name in ("events.parquet", "orders.parquet") if not (run / name).exists()]
     if missing:
-        raise _bad([f"{run}: not a run folder of `ordercycle run` (missing {', '.join(missing)})"])
+        raise BadInput([f"{run}: not a run folder of `ordercycle run` (missing {', '.join(missing)})"])
     try:
         start = pd.Timestamp(args.start)
     except ValueError:
-        raise _bad([f"--start: not a timestamp, got {args.start!r} (e.g. 2026-01-01T00:00:00)"]) from None
+        raise BadInput([f"--start: not a timestamp, got {args.start!r} (e.g. 2026-01-01T00:00:00)"]) from None
     products = None
     if (run / "run.json").exists():
         products = json.loads((run / "run.json").read_text(encoding="utf-8"))["scenario"]["products"]
@@ -53,7 +49,7 @@ def _read(log_path: str, mapping_path: str | None) -> Any:
     try:
         return read_log(log_path, load_mapping(mapping_path))
     except LogError as error:
-        raise _bad(error.problems) from None
+        raise BadInput(error.problems) from None
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -91,12 +87,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Simulate the twin over the log's period and compare it with the log."""
     from ordercycle.scenarios.loader import load
-    from ordercycle.sim.executors import make_executor
+    from ordercycle.sim.experiments.executors import make_executor
     from ordercycle.sim.twin.report import json_text, validation_html, write_texts_atomic
     from ordercycle.sim.twin.validate import format_validation, validate
 
     if args.reps < 2:
-        raise _bad([f"--reps: at least 2 replications are needed for an interval, got {args.reps}"])
+        raise BadInput([f"--reps: at least 2 replications are needed for an interval, got {args.reps}"])
     scenario = load(args.scenario)
     log = _read(args.log, args.mapping)
     executor = make_executor("process" if args.workers > 1 else "serial", args.workers)
@@ -118,7 +114,7 @@ def _positive_days(text: str, flag: str) -> list[float]:
     try:
         return [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise _bad([f"{flag}: comma-separated days, e.g. 7,14,21, got {text!r}"]) from None
+        raise BadInput([f"{flag}: comma-separated days, e.g. 7,14,21, got {text!r}"]) from None
 
 
 def _bundles(paths: list[str]) -> list[Any]:
@@ -131,33 +127,33 @@ def _bundles(paths: list[str]) -> list[Any]:
         except BundleError as error:
             problems += error.problems
     if problems:
-        raise _bad(problems)
+        raise BadInput(problems)
     return bundles
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
     """Compare policy bundles over the next days from a state snapshot; write the comparison."""
     from ordercycle.scenarios.loader import load
-    from ordercycle.sim.cli_experiments import _executor, _progress, format_comparison
+    from ordercycle.sim.cli.experiments import format_comparison
     from ordercycle.sim.experiments import ExperimentError, write_comparison
-    from ordercycle.sim.twin.snapshot import read_snapshot
+    from ordercycle.sim.snapshot import read_snapshot
     from ordercycle.sim.twin.whatif import bundle_scenario, whatif
 
     if not args.bundle:
-        raise _bad(["--bundle: give at least one policy bundle (e.g. --bundle A.json --bundle B.json)"])
+        raise BadInput(["--bundle: give at least one policy bundle (e.g. --bundle A.json --bundle B.json)"])
     if not args.days > 0:
-        raise _bad([f"--days: must be > 0, got {args.days:g}"])
+        raise BadInput([f"--days: must be > 0, got {args.days:g}"])
     bundles = _bundles(args.bundle)
     scenario = load(args.scenario) if args.scenario else bundle_scenario(bundles[0])
     snapshot = read_snapshot(args.snapshot, scenario)
     out = Path(args.out or f"out/whatif-{Path(args.snapshot).stem}-seed{args.seed}")
-    executor = _executor(args)
+    executor = executor_from(args)
     try:
         comparison = whatif(snapshot, bundles, scenario, days=args.days, reps=args.reps, seed=args.seed,
                             executor=executor, out=out, confidence=args.confidence,
-                            progress=_progress(args.quiet))
+                            progress=progress_bars(args.quiet))
     except ExperimentError as error:
-        raise _bad(error.problems) from None
+        raise BadInput(error.problems) from None
     finally:
         executor.close()
     write_comparison(comparison, out)
@@ -169,7 +165,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
             print(f"  {row.kpi:<34} {row.set:<16} {row.mean:>10.3f} ± {row.half_width:.3f}")
     print(f"\n{len(bundles)} bundles × {comparison.replications_used} replications over {args.days:g} days "
           f"from {args.snapshot}; results in {out}")
-    from ordercycle.sim.cli_reports import report_after
+    from ordercycle.sim.cli.reports import report_after
 
     report_after(out, not getattr(args, "no_report", False))
     return 1 if len(comparison.errors) else 0
@@ -178,19 +174,20 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 def cmd_promise_risk(args: argparse.Namespace) -> int:
     """Probability of delivering a new order by each candidate date, from a state snapshot."""
     from ordercycle.scenarios.loader import load
-    from ordercycle.sim.executors import make_executor
+    from ordercycle.sim.experiments.executors import make_executor
+    from ordercycle.sim.snapshot import read_snapshot
     from ordercycle.sim.twin.promise import NewOrder, default_segment, format_promise_risk, promise_risk
-    from ordercycle.sim.twin.snapshot import read_snapshot
 
     scenario = load(args.scenario)
     snapshot = read_snapshot(args.snapshot, scenario)
     products = {p.id for p in scenario.products}
     if args.segment is None and args.product not in products:
-        raise _bad([f"--product: unknown product {args.product!r} (known: {', '.join(sorted(products))})"])
+        known = ", ".join(sorted(products))
+        raise BadInput([f"--product: unknown product {args.product!r} (known: {known})"])
     segment = args.segment or default_segment(scenario, args.product)
     order = NewOrder(args.product, args.quantity, segment)
     if args.workers < 1:
-        raise _bad([f"--workers: must be at least 1, got {args.workers}"])
+        raise BadInput([f"--workers: must be at least 1, got {args.workers}"])
     executor = make_executor("process" if args.workers > 1 else "serial", args.workers)
     try:
         result = promise_risk(scenario, snapshot, order, _positive_days(args.dates, "--dates"),

@@ -1,6 +1,6 @@
 """State snapshots as a folder of CSV tables (what an ERP export gives), read into the JSON form.
 
-One file per section of :class:`~ordercycle.sim.twin.snapshot.Snapshot`, each optional,
+One file per section of :class:`~ordercycle.sim.snapshot.Snapshot`, each optional,
 a header row naming the fields (the JSON field names); an empty cell is a field left out:
 
 - ``snapshot.csv``: ``field,value`` rows for ``taken_at_day`` and ``description``;
@@ -20,7 +20,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from ordercycle.sim.twin.snapshot import (
+from ordercycle.sim.snapshot import (
     MachineState,
     OrderState,
     ReplenishmentState,

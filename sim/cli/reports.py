@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ordercycle.sim.cli.common import BadInput, progress_bars
+
 
 def write_report(folder: str | Path) -> list[Path]:
     """Build the report(s) of an output folder from its saved files; the paths written.
@@ -66,12 +68,6 @@ def report_after(folder: str | Path, enabled: bool = True) -> None:
     print(f"report: {paths[0]}")
 
 
-def _bad(problems: list[str]) -> Exception:
-    from ordercycle.sim.cli import BadInput
-
-    return BadInput(problems)
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     """Rebuild the report of a saved output folder."""
     from ordercycle.reports.comparison_report import ReportInputError
@@ -79,7 +75,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         paths = write_report(args.folder)
     except ReportInputError as error:
-        raise _bad(error.problems) from None
+        raise BadInput(error.problems) from None
     for path in paths:
         print(path)
     return 0
@@ -146,25 +142,24 @@ def cmd_keynotes(args: argparse.Namespace) -> int:
     """Run the keynote suite and write its report."""
     from ordercycle.reports.comparison_report import ReportInputError
     from ordercycle.reports.keynotes import builtin_keynote_files, load_keynote, write_keynote_report
-    from ordercycle.sim.cli_experiments import _progress
-    from ordercycle.sim.executors import make_executor
     from ordercycle.sim.experiments import ExperimentError
+    from ordercycle.sim.experiments.executors import make_executor
 
     files = [Path(f) for f in args.files] if args.files else builtin_keynote_files()
     try:
         keynotes = [load_keynote(path) for path in files]
     except ReportInputError as error:
-        raise _bad(error.problems) from None
+        raise BadInput(error.problems) from None
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}
         keynotes = [k for k in keynotes if k.id in wanted]
         if not keynotes:
-            raise _bad([f"--only: no keynote named {args.only!r}"])
+            raise BadInput([f"--only: no keynote named {args.only!r}"])
     if args.reps is not None and args.reps < 2:
-        raise _bad([f"--reps: at least 2 replications are needed, got {args.reps}"])
+        raise BadInput([f"--reps: at least 2 replications are needed, got {args.reps}"])
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
-        raise _bad([f"--workers: must be at least 1, got {workers}"])
+        raise BadInput([f"--workers: must be at least 1, got {workers}"])
     out = Path(args.out)
     executor = make_executor("serial" if workers == 1 else "process", workers, None)
     started = time.perf_counter()
@@ -181,7 +176,7 @@ def cmd_keynotes(args: argparse.Namespace) -> int:
                 args.seed,
                 args.horizon,
                 not args.no_conditions,
-                _progress(args.quiet),
+                progress_bars(args.quiet),
             )
             print(
                 f"{keynote.id}: {verdict:<13} {keynote.claim} ({reps} reps, "
@@ -189,7 +184,7 @@ def cmd_keynotes(args: argparse.Namespace) -> int:
                 flush=True,
             )
     except ExperimentError as error:
-        raise _bad(error.problems) from None
+        raise BadInput(error.problems) from None
     finally:
         executor.close()
     html_path, md_path = write_keynote_report(out)

@@ -5,7 +5,7 @@ progress, stock per product, replenishment batches in production, machine states
 invoices, return claims and repair tickets. Times are **days relative to the snapshot**
 (``inquiry_day: -3.5`` is three and a half days before it), work in **hours**, money in
 the scenario's currency. :func:`check` refuses a snapshot that contradicts its scenario,
-one ``path: reason`` line per problem. :mod:`ordercycle.sim.twin.placement` puts a
+one ``path: reason`` line per problem. :mod:`ordercycle.sim.placement` puts a
 snapshot's objects into a :class:`~ordercycle.sim.model.CompanyModel` before the run
 starts (simulation time 0 is the snapshot's time) and captures one from a running model.
 
@@ -363,11 +363,11 @@ def parse_snapshot(data: Any, scenario: Scenario, source: str = "snapshot") -> S
 def read_snapshot(path: str | Path, scenario: Scenario) -> Snapshot:
     """Read and check a snapshot against ``scenario`` (:class:`SnapshotError` if it does not fit).
 
-    ``path`` is a JSON file or a folder of CSV tables (:mod:`ordercycle.sim.twin.snapshot_tables`).
+    ``path`` is a JSON file or a folder of CSV tables (:mod:`ordercycle.sim.snapshot_tables`).
     """
     path = Path(path)
     if path.is_dir():
-        from ordercycle.sim.twin.snapshot_tables import tables_to_data
+        from ordercycle.sim.snapshot_tables import tables_to_data
 
         return parse_snapshot(tables_to_data(path), scenario, str(path))
     try:

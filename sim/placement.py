@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ordercycle.sim.entities import Invoice, Order, Shipment
 from ordercycle.sim.model import cents
-from ordercycle.sim.twin.snapshot import (
+from ordercycle.sim.snapshot import (
     FULFILMENT,
     KIND,
     PRE_ACCEPTANCE,
