@@ -92,6 +92,14 @@ KPIS: dict[str, KpiInfo] = {
     "mean_unattended_hours": KpiInfo(
         "mean unattended time", "hours", "lower", "mean hours an order waited with nobody working on it"
     ),
+    "mean_unattended_closed_hours": KpiInfo(
+        "unattended while closed", "hours", "lower",
+        "mean hours of an order's unattended time during which its queue's owner was closed (calendar)",
+    ),
+    "mean_unattended_open_hours": KpiInfo(
+        "unattended while open", "hours", "lower",
+        "mean hours of an order's unattended time during working time: the queue, not the calendar",
+    ),
     "max_unattended_hours": KpiInfo(
         "max unattended time", "hours", "lower", "longest unattended time of any cohort order"
     ),

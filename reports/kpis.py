@@ -227,6 +227,8 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     refund_days = _durations(window, "return_id", "return_requested", "refund_paid")
     response = _durations(window, "ticket_id", "ticket_opened", ["service_started", "installation_started"])
     unattended = orders["unattended_hours"]
+    closed = (orders["unattended_closed_hours"] if "unattended_closed_hours" in orders
+              else pd.Series(np.nan, index=orders.index))  # tables saved before working calendars
     states = orders["final_state"].value_counts().sort_index()
 
     return {
@@ -262,4 +264,6 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "mean_service_response_days": _mean(response),
         "mean_unattended_hours": _mean(unattended),
         "max_unattended_hours": float(unattended.max()) if len(unattended) else float("nan"),
+        "mean_unattended_closed_hours": _mean(closed),
+        "mean_unattended_open_hours": _mean(unattended - closed),
     }

@@ -9,6 +9,8 @@ default.
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Literal
 
 from pydantic import (
@@ -25,6 +27,14 @@ from ordercycle.scenarios.distributions import Distribution
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 Probability = float
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+STAFF_POOLS: tuple[str, ...] = (
+    "sales_reps", "estimators", "entry_clerks", "junior_staff", "senior_managers", "warehouse_staff",
+    "billing_clerks", "returns_staff", "finance_clerks",
+)
+"""The staff pools of :class:`Staff` that work one task at a time per person."""
+_PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
 def _unique(ids: list[str], what: str) -> None:
@@ -130,6 +140,38 @@ class Arrivals(BaseModel):
         0.0, ge=-0.9, description="relative change of the rate per 365 days (linear)"
     )
     seasonality: Seasonality = Field(default_factory=Seasonality)
+    weekday_profile: dict[Weekday, float] | None = Field(
+        None,
+        description="relative inquiry rate per weekday (mon … sun; weekdays not listed: 0), scaled "
+        "to mean 1 over the week so that rate_per_day stays the mean; null: the same every day",
+    )
+    hourly_profile: list[float] | None = Field(
+        None, min_length=24, max_length=24,
+        description="relative inquiry rate per hour of the day (24 values from 00:00), scaled to "
+        "mean 1; null: the same at every hour",
+    )
+
+    @field_validator("weekday_profile")
+    @classmethod
+    def _weekday_profile(cls, profile: dict[str, float] | None) -> dict[str, float] | None:
+        if profile is not None:
+            for day, weight in profile.items():
+                if not weight >= 0 or weight == float("inf"):
+                    raise ValueError(f"weight of {day!r} must be a finite number >= 0, got {weight}")
+            if sum(profile.values()) <= 0:
+                raise ValueError("weights must not all be zero")
+        return profile
+
+    @field_validator("hourly_profile")
+    @classmethod
+    def _hourly_profile(cls, profile: list[float] | None) -> list[float] | None:
+        if profile is not None:
+            for hour, weight in enumerate(profile):
+                if not weight >= 0 or weight == float("inf"):
+                    raise ValueError(f"hour {hour}: weight must be a finite number >= 0, got {weight}")
+            if sum(profile) <= 0:
+                raise ValueError("weights must not all be zero")
+        return profile
 
 
 class Segment(BaseModel):
@@ -323,6 +365,72 @@ class Information(BaseModel):
     warehouse_shares_stock: bool = Field(False, description="sales sees stock on hand when quoting")
 
 
+class WorkingTime(BaseModel):
+    """A working calendar: a weekly pattern of working periods and the public holidays."""
+
+    model_config = _CONFIG
+    week: dict[Weekday, list[str]] = Field(
+        description="weekday (mon … sun) -> working periods 'HH:MM-HH:MM' in local time, e.g. "
+        "['08:00-12:00', '12:30-16:30'] (end up to 24:00); weekdays not listed are closed",
+    )
+    holidays: list[date] = Field(
+        default_factory=list, description="dates closed all day (public holidays), YYYY-MM-DD"
+    )
+
+    @field_validator("week")
+    @classmethod
+    def _periods(cls, week: dict[str, list[str]]) -> dict[str, list[str]]:
+        total = 0.0
+        for day, periods in week.items():
+            previous_end = -1.0
+            for i, text in enumerate(periods):
+                match = _PERIOD.match(text)
+                if match is None:
+                    raise ValueError(f"{day}.{i}: expected a period 'HH:MM-HH:MM', got {text!r}")
+                h1, m1, h2, m2 = (int(g) for g in match.groups())
+                start, end = h1 + m1 / 60, h2 + m2 / 60
+                if end > 24 or not start < end:
+                    raise ValueError(f"{day}.{i}: a period must end after it starts, by 24:00, got {text!r}")
+                if start < previous_end:
+                    raise ValueError(f"{day}.{i}: periods must be in order and not overlap, got {text!r}")
+                previous_end = end
+                total += end - start
+        if total <= 0:
+            raise ValueError("no working period in the week")
+        return week
+
+    def hours(self) -> list[list[tuple[float, float]]]:
+        """Open periods per weekday (Monday first) as ``(start_hour, end_hour)``."""
+        result: list[list[tuple[float, float]]] = []
+        for day in WEEKDAYS:
+            periods = []
+            for text in self.week.get(day, []):  # type: ignore[call-overload]
+                h1, m1, h2, m2 = (int(g) for g in _PERIOD.match(text).groups())  # type: ignore[union-attr]
+                periods.append((h1 + m1 / 60, h2 + m2 / 60))
+            result.append(periods)
+        return result
+
+
+class Calendars(BaseModel):
+    """The calendar of the company: its start date, working calendars and which resource keeps which."""
+
+    model_config = _CONFIG
+    start_date: date = Field(
+        description="calendar date of simulation day 0 at 00:00 (YYYY-MM-DD): sets weekdays and "
+        "holidays, and the timestamps of exported event logs",
+    )
+    patterns: dict[str, WorkingTime] = Field(
+        min_length=1, description="calendar name -> weekly working periods and holidays"
+    )
+    pools: dict[str, str] = Field(
+        default_factory=dict,
+        description="resource -> calendar name. Resources: the staff pools (sales_reps, estimators, "
+        "entry_clerks, junior_staff, senior_managers, warehouse_staff, billing_clerks, returns_staff, "
+        "finance_clerks), `technicians` (every skill) and logistics provider ids (their pickups). "
+        "A resource not listed works around the clock",
+    )
+
+
 class PolicyChoice(BaseModel):
     """A policy by its registered name, with parameters."""
 
@@ -466,6 +574,10 @@ class Scenario(BaseModel):
         default_factory=dict,
         description="named policy sets for `ordercycle compare` (each changes some decisions of `policies`)",
     )
+    calendars: Calendars | None = Field(
+        None, description="start date and working calendars; null: day 0 is a Monday and every "
+        "resource works around the clock",
+    )
     start: StartState | None = Field(
         None, description="start from a state snapshot (open orders, stock, machines) instead of empty"
     )
@@ -510,16 +622,33 @@ class Scenario(BaseModel):
                 problems.append(
                     f"segments.{i}.logistics_provider: unknown provider {segment.logistics_provider!r}"
                 )
+        if self.calendars is not None:
+            known = set(STAFF_POOLS) | {"technicians"} | providers
+            for resource, name in self.calendars.pools.items():
+                if resource not in known:
+                    problems.append(f"calendars.pools.{resource}: unknown resource (known: staff pools, "
+                                    f"technicians, logistics provider ids: {', '.join(sorted(known))})")
+                if name not in self.calendars.patterns:
+                    problems.append(f"calendars.pools.{resource}: unknown calendar {name!r} "
+                                    f"(calendars.patterns: {', '.join(sorted(self.calendars.patterns))})")
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
     @model_serializer(mode="wrap")
     def _without_empty_start(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        """Leave ``start`` out when it is not set: scenarios from empty keep their content hashes."""
+        """Leave ``start``, ``calendars`` and the arrival profiles out when they are not set, so
+        scenarios that do not use them keep their content hashes."""
         data = handler(self)
-        if data.get("start", 0) is None:
-            del data["start"]
+        for key in ("start", "calendars"):
+            if key in data and data[key] is None:
+                del data[key]
+        for segment in data.get("segments", ()):
+            arrivals = segment.get("arrivals") if isinstance(segment, dict) else None
+            if isinstance(arrivals, dict):
+                for key in ("weekday_profile", "hourly_profile"):
+                    if key in arrivals and arrivals[key] is None:
+                        del arrivals[key]
         return data
 
     def product(self, product_id: str) -> Product:

@@ -1,6 +1,6 @@
 """ordercycle.sim: the SimPy engine of the order management cycle, and the applications built on it.
 
-The engine is this package's own modules (``model``, ``steps/``, ``clock``, ``resources``,
+The engine is this package's own modules (``model``, ``steps/``, ``clock``, ``calendar``, ``resources``,
 ``entities``, ``eventlog``, ``streams``, ``invariants``, ``snapshot``, ``snapshot_tables``,
 ``placement``); :mod:`~ordercycle.sim.run` turns a run into output tables and KPIs (the one
 place where the engine meets :mod:`ordercycle.reports`). On top of it:

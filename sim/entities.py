@@ -10,6 +10,7 @@ parts count once (:meth:`Order.begin_wait` / :meth:`Order.end_wait`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 NAN = float("nan")
 """A time that has not happened (yet)."""
@@ -30,6 +31,7 @@ class Order:
         "shipped_units", "first_ship_time", "delivered_time", "shipments",
         "billed_cents", "paid_cents", "refunded_cents", "returned_units", "final_state",
         "invoices", "unit_cost", "waits", "waiting_since", "quoted_lead_days", "routing_step",
+        "closed_wait_days", "wait_calendar",
     )
 
     def __init__(self, order_id: int, customer_id: str, segment: str, importance: float,
@@ -46,6 +48,10 @@ class Order:
         self.unattended_days = 0.0
         self.waits = 0
         self.waiting_since = 0.0
+        self.closed_wait_days = 0.0
+        """Of ``unattended_days``, the part during which the queue's owner was closed (its calendar)."""
+        self.wait_calendar: Any = None
+        """Working calendar of the queue the current wait began in (None: open around the clock)."""
         self.u_accept = self.u_entry_error = self.u_return = self.u_repair = 0.0
         self.list_price = self.unit_price = self.unit_cost = 0.0
         self.promised_date = self.quote_time = NAN
@@ -78,10 +84,16 @@ class Order:
         """Whether fulfilment has finished (final delivery, installation included)."""
         return self.delivered_time == self.delivered_time  # not NaN
 
-    def begin_wait(self, now: float) -> None:
-        """A part of the order starts waiting in an internal queue."""
+    def begin_wait(self, now: float, calendar: Any = None) -> None:
+        """A part of the order starts waiting in an internal queue.
+
+        ``calendar`` is the working calendar of the queue's owner (None: open around the
+        clock); when overlapping waits of parallel parts are merged, the calendar of the
+        wait that began the merged interval decides how much of it was closed time.
+        """
         if self.waits == 0:
             self.waiting_since = now
+            self.wait_calendar = calendar
         self.waits += 1
 
     def end_wait(self, now: float) -> None:
@@ -89,10 +101,19 @@ class Order:
         self.waits -= 1
         if self.waits == 0:
             self.unattended_days += now - self.waiting_since
+            calendar = self.wait_calendar
+            if calendar is not None:
+                self.closed_wait_days += calendar.closed_days(self.waiting_since, now)
 
     def unattended_until(self, now: float) -> float:
         """Unattended days so far, counting a wait still open at ``now``."""
         return self.unattended_days + (now - self.waiting_since if self.waits else 0.0)
+
+    def closed_wait_until(self, now: float) -> float:
+        """Of :meth:`unattended_until`, the days the queue's owner was closed."""
+        if self.waits and self.wait_calendar is not None:
+            return self.closed_wait_days + self.wait_calendar.closed_days(self.waiting_since, now)
+        return self.closed_wait_days
 
 
 class Job:

@@ -14,6 +14,7 @@ both, for parity checks with the decision service).
 from __future__ import annotations
 
 import gc
+import math
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ import simpy
 from ordercycle.policies.base import PolicyParameterError
 from ordercycle.policies.registry import PolicyInstances, make_all
 from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
+from ordercycle.sim.calendar import WorkCalendar, scenario_calendars
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Invoice, Order, Shipment
 from ordercycle.sim.eventlog import Recorder
@@ -108,6 +110,18 @@ class CompanyModel:
                             for skill, n in sorted(staff.technicians.items())}
         self.carriers = {p.id: simpy.Resource(env, capacity=p.pickups_at_once)
                          for p in scenario.logistics_providers}
+        self.pools: dict[str, tuple[simpy.Resource, str]] = {
+            **{name: (resource, name) for name, resource in self.departments.items()},
+            **{f"technicians.{skill}": (resource, "technicians")
+               for skill, resource in self.technicians.items()},
+            **{f"carrier.{pid}": (resource, pid) for pid, resource in self.carriers.items()},
+        }
+        """Pool name in the ``pools`` table -> (its SimPy resource, its key in ``calendars.pools``)."""
+        days = math.ceil(scenario.horizon_days) + 1
+        self.busy_hours: dict[str, list[float]] = {name: [0.0] * days for name in self.pools}
+        """Pool -> person-hours of work begun on each day (work is booked on the day it starts)."""
+        self.queue_at_day_end: dict[str, list[int]] = {name: [] for name in self.pools}
+        """Pool -> requests waiting at the end of each day (sampled at every midnight and the horizon)."""
         self.centres: dict[str, CentreState] = {}
         for spec in scenario.work_centres:
             store = JobStore(env, spec.id, self.policies.priority, self.policies.dispatch, self.decide)
@@ -157,6 +171,10 @@ class CompanyModel:
 
             self.snapshot = snapshot_of_scenario(scenario)
             self.start_day = self.snapshot.taken_at_day
+        self.first_weekday = scenario.calendars.start_date.weekday() if scenario.calendars else 0
+        """Weekday of calendar day 0 (0 = Monday; a scenario without ``calendars`` starts on a Monday)."""
+        self.calendars: dict[str, WorkCalendar] = scenario_calendars(scenario, self.start_day)
+        """Resource (staff pool, ``technicians``, provider id) -> working calendar; absent: 24/7."""
 
         self.orders: list[Order] = []
         self.forecast_rows: list[dict[str, Any]] = []
@@ -254,13 +272,18 @@ class CompanyModel:
         """
         env, log = self.env, self.log
         queued = env.now
+        calendar = self.calendars.get(pool)
         for order in orders:
             if move:
                 order.state, order.owner = state, department
-            order.begin_wait(queued)
+            order.begin_wait(queued, calendar)
         resource = self.departments[pool]
         request = resource.request()
         yield request
+        if calendar is not None:  # a seat freed while the pool is closed: work starts at the opening
+            opening = self.until_open(calendar)
+            if opening is not None:
+                yield opening
         now = env.now
         if refs:
             for order in orders:
@@ -270,11 +293,27 @@ class CompanyModel:
             for order in orders:
                 order.end_wait(now)
                 log(now, started, department, order.order_id, pool)
-        yield env.timeout(hours / HOURS_PER_DAY)
+        self.busy_hours[pool][int(now)] += hours
+        yield env.timeout(hours / HOURS_PER_DAY) if calendar is None else self.working(calendar, hours)
         if completed is not None:
             for order in orders:
                 log(env.now, completed, department, order.order_id, pool, **refs)
         resource.release(request)
+
+    def until_open(self, calendar: WorkCalendar | None) -> simpy.Event | None:
+        """A wait until ``calendar`` opens, or None when it is open now (or there is none)."""
+        if calendar is None:
+            return None
+        now = self.env.now
+        opening = calendar.next_open(now)
+        return self.env.wait(opening - now) if opening > now else None
+
+    def working(self, calendar: WorkCalendar | None, hours: float) -> simpy.Event:
+        """``hours`` of work from now, paused over ``calendar``'s closed time (pause and resume)."""
+        if calendar is None:
+            return self.env.timeout(hours / HOURS_PER_DAY)
+        now = self.env.now
+        return self.env.wait(calendar.finish(now, hours) - now)
 
     def defect_rate(self, product: Product) -> float:
         """Current defect rate, lowered by debriefed service visits (down to a floor)."""
@@ -316,6 +355,21 @@ class CompanyModel:
                 env.process(production.machine(env, self, centre, machine))
         env.process(planning.planning_cycle(env, self))
         env.process(billing.monthly_billing(env, self))
+        env.process(self._sample_queues())
+
+    def _sample_queues(self) -> Generator[simpy.Event, Any, None]:
+        """At every midnight (and the horizon), how many requests wait in each pool's queue.
+
+        Reads only: one event a day, and the rest of the run is unchanged by it.
+        """
+        env, horizon = self.env, self.scenario.horizon_days
+        pools = [(self.queue_at_day_end[name], resource) for name, (resource, _) in self.pools.items()]
+        while True:
+            yield env.timeout(min(math.floor(env.now) + 1.0, horizon) - env.now)
+            for samples, resource in pools:
+                samples.append(len(resource.queue))
+            if env.now >= horizon:
+                return
 
     def run(self, until: float | None = None, progress: Callable[[float], None] | None = None,
             chunks: int = 100) -> None:

@@ -102,6 +102,7 @@ def orders_table(orders: list[Order], now: float) -> pd.DataFrame:
         "paid": [o.paid_cents / 100 for o in orders],
         "refunded": [o.refunded_cents / 100 for o in orders],
         "unattended_hours": [o.unattended_until(now) * 24 for o in orders],
+        "unattended_closed_hours": [o.closed_wait_until(now) * 24 for o in orders],
         "final_state": [_final_state(o) for o in orders],
         "state_at_horizon": [o.state for o in orders],
         "owner_at_horizon": [o.owner for o in orders],

@@ -11,6 +11,9 @@ import yaml
 
 from ordercycle.sim.cli.common import BadInput, executor_from, progress_bars
 
+DEFAULT_OCEL_START = "2026-01-01T00:00:00"
+"""Timestamp of day 0 in an OCEL export of a scenario without ``calendars``."""
+
 
 def cmd_export_ocel(args: argparse.Namespace) -> int:
     """Write a run's event log as OCEL 2.0 JSON and SQLite."""
@@ -23,13 +26,16 @@ def cmd_export_ocel(args: argparse.Namespace) -> int:
     missing = [name for name in ("events.parquet", "orders.parquet") if not (run / name).exists()]
     if missing:
         raise BadInput([f"{run}: not a run folder of `ordercycle run` (missing {', '.join(missing)})"])
+    products, start_text = None, args.start
+    if (run / "run.json").exists():
+        scenario = json.loads((run / "run.json").read_text(encoding="utf-8"))["scenario"]
+        products = scenario["products"]
+        if start_text is None and scenario.get("calendars"):
+            start_text = scenario["calendars"]["start_date"]  # the run's own day 0
     try:
-        start = pd.Timestamp(args.start)
+        start = pd.Timestamp(start_text or DEFAULT_OCEL_START)
     except ValueError:
         raise BadInput([f"--start: not a timestamp, got {args.start!r} (e.g. 2026-01-01T00:00:00)"]) from None
-    products = None
-    if (run / "run.json").exists():
-        products = json.loads((run / "run.json").read_text(encoding="utf-8"))["scenario"]["products"]
     tables = ocel.from_run(
         pd.read_parquet(run / "events.parquet"),
         pd.read_parquet(run / "orders.parquet"),
@@ -205,7 +211,8 @@ def register(commands: Any) -> None:
     """Add the twin's commands to the sub-parser action."""
     export = commands.add_parser("export-ocel", help="write a run's event log as OCEL 2.0 (JSON and SQLite)")
     export.add_argument("run_dir", metavar="RUN_DIR", help="output folder of `ordercycle run`")
-    export.add_argument("--start", default="2026-01-01T00:00:00", help="timestamp of simulated day 0")
+    export.add_argument("--start", help="timestamp of simulated day 0 (default: the scenario's "
+                        f"calendars.start_date, else {DEFAULT_OCEL_START})")
     export.add_argument("--out", help="folder for ocel.json and ocel.sqlite (default: RUN_DIR)")
     export.set_defaults(func=cmd_export_ocel)
 

@@ -20,7 +20,7 @@ import simpy
 from ordercycle.policies.contexts import DebriefContext, ReturnContext
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Order, Shipment
-from ordercycle.sim.model import HOURS_PER_DAY, cents
+from ordercycle.sim.model import cents
 
 GOLDEN_RATIO = 0.6180339887498949
 
@@ -150,26 +150,39 @@ def service_visit(env: Environment, m: CompanyModel, order: Order, kind: str, sk
     if kind == "repair":
         m.open_tickets[ticket] = order
     order.move(f"{kind}_waiting", "service")
-    order.begin_wait(env.now)
+    calendar = m.calendars.get("technicians")
+    order.begin_wait(env.now, calendar)
     requests = []
     for skill in sorted(set(skills)):  # fixed order: crews never deadlock
         request = m.technicians[skill].request()
         requests.append((skill, request))
         yield request
+    opening = m.until_open(calendar)  # a crew gathered while the technicians are off starts at the opening
+    if opening is not None:
+        yield opening
     order.end_wait(env.now)
+    crew = [m.busy_hours[f"technicians.{skill}"] for skill, _ in requests]
     try:
-        yield env.timeout(m.task["travel"]() / HOURS_PER_DAY)
+        travel = m.task["travel"]()
+        for busy in crew:
+            busy[int(env.now)] += travel
+        yield m.working(calendar, travel)
         started = "installation_started" if kind == "installation" else "service_started"
         completed = "installation_completed" if kind == "installation" else "service_completed"
         m.log(env.now, started, "service", order.order_id, kind, **refs)
         order.move(kind, "service")
         work = m.draw[f"service.{order.product_id}.{kind}"]()
-        yield env.timeout(work / HOURS_PER_DAY)
+        for busy in crew:
+            busy[int(env.now)] += work
+        yield m.working(calendar, work)
         m.log(env.now, completed, "service", order.order_id, kind, quantity=work, **refs)
         context = DebriefContext(ticket, env.now, kind, order.product_id, order.segment, work)
         decision = m.decide("debrief", m.policies.debrief.debrief, context)
         if decision.debrief:
-            yield env.timeout(m.task["debrief"]() / HOURS_PER_DAY)
+            debrief = m.task["debrief"]()
+            for busy in crew:
+                busy[int(env.now)] += debrief
+            yield m.working(calendar, debrief)
             m.debriefs[order.product_id] += 1
             memory = m.scenario.quality.debrief_memory_days
             m.debriefed_until[order.customer_id] = env.now + memory

@@ -18,7 +18,6 @@ import simpy
 
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Order, Shipment
-from ordercycle.sim.model import HOURS_PER_DAY
 from ordercycle.sim.steps import aftersales, billing, production
 
 if TYPE_CHECKING:
@@ -118,11 +117,17 @@ def ship(env: Environment, m: CompanyModel, order: Order, units: int,
     provider = m.providers[segment.logistics_provider]
     handling, transit_days, reliability, delay = m.carrier_draws[provider.id]
     order.move("awaiting_carrier", "logistics")
-    order.begin_wait(env.now)
+    calendar = m.calendars.get(provider.id)
+    order.begin_wait(env.now, calendar)
     with m.carriers[provider.id].request() as loading:
         yield loading
+        opening = m.until_open(calendar)  # the carrier collects in its pickup hours only
+        if opening is not None:
+            yield opening
         order.end_wait(env.now)
-        yield env.timeout(handling() / HOURS_PER_DAY)
+        loading_hours = handling()
+        m.busy_hours[f"carrier.{provider.id}"][int(env.now)] += loading_hours
+        yield m.working(calendar, loading_hours)
     shipment.dispatched_time = env.now
     order.shipped_units += units
     if order.first_ship_time != order.first_ship_time:  # NaN: first shipment

@@ -29,7 +29,7 @@ from ordercycle.policies.contexts import (
     WorkCentreHours,
 )
 from ordercycle.scenarios.distributions import Exponential
-from ordercycle.scenarios.schema import Segment
+from ordercycle.scenarios.schema import WEEKDAYS, Segment
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Order
 from ordercycle.sim.model import SHIFT_HOURS, cents
@@ -39,25 +39,62 @@ if TYPE_CHECKING:
     from ordercycle.sim.model import CompanyModel
 
 
-def arrival_rate(arrivals: Any, t: float) -> float:
-    """Inquiries per day of an :class:`~ordercycle.scenarios.schema.Arrivals` at day ``t``."""
+def profile_factors(arrivals: Any) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
+    """The weekday (Monday first) and hour-of-day factors of an arrival profile, each of mean 1.
+
+    None where the profile is not given (a flat rate).
+    """
+    weekdays = hours = None
+    if arrivals.weekday_profile is not None:
+        raw = [float(arrivals.weekday_profile.get(day, 0.0)) for day in WEEKDAYS]
+        weekdays = tuple(7.0 * w / sum(raw) for w in raw)
+    if arrivals.hourly_profile is not None:
+        raw = [float(w) for w in arrivals.hourly_profile]
+        hours = tuple(24.0 * w / sum(raw) for w in raw)
+    return weekdays, hours
+
+
+def arrival_rate(arrivals: Any, t: float, first_weekday: int = 0) -> float:
+    """Inquiries per day of an :class:`~ordercycle.scenarios.schema.Arrivals` at day ``t``.
+
+    ``first_weekday`` is the weekday of day 0 (0 = Monday), for the weekday profile.
+    """
     season = arrivals.seasonality
     wave = 1.0 + season.amplitude * math.cos(2 * math.pi * (t - season.peak_day) / season.period_days)
-    return arrivals.rate_per_day * max(0.0, 1.0 + arrivals.trend_per_year * t / 365.0) * wave
+    rate = arrivals.rate_per_day * max(0.0, 1.0 + arrivals.trend_per_year * t / 365.0) * wave
+    weekdays, hours = profile_factors(arrivals)
+    if weekdays is not None:
+        rate *= weekdays[(first_weekday + math.floor(t)) % 7]
+    if hours is not None:
+        rate *= hours[min(23, int((t - math.floor(t)) * 24.0))]
+    return rate
 
 
-def rate_function(arrivals: Any) -> Callable[[float], float]:
+def rate_function(arrivals: Any, first_weekday: int = 0) -> Callable[[float], float]:
     """:func:`arrival_rate` of one segment with its parameters bound (same arithmetic, fewer lookups)."""
     season = arrivals.seasonality
     rate, trend, amplitude = arrivals.rate_per_day, arrivals.trend_per_year, season.amplitude
     peak_day, period = season.peak_day, season.period_days
-    cos, two_pi = math.cos, 2 * math.pi
+    cos, two_pi, floor = math.cos, 2 * math.pi, math.floor
+    weekdays, hours = profile_factors(arrivals)
 
     def rate_at(t: float) -> float:
         wave = 1.0 + amplitude * cos(two_pi * (t - peak_day) / period)
         return rate * max(0.0, 1.0 + trend * t / 365.0) * wave
 
-    return rate_at
+    if weekdays is None and hours is None:
+        return rate_at
+
+    def profiled_rate_at(t: float) -> float:
+        value = rate_at(t)
+        day = floor(t)
+        if weekdays is not None:
+            value *= weekdays[(first_weekday + day) % 7]
+        if hours is not None:
+            value *= hours[min(23, int((t - day) * 24.0))]
+        return value
+
+    return profiled_rate_at
 
 
 def acceptance_probability(segment: Segment, unit_price: float, list_price: float,
@@ -84,6 +121,11 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
     offset = m.start_day  # the calendar day of time 0 (a snapshot's day; 0 for a run from empty)
     growth = max(1.0, 1.0 + arrivals.trend_per_year * (offset + horizon) / 365.0)
     peak_rate = arrivals.rate_per_day * growth * (1.0 + arrivals.seasonality.amplitude)
+    weekdays, hours = profile_factors(arrivals)
+    if weekdays is not None:
+        peak_rate *= max(weekdays)
+    if hours is not None:
+        peak_rate *= max(hours)
     prefix = f"segment.{segment.id}"
     gap = m.streams.sampler(f"{prefix}.arrival", Exponential(dist="exponential", mean=1.0 / peak_rate))
     thin = m.streams.uniform(f"{prefix}.thinning")
@@ -99,7 +141,7 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
     for product_id in products:
         running += segment.product_mix[product_id] / total
         cumulative.append(running)
-    rate_at = rate_function(arrivals)
+    rate_at = rate_function(arrivals, m.first_weekday)
     segment_id, importance, n_customers, n_products = (
         segment.id, segment.importance, segment.customers, len(products))
     orders, demand, log, next_id = m.orders, m.period_demand, m.log, m.next_id

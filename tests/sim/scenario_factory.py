@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
 
@@ -172,7 +173,8 @@ def small_scenario(pick: Picker) -> dict[str, Any]:
              "picking", "invoicing", "billing_consultation", "dispute_rework", "return_approval",
              "refund", "travel", "debrief")
     selection = pick.choice(["accept-all", "size-threshold"])
-    return {
+    calendars = _calendars(pick, list(staff), [lp["id"] for lp in providers]) if pick.flag() else None
+    scenario = {
         "name": "small", "horizon_days": horizon, "warmup_days": pick.integer(0, horizon // 3),
         "products": products, "work_centres": centres, "segments": segments,
         "logistics_providers": providers, "staff": staff,
@@ -203,6 +205,36 @@ def small_scenario(pick: Picker) -> dict[str, Any]:
             "debrief": pick.choice(default_policies("debrief")),
         },
     }
+    if calendars is not None:
+        scenario["calendars"] = calendars
+    return scenario
+
+
+WEEK_PATTERNS = (
+    {d: ["08:00-16:30"] for d in ("mon", "tue", "wed", "thu", "fri")},
+    {d: ["07:00-11:00", "11:30-15:30"] for d in ("mon", "tue", "wed", "thu", "fri", "sat")},
+    {"mon": ["22:00-24:00"], "tue": ["00:00-06:00", "22:00-24:00"], "wed": ["00:00-06:00"]},
+    {"sun": ["10:00-10:15"]},
+)
+"""Weekly patterns of random calendars: office hours, a six-day week with a break, night
+shifts across midnight, and a quarter of an hour a week (an extreme bottleneck)."""
+
+
+def _calendars(pick: Picker, pools: list[str], providers: list[str]) -> dict[str, Any]:
+    """A random ``calendars`` section: a start date, two calendars, each resource on one or none."""
+    start = date(2027, 1, 4) + timedelta(days=pick.integer(0, 6))
+    patterns = {
+        name: {"week": pick.choice(WEEK_PATTERNS),
+               "holidays": [(start + timedelta(days=pick.integer(0, 30))).isoformat()
+                            for _ in range(pick.integer(0, 3))]}
+        for name in ("a", "b")
+    }
+    assigned = {}
+    for resource in [*pools, "technicians", *providers]:
+        choice = pick.choice(["a", "b", None])
+        if choice is not None:
+            assigned[resource] = choice
+    return {"start_date": start.isoformat(), "patterns": patterns, "pools": assigned}
 
 
 def returns_race_scenario(*, horizon_days: float = 60, billing: str = "standalone",

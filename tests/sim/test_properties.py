@@ -81,6 +81,8 @@ def test_the_factory_covers_the_choices_it_promises():
     assert {w.mtbf_hours is None for s in drawn for w in s.work_centres} == {True, False}
     assert {g.invoice_rhythm for s in drawn for g in s.segments} == {"per_shipment", "monthly"}
     assert all(20 <= s.horizon_days <= 60 for s in drawn)
+    assert {s.calendars is None for s in drawn} == {True, False}
+    assert max(len(s.calendars.pools) for s in drawn if s.calendars) > 0
     chosen = {(k, getattr(s.policies, k).name) for s in drawn for k in ("billing", "priority", "dispatch",
                                                                          "selection")}
     assert chosen >= {("billing", "standalone"), ("billing", "consult-shipping-sales"),
