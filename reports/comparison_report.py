@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ordercycle.reports import bottlenecks
 from ordercycle.reports.glossary import SET_COLOURS, axis_label, format_amount, format_value, info
 from ordercycle.reports.html import Page, escape, number, plt
 
@@ -304,6 +305,9 @@ def build_comparison_report(tables: ComparisonTables, title: str | None = None) 
         f"Reference set: {tables.reference}. Best feasible set by the objective: "
         f"{winner or 'none (no set keeps every constraint)'}."
     )
+    saturated = bottlenecks.comparison_warnings(tables.summary, tables.sets)
+    if saturated:
+        summary_section.bullets(saturated, css="warning")
     for kpi in kpis:
         entry = info(kpi)
         summary_section.paragraph(f"<b>{escape(entry.label)}</b> — {escape(entry.definition)}", raw=True)
@@ -411,6 +415,9 @@ def comparison_markdown(
             f"| {r['rank']} | {r['set']} | {number(r['score'])} | {r['group']} | "
             f"{'yes' if r['feasible'] else 'no: ' + r['violated']} |"
         )
+    warnings = [f"- **{line}**" for line in bottlenecks.comparison_warnings(tables.summary, tables.sets)]
+    if warnings:
+        lines += ["", *warnings]
     lines += ["", "## Per KPI"]
     for kpi in kpis:
         lines += ["", f"**{info(kpi).label}** ({info(kpi).definition})", ""] + [f"- {s}" for s in said[kpi]]

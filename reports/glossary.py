@@ -57,7 +57,11 @@ KPIS: dict[str, KpiInfo] = {
         "operating cost",
         "money",
         "lower",
-        "capacity, changeover, plan-change, freight, holding and dispute cost",
+        "capacity, staff, changeover, plan-change, freight, holding and dispute cost",
+    ),
+    "staff_cost": KpiInfo(
+        "staff cost", "money", "lower",
+        "paid working hours of the staff pools and technicians × their hourly cost (part of operating cost)",
     ),
     "profit": KpiInfo("profit", "money", "higher", "gross margin minus operating cost"),
     "changeovers": KpiInfo("changeovers", "count", "lower", "machine changeovers between setup families"),

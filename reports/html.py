@@ -39,6 +39,7 @@ figcaption { font-size: .88em; color: #555; }
 .inconclusive { background: #fff3cd; }
 abbr { text-decoration: underline dotted; cursor: help; }
 ul.sentences li { margin: .3em 0; }
+ul.warning li { margin: .3em 0; color: #8a1c1c; font-weight: 600; }
 """
 
 

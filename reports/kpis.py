@@ -1,7 +1,7 @@
 """Key performance indicators: pure functions of a run's saved tables.
 
 Nothing here touches a live simulation: the run summary, experiments, reports and
-calibration all compute KPIs from ``events``, ``orders``, ``forecasts`` and ``plans``
+calibration all compute KPIs from ``events``, ``orders``, ``forecasts``, ``plans`` and ``pools``
 plus a few scenario constants (:class:`KpiInputs`). Definitions, units and what the
 warm-up excludes are documented in ``docs/kpis.md``; in short, order-based KPIs
 count orders whose inquiry arrived at or after the warm-up, and time-based KPIs
@@ -36,10 +36,13 @@ class KpiInputs:
     holding_cost_per_unit_day: float
     dispute_cost: float
     segments: tuple[str, ...] = ()  # segment ids, in scenario order; () = those found in ``orders``
+    pools: pd.DataFrame | None = None  # the ``pools`` table; None: tables saved before it existed
+    staff_hour_cost: dict[str, float] | None = None  # pool (or ``technicians``) -> cost per paid hour
 
     @classmethod
     def from_scenario(cls, scenario: Any, events: pd.DataFrame, orders: pd.DataFrame,
-                      forecasts: pd.DataFrame, plans: pd.DataFrame) -> KpiInputs:
+                      forecasts: pd.DataFrame, plans: pd.DataFrame,
+                      pools: pd.DataFrame | None = None) -> KpiInputs:
         """Take the constants from a scenario (a model or its JSON dict)."""
         data = scenario if isinstance(scenario, dict) else scenario.model_dump(mode="json")
         costs = data["costs"]
@@ -49,7 +52,8 @@ class KpiInputs:
             {p["id"]: float(p["cost_per_shipment"]) for p in data["logistics_providers"]},
             float(costs["changeover_cost"]), float(costs["plan_change_cost"]),
             float(costs["holding_cost_per_unit_day"]), float(costs["dispute_cost"]),
-            tuple(str(s["id"]) for s in data["segments"]),
+            tuple(str(s["id"]) for s in data["segments"]), pools,
+            {str(k): float(v) for k, v in data["staff"].get("hourly_cost", {}).items()},
         )
 
 
@@ -163,6 +167,37 @@ def segment_kpis(inputs: KpiInputs) -> dict[str, dict[str, Any]]:
     return result
 
 
+def pool_kpis(pools: pd.DataFrame | None, warmup: float,
+              hour_cost: dict[str, float] | None = None) -> dict[str, Any]:
+    """Per resource pool over the days from the warm-up on: utilisation on working hours, queue
+    growth per week, and the cost of the paid (working) hours.
+
+    ``staff_utilization`` = hours of work begun / working person-hours; ``queue_growth_per_week``
+    = (mean queue of the last 7 days − mean of the first 7) / weeks between them (NaN for a
+    window under 14 days); ``staff_cost`` = Σ working person-hours × the pool's hourly cost
+    (``technicians.<skill>`` at the ``technicians`` rate).
+    """
+    if pools is None or pools.empty:
+        return {"staff_utilization": {}, "queue_growth_per_week": {}, "staff_cost": 0.0}
+    window = pools[pools["day"] >= int(np.floor(warmup))]
+    utilisation, growth, cost = {}, {}, 0.0
+    rates = hour_cost or {}
+    for name, rows in window.groupby("pool", sort=True):
+        pool = str(name)
+        rows = rows.sort_values("day")
+        open_hours = float(rows["open_hours"].sum())
+        utilisation[pool] = float(rows["busy_hours"].sum()) / open_hours if open_hours > 0 else float("nan")
+        queue = rows["queue_end"].to_numpy(dtype=float)
+        if len(queue) >= 14:
+            growth[pool] = float((queue[-7:].mean() - queue[:7].mean()) / ((len(queue) - 7) / 7))
+        else:
+            growth[pool] = float("nan")
+        default = rates.get("technicians", 0.0) if pool.startswith("technicians.") else 0.0
+        rate = rates.get(pool, default)
+        cost += open_hours * rate
+    return {"staff_utilization": utilisation, "queue_growth_per_week": growth, "staff_cost": round(cost, 2)}
+
+
 def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     """All KPIs of one run (see ``docs/kpis.md`` for every definition)."""
     warmup, horizon = inputs.warmup_days, inputs.horizon_days
@@ -200,8 +235,10 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     disputed = window[activity == "invoice_disputed"]["invoice_id"].dropna().unique()
     disputed = disputed[np.isin(disputed, issued)]  # only invoices issued inside the window
     capacity_cost = sum(staffed[c] * inputs.machine_hour_cost.get(c, 0.0) for c in staffed)
+    pools = pool_kpis(inputs.pools, warmup, inputs.staff_hour_cost)
     operating_cost = (
-        capacity_cost + changeovers * inputs.changeover_cost + plan_changes * inputs.plan_change_cost
+        capacity_cost + pools["staff_cost"]
+        + changeovers * inputs.changeover_cost + plan_changes * inputs.plan_change_cost
         + freight + inventory * inputs.holding_cost_per_unit_day * (horizon - warmup)
         + len(disputed) * inputs.dispute_cost
     )
@@ -253,6 +290,9 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "expedites": expedites,
         "plan_changes": plan_changes,
         "utilization": utilization,
+        "staff_utilization": pools["staff_utilization"],
+        "queue_growth_per_week": pools["queue_growth_per_week"],
+        "staff_cost": pools["staff_cost"],
         "mean_inventory_units": inventory,
         "forecast_bias": bias,
         "forecast_mape": mape,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ordercycle.reports import run_figures
+from ordercycle.reports import bottlenecks, run_figures
 from ordercycle.reports.comparison_report import ReportInputError
 from ordercycle.reports.glossary import KPIS, SEGMENT_KPIS, format_value, info
 from ordercycle.reports.html import Page
@@ -47,7 +47,7 @@ DASHBOARD_GROUPS = {
         "mean_unattended_hours",
         "max_unattended_hours",
     ],
-    "Money": ["revenue", "gross_margin", "operating_cost", "profit"],
+    "Money": ["revenue", "gross_margin", "operating_cost", "staff_cost", "profit"],
     "Production and planning": [
         "changeovers",
         "expedites",
@@ -77,6 +77,8 @@ class RunTables:
     plans: pd.DataFrame
     kpis: dict[str, Any]
     provenance: dict[str, Any]
+    pools: pd.DataFrame | None = None
+    """The ``pools`` table (None for run folders written before it existed)."""
 
     @property
     def warmup(self) -> float:
@@ -110,7 +112,30 @@ def load_run(folder: str | Path) -> RunTables:
         *(pd.read_parquet(root / f"{name}.parquet") for name in ("events", "orders", "forecasts", "plans")),
         json.loads((root / "kpis.json").read_text()),
         json.loads((root / "run.json").read_text()),
+        pd.read_parquet(root / "pools.parquet") if (root / "pools.parquet").is_file() else None,
     )
+
+
+def pool_rows(tables: RunTables) -> list[list[str]]:
+    """Per resource pool: the field that staffs it, people, calendar, working hours, utilisation,
+    queue growth and whether it is saturated (over the KPI window)."""
+    utilisation, growth = bottlenecks.from_kpis(tables.kpis)
+    saturated = set(bottlenecks.saturated(utilisation, growth))
+    pools = tables.pools
+    rows = []
+    for pool in sorted(utilisation):
+        people, calendar, hours = "–", "–", "–"
+        if pools is not None:
+            mine = pools[(pools["pool"] == pool) & (pools["day"] >= int(tables.warmup))]
+            if len(mine):
+                people = str(int(mine["people"].iloc[-1]))
+                calendar = str(mine["calendar"].iloc[-1]) or "around the clock"
+                hours = f"{mine['open_hours'].sum():,.0f}"
+        share, rise = utilisation[pool], growth.get(pool, float("nan"))
+        rows.append([pool, bottlenecks.staffing_field(pool), people, calendar, hours,
+                     f"{share:.0%}" if share == share else "–", f"{rise:+.1f}" if rise == rise else "–",
+                     "saturated" if pool in saturated else ""])
+    return rows
 
 
 def dashboard_rows(kpis: dict[str, Any], currency: str) -> list[tuple[str, str, str, str]]:
@@ -171,6 +196,9 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
     page = Page(f"Run report — {prov.get('scenario_name')}", meta)
     rows = dashboard_rows(kpis, currency)
     section = page.section("KPI dashboard")
+    warnings = bottlenecks.warnings(*bottlenecks.from_kpis(kpis))
+    if warnings:
+        section.bullets(warnings, css="warning")
     section.paragraph(
         f"Policies: {policies}. Order KPIs count the orders whose inquiry arrived after the "
         f"warm-up ({tables.warmup:g} d); money and time-based KPIs cover days "
@@ -223,6 +251,16 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
     )
 
     section = page.section("Queues and utilisation")
+    pools = pool_rows(tables)
+    if pools:
+        section.paragraph(
+            "Resource pools over the KPI window: utilisation is the work begun per working "
+            "person-hour (the pool's calendar; 24 h a day without one); queue growth is the mean "
+            f"queue of the last week minus the first, per week. Saturated: busy ≥ "
+            f"{bottlenecks.UTILISATION_LIMIT:.0%} or a queue growing ≥ {bottlenecks.GROWTH_LIMIT:g} a week."
+        )
+        section.table(["pool", "staffed by", "people", "calendar", "working hours", "utilisation",
+                       "queue growth / week", ""], pools, numeric=(2, 4, 5, 6))
     _add(
         section,
         run_figures.queues_figure(tables.events, tables.horizon),
@@ -283,6 +321,9 @@ def run_markdown(tables: RunTables, rows: list[tuple[str, str, str, str]]) -> st
         "|---|---|",
     ]
     lines += [f"| {label} | {value} |" for _, label, value, _ in rows]
+    warnings = bottlenecks.warnings(*bottlenecks.from_kpis(tables.kpis))
+    if warnings:
+        lines += ["", *(f"- **{line}**" for line in warnings)]
     header, segment_table = segment_rows(tables.kpis, tables.currency)
     if segment_table:
         lines += ["", "Per customer segment:", "", "| " + " | ".join(header) + " |",

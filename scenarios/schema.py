@@ -247,6 +247,23 @@ class Staff(BaseModel):
     technicians: dict[str, int] = Field(
         default_factory=dict, description="service technicians per skill"
     )
+    hourly_cost: dict[str, float] = Field(
+        default_factory=dict,
+        description="cost of one paid person-hour per pool (a staff pool name or `technicians`), "
+        "currency; paid hours are the pool's working hours (its calendar; around the clock without "
+        "one), in operating_cost; pools not listed cost nothing",
+    )
+
+    @field_validator("hourly_cost")
+    @classmethod
+    def _costs(cls, costs: dict[str, float]) -> dict[str, float]:
+        known = (*STAFF_POOLS, "technicians")
+        for pool, cost in costs.items():
+            if pool not in known:
+                raise ValueError(f"unknown pool {pool!r} (known: {', '.join(known)})")
+            if not 0 <= cost < float("inf"):
+                raise ValueError(f"cost of {pool!r} must be a finite number >= 0, got {cost}")
+        return costs
 
     @field_validator("technicians")
     @classmethod
@@ -643,6 +660,9 @@ class Scenario(BaseModel):
         for key in ("start", "calendars"):
             if key in data and data[key] is None:
                 del data[key]
+        staff = data.get("staff")
+        if isinstance(staff, dict) and staff.get("hourly_cost", 0) == {}:
+            del staff["hourly_cost"]
         for segment in data.get("segments", ()):
             arrivals = segment.get("arrivals") if isinstance(segment, dict) else None
             if isinstance(arrivals, dict):

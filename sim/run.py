@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from ordercycle.reports.bottlenecks import staffing_field
 from ordercycle.reports.kpis import KpiInputs, compute_kpis
 from ordercycle.scenarios.loader import content_hash
 from ordercycle.scenarios.schema import Scenario
@@ -48,6 +49,8 @@ class RunResult:
     model: CompanyModel
     snapshot: Any = None
     """The state snapshot taken during the run (``simulate(snapshot_at=...)``), else None."""
+    pools: pd.DataFrame | None = None
+    """Per resource pool and day: working hours, work begun, queue (:func:`pools_table`)."""
 
     def provenance(self) -> dict[str, Any]:
         """What produced these outputs (written as ``run.json``)."""
@@ -114,6 +117,34 @@ def orders_table(orders: list[Order], now: float) -> pd.DataFrame:
     return table
 
 
+def pools_table(model: CompanyModel, now: float) -> pd.DataFrame:
+    """One row per resource pool and day: people, working hours, hours of work begun, queue at day end.
+
+    Pools: the staff pools, ``technicians.<skill>`` and ``carrier.<provider>`` (loading
+    slots). ``open_hours`` are person-hours of working time that day (the pool's calendar;
+    24 per person without one); ``busy_hours`` the work begun that day.
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in (
+        "day", "pool", "calendar", "staffed_by", "people", "open_hours", "busy_hours", "queue_end")}
+    days = math.ceil(now)
+    for pool, (resource, key) in model.pools.items():
+        calendar = model.calendars.get(key)
+        busy, queue = model.busy_hours[pool], model.queue_at_day_end[pool]
+        field = staffing_field(pool)
+        for day in range(days):
+            end = min(day + 1.0, now)
+            hours = calendar.open_days(day, end) * 24 if calendar is not None else (end - day) * 24
+            columns["day"].append(day)
+            columns["pool"].append(pool)
+            columns["calendar"].append(calendar.name if calendar is not None else "")
+            columns["staffed_by"].append(field)
+            columns["people"].append(resource.capacity)
+            columns["open_hours"].append(resource.capacity * hours)
+            columns["busy_hours"].append(busy[day])
+            columns["queue_end"].append(queue[day] if day < len(queue) else len(resource.queue))
+    return pd.DataFrame(columns).astype({"day": "int64", "people": "int64", "queue_end": "int64"})
+
+
 def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
              progress: Callable[[float], None] | None = None,
              trace_decisions: bool = False, snapshot_at: float | None = None) -> RunResult:
@@ -143,10 +174,12 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
         columns=["period", "period_start", "work_centre", "machines", "shifts",
                  "planned_load_hours", "changed"],
     )
-    kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans))
+    pools = pools_table(model, model.env.now)
+    kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans, pools))
     if scenario.start is not None:
         kpis["carried_over"] = carried_over_kpis(orders, model.env.now)
-    return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model, snapshot)
+    return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model, snapshot,
+                     pools)
 
 
 def carried_over_kpis(orders: pd.DataFrame, horizon: float) -> dict[str, float]:
@@ -195,6 +228,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
     result.orders.to_parquet(out / "orders.parquet", index=False)
     result.forecasts.to_parquet(out / "forecasts.parquet", index=False)
     result.plans.to_parquet(out / "plans.parquet", index=False)
+    if result.pools is not None:
+        result.pools.to_parquet(out / "pools.parquet", index=False)
     (out / "kpis.json").write_text(kpis_json(result.kpis), encoding="utf-8")
     (out / "run.json").write_text(
         json.dumps(result.provenance(), sort_keys=True, indent=2) + "\n", encoding="utf-8"

@@ -42,6 +42,9 @@ def format_comparison(comparison: Any) -> str:
                      f"[{number(row.score_ci_low)}, {number(row.score_ci_high)}]  group {row.group}{note}")
     winner = comparison.winner()
     lines.append(f"Winner: {winner}" if winner else "Winner: none (no set keeps every constraint)")
+    from ordercycle.reports import bottlenecks
+
+    lines += bottlenecks.comparison_warnings(summary, list(comparison.sets))
     return "\n".join(lines)
 
 

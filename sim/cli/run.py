@@ -54,6 +54,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"state at day {args.snapshot_at:g}: {len(result.snapshot.orders):,} open orders -> "
               f"{write_snapshot(result.snapshot, out / 'snapshot.json')}")
     print(_format_table(result.kpis))
+    from ordercycle.reports import bottlenecks
+
+    for line in bottlenecks.warnings(*bottlenecks.from_kpis(result.kpis)):
+        print(line)
     print(f"\n{len(result.events):,} events, {len(result.orders):,} inquiries -> {out}")
     from ordercycle.sim.cli.reports import report_after
 
