@@ -44,6 +44,13 @@ class Policy:
         return f"{cls.decision}/{cls.name}@{cls.version}"
 
     @classmethod
+    def check_params(cls, params: dict[str, Any]) -> list[str]:
+        """Rules between parameters that a signature cannot state (e.g. s < S), checked by
+        :func:`build` after each parameter's own type and range: one ``param: reason`` line
+        per problem (none by default)."""
+        return []
+
+    @classmethod
     def param_names(cls) -> list[str]:
         """Names of the constructor's keyword parameters."""
         signature = inspect.signature(cls.__init__)
@@ -97,7 +104,11 @@ def build(cls: type[Policy], params: dict[str, Any], where: str = "params") -> P
                 message = f"{message} (got {item['input']!r})"
             problems.append(f"{path}: {message[:1].lower()}{message[1:]}")
         raise PolicyParameterError(problems) from None
-    return cls(**dict(valid))
+    values = dict(valid)
+    problems = cls.check_params(values)
+    if problems:
+        raise PolicyParameterError([f"{where}.{problem}" for problem in problems])
+    return cls(**values)
 
 
 def describe_params(cls: type[Policy]) -> list[dict[str, str]]:

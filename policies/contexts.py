@@ -95,6 +95,35 @@ class CapacityPlan:
     reason: str
 
 
+@_frozen
+class InventoryContext:
+    """Planning reviews the stock of one make-to-stock product.
+
+    The inventory position is ``on_hand_units + on_order_units - backordered_units``.
+    ``planned_daily_units`` is the plan's demand per day (the planned figure of the
+    period over its length; before the first plan, the initial target over the stock
+    cover), ``plan_target_units`` the plan's stock target (planned daily demand × stock
+    cover days).
+    """
+
+    product_id: str
+    now: NonNegative
+    on_hand_units: Count
+    backordered_units: Count
+    on_order_units: Count
+    planned_daily_units: NonNegative
+    plan_target_units: Count
+    batch_units: AtLeastOne
+
+
+@_frozen
+class InventoryDecision:
+    """Units to release to production for stock now (0: none)."""
+
+    order_units: int
+    reason: str
+
+
 # --- quoting and selection -----------------------------------------------------------
 
 

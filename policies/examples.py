@@ -26,6 +26,7 @@ from ordercycle.policies.contexts import (
     DispatchContext,
     ExpediteContext,
     ForecastContext,
+    InventoryContext,
     JobView,
     OrderView,
     QuoteContext,
@@ -280,8 +281,19 @@ def _debrief_examples() -> dict[str, DebriefContext]:
     }
 
 
+def _inventory_examples() -> dict[str, InventoryContext]:
+    return {
+        "below target": InventoryContext("valve", 14.0, 120, 0, 50, 30.0, 300, 50),
+        "above target": InventoryContext("filter", 21.0, 400, 0, 0, 25.0, 250, 50),
+        "back-ordered": InventoryContext("valve", 30.0, 0, 35, 100, 30.0, 300, 50),
+        "before the first plan": InventoryContext("spare-kit", 0.0, 200, 0, 0, 20.0, 200, 1),
+        "no demand planned": InventoryContext("spare-kit", 70.0, 0, 0, 0, 0.0, 0, 1),
+    }
+
+
 _EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
-    "forecast": _forecast_examples, "capacity": _capacity_examples, "pricing": _pricing_examples,
+    "forecast": _forecast_examples, "inventory": _inventory_examples, "capacity": _capacity_examples,
+    "pricing": _pricing_examples,
     "selection": _selection_examples, "priority": _priority_examples, "dispatch": _dispatch_examples,
     "schedule": _schedule_examples, "expedite": _expedite_examples, "billing": _billing_examples,
     "returns": _returns_examples, "debrief": _debrief_examples,

@@ -31,6 +31,8 @@ from ordercycle.policies.contexts import (
     ExpediteDecision,
     Forecast,
     ForecastContext,
+    InventoryContext,
+    InventoryDecision,
     InvoiceDecision,
     Quote,
     QuoteContext,
@@ -44,6 +46,7 @@ from ordercycle.policies.contexts import (
     SelectionDecision,
 )
 from ordercycle.policies.forecasting import ForecastPolicy
+from ordercycle.policies.inventory import InventoryPolicy
 from ordercycle.policies.planning import CapacityPolicy
 from ordercycle.policies.replanning import SchedulingPolicy
 from ordercycle.policies.sequencing import DispatchPolicy, ExpeditePolicy, PriorityPolicy
@@ -71,6 +74,7 @@ class DecisionSpec:
 DECISION_SPECS: dict[str, DecisionSpec] = {
     "forecast": DecisionSpec("forecast", ForecastContext, Forecast, ForecastPolicy),
     "capacity": DecisionSpec("plan", CapacityContext, CapacityPlan, CapacityPolicy),
+    "inventory": DecisionSpec("review", InventoryContext, InventoryDecision, InventoryPolicy),
     "pricing": DecisionSpec("quote", QuoteContext, Quote, PricingPolicy),
     "selection": DecisionSpec("select", SelectionContext, SelectionDecision, SelectionPolicy),
     "priority": DecisionSpec("rank", RankingContext, Ranking, PriorityPolicy),
@@ -88,6 +92,7 @@ DECISIONS: dict[str, type[Policy]] = {kind: spec.base for kind, spec in DECISION
 
 BUILTIN_MODULES = (
     "ordercycle.policies.planning",
+    "ordercycle.policies.inventory",
     "ordercycle.policies.forecasting",
     "ordercycle.policies.commercial",
     "ordercycle.policies.acceptance",
@@ -173,6 +178,7 @@ class PolicyInstances:
 
     forecast: ForecastPolicy
     capacity: CapacityPolicy
+    inventory: InventoryPolicy
     pricing: PricingPolicy
     selection: SelectionPolicy
     priority: PriorityPolicy

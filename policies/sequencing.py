@@ -13,6 +13,7 @@ from ordercycle.policies.contexts import (
     DispatchDecision,
     ExpediteContext,
     ExpediteDecision,
+    JobView,
     OrderView,
     Ranking,
     RankingContext,
@@ -182,8 +183,36 @@ class ImportanceCapacity(PriorityPolicy):
         return slack - self.importance_weight_days * order.importance
 
 
+def expedited_candidate(context: DispatchContext) -> JobView | None:
+    """The expedited job that jumps the queue, if one waits: the first expedited candidate.
+
+    The rule every dispatch policy applies before its own (the simulator and the decision
+    service alike): a machine that asks for work takes an expedited job before any other,
+    whatever the changeover. Candidates come in priority order, so among several expedited
+    family heads the one the priority rule ranks first wins; the first in the given order
+    also when a caller lists them otherwise. ``None`` when no candidate is expedited.
+    """
+    return next((job for job in context.candidates if job.expedited), None)
+
+
+def _expedite_decision(job: JobView, context: DispatchContext) -> DispatchDecision:
+    """Run the expedited ``job``, saying whether it breaks the machine's setup sequence."""
+    if context.current_family is None or job.setup_family == context.current_family:
+        return DispatchDecision(job.job_id, f"expedited job {job.job_id} jumps the queue")
+    return DispatchDecision(
+        job.job_id, f"expedited job {job.job_id} jumps the queue: out of the "
+        f"{context.current_family} sequence into {job.setup_family}"
+    )
+
+
 class DispatchPolicy(Policy):
-    """A free machine chooses its next job among the best job of each setup family."""
+    """A free machine chooses its next job among the best job of each setup family.
+
+    Every dispatch policy gives an expedited candidate precedence: it returns
+    :func:`expedited_candidate` when there is one (the conformance check
+    ``check_dispatch_expedites_first`` holds each policy to it) and applies its own
+    rule only among jobs that are not expedited.
+    """
 
     decision = "dispatch"
 
@@ -193,7 +222,7 @@ class DispatchPolicy(Policy):
 
 
 class PriorityFirst(DispatchPolicy):
-    """Run the highest-priority job, whatever the changeover."""
+    """Run the highest-priority job, whatever the changeover (expedited jobs first)."""
 
     name = "priority-first"
     summary = "run the highest-priority waiting job"
@@ -202,7 +231,10 @@ class PriorityFirst(DispatchPolicy):
         pass
 
     def dispatch(self, context: DispatchContext) -> DispatchDecision:
-        """First candidate (candidates come in priority order)."""
+        """The expedited candidate if any, else the first (candidates come in priority order)."""
+        expedited = expedited_candidate(context)
+        if expedited is not None:
+            return _expedite_decision(expedited, context)
         best = context.candidates[0]
         return DispatchDecision(best.job_id, f"highest priority job {best.job_id}")
 
@@ -211,7 +243,9 @@ class SetupAware(DispatchPolicy):
     """Stay on the current setup family unless an expedited job waits elsewhere.
 
     Avoids changeovers (production's wish) while letting expedites through (the
-    bounded concession to marketing).
+    bounded concession to marketing): an expedited job jumps the sequence, whatever
+    its family. In the simulation a machine whose sequence an expedite interrupted is
+    told the interrupted family as its ``current_family``, so it goes back to it.
     """
 
     name = "setup-aware"
@@ -221,9 +255,12 @@ class SetupAware(DispatchPolicy):
         pass
 
     def dispatch(self, context: DispatchContext) -> DispatchDecision:
-        """Same-family candidate unless the best candidate is expedited."""
+        """The expedited candidate if any, else a same-family candidate, else the best."""
+        expedited = expedited_candidate(context)
+        if expedited is not None:
+            return _expedite_decision(expedited, context)
         best = context.candidates[0]
-        if best.expedited or best.setup_family == context.current_family:
+        if best.setup_family == context.current_family:
             return DispatchDecision(best.job_id, f"highest priority job {best.job_id}")
         for job in context.candidates:
             if job.setup_family == context.current_family:

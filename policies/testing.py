@@ -23,6 +23,7 @@ This module needs pytest only inside :func:`parametrize_with_checks`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import json
 import math
@@ -47,6 +48,8 @@ from ordercycle.policies.contexts import (
     DispatchDecision,
     Forecast,
     ForecastContext,
+    InventoryContext,
+    InventoryDecision,
     InvoiceDecision,
     Quote,
     QuoteContext,
@@ -443,6 +446,15 @@ def _capacity_contract(context: CapacityContext, decision: CapacityPlan) -> list
     return [f"shifts = {shifts!r}, expected an int in 1..{context.max_shifts}"]
 
 
+def _inventory_contract(context: InventoryContext, decision: InventoryDecision) -> list[str]:
+    units = decision.order_units
+    if not isinstance(units, int) or isinstance(units, bool) or units < 0:
+        return [f"order_units = {units!r}, expected an int >= 0"]
+    if units % context.batch_units:
+        return [f"order_units = {units} is not a whole number of batches of {context.batch_units}"]
+    return []
+
+
 def _pricing_contract(context: QuoteContext, decision: Quote) -> list[str]:
     problems = []
     if not _number(decision.unit_price) or decision.unit_price <= 0:
@@ -534,6 +546,7 @@ def _boolean_contract(field: str) -> Callable[[Any, Any], list[str]]:
 
 _CONTRACTS: dict[str, Callable[[Any, Any], list[str]]] = {
     "forecast": _forecast_contract, "capacity": _capacity_contract, "pricing": _pricing_contract,
+    "inventory": _inventory_contract,
     "selection": _selection_contract, "priority": _ranking_contract, "dispatch": _dispatch_contract,
     "schedule": _schedule_contract, "expedite": _boolean_contract("grant"), "billing": _billing_contract,
     "returns": _returns_contract, "debrief": _boolean_contract("debrief"),
@@ -592,6 +605,31 @@ def check_key_time_independent(policy_cls: type[Policy]) -> None:
                 "but the policy declares time_dependent = False")
 
 
+def check_dispatch_expedites_first(policy_cls: type[Policy]) -> None:
+    """An expedited candidate runs first, whatever the machine's setup family.
+
+    On every example, each candidate in turn is made the only expedited one (and put
+    first, as the priority order puts expedites); then all are expedited (the first must
+    run). The rule is :func:`ordercycle.policies.sequencing.expedited_candidate`.
+    """
+    pid, policy = _pid(policy_cls), _make(policy_cls)
+    for label, context in policy_examples(policy_cls).items():
+        variants = []
+        for job in context.candidates:
+            others = tuple(dataclasses.replace(c, expedited=False)
+                           for c in context.candidates if c.job_id != job.job_id)
+            variants.append((f"{label} with job {job.job_id} expedited", job.job_id,
+                             (dataclasses.replace(job, expedited=True), *others)))
+        everyone = tuple(dataclasses.replace(c, expedited=True) for c in context.candidates)
+        variants.append((f"{label} with every job expedited", everyone[0].job_id, everyone))
+        for name, expected, candidates in variants:
+            got = _decide(policy, name, dataclasses.replace(context, candidates=candidates)).job_id
+            _expect(got == expected,
+                    f"{pid}: on {name!r} (current family {context.current_family!r}) it ran job {got}, "
+                    f"not the expedited job {expected}: an expedited job jumps the queue "
+                    "(see ordercycle.policies.sequencing.expedited_candidate)")
+
+
 def _test_time_limit(policy_cls: type[Policy]) -> float:
     field = params_model(policy_cls).model_fields["time_limit_seconds"]
     default = field.default
@@ -627,7 +665,8 @@ _CHECKS: dict[str, Callable[[type[Policy]], None]] = {
         check_decision_type_and_reason, check_deterministic, check_does_not_mutate_context,
         check_decision_leaves_params_unchanged, check_decision_json_round_trip,
         check_context_json_round_trip, check_output_contract, check_ranking_order_invariance,
-        check_ranking_follows_key, check_key_time_independent, check_time_limit,
+        check_ranking_follows_key, check_key_time_independent, check_dispatch_expedites_first,
+        check_time_limit,
     )
 }
 
@@ -639,6 +678,8 @@ def all_checks(policy_cls: type[Policy]) -> Iterator[tuple[str, Callable[[type[P
         if name in ("check_ranking_order_invariance", "check_ranking_follows_key") and kind != "priority":
             continue
         if name == "check_key_time_independent" and (kind != "priority" or policy_cls.time_dependent):
+            continue
+        if name == "check_dispatch_expedites_first" and kind != "dispatch":
             continue
         if name == "check_time_limit" and "time_limit_seconds" not in _param_names(policy_cls):
             continue

@@ -57,7 +57,7 @@ KPIS: dict[str, KpiInfo] = {
         "operating cost",
         "money",
         "lower",
-        "capacity, staff, changeover, plan-change, freight, holding and dispute cost",
+        "capacity, staff, changeover, plan-change, freight, holding, back-order, ordering and dispute cost",
     ),
     "staff_cost": KpiInfo(
         "staff cost", "money", "lower",
@@ -65,11 +65,39 @@ KPIS: dict[str, KpiInfo] = {
     ),
     "profit": KpiInfo("profit", "money", "higher", "gross margin minus operating cost"),
     "changeovers": KpiInfo("changeovers", "count", "lower", "machine changeovers between setup families"),
+    "expedite_changeovers": KpiInfo(
+        "expedite changeovers", "count", "lower",
+        "changeovers an expedite caused: into the expedited job's family and back (part of changeovers)",
+    ),
     "expedites": KpiInfo("expedites granted", "count", None, "expedite requests production granted"),
     "plan_changes": KpiInfo("plan changes", "count", "lower", "expedites, shift changes and re-plans"),
     "mean_inventory_units": KpiInfo(
         "mean inventory", "units", None, "time-weighted stock on hand, all products"
     ),
+    "holding_cost": KpiInfo(
+        "holding cost", "money", "lower", "mean stock on hand × holding cost per unit-day × days"),
+    "stock_fill_rate": KpiInfo(
+        "stock fill rate", "share", "higher",
+        "share of the units released make-to-stock orders asked for that stock covered at once",
+    ),
+    "backorder_units": KpiInfo(
+        "back-ordered units", "units", "lower", "units back-ordered in the window"),
+    "mean_backorder_units": KpiInfo(
+        "mean back-orders", "units", "lower", "time-weighted back-ordered units not yet filled"),
+    "open_backorder_units": KpiInfo(
+        "open back-orders", "units", "lower", "back-ordered units still unfilled at the horizon"),
+    "mean_backorder_age_days": KpiInfo(
+        "back-order age", "days", "lower", "mean days a back-order waited for stock (filled in the window)"),
+    "lost_sales_orders": KpiInfo(
+        "lost sales", "count", "lower", "orders lost as stock could not cover them (lost-sales policies)"),
+    "lost_sales_units": KpiInfo(
+        "lost sales units", "units", "lower", "units of the orders lost for want of stock"),
+    "replenishment_orders": KpiInfo(
+        "replenishment orders", "count", None, "batches released to production for stock"),
+    "backorder_cost": KpiInfo(
+        "back-order cost", "money", "lower", "mean back-ordered units × shortage cost per unit-day × days"),
+    "ordering_cost": KpiInfo(
+        "ordering cost", "money", "lower", "replenishment orders × fixed cost per replenishment order"),
     "forecast_bias": KpiInfo(
         "forecast bias", "share", None, "(planned − actual) / actual demand; positive means over-forecast"
     ),

@@ -38,6 +38,9 @@ class KpiInputs:
     segments: tuple[str, ...] = ()  # segment ids, in scenario order; () = those found in ``orders``
     pools: pd.DataFrame | None = None  # the ``pools`` table; None: tables saved before it existed
     staff_hour_cost: dict[str, float] | None = None  # pool (or ``technicians``) -> cost per paid hour
+    stocked_products: tuple[str, ...] = ()  # make-to-stock product ids
+    backorder_cost_per_unit_day: float = 0.0
+    replenishment_order_cost: float = 0.0
 
     @classmethod
     def from_scenario(cls, scenario: Any, events: pd.DataFrame, orders: pd.DataFrame,
@@ -54,6 +57,9 @@ class KpiInputs:
             float(costs["holding_cost_per_unit_day"]), float(costs["dispute_cost"]),
             tuple(str(s["id"]) for s in data["segments"]), pools,
             {str(k): float(v) for k, v in data["staff"].get("hourly_cost", {}).items()},
+            tuple(str(p["id"]) for p in data["products"] if p["stocking"] == "make_to_stock"),
+            float(costs.get("backorder_cost_per_unit_day", 0.0)),
+            float(costs.get("replenishment_order_cost", 0.0)),
         )
 
 
@@ -83,6 +89,16 @@ def staffed_hours(plans: pd.DataFrame, start: float, end: float) -> dict[str, fl
     return result
 
 
+def expedite_changeovers(events: pd.DataFrame) -> int:
+    """Changeovers an expedite caused: the ``expedite_changeover`` marks in ``events``.
+
+    Each mark repeats a ``changeover_started`` of the same machine, job and time (into an
+    expedited job that broke the machine's sequence, or back to the interrupted family), so
+    these changeovers are already in ``changeovers`` and costed there: a subset, never added.
+    """
+    return int((events["activity"] == "expedite_changeover").sum())
+
+
 def busy_hours(events: pd.DataFrame, start: float) -> dict[str, float]:
     """Machine-hours spent on changeovers and operations started at or after ``start``."""
     production = events[(events["step"] == "production") & (events["time"] >= start)]
@@ -100,10 +116,17 @@ def busy_hours(events: pd.DataFrame, start: float) -> dict[str, float]:
 
 def mean_inventory(events: pd.DataFrame, start: float, end: float) -> float:
     """Time-weighted mean units on hand (all products) over [start, end]."""
-    moves = events[events["activity"].isin(["stock_initial", "stock_received", "stock_issued"])]
+    return mean_level(events, ("stock_initial", "stock_received"), ("stock_issued",), start, end)
+
+
+def mean_level(events: pd.DataFrame, up: tuple[str, ...], down: tuple[str, ...],
+               start: float, end: float) -> float:
+    """Time-weighted mean over [start, end] of a level raised by the ``up`` events' quantity and
+    lowered by the ``down`` events' (0 before the first event)."""
+    moves = events[events["activity"].isin([*up, *down])]
     if moves.empty or end <= start:
         return 0.0
-    sign = np.where(moves["activity"] == "stock_issued", -1.0, 1.0)
+    sign = np.where(moves["activity"].isin(down), -1.0, 1.0)
     level = pd.Series(np.cumsum(sign * moves["quantity"].to_numpy(dtype=float)),
                       index=moves["time"].to_numpy()).groupby(level=0).last()
     times = level.index.to_numpy(dtype=float)
@@ -114,6 +137,47 @@ def mean_inventory(events: pd.DataFrame, start: float, end: float) -> float:
     knots = np.concatenate([[start], times[inside], [end]])
     levels = np.concatenate([[start_level], values[inside]])
     return float(np.sum(levels * np.diff(knots)) / (end - start))
+
+
+def inventory_kpis(inputs: KpiInputs, window: pd.DataFrame, orders: pd.DataFrame) -> dict[str, Any]:
+    """Stock service and inventory costs over the KPI window (see ``docs/kpis.md``).
+
+    The stock fill rate is the share of the units that released make-to-stock orders asked
+    for which stock covered at release; back-order age is the time from a back-order to
+    its last fill, over the back-orders filled in the window.
+    """
+    warmup, horizon = inputs.warmup_days, inputs.horizon_days
+    days = horizon - warmup
+    activity = window["activity"]
+    released = orders[orders["released_time"].notna() & orders["product_id"].isin(inputs.stocked_products)]
+    asked = float(released["quantity"].sum())
+    issued = window[(activity == "stock_issued") & window["order_id"].isin(released["order_id"])]
+    fills = window[(activity == "backorder_filled") & window["order_id"].isin(released["order_id"])]
+    at_once = float(issued["quantity"].sum()) - float(fills["quantity"].sum())
+    created = inputs.events[inputs.events["activity"] == "backorder_created"]
+    filled = inputs.events[inputs.events["activity"] == "backorder_filled"]
+    age = (filled.groupby("order_id")["time"].max()
+           - created.groupby("order_id")["time"].min()).dropna()
+    done = filled.groupby("order_id")["quantity"].sum().reindex(age.index) >= (
+        created.groupby("order_id")["quantity"].sum().reindex(age.index) - 1e-9)
+    last_fill = filled.groupby("order_id")["time"].max().reindex(age.index)
+    age = age[done & (last_fill >= warmup)]
+    backlog = mean_level(inputs.events, ("backorder_created",), ("backorder_filled",), warmup, horizon)
+    open_units = float(created["quantity"].sum() - filled["quantity"].sum())
+    replenishments = int((activity == "replenishment_released").sum())
+    lost = window[activity == "sale_lost"]
+    return {
+        "stock_fill_rate": at_once / asked if asked else float("nan"),
+        "backorder_units": float(window[activity == "backorder_created"]["quantity"].sum()),
+        "mean_backorder_units": backlog,
+        "open_backorder_units": open_units,
+        "mean_backorder_age_days": _mean(age),
+        "lost_sales_orders": int(len(lost)),
+        "lost_sales_units": float(lost["quantity"].sum()),
+        "replenishment_orders": replenishments,
+        "backorder_cost": round(backlog * inputs.backorder_cost_per_unit_day * days, 2),
+        "ordering_cost": round(replenishments * inputs.replenishment_order_cost, 2),
+    }
 
 
 def order_kpis(orders: pd.DataFrame) -> dict[str, Any]:
@@ -236,8 +300,10 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     disputed = disputed[np.isin(disputed, issued)]  # only invoices issued inside the window
     capacity_cost = sum(staffed[c] * inputs.machine_hour_cost.get(c, 0.0) for c in staffed)
     pools = pool_kpis(inputs.pools, warmup, inputs.staff_hour_cost)
+    stock = inventory_kpis(inputs, window, orders)
+    holding_cost = round(inventory * inputs.holding_cost_per_unit_day * (horizon - warmup), 2)
     operating_cost = (
-        capacity_cost + pools["staff_cost"]
+        capacity_cost + pools["staff_cost"] + stock["backorder_cost"] + stock["ordering_cost"]
         + changeovers * inputs.changeover_cost + plan_changes * inputs.plan_change_cost
         + freight + inventory * inputs.holding_cost_per_unit_day * (horizon - warmup)
         + len(disputed) * inputs.dispute_cost
@@ -287,6 +353,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "operating_cost": round(operating_cost, 2),
         "profit": round(gross_margin - operating_cost, 2),
         "changeovers": changeovers,
+        "expedite_changeovers": expedite_changeovers(window),
         "expedites": expedites,
         "plan_changes": plan_changes,
         "utilization": utilization,
@@ -294,6 +361,8 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "queue_growth_per_week": pools["queue_growth_per_week"],
         "staff_cost": pools["staff_cost"],
         "mean_inventory_units": inventory,
+        "holding_cost": holding_cost,
+        **stock,
         "forecast_bias": bias,
         "forecast_mape": mape,
         "invoices": int(len(issued)),

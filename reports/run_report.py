@@ -50,11 +50,20 @@ DASHBOARD_GROUPS = {
     "Money": ["revenue", "gross_margin", "operating_cost", "staff_cost", "profit"],
     "Production and planning": [
         "changeovers",
+        "expedite_changeovers",
         "expedites",
         "plan_changes",
-        "mean_inventory_units",
         "forecast_bias",
         "forecast_mape",
+    ],
+    "Stock": [
+        "stock_fill_rate",
+        "mean_inventory_units",
+        "mean_backorder_units",
+        "mean_backorder_age_days",
+        "lost_sales_orders",
+        "replenishment_orders",
+        "holding_cost",
     ],
     "Billing, returns, service": [
         "invoices",

@@ -369,6 +369,10 @@ class Costs(BaseModel):
         description="per plan change (granted expedite, shift change, or re-plan that moves jobs)",
     )
     holding_cost_per_unit_day: float = Field(0.0, ge=0, description="per unit in stock per day")
+    backorder_cost_per_unit_day: float = Field(
+        0.0, ge=0, description="shortage cost per back-ordered unit per day, currency")
+    replenishment_order_cost: float = Field(
+        0.0, ge=0, description="fixed cost per replenishment order released to production, currency")
     dispute_cost: float = Field(0.0, ge=0, description="handling cost per disputed invoice")
 
 
@@ -466,6 +470,7 @@ class PolicySet(BaseModel):
     model_config = _CONFIG
     forecast: PolicyChoice = PolicyChoice(name="moving-average")
     capacity: PolicyChoice = PolicyChoice(name="load-based")
+    inventory: PolicyChoice = PolicyChoice(name="plan-driven")
     pricing: PolicyChoice = PolicyChoice(name="list-price")
     selection: PolicyChoice = PolicyChoice(name="accept-all")
     priority: PolicyChoice = PolicyChoice(name="fifo")
@@ -490,6 +495,7 @@ class PolicySetChanges(BaseModel):
     model_config = _CONFIG
     forecast: PolicyChoice | None = None
     capacity: PolicyChoice | None = None
+    inventory: PolicyChoice | None = None
     pricing: PolicyChoice | None = None
     selection: PolicyChoice | None = None
     priority: PolicyChoice | None = None
@@ -639,6 +645,14 @@ class Scenario(BaseModel):
                 problems.append(
                     f"segments.{i}.logistics_provider: unknown provider {segment.logistics_provider!r}"
                 )
+        stocked = {p.id for p in self.products if p.stocking == "make_to_stock"}
+        choices = [("policies.inventory", self.policies.inventory)] + [
+            (f"sets.{name}.inventory", changes.inventory) for name, changes in self.sets.items()]
+        for where, choice in choices:
+            for param, value in (choice.params if choice is not None else {}).items():
+                problems += [f"{where}.params.{param}.{key}: not a make-to-stock product "
+                             f"(make-to-stock: {', '.join(sorted(stocked)) or 'none'})"
+                             for key in (value if isinstance(value, dict) else ()) if key not in stocked]
         if self.calendars is not None:
             known = set(STAFF_POOLS) | {"technicians"} | providers
             for resource, name in self.calendars.pools.items():
@@ -654,12 +668,23 @@ class Scenario(BaseModel):
 
     @model_serializer(mode="wrap")
     def _without_empty_start(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        """Leave ``start``, ``calendars`` and the arrival profiles out when they are not set, so
-        scenarios that do not use them keep their content hashes."""
+        """Leave ``start``, ``calendars``, the arrival profiles, the default (plan-driven)
+        inventory policy and zero inventory costs out when they are not set, so scenarios
+        that do not use them keep their content hashes."""
         data = handler(self)
         for key in ("start", "calendars"):
             if key in data and data[key] is None:
                 del data[key]
+        costs = data.get("costs")
+        for key in ("backorder_cost_per_unit_day", "replenishment_order_cost"):
+            if isinstance(costs, dict) and costs.get(key) == 0:
+                del costs[key]
+        policies = data.get("policies")
+        if isinstance(policies, dict) and policies.get("inventory") == {"name": "plan-driven", "params": {}}:
+            del policies["inventory"]
+        for changes in (data.get("sets") or {}).values():
+            if isinstance(changes, dict) and "inventory" in changes and changes["inventory"] is None:
+                del changes["inventory"]
         staff = data.get("staff")
         if isinstance(staff, dict) and staff.get("hourly_cost", 0) == {}:
             del staff["hourly_cost"]

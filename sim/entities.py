@@ -15,8 +15,9 @@ from typing import Any
 NAN = float("nan")
 """A time that has not happened (yet)."""
 
-FINAL_STATES = ("lost_quote", "rejected", "delivered", "returned", "open")
-"""Every inquiry ends in exactly one of these; ``open`` means still in progress at the horizon."""
+FINAL_STATES = ("lost_quote", "rejected", "lost_sale", "delivered", "returned", "open")
+"""Every inquiry ends in exactly one of these; ``open`` means still in progress at the horizon
+(``lost_sale``: accepted, but lost because stock could not cover it under a lost-sales policy)."""
 
 
 class Order:
@@ -165,6 +166,28 @@ class Shipment:
         self.settled = True
         if self.on_settled is not None:
             self.on_settled.succeed()  # type: ignore[attr-defined]
+
+
+class Backorder:
+    """The part of a make-to-stock order that stock could not cover, waiting for stock.
+
+    Receipts are allocated to back-orders first come first served; ``filled`` succeeds
+    when ``allocated`` reaches ``units``.
+    """
+
+    __slots__ = ("order", "units", "allocated", "created_time", "filled")
+
+    def __init__(self, order: Order, units: int, created_time: float, filled: Any):
+        self.order = order
+        self.units = units
+        self.allocated = 0
+        self.created_time = created_time
+        self.filled = filled
+
+    @property
+    def open_units(self) -> int:
+        """Units still owed."""
+        return self.units - self.allocated
 
 
 @dataclass(eq=False, slots=True)

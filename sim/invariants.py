@@ -17,7 +17,10 @@ Each line starts with the letter of its check:
     customer's only while a quote awaits the customer's answer;
 (f) delivered orders went inquiry → entry → first shipment → delivery in time order;
 (g) the event log is in simulation time order, within [0, horizon];
-(h) unattended time is between 0 and the order's age at the horizon.
+(h) unattended time is between 0 and the order's age at the horizon;
+(i) stock: per product, initial + received − issued = on hand at the end, never below 0;
+    back-ordered units = filled + still open; an order lost for want of stock shipped
+    nothing and was never back-ordered.
 
 The run is observed at its horizon, so only what must hold *then* is checked: an
 invoice may still be in dispute, a shipment not yet invoiced, a refund not yet paid.
@@ -229,6 +232,38 @@ def check_unattended(orders: pd.DataFrame, horizon: float) -> list[str]:
     )
 
 
+def check_stock(orders: pd.DataFrame, events: pd.DataFrame, model: Any) -> list[str]:
+    """(i) Stock balances per product; back-orders are filled or still open; lost sales ship nothing."""
+    lines: list[str] = []
+    moves = _of(events, "stock_initial", "stock_received", "stock_issued")
+    sign = np.where(moves["activity"] == "stock_issued", -1, 1)
+    signed = pd.Series(sign * moves["quantity"].to_numpy(dtype=float), index=moves.index)
+    for product, level in signed.groupby(moves["product_id"].astype(object)).cumsum().groupby(
+            moves["product_id"].astype(object)):
+        if (level < -EPS).any():
+            lines.append(f"product {product}: stock falls to {level.min():g} units")
+        if model is not None and abs(level.iloc[-1] - model.stock[product]) > EPS:
+            lines.append(f"product {product}: events leave {level.iloc[-1]:g} units on hand, "
+                         f"the model holds {model.stock[product]}")
+    created = _of(events, "backorder_created").groupby("order_id")["quantity"].sum()
+    filled = _of(events, "backorder_filled").groupby("order_id")["quantity"].sum()
+    open_units = created.sub(filled.reindex(created.index, fill_value=0.0))
+    if model is not None:
+        owed = {b.order.order_id: b.open_units for queue in model.backorders.values() for b in queue}
+        for order_id, units in open_units.items():
+            if abs(units - owed.get(int(order_id), 0)) > EPS:
+                lines.append(f"order {int(order_id)}: back-ordered {created[order_id]:g} units, filled "
+                             f"{created[order_id] - units:g}, but {owed.get(int(order_id), 0)} still owed")
+    lines += [f"order {int(i)}: back-order filled beyond its {created.get(i, 0):g} units"
+              for i in filled.index if filled[i] > created.get(i, 0) + EPS]
+    lost = orders[orders["final_state"] == "lost_sale"]
+    lines += _rows(lost["shipped_units"].to_numpy() > 0, lost,
+                   "order {order_id}: lost for want of stock but shipped {shipped_units} units")
+    lines += [f"order {int(i)}: lost for want of stock but back-ordered"
+              for i in lost["order_id"] if i in created.index]
+    return lines
+
+
 def check_run(result: Any) -> list[str]:
     """Every violated invariant of a finished run, one line each (``[]``: all hold).
 
@@ -250,6 +285,7 @@ def check_run(result: Any) -> list[str]:
         "f": check_times(orders, horizon),
         "g": check_event_order(events, horizon),
         "h": check_unattended(orders, horizon),
+        "i": check_stock(orders, events, getattr(result, "model", None)),
     }
     problems: list[str] = []
     for tag, lines in checks.items():

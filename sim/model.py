@@ -28,7 +28,7 @@ from ordercycle.policies.registry import PolicyInstances, make_all
 from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
 from ordercycle.sim.calendar import WorkCalendar, scenario_calendars
 from ordercycle.sim.clock import Environment
-from ordercycle.sim.entities import Invoice, Order, Shipment
+from ordercycle.sim.entities import Backorder, Invoice, Order, Shipment
 from ordercycle.sim.eventlog import Recorder
 from ordercycle.sim.resources import JobStore, Machine
 from ordercycle.sim.streams import BlockSampler, Streams
@@ -140,6 +140,12 @@ class CompanyModel:
         self.stock = {p.id: p.initial_stock_units for p in scenario.products}
         self.stock_pipeline = {p.id: 0 for p in scenario.products}
         self.stock_target = {p.id: p.initial_stock_units for p in scenario.products}
+        cover = scenario.planning.stock_cover_days
+        self.planned_daily = {p.id: p.initial_stock_units / cover if cover > 0 else 0.0
+                              for p in scenario.products}
+        """Product id -> the plan's daily demand (before the first plan: initial stock over the cover)."""
+        self.backorders: dict[str, deque[Backorder]] = {p.id: deque() for p in scenario.products}
+        """Product id -> its open back-orders, oldest first."""
         self.period_demand = {p.id: 0.0 for p in scenario.products}
         self.demand_history: dict[str, list[float]] = {p.id: [] for p in scenario.products}
         self.debriefs = {p.id: 0 for p in scenario.products}
@@ -356,6 +362,8 @@ class CompanyModel:
         env.process(planning.planning_cycle(env, self))
         env.process(billing.monthly_billing(env, self))
         env.process(self._sample_queues())
+        if self.policies.inventory.review_days > 0:
+            env.process(production.periodic_review(env, self))
 
     def _sample_queues(self) -> Generator[simpy.Event, Any, None]:
         """At every midnight (and the horizon), how many requests wait in each pool's queue.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,14 +183,16 @@ def _relative(t: float, now: float) -> float | None:
     return None if math.isnan(t) else min(0.0, t - now)
 
 
-def _step(order: Order, product: Any) -> str | None:
+def _step(order: Order, product: Any, backordered: Collection[int] = ()) -> str | None:
     """Where a live order stands, as a snapshot step (None: finished, nothing left open)."""
-    if order.final_state in ("lost_quote", "rejected"):
+    if order.final_state in ("lost_quote", "rejected", "lost_sale"):
         return None
     if order.delivered:
         return "delivered"
     if not order.accepted:
         return order.state if order.state in PRE_ACCEPTANCE else None
+    if order.order_id in backordered or order.state == "backordered":  # (placed, not yet re-booked)
+        return "backordered"
     if order.routing_step >= 0 and math.isnan(order.production_done_time):
         return "production"
     if order.shipped_units < order.quantity:
@@ -199,13 +202,23 @@ def _step(order: Order, product: Any) -> str | None:
     return "installation"
 
 
+def _stock_with_allocations(m: CompanyModel) -> dict[str, int]:
+    """Stock on hand plus what is allocated to open back-orders: a resumed back-order owes
+    all its order's unshipped units again, so its allocated units go back into stock."""
+    stock = dict(m.stock)
+    for product_id, queue in m.backorders.items():
+        stock[product_id] += sum(b.allocated for b in queue)
+    return stock
+
+
 def capture(m: CompanyModel) -> Snapshot:
     """The state of a running model now, as a snapshot (the inverse of :func:`place`).
 
     Delivered orders are kept only while something about them is open (an invoice, a
     shipment not yet invoiced, a return claim, a repair ticket). Approximations: a task in
     progress restarts from its beginning; an order whose stock shipment is still being
-    picked while the rest is produced has all its units produced; repair calls not yet
+    picked while the rest is produced has all its units produced (or back-ordered, with
+    what is allocated to it back in stock); repair calls not yet
     made and the shipments of a return are not kept.
     """
     now = m.env.now
@@ -215,8 +228,10 @@ def capture(m: CompanyModel) -> Snapshot:
     keep = {order.order_id for v in invoices for order, _, _ in v.lines}
     keep |= {claim[0].order_id for _, claim in claims} | {order.order_id for _, order in tickets}
     orders = []
+    backorders = [b for queue in m.backorders.values() for b in queue]
+    backordered = {b.order.order_id for b in backorders}
     for order in m.orders:
-        step = _step(order, m.products[order.product_id])
+        step = _step(order, m.products[order.product_id], backordered)
         if step is None:
             continue
         unbilled = any(not s.billed for s in order.shipments)
@@ -255,7 +270,7 @@ def capture(m: CompanyModel) -> Snapshot:
         "taken_at_day": m.start_day + now,
         "description": f"captured from scenario {m.scenario.name!r}, seed {m.seed}, replication "
                        f"{m.replication} at day {now:g}",
-        "stock": dict(sorted(m.stock.items())),
+        "stock": dict(sorted(_stock_with_allocations(m).items())),
         "shifts": {centre_id: centre.shifts for centre_id, centre in sorted(m.centres.items())},
         "machines": [
             {"work_centre": centre_id, "index": machine.index, "setup_family": machine.family,

@@ -8,6 +8,11 @@ and whose ``_do_get`` lets the dispatch policy choose among the family heads for
 machine asking. Heaps keep every grant O(log n) however long the backlog
 (measured: ``simpy.PriorityResource`` re-sorts its whole queue on every request).
 
+Every dispatch policy runs an expedited head first. A :class:`Machine` remembers the
+family whose sequence an expedite interrupted (:meth:`Machine.take_up`): the dispatch
+policy is told that family as the machine's current one until the machine's next
+ordinary job, and the changeovers into the expedite and back are the expedite's.
+
 When the schedule policy re-plans, :meth:`JobStore.adopt_plan` re-keys the waiting
 jobs: expedited jobs released after the plan first (an expedite is a granted plan
 change), then the planned jobs in plan order, then the other jobs released after the
@@ -34,9 +39,9 @@ EXPEDITED, PLANNED, UNPLANNED = 0, 1, 2
 
 
 class Machine:
-    """One machine of a work centre: its index and current setup family."""
+    """One machine of a work centre: its index, current setup family and interrupted sequence."""
 
-    __slots__ = ("index", "family", "label", "down_until")
+    __slots__ = ("index", "family", "label", "down_until", "interrupted_family")
 
     def __init__(self, work_centre: str, index: int):
         self.index = index
@@ -44,13 +49,56 @@ class Machine:
         self.label = f"{work_centre}:{index}"
         self.down_until = 0.0
         """Simulation day until which the machine is under repair (in the past: it is not)."""
+        self.interrupted_family: str | None = None
+        """The family whose sequence an expedite interrupted, until the machine's next ordinary job."""
+
+    @property
+    def sequence_family(self) -> str | None:
+        """The family the machine's sequence is on: the interrupted one after an expedite, else its setup."""
+        return self.interrupted_family if self.interrupted_family is not None else self.family
+
+    def take_up(self, family: str, expedited: bool, sequence_waiting: bool, changeover: bool) -> bool:
+        """Account for the machine taking up a job of ``family``; True if its changeover is an expedite's.
+
+        An expedited job of another family than the machine's setup *interrupts* the sequence
+        when a job of the sequence's family was waiting: its changeover is the expedite's, and
+        the machine owes a return to that family. While it owes one, every changeover into an
+        expedited job is the expedite's, and so is the changeover back: into the machine's next
+        ordinary (not expedited) job, if that job is of the interrupted family. The next
+        ordinary job ends the interruption whatever its family.
+
+        Args:
+            family: setup family of the job taken.
+            expedited: the job waited as an expedite.
+            sequence_waiting: another job of :attr:`sequence_family` was waiting when it was taken.
+            changeover: the machine changes over for it (its setup differs).
+        """
+        owed = self.interrupted_family
+        if expedited:
+            if not changeover:
+                return False
+            if owed is None:
+                if not sequence_waiting:
+                    return False  # nothing of the machine's family waits: no sequence to break
+                self.interrupted_family = self.family
+            elif family == owed:
+                self.interrupted_family = None  # the expedite leads back into the sequence
+            return True
+        self.interrupted_family = None
+        return owed is not None and changeover and family == owed
 
 
 class JobGet(StoreGet):
-    """A machine's request for its next job."""
+    """A machine's request for its next job.
+
+    Once granted, :attr:`expedited` tells whether the job waited as an expedite and
+    :attr:`sequence_waiting` whether another job of the machine's sequence family was waiting.
+    """
 
     def __init__(self, store: JobStore, machine: Machine):
         self.machine = machine
+        self.expedited = False
+        self.sequence_waiting = False
         super().__init__(store)
 
 
@@ -116,9 +164,10 @@ class JobStore(simpy.Store):
         else:
             heads = sorted((heap[0] for heap in self._heaps.values() if heap), key=lambda h: h[0])
         chosen = heads[0]
+        sequence = event.machine.sequence_family
         if len(heads) > 1:
             context = DispatchContext(
-                self.work_centre, event.machine.index, self._env.now, event.machine.family,
+                self.work_centre, event.machine.index, self._env.now, sequence,
                 tuple(head[1] for head in heads),
             )
             decision = self._decide("dispatch", self._dispatch, context)
@@ -130,6 +179,8 @@ class JobStore(simpy.Store):
                 )
             chosen = matches[0]
         job = chosen[2]
+        event.expedited = job.expedited
+        event.sequence_waiting = any(head[2].setup_family == sequence for head in heads if head is not chosen)
         if self.time_dependent:
             queue = self._heaps[job.setup_family]
             queue.pop(next(i for i, entry in enumerate(queue) if entry[2] is job))

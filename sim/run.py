@@ -22,7 +22,7 @@ from ordercycle.reports.bottlenecks import staffing_field
 from ordercycle.reports.kpis import KpiInputs, compute_kpis
 from ordercycle.scenarios.loader import content_hash
 from ordercycle.scenarios.schema import Scenario
-from ordercycle.sim.entities import Order
+from ordercycle.sim.entities import FINAL_STATES, Order
 from ordercycle.sim.model import CompanyModel
 
 
@@ -112,7 +112,7 @@ def orders_table(orders: list[Order], now: float) -> pd.DataFrame:
     }
     table = pd.DataFrame(rows)
     table["final_state"] = pd.Categorical(
-        table["final_state"], categories=["lost_quote", "rejected", "delivered", "returned", "open"]
+        table["final_state"], categories=list(FINAL_STATES)
     )
     return table
 

@@ -30,19 +30,20 @@ from ordercycle.sim.model import cents
 SCHEMA_VERSION = 1
 KIND = "ordercycle-state-snapshot"
 PRE_ACCEPTANCE = ("inquiry", "estimating", "awaiting_customer", "entry", "selection")
-FULFILMENT = ("production", "shipping", "in_transit", "installation")
+FULFILMENT = ("production", "backordered", "shipping", "in_transit", "installation")
 STEPS = (*PRE_ACCEPTANCE, *FULFILMENT, "delivered")
 """Where an open order stands, in the order of the cycle."""
 STEP_STATE = {
     "inquiry": ("inquiry", "sales"), "estimating": ("estimating", "estimating"),
     "awaiting_customer": ("awaiting_customer", "customer"), "entry": ("entry", "order_entry"),
-    "selection": ("selection", "selection"), "shipping": ("picking", "warehouse"),
+    "selection": ("selection", "selection"), "backordered": ("backordered", "warehouse"),
+    "shipping": ("picking", "warehouse"),
     "in_transit": ("in_transit", "logistics"), "installation": ("installation_waiting", "service"),
     "delivered": ("delivered", "customer"),
 }
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
 Step = Literal["inquiry", "estimating", "awaiting_customer", "entry", "selection", "production",
-               "shipping", "in_transit", "installation", "delivered"]
+               "backordered", "shipping", "in_transit", "installation", "delivered"]
 
 
 class SnapshotError(ScenarioError):

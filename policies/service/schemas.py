@@ -47,6 +47,7 @@ choosing among no candidates is not a question)."""
 ROUTE_NAMES: dict[str, str] = {
     "forecast": "forecast",
     "capacity": "capacity",
+    "inventory": "replenish",
     "pricing": "quote",
     "selection": "select",
     "priority": "prioritize",

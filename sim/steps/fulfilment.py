@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from ordercycle.sim.clock import Environment
-from ordercycle.sim.entities import Order, Shipment
+from ordercycle.sim.entities import Backorder, Order, Shipment
 from ordercycle.sim.steps import aftersales, billing, production
 
 if TYPE_CHECKING:
@@ -31,15 +31,31 @@ def fulfil_order(env: Environment, m: CompanyModel,
     m.log(env.now, "order_prioritized", "production", order.order_id, quantity=order.quantity)
     order.released_time = env.now
     from_stock = 0
+    shortage = "make-to-order"
     if product.stocking == "make_to_stock":
+        shortage = m.policies.inventory.shortage
         from_stock = min(m.stock[product.id], order.quantity)
+        if shortage == "lost-sales" and from_stock < order.quantity:
+            _lose_sale(env, m, order, product)
+            return
         if from_stock:
             m.stock[product.id] -= from_stock
             m.log(env.now, "stock_issued", "warehouse", order.order_id, product=product.id,
                   quantity=from_stock)
-        production.check_replenishment(env, m, product)
     to_make = order.quantity - from_stock
-    if not to_make:
+    backorder = _backorder(env, m, order, product, to_make) if to_make and shortage == "backorder" else None
+    if product.stocking == "make_to_stock":
+        production.check_replenishment(env, m, product)  # the position counts the new back-order
+    if backorder is not None:
+        stock_delivery = env.process(ship(env, m, order, from_stock, True)) if from_stock else None
+        order.move("backordered", "warehouse")
+        order.begin_wait(env.now)
+        yield backorder.filled
+        order.end_wait(env.now)
+        yield from ship(env, m, order, to_make, True)
+        if stock_delivery is not None:
+            yield stock_delivery
+    elif not to_make:
         yield from ship(env, m, order, from_stock, True)
     else:
         # a partial stock shipment leaves at once, in parallel with production
@@ -51,6 +67,21 @@ def fulfil_order(env: Environment, m: CompanyModel,
         if stock_delivery is not None:
             yield stock_delivery
     yield from _finish(env, m, order, product)
+
+
+def _lose_sale(env: Environment, m: CompanyModel, order: Order, product: Any) -> None:
+    """Lost sales: stock cannot cover the order in full, so the customer buys elsewhere."""
+    order.final_state = "lost_sale"
+    order.move("lost_sale", "customer")
+    m.log(env.now, "sale_lost", "warehouse", order.order_id, product=product.id, quantity=order.quantity)
+
+
+def _backorder(env: Environment, m: CompanyModel, order: Order, product: Any, units: int) -> Backorder:
+    """Back-order ``units`` of the order: they wait for receipts (first come, first served)."""
+    backorder = Backorder(order, units, env.now, env.event())
+    m.backorders[product.id].append(backorder)
+    m.log(env.now, "backorder_created", "warehouse", order.order_id, product=product.id, quantity=units)
+    return backorder
 
 
 def _finish(env: Environment, m: CompanyModel, order: Order,
@@ -67,7 +98,7 @@ def _finish(env: Environment, m: CompanyModel, order: Order,
         env.process(aftersales.repair_ticket(env, m, order))
 
 
-RESUMABLE = ("production", "shipping", "in_transit", "installation")
+RESUMABLE = ("production", "backordered", "shipping", "in_transit", "installation")
 """Steps of fulfilment an accepted order of a state snapshot can resume at."""
 
 
@@ -80,7 +111,9 @@ def resume_fulfilment(env: Environment, m: CompanyModel, order: Order, step: str
     ``production``: the units not yet shipped are made from operation ``routing_step`` on
     (``step_progress`` of that operation done), then shipped; ``shipping``: they are
     picked and shipped; ``in_transit``: the last shipment (``in_transit``) arrives after
-    ``transit_days_left`` (default: a fresh transit draw); ``installation``: the crew is
+    ``transit_days_left`` (default: a fresh transit draw); ``backordered``: the units not
+    yet shipped are back-ordered again (in order id order) and shipped when receipts
+    cover them; ``installation``: the crew is
     awaited. Then installation (if any) and final delivery, as for any order.
     """
     product = m.products[order.product_id]
@@ -90,6 +123,13 @@ def resume_fulfilment(env: Environment, m: CompanyModel, order: Order, step: str
                                       order.importance, routing_step, step_progress)
         order.production_done_time = env.now
         yield from ship(env, m, order, to_ship, False)
+    elif step == "backordered":
+        backorder = _backorder(env, m, order, product, to_ship)
+        order.move("backordered", "warehouse")
+        order.begin_wait(env.now)
+        yield backorder.filled
+        order.end_wait(env.now)
+        yield from ship(env, m, order, to_ship, True)
     elif step == "shipping":
         yield from ship(env, m, order, to_ship, False)
     elif step == "in_transit":

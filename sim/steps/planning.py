@@ -87,6 +87,7 @@ def planning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, 
         for product in m.scenario.products:
             if product.stocking == "make_to_stock":
                 daily = planned[product.id] / period
+                m.planned_daily[product.id] = daily
                 m.stock_target[product.id] = round(daily * planning.stock_cover_days)
                 production.check_replenishment(env, m, product)
 

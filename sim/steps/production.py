@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from ordercycle.policies.contexts import ExpediteContext
+from ordercycle.policies.contexts import ExpediteContext, InventoryContext
 from ordercycle.scenarios.distributions import Exponential
 from ordercycle.scenarios.schema import Product
 from ordercycle.sim.clock import Environment
@@ -29,7 +29,13 @@ if TYPE_CHECKING:
 
 def machine(env: Environment, m: CompanyModel, centre: CentreState,
             machine: Any) -> Generator[simpy.Event, Any, None]:
-    """One machine: pull a job, wait for a shift, change over, process, repeat."""
+    """One machine: pull a job, wait for a shift, change over, process, repeat.
+
+    A changeover that an expedite causes (into an expedited job that breaks the machine's
+    sequence, and back to the interrupted family: :meth:`Machine.take_up
+    <ordercycle.sim.resources.Machine.take_up>`) is logged as ``changeover_started`` like
+    any other, followed by an ``expedite_changeover`` mark with the same fields.
+    """
     spec = centre.spec
     failures = None
     if spec.mtbf_hours is not None:
@@ -43,7 +49,8 @@ def machine(env: Environment, m: CompanyModel, centre: CentreState,
         yield env.timeout(machine.down_until - env.now)
         m.log(env.now, "machine_repaired", "production", -1, label)
     while True:
-        job: Job = yield centre.store.get(machine)
+        request = centre.store.get(machine)
+        job: Job = yield request
         wait = centre.hours_to_shift(env.now)
         if wait > 0:
             yield env.timeout(wait / HOURS_PER_DAY)
@@ -53,9 +60,14 @@ def machine(env: Environment, m: CompanyModel, centre: CentreState,
             order.end_wait(env.now)
             order.move(f"production:{spec.id}", "production")
         changeover = centre.changeover_hours(machine.family, job.setup_family)
+        owed_to_expedite = machine.take_up(job.setup_family, request.expedited, request.sequence_waiting,
+                                           changeover > 0)
         if changeover > 0:
             m.log(env.now, "changeover_started", "production", order_id, label, job=job.job_id,
                   product=job.product_id, quantity=changeover)
+            if owed_to_expedite:  # a mark on the changeover just logged, not a second one
+                m.log(env.now, "expedite_changeover", "production", order_id, label, job=job.job_id,
+                      product=job.product_id, quantity=changeover)
             yield env.timeout(changeover / HOURS_PER_DAY)
         machine.family = job.setup_family
         m.log(env.now, "operation_started", "production", order_id, label, job=job.job_id,
@@ -190,17 +202,56 @@ def produce(env: Environment, m: CompanyModel, product: Product, units: int,
         yield job.done  # type: ignore[misc]
 
 
-def check_replenishment(env: Environment, m: CompanyModel, product: Product) -> None:
-    """Release a replenishment batch when stock on hand plus pipeline is below target."""
-    position = m.stock[product.id] + m.stock_pipeline[product.id]
-    target = m.stock_target[product.id]
-    if product.stocking != "make_to_stock" or position >= target:
+def review_stock(env: Environment, m: CompanyModel, product: Product) -> None:
+    """Ask the inventory policy how much of ``product`` to release to production for stock now."""
+    if product.stocking != "make_to_stock":
         return
-    batch = m.scenario.planning.replenishment_batch_units
-    units = math.ceil((target - position) / batch) * batch
-    m.stock_pipeline[product.id] += units
-    m.log(env.now, "replenishment_released", "planning", product=product.id, quantity=units)
-    env.process(replenish(env, m, product, units))
+    product_id = product.id
+    context = InventoryContext(
+        product_id, env.now, m.stock[product_id],
+        sum(b.open_units for b in m.backorders[product_id]), m.stock_pipeline[product_id],
+        m.planned_daily[product_id], m.stock_target[product_id],
+        m.scenario.planning.replenishment_batch_units,
+    )
+    units = m.decide("inventory", m.policies.inventory.review, context).order_units
+    if not isinstance(units, int) or units < 0:
+        raise RuntimeError(f"inventory policy released {units!r} units of {product_id}; expected an int >= 0")
+    if units:
+        m.stock_pipeline[product_id] += units
+        m.log(env.now, "replenishment_released", "planning", product=product_id, quantity=units)
+        env.process(replenish(env, m, product, units))
+
+
+def check_replenishment(env: Environment, m: CompanyModel, product: Product) -> None:
+    """A continuous review (after a demand on stock or a new plan); periodic policies wait for theirs."""
+    if m.policies.inventory.review_days <= 0:
+        review_stock(env, m, product)
+
+
+def periodic_review(env: Environment, m: CompanyModel) -> Generator[simpy.Event, Any, None]:
+    """Every ``review_days`` of the inventory policy (from day 0), review each make-to-stock product."""
+    every = m.policies.inventory.review_days
+    while True:
+        for product in m.scenario.products:
+            review_stock(env, m, product)
+        yield env.timeout(every)
+
+
+def allocate(env: Environment, m: CompanyModel, product_id: str) -> None:
+    """Give stock on hand to the oldest back-orders first; wake each one that is complete."""
+    queue = m.backorders[product_id]
+    while queue and m.stock[product_id]:
+        backorder = queue[0]
+        take = min(m.stock[product_id], backorder.open_units)
+        m.stock[product_id] -= take
+        backorder.allocated += take
+        order_id = backorder.order.order_id
+        m.log(env.now, "stock_issued", "warehouse", order_id, product=product_id, quantity=take)
+        m.log(env.now, "backorder_filled", "warehouse", order_id, product=product_id, quantity=take)
+        if backorder.open_units:
+            return
+        queue.popleft()
+        backorder.filled.succeed()
 
 
 class Replenishment:
@@ -225,3 +276,5 @@ def replenish(env: Environment, m: CompanyModel, product: Product, units: int,
     m.stock_pipeline[product.id] -= units
     m.stock[product.id] += units
     m.log(env.now, "stock_received", "warehouse", product=product.id, quantity=units)
+    if m.backorders[product.id]:
+        allocate(env, m, product.id)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ordercycle.scenarios.loader import content_hash, load, override
+from ordercycle.scenarios.loader import content_hash, load, override, parse
 from ordercycle.sim.cli import main
 from ordercycle.sim.invariants import check_run
 from ordercycle.sim.model import CompanyModel
@@ -308,3 +308,37 @@ def test_open_tickets_returns_and_disputed_invoices_are_resumed(company):
     assert events[events["return_id"] == 2]["activity"].iloc[0] == "return_approval_started"
     new_tickets = events[(events["activity"] == "ticket_opened")]["ticket_id"]
     assert new_tickets.empty or new_tickets.min() > 9
+
+
+def test_backordered_orders_are_captured_and_wait_for_stock_again(company):
+    """Under a stock policy that back-orders, a snapshot keeps the back-orders (with what was
+    allocated to them back in stock) and the restarted run fills them from receipts."""
+    data = company.model_dump(mode="json")
+    data["policies"]["inventory"] = {"name": "min-max", "params": {
+        "reorder_cover_days": 1, "order_up_to_cover_days": 4, "review_days": 7}}
+    for product in data["products"]:
+        product["initial_stock_units"] = min(product["initial_stock_units"], 20)
+    short = parse(data)
+    taken_short = simulate(short, seed=4, snapshot_at=20.0)
+    snapshot = taken_short.snapshot
+    backordered = [o for o in snapshot.orders if o.step == "backordered"]
+    assert backordered, "the min-max policy leaves back-orders open at day 20"
+    events = taken_short.events[taken_short.events["time"] <= 20.0]
+    moves = events[events["activity"].isin(["stock_initial", "stock_received", "stock_issued"])]
+    signed = moves["quantity"].where(moves["activity"] != "stock_issued", -moves["quantity"])
+    on_hand = signed.groupby(moves["product_id"].astype(str)).sum()
+    allocated = events[events["activity"] == "backorder_filled"].groupby("order_id")["quantity"].sum()
+    open_ids = {o.order_id for o in backordered}
+    for product, units in snapshot.stock.items():
+        back = sum(allocated.get(o.order_id, 0) for o in backordered if o.product == product)
+        assert units == on_hand.get(product, 0) + back, product
+    assert open_ids
+    restarted = simulate(starting_from(short, snapshot, AHEAD), seed=9)
+    assert check_run(restarted) == []
+    events = restarted.events
+    created = set(events.loc[events["activity"] == "backorder_created", "order_id"])
+    assert {o.order_id for o in backordered} <= created
+    again = CompanyModel(starting_from(short, snapshot, AHEAD), seed=1)
+    again.start()
+    steps = [(o.order_id, o.step) for o in snapshot.orders]
+    assert [(o.order_id, o.step) for o in capture(again).orders] == steps
