@@ -89,10 +89,14 @@ class ReturnsPolicy(Policy):
 
     ``handler_pool`` names the staff who review claims: ``"returns_staff"`` for a
     defined procedure, ``"sales_reps"`` when whoever in sales has time deals with it.
+    ``low_priority_followups`` says that the policy may hand follow-ups to the pool at low
+    priority (``ReturnDecision.followups_between_other_work``): the model then queues the
+    pool's requests by priority.
     """
 
     decision = "returns"
     handler_pool: str = "returns_staff"
+    low_priority_followups: bool = False
 
     def review_return(self, context: ReturnContext) -> ReturnDecision:
         """Return approve or refuse."""
@@ -123,9 +127,11 @@ class WithinWindow(ReturnsPolicy):
 class AdHocReturns(ReturnsPolicy):
     """No defined procedure: sales reps handle claims between other work.
 
-    Everything is approved (nobody checks the window), the pickup is booked
-    ``pickup_booking_days`` later and finance refunds ``refund_delay_days`` after it
-    may (nobody chases it).
+    Everything is approved (nobody checks the window). With ``between_other_work`` (the
+    mechanism) the reps book the pickup and chase the refund as tasks of their own, taken
+    only when no other sales work waits, so claims are slow exactly when sales is busy;
+    otherwise (the earlier, assumed form) the pickup is booked ``pickup_booking_days``
+    later and finance refunds ``refund_delay_days`` after it may.
     """
 
     name = "ad-hoc"
@@ -133,12 +139,22 @@ class AdHocReturns(ReturnsPolicy):
     handler_pool = "sales_reps"
 
     def __init__(self, pickup_booking_days: Annotated[float, Field(ge=0)] = 3.0,
-                 refund_delay_days: Annotated[float, Field(ge=0)] = 7.0):
+                 refund_delay_days: Annotated[float, Field(ge=0)] = 7.0,
+                 between_other_work: bool = False):
         self.pickup_booking_days = pickup_booking_days
         self.refund_delay_days = refund_delay_days
+        self.between_other_work = between_other_work
+
+    @property
+    def low_priority_followups(self) -> bool:  # type: ignore[override]
+        """Follow-ups at low priority only in the workload form."""
+        return self.between_other_work
 
     def review_return(self, context: ReturnContext) -> ReturnDecision:
-        """Approve, slowly."""
+        """Approve, slowly: after fixed delays, or between the reps' other work."""
+        if self.between_other_work:
+            return ReturnDecision(True, "approved without checks; pickup booking and refund chase "
+                                        "wait until the reps have no other work", 0.0, 0.0, True)
         return ReturnDecision(
             True,
             f"approved without checks; pickup booked in {self.pickup_booking_days:g} d, "

@@ -24,30 +24,49 @@ REASONS_KEPT = 1024
 """Reason texts a policy keeps formatted (one per product in a simulation)."""
 
 
+def transit_part(context: QuoteContext) -> str:
+    """How a reason names the published transit of a context, e.g. ``transit p90 3.42 d``."""
+    return f"transit p{100 * (context.transit_quantile or 0):g} {context.transit_days:.2f} d"
+
+
 class ListPrice(PricingPolicy):
-    """Quote the list price and the product's standard lead time."""
+    """Quote the list price and the product's standard lead time.
+
+    With ``add_transit`` the standard lead time is taken as ex works: the promise adds
+    the carrier's published transit when the context carries it (``transit_days``, the
+    segment's carrier transit at the level ``transit_quantile``, delays included). By
+    default (and in contexts without it) the promise is the standard lead time.
+    """
 
     name = "list-price"
-    summary = "list price, standard lead time"
+    summary = "list price, standard lead time (plus the published transit with add_transit)"
 
-    def __init__(self) -> None:
-        pass
+    def __init__(self, add_transit: bool = False) -> None:
+        self.add_transit = add_transit
 
     def quote(self, context: QuoteContext) -> Quote:
-        """List price and standard lead time, whatever the load or stock."""
+        """List price and standard lead time (plus transit, when asked and known), whatever the load."""
         # the reason per (list price, lead days), formatted once: formatting two floats per
         # quote was 1.4 % of a simulation run (py-spy of a baseline year). At most
         # REASONS_KEPT are kept: a decision service sees whatever prices clients send.
-        reasons: dict[tuple[float, float], str] | None = getattr(self, "reasons_", None)
+        reasons: dict[tuple[float, ...], str] | None = getattr(self, "reasons_", None)
         if reasons is None:
             reasons = self.reasons_ = {}
-        key = (context.list_price, context.standard_lead_days)
+        transit = context.transit_days if self.add_transit else None
+        if transit is None:
+            key: tuple[float, ...] = (context.list_price, context.standard_lead_days)
+            lead = context.standard_lead_days
+        else:
+            key = (context.list_price, context.standard_lead_days, transit, context.transit_quantile or 0.0)
+            lead = round(context.standard_lead_days + transit, 2)
         reason = reasons.get(key)
         if reason is None:
             reason = f"list price {key[0]:.2f}, standard lead {key[1]:g} d"
+            if transit is not None:
+                reason += f" + {transit_part(context)}"
             if len(reasons) < REASONS_KEPT:
                 reasons[key] = reason
-        return Quote(round(context.list_price, 2), context.standard_lead_days, reason)
+        return Quote(round(context.list_price, 2), lead, reason)
 
 
 class SelectionPolicy(Policy):
@@ -135,35 +154,52 @@ class MarginFloor(SelectionPolicy):
 
 
 class TierDiscount(PricingPolicy):
-    """Discount by customer importance: ``discount_per_tier`` per importance point above 1."""
+    """Discount by customer importance: ``discount_per_tier`` per importance point above 1.
+
+    The promise is the standard lead time; with ``add_transit`` plus the published
+    transit when the context carries it (as ``list-price``).
+    """
 
     name = "tier-discount"
     summary = "list price less a discount per customer tier, standard lead time"
 
     def __init__(self, discount_per_tier: Annotated[float, Field(ge=0, lt=1)] = 0.03,
-                 max_discount: Annotated[float, Field(ge=0, lt=1)] = 0.10):
+                 max_discount: Annotated[float, Field(ge=0, lt=1)] = 0.10,
+                 add_transit: bool = False):
         self.discount_per_tier = discount_per_tier
         self.max_discount = max_discount
+        self.add_transit = add_transit
 
     def quote(self, context: QuoteContext) -> Quote:
         """List price less the tier discount."""
         discount = min(self.max_discount, self.discount_per_tier * max(0.0, context.importance - 1.0))
         price = round(context.list_price * (1 - discount), 2)
-        return Quote(price, context.standard_lead_days,
-                     f"tier discount {discount:.0%} (importance {context.importance:g})")
+        reason = f"tier discount {discount:.0%} (importance {context.importance:g})"
+        if self.add_transit and context.transit_days is not None:
+            standard = context.standard_lead_days
+            return Quote(price, round(standard + context.transit_days, 2),
+                         f"{reason}; standard lead {standard:g} d + {transit_part(context)}")
+        return Quote(price, context.standard_lead_days, reason)
 
 
 class InformedSales(PricingPolicy):
     """Sales that knows what production and the warehouse share (the essay's step 2).
 
     When the warehouse shares stock and it covers the order, promise delivery from
-    stock (``stock_lead_days``); when production shares surplus capacity above
-    ``surplus_threshold_hours`` on the product's route, offer ``surplus_discount``.
-    Without shared information it quotes like ``list-price``.
+    stock (``stock_lead_days``). When production shares its capacity, offer
+    ``surplus_discount`` only where capacity is really idle: at least
+    ``surplus_threshold_hours`` of ``idle_capacity_hours`` (staffed hours over the
+    product's standard lead time at its tightest work centre, less the released work
+    still to be done there, the work the recent intake brings over that time and this
+    order's own work). A context without ``idle_capacity_hours`` (version 1's, e.g. sent
+    by an older client) is judged by ``surplus_capacity_hours`` against the same
+    threshold, as version 1 did. Without shared information it quotes like
+    ``list-price``.
     """
 
     name = "informed-sales"
-    summary = "promise from stock when stock is shared; discount products with surplus capacity"
+    version = 2
+    summary = "promise from stock when stock is shared; discount when capacity is really idle"
 
     def __init__(self, stock_lead_days: Annotated[float, Field(gt=0)] = 3.0,
                  surplus_discount: Annotated[float, Field(ge=0, lt=1)] = 0.05,
@@ -173,14 +209,23 @@ class InformedSales(PricingPolicy):
         self.surplus_threshold_hours = surplus_threshold_hours
 
     def quote(self, context: QuoteContext) -> Quote:
-        """Stock promise and surplus discount when the information is there."""
+        """Stock promise and idle-capacity discount when the information is there."""
         price, lead, why = context.list_price, context.standard_lead_days, []
         stock = context.stock_on_hand_units
         if stock is not None and stock >= context.quantity:
             lead = min(lead, self.stock_lead_days)
             why.append(f"{stock} in stock: delivery in {lead:g} d")
-        surplus = context.surplus_capacity_hours
-        if surplus is not None and surplus >= self.surplus_threshold_hours:
+        idle = context.idle_capacity_hours
+        if idle is not None:
+            if idle >= self.surplus_threshold_hours:
+                price = context.list_price * (1 - self.surplus_discount)
+                why.append(f"idle capacity {idle:.0f} h within {context.standard_lead_days:g} d: "
+                           f"{self.surplus_discount:.0%} off")
+            else:
+                why.append(f"idle capacity {max(idle, 0.0):.0f} h < {self.surplus_threshold_hours:g} h: "
+                           "no discount")
+        elif (surplus := context.surplus_capacity_hours) is not None \
+                and surplus >= self.surplus_threshold_hours:
             price = context.list_price * (1 - self.surplus_discount)
             why.append(f"surplus capacity {surplus:.0f} h: {self.surplus_discount:.0%} off")
         reason = "; ".join(why) if why else "no shared stock or surplus: list price, standard lead"
@@ -190,12 +235,18 @@ class InformedSales(PricingPolicy):
 class CapableToPromise(PricingPolicy):
     """List price; promise the lead time the current load allows, plus a safety margin.
 
-    Needs production to share its load (``projected_lead_days``); without it, falls
-    back to the standard lead time.
+    Needs production to share its load; without it, falls back to the standard lead
+    time. When the context also carries the carrier's published transit
+    (``transit_days`` at ``transit_quantile``), the promise is the whole path: the days
+    until dispatch (``dispatch_lead_days``: a day's pick from stock, or the work queued
+    ahead plus the order's own at the current staffing) plus that transit, plus
+    ``safety_days``; otherwise ``projected_lead_days`` (the same path with the mean
+    transit, version 1's promise) plus ``safety_days``.
     """
 
     name = "capable-to-promise"
-    summary = "list price; lead time from the current load plus a safety margin"
+    version = 2
+    summary = "list price; lead time from the current load and the published transit plus a safety margin"
 
     def __init__(self, safety_days: Annotated[float, Field(ge=0)] = 1.0,
                  min_lead_days: Annotated[float, Field(gt=0)] = 1.0):
@@ -203,12 +254,18 @@ class CapableToPromise(PricingPolicy):
         self.min_lead_days = min_lead_days
 
     def quote(self, context: QuoteContext) -> Quote:
-        """Projected lead plus safety, never below ``min_lead_days``."""
+        """Projected lead (or dispatch + published transit) + safety, never below ``min_lead_days``."""
+        price = round(context.list_price, 2)
+        dispatch, transit = context.dispatch_lead_days, context.transit_days
+        if dispatch is not None and transit is not None:
+            lead = max(self.min_lead_days, dispatch + transit + self.safety_days)
+            return Quote(price, round(lead, 2),
+                         f"dispatch in {dispatch:.1f} d + {transit_part(context)}, "
+                         f"+{self.safety_days:g} d safety")
         if context.projected_lead_days is None:
-            return Quote(round(context.list_price, 2), context.standard_lead_days,
-                         "load not shared: standard lead time")
+            return Quote(price, context.standard_lead_days, "load not shared: standard lead time")
         lead = max(self.min_lead_days, context.projected_lead_days + self.safety_days)
-        return Quote(round(context.list_price, 2), round(lead, 2),
+        return Quote(price, round(lead, 2),
                      f"load allows {context.projected_lead_days:.1f} d, +{self.safety_days:g} d safety")
 
 

@@ -41,6 +41,8 @@ Count = Annotated[int, Field(ge=0)]
 """A number of things (units, shifts, expedites): zero or more."""
 AtLeastOne = Annotated[int, Field(ge=1)]
 """Machines of a work centre, orders a candidate stands for: one or more."""
+Level = Annotated[float, Field(gt=0, lt=1)]
+"""A probability level strictly between 0 and 1 (the quantile of a published transit)."""
 
 _frozen = dataclass(slots=True, unsafe_hash=True)
 """Contexts and decisions: slotted values, hashable by their fields (see the module docstring)."""
@@ -132,9 +134,16 @@ class QuoteContext:
     """Sales and estimating price an inquiry and promise a date.
 
     When production shares its capacity, ``surplus_capacity_hours`` (staffed hours of
-    the next period not yet claimed at the product's tightest work centre) and
-    ``projected_lead_days`` (work, queues and transit for this order now) are filled;
-    when the warehouse shares its stock, ``stock_on_hand_units`` is.
+    the next period not yet claimed at the product's tightest work centre),
+    ``projected_lead_days`` (work, queues and mean transit for this order now),
+    ``dispatch_lead_days`` (the same path without the transit: days until the order
+    could leave with the carrier) and ``idle_capacity_hours`` (the capacity really idle
+    over the product's standard lead time at its tightest work centre: staffed hours
+    less the released work still to be done there, less the work the recent order
+    intake brings over that time, less this order's own work; zero or less: none) are
+    filled; when the warehouse shares its stock, ``stock_on_hand_units`` is. When sales
+    knows its carrier's published transit, ``transit_days`` is the segment's carrier
+    transit (delays included) at the level ``transit_quantile``.
     """
 
     inquiry_id: int
@@ -151,6 +160,10 @@ class QuoteContext:
     surplus_capacity_hours: float | None = None
     stock_on_hand_units: int | None = None
     projected_lead_days: float | None = None
+    dispatch_lead_days: float | None = None
+    idle_capacity_hours: float | None = None
+    transit_quantile: Level | None = None
+    transit_days: NonNegative | None = None
 
 
 @_frozen
@@ -483,13 +496,17 @@ class ReturnDecision:
     """Approve or refuse the return, and how fast the procedure moves.
 
     ``pickup_booking_days``: delay before the carrier pickup is booked;
-    ``refund_delay_days``: delay before finance starts the refund once it may.
+    ``refund_delay_days``: delay before finance starts the refund once it may;
+    ``followups_between_other_work``: booking the pickup and chasing the refund are
+    tasks of the handling pool, done only when nobody in the pool has other work
+    waiting (low priority), so the delay comes from the pool's workload.
     """
 
     approve: bool
     reason: str
     pickup_booking_days: float = 0.0
     refund_delay_days: float = 0.0
+    followups_between_other_work: bool = False
 
 
 @_frozen

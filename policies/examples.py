@@ -85,6 +85,17 @@ def _pricing_examples() -> dict[str, QuoteContext]:
         "large order, partial stock": QuoteContext(
             5, 40.0, "strategic-1", "strategic", 3.0, "controller", 500, 300.0, 280.0, 28.0, 60.0, 2.5, 10,
             projected_lead_days=75.0),
+        "path and published transit, plant loaded": QuoteContext(
+            6, 50.0, "strategic-3", "strategic", 3.0, "pump", 8, 950.0, 540.0, 8.0, 14.0, 214.0, 0,
+            projected_lead_days=5.6, dispatch_lead_days=3.27, idle_capacity_hours=-12.5,
+            transit_quantile=0.9, transit_days=3.42),
+        "idle plant, from stock, published transit": QuoteContext(
+            7, 51.0, "regular-9", "regular", 2.0, "valve", 6, 120.0, 62.0, 4.0, 10.0, 640.0, 180,
+            projected_lead_days=2.5, dispatch_lead_days=1.0, idle_capacity_hours=95.0,
+            transit_quantile=0.95, transit_days=2.61),
+        "published transit only, load not shared": QuoteContext(
+            8, 52.0, "occasional-40", "occasional", 1.0, "filter", 3, 45.0, 21.0, 4.0, 7.0,
+            transit_quantile=0.5, transit_days=1.5),
     }
 
 

@@ -104,6 +104,17 @@ KPIS: dict[str, KpiInfo] = {
     "forecast_mape": KpiInfo(
         "forecast MAPE", "percent", "lower", "mean absolute percentage error of the planned figure"
     ),
+    "plan_nervousness": KpiInfo(
+        "plan nervousness", "share", "lower",
+        "mean relative change of each product's planned units from one period to the next"),
+    "grievances": KpiInfo(
+        "grievances", "count", "lower",
+        "late deliveries, wrong invoices and slow refunds customers remember"),
+    "quotes_lost_to_goodwill": KpiInfo(
+        "quotes lost to goodwill", "count", "lower",
+        "quotes declined that the customer would have accepted without its grievances"),
+    "revenue_lost_to_goodwill": KpiInfo(
+        "revenue lost to goodwill", "money", "lower", "quoted value of the quotes lost to goodwill"),
     "invoices": KpiInfo("invoices", "count", None, "invoices issued in the window"),
     "billing_error_rate": KpiInfo(
         "billing error rate", "share", "lower", "share of invoices disputed because they were wrong"

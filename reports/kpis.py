@@ -180,6 +180,34 @@ def inventory_kpis(inputs: KpiInputs, window: pd.DataFrame, orders: pd.DataFrame
     }
 
 
+def plan_nervousness(forecasts: pd.DataFrame, warmup: float) -> float:
+    """Mean relative change of each product's planned units from one period to the next
+    (|p(t) − p(t−1)| / p(t−1), over periods starting at or after the warm-up with p(t−1) > 0)."""
+    if forecasts.empty:
+        return float("nan")
+    rows = forecasts.sort_values(["product_id", "period"])
+    previous = rows.groupby("product_id")["planned_units"].shift()
+    keep = (rows["period_start"] >= warmup) & (previous > 0)
+    return _mean(((rows["planned_units"] - previous).abs() / previous)[keep].to_numpy(dtype=float))
+
+
+def goodwill_kpis(window: pd.DataFrame) -> dict[str, Any]:
+    """Grievances customers took in the window, and the quotes (and their value) lost to them.
+
+    A quote is lost to goodwill when the customer declined it but would have accepted it
+    without its remembered grievances (the model marks those ``quote_lost`` events with the
+    resource ``goodwill``); the value is the quote's amount (``quote_sent``).
+    """
+    activity = window["activity"]
+    lost = window[(activity == "quote_lost") & (window["resource"].astype(object) == "goodwill")]
+    quotes = window[activity == "quote_sent"].groupby("order_id")["amount"].last()
+    return {
+        "grievances": int((activity == "customer_grievance").sum()),
+        "quotes_lost_to_goodwill": int(len(lost)),
+        "revenue_lost_to_goodwill": round(float(quotes.reindex(lost["order_id"]).fillna(0.0).sum()), 2),
+    }
+
+
 def order_kpis(orders: pd.DataFrame) -> dict[str, Any]:
     """The cohort KPIs of some orders: counts, acceptance, on-time delivery, lead time, unattended time."""
     delivered = orders[orders["delivered_time"].notna()]
@@ -365,6 +393,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         **stock,
         "forecast_bias": bias,
         "forecast_mape": mape,
+        "plan_nervousness": plan_nervousness(inputs.forecasts, warmup),
         "invoices": int(len(issued)),
         "billing_error_rate": len(disputed) / len(issued) if len(issued) else float("nan"),
         "days_sales_outstanding": dso,
@@ -375,4 +404,5 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "max_unattended_hours": float(unattended.max()) if len(unattended) else float("nan"),
         "mean_unattended_closed_hours": _mean(closed),
         "mean_unattended_open_hours": _mean(unattended - closed),
+        **goodwill_kpis(window),
     }

@@ -55,6 +55,7 @@ DASHBOARD_GROUPS = {
         "plan_changes",
         "forecast_bias",
         "forecast_mape",
+        "plan_nervousness",
     ],
     "Stock": [
         "stock_fill_rate",

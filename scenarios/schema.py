@@ -328,6 +328,29 @@ class Quality(BaseModel):
     )
 
 
+class Goodwill(BaseModel):
+    """Customers remember bad service: each grievance lowers the logit utility of the
+    customer's later quotes (see the acceptance model) for ``memory_days``; grievances add up."""
+
+    model_config = _CONFIG
+    late_delivery: float = Field(
+        0.0, ge=0, le=20, description="utility a customer's quotes lose after one of its orders is "
+        "delivered after its promised date, logit units")
+    wrong_invoice: float = Field(
+        0.0, ge=0, le=20,
+        description="utility lost after the customer disputes a wrong invoice, logit units")
+    slow_refund: float = Field(
+        0.0, ge=0, le=20, description="utility lost after a refund paid more than slow_refund_days "
+        "after the return was requested, logit units")
+    slow_refund_days: float = Field(
+        14.0, gt=0, le=3650, description="a refund slower than this is a grievance, days")
+    memory_days: float = Field(90.0, gt=0, le=3650, description="how long each grievance weighs, days")
+
+
+Figure = Literal["marketing", "production"]
+"""Which department's forecast figure drives a planning decision."""
+
+
 class Planning(BaseModel):
     """The periodic planning cycle and the forecast game."""
 
@@ -357,6 +380,16 @@ class Planning(BaseModel):
         description="days between two re-plans of the work-centre sequences by the schedule policy "
         "(null: every period_days; ignored when the schedule policy is none)",
     )
+    stock_targets_from: Figure = Field(
+        "production",
+        description="whose forecast sets the make-to-stock targets and the planned demand the "
+        "inventory policy sees: marketing's (inflated) or production's (the planned figure, after "
+        "its discount); under a consensus forecast both are the one shared figure",
+    )
+    capacity_from: Figure = Field(
+        "production",
+        description="whose forecast production staffs its shifts for: marketing's or production's",
+    )
 
 
 class Costs(BaseModel):
@@ -384,6 +417,13 @@ class Information(BaseModel):
         False, description="sales sees surplus capacity when quoting"
     )
     warehouse_shares_stock: bool = Field(False, description="sales sees stock on hand when quoting")
+    carrier_transit_quantile: float | None = Field(
+        None, gt=0, lt=1,
+        description="sales knows its segment's carrier transit (delays included: with probability "
+        "1 − reliability plus delay_days) at this quantile, e.g. 0.9, and quotes carry it in days "
+        "(the pricing policy decides whether the promise adds it); null: sales does not know "
+        "transit and promises as before",
+    )
 
 
 class WorkingTime(BaseModel):
@@ -597,6 +637,9 @@ class Scenario(BaseModel):
         default_factory=dict,
         description="named policy sets for `ordercycle compare` (each changes some decisions of `policies`)",
     )
+    goodwill: Goodwill | None = Field(
+        None, description="customers remember late deliveries, wrong invoices and slow refunds "
+        "(null: they do not)")
     calendars: Calendars | None = Field(
         None, description="start date and working calendars; null: day 0 is a Monday and every "
         "resource works around the clock",
@@ -672,13 +715,20 @@ class Scenario(BaseModel):
         inventory policy and zero inventory costs out when they are not set, so scenarios
         that do not use them keep their content hashes."""
         data = handler(self)
-        for key in ("start", "calendars"):
+        for key in ("start", "calendars", "goodwill"):
             if key in data and data[key] is None:
                 del data[key]
+        planning = data.get("planning")
+        for key in ("stock_targets_from", "capacity_from"):
+            if isinstance(planning, dict) and planning.get(key) == "production":
+                del planning[key]
         costs = data.get("costs")
         for key in ("backorder_cost_per_unit_day", "replenishment_order_cost"):
             if isinstance(costs, dict) and costs.get(key) == 0:
                 del costs[key]
+        information = data.get("information")  # an unset published transit keeps old hashes too
+        if isinstance(information, dict) and information.get("carrier_transit_quantile", 0) is None:
+            del information["carrier_transit_quantile"]
         policies = data.get("policies")
         if isinstance(policies, dict) and policies.get("inventory") == {"name": "plan-driven", "params": {}}:
             del policies["inventory"]

@@ -25,6 +25,7 @@ import simpy
 
 from ordercycle.policies.base import PolicyParameterError
 from ordercycle.policies.registry import PolicyInstances, make_all
+from ordercycle.scenarios.distributions import delayed_quantile
 from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
 from ordercycle.sim.calendar import WorkCalendar, scenario_calendars
 from ordercycle.sim.clock import Environment
@@ -52,6 +53,39 @@ class CentreState:
     machines: list[Machine]
     shifts: int
     process_time: dict[str, BlockSampler] = field(default_factory=dict)
+    committed_hours: float = 0.0
+    """Mean hours of released work routed through this centre whose operation here has not
+    completed yet (upstream, queued or on a machine), booked at release: what sales' idle
+    capacity subtracts (kept only when ``information.production_shares_capacity``)."""
+    intake: deque[tuple[float, float]] = field(default_factory=deque)
+    """(release time, mean hours here) of the work released over the last intake window."""
+    intake_hours: float = 0.0
+    """The sum of the hours in ``intake``."""
+
+    def staffed_hours(self, start: float, end: float) -> float:
+        """Machine-hours staffed between days ``start`` and ``end`` at the current shifts
+        (shifts of 8 h from 06:00; 3 shifts: around the clock)."""
+        if end <= start:
+            return 0.0
+        if self.shifts >= 3:
+            return len(self.machines) * (end - start) * HOURS_PER_DAY
+        per_day = SHIFT_HOURS * self.shifts
+
+        def since_zero(t: float) -> float:
+            day = math.floor(t)
+            hour = (t - day) * HOURS_PER_DAY
+            return day * per_day + min(per_day, max(0.0, hour - FIRST_SHIFT_HOUR))
+
+        return len(self.machines) * (since_zero(end) - since_zero(start))
+
+    def intake_per_day(self, now: float, window: float) -> float:
+        """Hours per day released to this centre over the last ``window`` days (fewer at the start)."""
+        intake = self.intake
+        while intake and intake[0][0] < now - window:
+            self.intake_hours -= intake.popleft()[1]
+        if not intake:
+            self.intake_hours = 0.0  # no drift of the running sum
+        return self.intake_hours / min(window, max(now, 1.0))
 
     def hours_to_shift(self, now_days: float) -> float:
         """Hours until a shift is staffed (0 when one is on now).
@@ -106,6 +140,10 @@ class CompanyModel:
                          "senior_managers", "warehouse_staff", "billing_clerks",
                          "returns_staff", "finance_clerks")
         }
+        handler = self.policies.returns.handler_pool
+        if self.policies.returns.low_priority_followups and handler in self.departments:
+            # follow-ups wait behind every other request of the pool: queue it by priority
+            self.departments[handler] = simpy.PriorityResource(env, capacity=getattr(staff, handler))
         self.technicians = {skill: simpy.Resource(env, capacity=n)
                             for skill, n in sorted(staff.technicians.items())}
         self.carriers = {p.id: simpy.Resource(env, capacity=p.pickups_at_once)
@@ -137,6 +175,14 @@ class CompanyModel:
         self.transit_mean = {s.id: self.providers[s.logistics_provider].transit_days.mean
                              for s in scenario.segments}
         """Segment id -> mean transit days of its logistics provider (sales' promise arithmetic)."""
+        level = scenario.information.carrier_transit_quantile
+        self.transit_known: dict[str, float] | None = None if level is None else {
+            s.id: delayed_quantile(provider.transit_days, provider.reliability, provider.delay_days, level)
+            for s in scenario.segments
+            for provider in (self.providers[s.logistics_provider],)
+        }
+        """Segment id -> its carrier's transit at ``information.carrier_transit_quantile``, delays
+        included (the published transit sales quotes with); None when sales does not know it."""
         self.stock = {p.id: p.initial_stock_units for p in scenario.products}
         self.stock_pipeline = {p.id: 0 for p in scenario.products}
         self.stock_target = {p.id: p.initial_stock_units for p in scenario.products}
@@ -148,6 +194,8 @@ class CompanyModel:
         """Product id -> its open back-orders, oldest first."""
         self.period_demand = {p.id: 0.0 for p in scenario.products}
         self.demand_history: dict[str, list[float]] = {p.id: [] for p in scenario.products}
+        self.grievances: dict[str, list[tuple[float, float]]] = {}
+        """Customer id -> its grievances still remembered: (forgotten at, utility lost)."""
         self.debriefs = {p.id: 0 for p in scenario.products}
         self.debriefed_until: dict[str, float] = {}
         if self.policies.returns.handler_pool not in self.departments:
@@ -258,6 +306,24 @@ class CompanyModel:
         ``self.task[task]()`` directly)."""
         return self.task[task]()
 
+    def grieve(self, order: Order, kind: str) -> None:
+        """The customer of ``order`` remembers bad service of ``kind`` (a ``goodwill`` field)."""
+        goodwill = self.scenario.goodwill
+        if goodwill is None or not getattr(goodwill, kind):
+            return
+        now = self.env.now
+        penalty = getattr(goodwill, kind)
+        self.grievances.setdefault(order.customer_id, []).append((now + goodwill.memory_days, penalty))
+        self.log(now, "customer_grievance", "customer", order.order_id, kind, quantity=penalty)
+
+    def goodwill_penalty(self, customer_id: str, now: float) -> float:
+        """Utility the customer's quotes lose now for the grievances it still remembers."""
+        remembered = self.grievances.get(customer_id)
+        if not remembered:
+            return 0.0
+        remembered[:] = [g for g in remembered if g[0] > now]
+        return sum(penalty for _, penalty in remembered)
+
     def decide(self, kind: str, method: Callable[[Any], Any], context: Any) -> Any:
         """Ask a policy: ``method(context)``; traced when the model traces decisions."""
         decision = method(context)
@@ -267,14 +333,16 @@ class CompanyModel:
 
     def serve(self, orders: list[Order], department: str, pool: str,
               hours: float, started: str, completed: str | None,
-              state: str, move: bool = True, **refs: Any) -> Generator[simpy.Event, Any, None]:
+              state: str, move: bool = True, low_priority: bool = False,
+              **refs: Any) -> Generator[simpy.Event, Any, None]:
         """Wait for one person of the staff ``pool``, then work ``hours`` on ``orders``.
 
         The wait counts as unattended time of every order. With ``move`` the orders
         are in ``state``, owned by ``department``, throughout (billing passes
         ``False``: an invoice has its own lifecycle and never takes the order away
         from fulfilment). Logs ``started`` when work begins and ``completed`` (if
-        given) when it ends, with the pool as the resource.
+        given) when it ends, with the pool as the resource. A ``low_priority`` request (a
+        pool queued by priority) is served only when no other request of the pool waits.
         """
         env, log = self.env, self.log
         queued = env.now
@@ -284,7 +352,7 @@ class CompanyModel:
                 order.state, order.owner = state, department
             order.begin_wait(queued, calendar)
         resource = self.departments[pool]
-        request = resource.request()
+        request = resource.request(priority=1) if low_priority else resource.request()
         yield request
         if calendar is not None:  # a seat freed while the pool is closed: work starts at the opening
             opening = self.until_open(calendar)

@@ -70,14 +70,16 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
     if resume is None:
         yield env.wait(m.draw["returns.request"]())
         return_id, stage, units = m.next_id("return"), "approval", shipment.units
+        requested = env.now
         m.log(env.now, "return_requested", "returns", order.order_id, quantity=units,
               return_=return_id, shipment=shipment.shipment_id)
     else:
         return_id, stage, units = resume
+        requested = 0.0  # a resumed claim's age counts from time 0
     refs = {"return_": return_id, "shipment": shipment.shipment_id}
     claim = m.open_returns[return_id] = [order, shipment, stage, units, reason_code]
     policy = m.policies.returns
-    refund_delay = 0.0
+    refund_delay, chase = 0.0, False
     if stage == "approval":
         yield from m.serve([order], "returns", policy.handler_pool,
                            m.task["return_approval"](), "return_approval_started", None,
@@ -96,7 +98,12 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
         m.log(env.now, "return_approved", "returns", order.order_id, **refs)
         claim[2] = "pickup"
         refund_delay = decision.refund_delay_days
-        if decision.pickup_booking_days > 0:  # nobody has booked the pickup yet
+        chase = decision.followups_between_other_work
+        if chase:  # a rep books the pickup when no other sales work waits
+            yield from m.serve([order], "returns", policy.handler_pool, m.task["return_approval"](),
+                               "pickup_booking_started", None, "pickup_not_booked",
+                               move=order.delivered, low_priority=True, **refs)
+        elif decision.pickup_booking_days > 0:  # nobody has booked the pickup yet
             move("pickup_not_booked", "returns")
             order.begin_wait(env.now)
             yield env.wait(decision.pickup_booking_days)
@@ -119,6 +126,10 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
         order.begin_wait(env.now)
         yield env.wait(refund_delay)
         order.end_wait(env.now)
+    if chase:  # the rep asks finance for the refund between other work
+        yield from m.serve([order], "returns", policy.handler_pool, m.task["return_approval"](),
+                           "refund_chase_started", None, "refund_not_chased",
+                           move=order.delivered, low_priority=True, **refs)
     yield from m.serve([order], "finance", "finance_clerks", m.task["refund"](),
                        "refund_started", None, "refund", move=order.delivered, **refs)
     owed = units * cents(order.unit_price)
@@ -127,6 +138,8 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
     del m.open_returns[return_id]
     move("refunded", "customer")
     m.log(env.now, "refund_paid", "finance", order.order_id, amount=refund / 100, **refs)
+    if m.scenario.goodwill is not None and env.now - requested > m.scenario.goodwill.slow_refund_days:
+        m.grieve(order, "slow_refund")
 
 
 def repair_ticket(env: Environment, m: CompanyModel, order: Order,

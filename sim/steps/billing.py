@@ -107,6 +107,7 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
         yield env.wait(m.draw["billing.dispute"]())
         for order in wrong:
             m.log(env.now, "invoice_disputed", "customer", order.order_id, invoice=invoice_id)
+            m.grieve(order, "wrong_invoice")
         yield from m.serve(wrong, "billing", "billing_clerks",
                            m.task["dispute_rework"](), "dispute_rework_started", None, "dispute",
                            move=False, invoice=invoice_id)

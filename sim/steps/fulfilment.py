@@ -91,6 +91,8 @@ def _finish(env: Environment, m: CompanyModel, order: Order,
         yield from aftersales.service_visit(env, m, order, "installation",
                                             product.installation_skills, product.installation_hours)
     order.delivered_time = env.now
+    if env.now > order.promised_date + 1e-9:
+        m.grieve(order, "late_delivery")
     order.final_state = "delivered"
     order.move("delivered", "customer")
     m.log(env.now, "order_delivered", "fulfillment", order.order_id, quantity=order.shipped_units)

@@ -3,10 +3,12 @@
 At the start of every planning period (after the first, when there is history),
 the forecast policy forecasts each product's demand (units asked for in inquiries)
 from the history observed so far, playing the forecast game the scenario sets
-(marketing inflation, production discount). The planned demand becomes a load per
-work centre (mean hours of the routing), and the capacity policy staffs shifts for
-the period; a change of shifts is a plan change. Make-to-stock targets are set to
-the planned daily demand times the stock cover.
+(marketing inflation, production discount). The two departments' figures drive
+different decisions: the figure named by ``planning.capacity_from`` becomes a load per
+work centre (mean hours of the routing), for which the capacity policy staffs shifts
+(a change of shifts is a plan change); the figure named by
+``planning.stock_targets_from`` sets the make-to-stock targets (its daily demand times
+the stock cover) and the planned demand the inventory policy sees.
 
 Every ``planning.replan_days`` (default: the period) the schedule policy re-plans the
 sequence of the jobs waiting at every work centre, and each centre's queue adopts the
@@ -64,7 +66,8 @@ def planning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, 
         pending = []
         if env.now + period > m.scenario.horizon_days + 1e-9:
             continue  # the next period would not finish: nothing to plan for
-        planned = {}
+        planned: dict[str, float] = {}
+        marketing: dict[str, float] = {}
         for product in m.scenario.products:
             history = m.demand_history[product.id]
             past = tuple(r["planned_units"] for r in m.forecast_rows if r["product_id"] == product.id)
@@ -75,6 +78,7 @@ def planning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, 
             )
             forecast = m.decide("forecast", m.policies.forecast.forecast, context)
             planned[product.id] = max(0.0, forecast.planned_units)
+            marketing[product.id] = max(0.0, forecast.marketing_units)
             pending.append({
                 "period": index, "period_start": env.now, "product_id": product.id,
                 "statistical_units": forecast.statistical_units,
@@ -83,10 +87,12 @@ def planning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, 
             })
             m.log(env.now, "forecast_made", "planning", product=product.id,
                   quantity=forecast.planned_units)
-        _plan_capacity(env, m, planned, index)
+        figures = {"production": planned, "marketing": marketing}
+        _plan_capacity(env, m, figures[planning.capacity_from], index)
+        stock_figure = figures[planning.stock_targets_from]
         for product in m.scenario.products:
             if product.stocking == "make_to_stock":
-                daily = planned[product.id] / period
+                daily = stock_figure[product.id] / period
                 m.planned_daily[product.id] = daily
                 m.stock_target[product.id] = round(daily * planning.stock_cover_days)
                 production.check_replenishment(env, m, product)

@@ -134,6 +134,69 @@ def projected_lead_days(m: CompanyModel, product: Product, units: int, segment_i
     return transit + work_days + queue_days
 
 
+def path_lead_days(m: CompanyModel, product: Product, units: int, segment_id: str) -> tuple[float, float]:
+    """(:func:`projected_lead_days`, the days until dispatch on the same path).
+
+    Days until dispatch: a day to pick when stock covers the order, else the work waiting
+    ahead on the route plus the order's own work at the current staffing; the projected
+    lead adds the carrier's mean transit to it (same arithmetic as
+    :func:`projected_lead_days`, one route outlook for both).
+    """
+    transit = m.transit_mean[segment_id]
+    if product.stocking == "make_to_stock" and m.stock[product.id] >= units:
+        return 1.0 + transit, 1.0
+    _, work_days, queue_days = route_outlook(m, product, 0, units)
+    return transit + work_days + queue_days, work_days + queue_days
+
+
+INTAKE_DAYS = 14.0
+"""Sales expects the work released to a centre over this many past days to keep coming."""
+
+
+def idle_capacity_hours(m: CompanyModel, product: Product, units: int, now: float,
+                        horizon_days: float) -> float:
+    """Capacity really idle between now and ``horizon_days`` ahead, at the product's tightest centre.
+
+    Per centre of the routing: machine-hours staffed over the horizon at the current
+    shifts, less the released work still to be done there (``committed_hours``), less the
+    work the last :data:`INTAKE_DAYS` of releases bring over the horizon (their hours per
+    day × the horizon), less this order's own work there (setups plus mean hours per
+    unit); the smallest over the routing. Zero or less: no idle capacity.
+    """
+    own: dict[str, float] = {}
+    for centre, setup_hours, mean_per_unit in m.routes[product.id]:
+        own[centre.spec.id] = own.get(centre.spec.id, 0.0) + setup_hours + mean_per_unit * units
+    idle = math.inf
+    for centre_id, hours in own.items():
+        centre = m.centres[centre_id]
+        expected = centre.intake_per_day(now, INTAKE_DAYS) * horizon_days
+        idle = min(idle, centre.staffed_hours(now, now + horizon_days) - centre.committed_hours
+                   - expected - hours)
+    return idle
+
+
+def _book_release(m: CompanyModel, product: Product, units: int, first_step: int, progress: float,
+                  now: float) -> list[float]:
+    """Book released work at every centre still ahead on the route (committed and intake).
+
+    Done only when production shares its capacity (the only use of the bookings). Returns
+    the mean hours booked per routing step (0 before ``first_step``), which the
+    completion of each operation takes off its centre's ``committed_hours`` again.
+    """
+    booked = []
+    for step, (centre, setup_hours, mean_per_unit) in enumerate(m.routes[product.id]):
+        hours = 0.0
+        if step >= first_step:
+            hours = setup_hours + mean_per_unit * units
+            if step == first_step and progress > 0:
+                hours *= 1.0 - progress
+            centre.committed_hours += hours
+            centre.intake.append((now, hours))
+            centre.intake_hours += hours
+        booked.append(hours)
+    return booked
+
+
 def _promise_at_risk(m: CompanyModel, order: Order, product: Product, step: int, now: float) -> float | None:
     """The projected completion when sales would ask for an expedite (the promise is at risk), else None."""
     if order.expedited:
@@ -172,6 +235,8 @@ def produce(env: Environment, m: CompanyModel, product: Product, units: int,
     of the operation it is at, for the next snapshot.
     """
     draws = m.process_draws[product.id]
+    booked = (_book_release(m, product, units, first_step, progress, env.now)
+              if m.scenario.information.production_shares_capacity else None)
     for step, op in enumerate(product.routing):
         if step < first_step:
             continue
@@ -198,8 +263,11 @@ def produce(env: Environment, m: CompanyModel, product: Product, units: int,
         if order is not None:
             order.move(f"queued:{op.work_centre}", "production")
             order.begin_wait(env.now)
-        m.centres[op.work_centre].store.put(job)  # unbounded store: the put never waits
+        centre = m.centres[op.work_centre]
+        centre.store.put(job)  # unbounded store: the put never waits
         yield job.done  # type: ignore[misc]
+        if booked is not None:
+            centre.committed_hours -= booked[step]
 
 
 def review_stock(env: Environment, m: CompanyModel, product: Product) -> None:

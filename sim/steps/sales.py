@@ -194,15 +194,20 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
     if begin <= 1:
         yield from m.serve([order], "estimating", "estimators",
                            m.task["cost_estimation"](), "estimation_started", None, "estimating")
-        surplus = projected = None
+        surplus = projected = dispatch = idle = level = transit = None
         if info.production_shares_capacity:
             surplus = production.surplus_capacity_hours(m, product)
-            projected = production.projected_lead_days(m, product, order.quantity, segment.id)
+            projected, dispatch = production.path_lead_days(m, product, order.quantity, segment.id)
+            idle = production.idle_capacity_hours(m, product, order.quantity, env.now,
+                                                  product.standard_lead_days)
+        if m.transit_known is not None:
+            level, transit = info.carrier_transit_quantile, m.transit_known[segment.id]
         context = QuoteContext(
             order.order_id, env.now, order.customer_id, segment.id, segment.importance, product.id,
             order.quantity, product.list_price, product.unit_cost, product.standard_lead_days,
             segment.desired_lead_days, surplus,
             m.stock[product.id] if info.warehouse_shares_stock else None, projected,
+            dispatch, idle, level, transit,
         )
         quote = m.decide("pricing", m.policies.pricing.quote, context)
         if quote.unit_price <= 0 or quote.promised_lead_days < 0:
@@ -220,12 +225,15 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
         bonus = 0.0
         if env.now < m.debriefed_until.get(order.customer_id, -math.inf):
             bonus = m.scenario.quality.debrief_utility_gain
+        grievance = m.goodwill_penalty(order.customer_id, env.now) if m.scenario.goodwill else 0.0
         accept = acceptance_probability(segment, order.unit_price, product.list_price,
-                                        order.quoted_lead_days, bonus)
+                                        order.quoted_lead_days, bonus - grievance)
         if order.u_accept >= accept:
             order.final_state = "lost_quote"
             order.move("lost_quote", "customer")
-            m.log(env.now, "quote_lost", "sales", order.order_id)
+            lost_to_goodwill = grievance > 0 and order.u_accept < acceptance_probability(
+                segment, order.unit_price, product.list_price, order.quoted_lead_days, bonus)
+            m.log(env.now, "quote_lost", "sales", order.order_id, "goodwill" if lost_to_goodwill else None)
             return
         m.log(env.now, "quote_accepted", "sales", order.order_id)
     if begin <= 3:

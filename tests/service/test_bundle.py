@@ -66,7 +66,7 @@ def test_export_winner_writes_a_verified_bundle_with_its_evidence(results, tmp_p
     document = json.loads(out.read_text())
     assert document["content_hash"] == bundle.content_hash == bundle_hash(document)
     pricing = document["policies"]["pricing"]
-    assert (pricing["name"], pricing["version"]) == ("informed-sales", 1)
+    assert (pricing["name"], pricing["version"]) == ("informed-sales", 2)
     assert pricing["params"]["stock_lead_days"] == 2.0
     assert set(document["policies"]) == set(baseline.policies.model_dump())
     assert bundle.policies["expedite"].max_per_period == 4
