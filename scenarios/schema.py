@@ -310,6 +310,11 @@ class Quality(BaseModel):
     dispute_days: Distribution = Field(
         5.0, description="time until a customer disputes a wrong invoice, days"
     )
+    price_change_rate: Probability = Field(
+        0.0, ge=0, le=1, description="share of entered orders whose price sales renegotiates at once "
+        "(a concession or surcharge billing hears of only by consulting sales)")
+    price_change: float = Field(
+        -0.05, gt=-1, le=1, description="relative change of a renegotiated price (negative: a concession)")
     return_request_days: Distribution = Field(
         7.0, description="time from delivery to a return request, days"
     )
@@ -722,6 +727,11 @@ class Scenario(BaseModel):
         for key in ("stock_targets_from", "capacity_from"):
             if isinstance(planning, dict) and planning.get(key) == "production":
                 del planning[key]
+        quality = data.get("quality")
+        if isinstance(quality, dict) and quality.get("price_change_rate") == 0:
+            del quality["price_change_rate"]
+            if quality.get("price_change") == -0.05:
+                del quality["price_change"]
         costs = data.get("costs")
         for key in ("backorder_cost_per_unit_day", "replenishment_order_cost"):
             if isinstance(costs, dict) and costs.get(key) == 0:

@@ -57,6 +57,7 @@ ACTIVITY_STEP: dict[str, str] = {
     "backorder_filled": "fulfillment",
     "sale_lost": "fulfillment",
     "customer_grievance": "service",
+    "price_changed": "entry",
     "pickup_booking_started": "returns",
     "refund_chase_started": "returns",
     "picking_started": "fulfillment",

@@ -261,6 +261,10 @@ def _entry(env: Environment, m: CompanyModel, order: Order) -> Generator[simpy.E
     order.promised_date = env.now + order.quoted_lead_days  # the promise runs from the order
     m.log(env.now, "order_entered", "order_entry", order.order_id, quantity=order.entered_units,
           amount=order.entered_units * order.entered_unit_price)
+    if quality.price_change_rate and m.streams.uniform("quality.price_change")() < quality.price_change_rate:
+        # sales renegotiates the price; the order as entered keeps the old one
+        order.unit_price = round(order.unit_price * (1 + quality.price_change), 2)
+        m.log(env.now, "price_changed", "sales", order.order_id, amount=order.unit_price)
 
 
 def _selection(env: Environment, m: CompanyModel, order: Order, product: Any,

@@ -29,6 +29,7 @@ POLICY_DEPENDENT = {"debrief_held": "debrief=never", "expedite_refused": "bounde
 OFF_IN_THE_BASELINE = {
     "sale_lost": "lost-sales inventory policies (tests/sim/test_inventory.py)",
     "customer_grievance": "goodwill: null (tests/sim/test_goodwill.py)",
+    "price_changed": "quality.price_change_rate: 0 (tests/sim/test_price_changes.py)",
     "pickup_booking_started": "ad-hoc returns between other work (tests/sim/test_returns_workload.py)",
     "refund_chase_started": "ad-hoc returns between other work (tests/sim/test_returns_workload.py)",
 }
