@@ -41,8 +41,10 @@ POLICY_SETS = {
         "schedule": {"name": "cpsat", "params": {}},
         "expedite": {"name": "top-tier", "params": {"min_importance": 1.0, "max_per_period": 3}},
         "billing": {"name": "consult-shipping-sales", "params": {}},
-        "returns": {"name": "ad-hoc", "params": {}},
+        "returns": {"name": "ad-hoc", "params": {"between_other_work": True}},
         "debrief": {"name": "routine", "params": {}},
+        "inventory": {"name": "min-max", "params": {"reorder_cover_days": 2, "order_up_to_cover_days": 5,
+                                                    "review_days": 2}},
     },
     "strategic, edd": {
         "forecast": {"name": "holt", "params": {}},
@@ -51,6 +53,9 @@ POLICY_SETS = {
         "priority": {"name": "importance-capacity", "params": {"importance_weight_days": 2.0}},
         "expedite": {"name": "bounded", "params": {"max_per_period": 2}},
         "returns": {"name": "within-window", "params": {"grace_days": 1.0}},
+        "inventory": {"name": "reorder-point", "params": {"reorder_points": {"valve": 120, "filter": 80},
+                                                          "quantities": {"valve": 200, "filter": 150},
+                                                          "shortage": "lost-sales"}},
     },
 }
 MAX_RANKINGS = 150
@@ -126,7 +131,8 @@ def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, mo
     scenario = override(baseline, horizon_days=30, warmup_days=0, policies=POLICY_SETS[label])
     model, rankings = traced_run(scenario, monkeypatch)
     kinds = {kind for kind, _, _ in model.trace}
-    assert {"forecast", "pricing", "selection", "expedite", "billing", "capacity", "dispatch"} <= kinds
+    assert {"forecast", "pricing", "selection", "expedite", "billing", "capacity", "dispatch",
+            "inventory"} <= kinds
     assert len(rankings.rankings) >= 20
 
     schemas = route_schemas()
