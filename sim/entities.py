@@ -175,13 +175,12 @@ class Backorder:
     when ``allocated`` reaches ``units``.
     """
 
-    __slots__ = ("order", "units", "allocated", "created_time", "filled")
+    __slots__ = ("order", "units", "allocated", "filled")
 
-    def __init__(self, order: Order, units: int, created_time: float, filled: Any):
+    def __init__(self, order: Order, units: int, filled: Any):
         self.order = order
         self.units = units
         self.allocated = 0
-        self.created_time = created_time
         self.filled = filled
 
     @property

@@ -78,7 +78,7 @@ def _lose_sale(env: Environment, m: CompanyModel, order: Order, product: Any) ->
 
 def _backorder(env: Environment, m: CompanyModel, order: Order, product: Any, units: int) -> Backorder:
     """Back-order ``units`` of the order: they wait for receipts (first come, first served)."""
-    backorder = Backorder(order, units, env.now, env.event())
+    backorder = Backorder(order, units, env.event())
     m.backorders[product.id].append(backorder)
     m.log(env.now, "backorder_created", "warehouse", order.order_id, product=product.id, quantity=units)
     return backorder
