@@ -194,7 +194,9 @@ class InformedSales(PricingPolicy):
     order's own work). A context without ``idle_capacity_hours`` (version 1's, e.g. sent
     by an older client) is judged by ``surplus_capacity_hours`` against the same
     threshold, as version 1 did. Without shared information it quotes like
-    ``list-price``.
+    ``list-price``. With ``add_transit`` both promises (stock and standard) are taken as
+    ex works and add the carrier's published transit when the context carries it, as
+    ``list-price`` does with the same parameter.
     """
 
     name = "informed-sales"
@@ -203,10 +205,12 @@ class InformedSales(PricingPolicy):
 
     def __init__(self, stock_lead_days: Annotated[float, Field(gt=0)] = 3.0,
                  surplus_discount: Annotated[float, Field(ge=0, lt=1)] = 0.05,
-                 surplus_threshold_hours: Annotated[float, Field(ge=0)] = 40.0):
+                 surplus_threshold_hours: Annotated[float, Field(ge=0)] = 40.0,
+                 add_transit: bool = False):
         self.stock_lead_days = stock_lead_days
         self.surplus_discount = surplus_discount
         self.surplus_threshold_hours = surplus_threshold_hours
+        self.add_transit = add_transit
 
     def quote(self, context: QuoteContext) -> Quote:
         """Stock promise and idle-capacity discount when the information is there."""
@@ -229,6 +233,9 @@ class InformedSales(PricingPolicy):
             price = context.list_price * (1 - self.surplus_discount)
             why.append(f"surplus capacity {surplus:.0f} h: {self.surplus_discount:.0%} off")
         reason = "; ".join(why) if why else "no shared stock or surplus: list price, standard lead"
+        if self.add_transit and context.transit_days is not None:
+            lead = round(lead + context.transit_days, 2)
+            reason += f" + {transit_part(context)}"
         return Quote(round(price, 2), lead, reason)
 
 

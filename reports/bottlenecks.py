@@ -3,10 +3,13 @@
 A pool is **saturated** when over the KPI window it was busy at least
 :data:`UTILISATION_LIMIT` of its working hours, or when its queue grew by at least
 :data:`GROWTH_LIMIT` requests a week (mean queue of the last week minus that of the first,
-per week between them). Both figures are KPIs (``staff_utilization.<pool>``,
-``queue_growth_per_week.<pool>``), so a run, a comparison's means and a report rebuilt from
-saved files give the same warnings; each names the pool and the scenario field that
-staffs it.
+per week between them) while it was busy at least :data:`GROWTH_UTILISATION` of its
+working hours: in a pool with more slack a growing queue is demand rising with the season
+or the trend, which the pool absorbs (a short run from January into spring shows it).
+Both figures are KPIs (``staff_utilization.<pool>``,
+``queue_growth_per_week.<pool>``), so a run, a comparison's means and a report rebuilt
+from saved files give the same warnings; each names the pool and the scenario field
+that staffs it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ UTILISATION_LIMIT = 0.95
 """Busy share of the working hours from which a pool counts as saturated."""
 GROWTH_LIMIT = 1.0
 """Queue growth (requests per week) from which a pool counts as saturated."""
+GROWTH_UTILISATION = 0.8
+"""Busy share from which a growing queue counts (below it, rising demand is absorbed)."""
+
+
+def _growing(utilisation: float, growth: float) -> bool:
+    return math.isfinite(growth) and growth >= GROWTH_LIMIT and not utilisation < GROWTH_UTILISATION
 
 
 def staffing_field(pool: str) -> str:
@@ -33,7 +42,7 @@ def staffing_field(pool: str) -> str:
 def saturated(utilisation: Mapping[str, float], growth: Mapping[str, float]) -> list[str]:
     """The saturated pools, busiest first."""
     pools = [pool for pool in utilisation
-             if utilisation[pool] >= UTILISATION_LIMIT or growth.get(pool, 0.0) >= GROWTH_LIMIT]
+             if utilisation[pool] >= UTILISATION_LIMIT or _growing(utilisation[pool], growth.get(pool, 0.0))]
     return sorted(pools, key=lambda pool: (-utilisation[pool], pool))
 
 
@@ -43,7 +52,7 @@ def warnings(utilisation: Mapping[str, float], growth: Mapping[str, float], wher
     for pool in saturated(utilisation, growth):
         share, rise = utilisation[pool], growth.get(pool, math.nan)
         busy = f"busy {share:.0%} of its working hours" if math.isfinite(share) else "busy all the time"
-        growing = math.isfinite(rise) and rise >= GROWTH_LIMIT
+        growing = _growing(share, rise)
         grows = f", its queue grew by {rise:,.1f} requests a week" if growing else ""
         place = f" {where}" if where else ""
         lines.append(f"bottleneck: {pool}{place} is saturated ({busy}{grows}); it is staffed by "

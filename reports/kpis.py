@@ -352,6 +352,10 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     days_out = paid["time"] - issued_time.reindex(paid.index)
     weights = paid["amount"].astype(float)
     dso = float(np.sum(days_out * weights) / np.sum(weights)) if weights.sum() > 0 else float("nan")
+    # order to cash: from entry to the last payment for the order, over orders entered in the window
+    last_paid = payments.groupby("order_id")["time"].max()
+    entered = orders.set_index("order_id")["entered_time"].dropna()
+    cash_days = (last_paid.reindex(entered.index) - entered).dropna().to_numpy(dtype=float)
 
     shipments_delivered = int((activity == "shipment_delivered").sum())
     returns = int((activity == "return_requested").sum())
@@ -397,6 +401,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "invoices": int(len(issued)),
         "billing_error_rate": len(disputed) / len(issued) if len(issued) else float("nan"),
         "days_sales_outstanding": dso,
+        "mean_order_to_cash_days": _mean(cash_days),
         "return_rate": returns / shipments_delivered if shipments_delivered else float("nan"),
         "mean_refund_days": _mean(refund_days),
         "mean_service_response_days": _mean(response),

@@ -267,7 +267,8 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
             "Resource pools over the KPI window: utilisation is the work begun per working "
             "person-hour (the pool's calendar; 24 h a day without one); queue growth is the mean "
             f"queue of the last week minus the first, per week. Saturated: busy ≥ "
-            f"{bottlenecks.UTILISATION_LIMIT:.0%} or a queue growing ≥ {bottlenecks.GROWTH_LIMIT:g} a week."
+            f"{bottlenecks.UTILISATION_LIMIT:.0%}, or a queue growing ≥ {bottlenecks.GROWTH_LIMIT:g} a week "
+            f"in a pool busy ≥ {bottlenecks.GROWTH_UTILISATION:.0%}."
         )
         section.table(["pool", "staffed by", "people", "calendar", "working hours", "utilisation",
                        "queue growth / week", ""], pools, numeric=(2, 4, 5, 6))

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ordercycle.scenarios.schema import Scenario
 
-BUILTIN = ("baseline",)
+BUILTIN = ("baseline", "around-the-clock")
 """Names of the scenarios shipped in the package."""
 
 

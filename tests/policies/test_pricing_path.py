@@ -80,6 +80,17 @@ def test_tier_discount_adds_the_transit_only_when_asked():
         893.0, 11.42, "tier discount 6% (importance 3); standard lead 8 d + transit p90 3.42 d")
 
 
+
+def test_informed_sales_adds_the_transit_to_either_promise_only_when_asked():
+    default = make("pricing", "informed-sales", {"add_transit": False})
+    adding = make("pricing", "informed-sales", {"add_transit": True})
+    stocked = context(stock_on_hand_units=500, transit_quantile=0.9, transit_days=3.42)
+    assert default.quote(stocked).promised_lead_days == 3.0  # the stock promise, ex works
+    assert adding.quote(stocked) == Quote(950.0, 6.42, "500 in stock: delivery in 3 d + transit p90 3.42 d")
+    standard = context(transit_quantile=0.9, transit_days=3.42)
+    assert adding.quote(standard).promised_lead_days == 11.42
+    assert adding.quote(context()) == default.quote(context())  # nothing known, nothing added
+
 # --- the discount ---------------------------------------------------------------------------
 
 

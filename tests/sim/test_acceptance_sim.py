@@ -1,4 +1,5 @@
-"""The CP-SAT order-acceptance optimiser inside the simulation, on an overloaded baseline.
+"""The CP-SAT order-acceptance optimiser inside the simulation, on an overloaded plant
+(the around-the-clock company, whose offices keep up with any load).
 
 The overloaded variant: arrivals × 1.5 (machining runs flat out and its queue keeps
 growing) and four senior managers, so that the selections of a senior policy do not
@@ -17,7 +18,7 @@ from ordercycle.sim.run import simulate
 
 @pytest.fixture(scope="module")
 def overloaded():
-    scenario = override(load("baseline"), horizon_days=50, warmup_days=14)
+    scenario = override(load("around-the-clock"), horizon_days=50, warmup_days=14)
     segments = [segment.model_dump() for segment in scenario.segments]
     for segment in segments:
         segment["arrivals"]["rate_per_day"] *= 1.5

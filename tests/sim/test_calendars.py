@@ -19,11 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ordercycle.scenarios.loader import ScenarioError, parse
-from ordercycle.sim.calendar import WorkCalendar
+from ordercycle.sim.calendar import WorkCalendar, scenario_calendars
 from ordercycle.sim.invariants import check_run
 from ordercycle.sim.run import simulate
 
-BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml"
+BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "around-the-clock.yaml"
 OFFICE = {day: ["08:00-12:00", "12:30-16:30"] for day in ("mon", "tue", "wed", "thu", "fri")}
 OFFICE_POOLS = ("sales_reps", "estimators", "entry_clerks", "junior_staff", "senior_managers",
                 "warehouse_staff", "billing_clerks", "returns_staff", "finance_clerks")
@@ -215,12 +215,32 @@ def test_weekend_inquiries_wait_for_monday_and_that_wait_is_closed_time(office_r
         kpis["mean_unattended_hours"])
 
 
+
+def test_on_the_baseline_no_staff_task_starts_outside_its_pools_calendar(short_baseline):
+    """The built-in company keeps office, warehouse and field calendars: every task a
+    person starts (in events.parquet) starts while that person's calendar is open, and
+    weekends and the holiday of 6 January see none."""
+    result = simulate(short_baseline, seed=0)
+    calendars = scenario_calendars(short_baseline)
+    calendars |= {"installation": calendars["technicians"], "repair": calendars["technicians"]}
+    events = result.events
+    started = events[events["activity"].str.endswith("_started")
+                     & events["resource"].astype(str).isin(tuple(calendars))]
+    assert len(started) > 5000
+    assert set(started["resource"].astype(str)) >= set(OFFICE_POOLS) - {"senior_managers"} | {"installation"}
+    outside = [(row.resource, row.activity, row.time) for row in started.itertuples()
+               if not calendars[str(row.resource)].is_open(row.time)]
+    assert outside == []
+    weekday = (short_baseline.calendars.start_date.weekday() + np.floor(started["time"]).astype(int)) % 7
+    assert not (weekday >= 5).any()
+    assert not (np.floor(started["time"]) == 2).any()  # 2027-01-06, Epiphany (start: Monday 4 January)
+
 def test_the_invariants_hold_with_calendars(office_run):
     assert check_run(office_run) == []
 
 
-def test_without_calendars_no_wait_counts_as_closed(short_baseline):
-    orders = simulate(short_baseline, seed=0).orders
+def test_without_calendars_no_wait_counts_as_closed(plain_short):
+    orders = simulate(plain_short, seed=0).orders
     assert (orders["unattended_closed_hours"] == 0).all() and (orders["unattended_hours"] > 0).any()
 
 

@@ -148,14 +148,15 @@ def test_an_expedite_with_nothing_of_the_setup_waiting_causes_no_expedite_change
 
 @pytest.fixture(scope="module")
 def baseline_pair():
-    """The baseline over 60 days under setup-aware dispatch, expedite always vs never (same seed).
+    """The around-the-clock company over 60 days under setup-aware dispatch, expedite always
+    vs never (same seed).
 
     Sales asks for an expedite when the projected completion is within 3 days of the
-    promise (the baseline's 1 day gives about one request a fortnight).
+    promise (the company's 1 day gives about one request a fortnight).
     """
     runs = {}
     for expedite in ("always", "never"):
-        scenario = override(load("baseline"), horizon_days=60, warmup_days=7,
+        scenario = override(load("around-the-clock"), horizon_days=60, warmup_days=7,
                             policies={"dispatch": {"name": "setup-aware"}, "expedite": {"name": expedite}})
         planning = {**scenario.planning.model_dump(), "expedite_margin_days": 3.0}
         scenario = override(scenario, planning=planning)

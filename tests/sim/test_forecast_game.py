@@ -16,16 +16,16 @@ def _planning(scenario, **changes):
 
 
 @pytest.fixture(scope="module")
-def by_figure(short_baseline):
+def by_figure(plain_short):
     """The 60-day baseline (inflation 20 %, discount 15 %) with stock targets set by each figure."""
-    return {figure: simulate(_planning(short_baseline, stock_targets_from=figure), seed=3)
+    return {figure: simulate(_planning(plain_short, stock_targets_from=figure), seed=3)
             for figure in ("production", "marketing")}
 
 
-def test_production_figures_are_the_default_and_keep_old_scenarios_unchanged(short_baseline, by_figure):
-    dumped = short_baseline.model_dump(mode="json")["planning"]
+def test_production_figures_are_the_default_and_keep_old_scenarios_unchanged(plain_short, by_figure):
+    dumped = plain_short.model_dump(mode="json")["planning"]
     assert "stock_targets_from" not in dumped and "capacity_from" not in dumped  # content hashes kept
-    assert simulate(short_baseline, seed=3).events.equals(by_figure["production"].events)
+    assert simulate(plain_short, seed=3).events.equals(by_figure["production"].events)
 
 
 def test_stock_targets_follow_the_named_figure(by_figure):
@@ -48,15 +48,15 @@ def test_marketing_targets_hold_more_stock_when_marketing_inflates(by_figure):
     assert inflated["holding_cost"] > planned["holding_cost"]
 
 
-def test_without_a_game_the_figures_coincide_and_so_do_the_runs(short_baseline):
-    honest = _planning(short_baseline, marketing_inflation=0.0, production_discount=0.0)
+def test_without_a_game_the_figures_coincide_and_so_do_the_runs(plain_short):
+    honest = _planning(plain_short, marketing_inflation=0.0, production_discount=0.0)
     runs = [simulate(_planning(honest, stock_targets_from=f, capacity_from=f), seed=4)
             for f in ("production", "marketing")]
     pd.testing.assert_frame_equal(runs[0].events, runs[1].events)
 
 
-def test_capacity_is_planned_for_the_named_figure(short_baseline):
-    run = simulate(_planning(short_baseline, capacity_from="marketing"), seed=5)
+def test_capacity_is_planned_for_the_named_figure(plain_short):
+    run = simulate(_planning(plain_short, capacity_from="marketing"), seed=5)
     forecasts, plans = run.forecasts, run.plans
     period = int(plans["period"].max())
     figures = forecasts[forecasts["period"] == period].set_index("product_id")["marketing_units"]
@@ -66,7 +66,7 @@ def test_capacity_is_planned_for_the_named_figure(short_baseline):
         row = plans[(plans["period"] == period) & (plans["work_centre"] == centre.id)]
         assert float(row["planned_load_hours"].iloc[0]) == pytest.approx(load)
     # production staffs for the larger (marketing) figure: at least as many shifts as for its own
-    own = simulate(short_baseline, seed=5).plans
+    own = simulate(plain_short, seed=5).plans
     assert plans[plans["period"] >= 1]["shifts"].sum() >= own[own["period"] >= 1]["shifts"].sum()
 
 

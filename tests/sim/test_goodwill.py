@@ -16,7 +16,7 @@ GOODWILL = {"late_delivery": 1.0, "wrong_invoice": 0.5, "slow_refund": 0.5, "slo
 
 @pytest.fixture(scope="module")
 def company():
-    return override(load("baseline"), horizon_days=120, warmup_days=7)
+    return override(load("around-the-clock"), horizon_days=120, warmup_days=7)
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ HORIZON, WARMUP = 1200.0, 20.0
 
 def stock_lab(inventory: dict, rate: float = LAMBDA, initial: int = 5, **costs: float) -> dict:
     """The one-product company described in the module docstring."""
-    data = load("baseline").model_dump(mode="json")
+    data = load("around-the-clock").model_dump(mode="json")
     data["horizon_days"], data["warmup_days"] = HORIZON, WARMUP
     product = next(p for p in data["products"] if p["id"] == "valve")
     product.update(initial_stock_units=initial, defect_rate=0.0, repair_probability=0.0,
@@ -189,11 +189,11 @@ def test_periodic_s_s_orders_as_its_markov_chain_says():
     assert check_run(run) == []
 
 
-def test_plan_driven_is_the_default_and_makes_shortfalls_to_order(short_baseline):
-    named = simulate(parse({**short_baseline.model_dump(mode="json"),
-                            "policies": {**short_baseline.model_dump(mode="json")["policies"],
+def test_plan_driven_is_the_default_and_makes_shortfalls_to_order(plain_short):
+    named = simulate(parse({**plain_short.model_dump(mode="json"),
+                            "policies": {**plain_short.model_dump(mode="json")["policies"],
                                          "inventory": "plan-driven"}}), seed=2)
-    default = simulate(short_baseline, seed=2)
+    default = simulate(plain_short, seed=2)
     assert named.events.equals(default.events)
     assert named.scenario.model_dump(mode="json") == default.scenario.model_dump(mode="json")
     assert "inventory" not in default.scenario.model_dump(mode="json")["policies"]  # hashes unchanged
@@ -214,7 +214,7 @@ def test_plan_driven_is_the_default_and_makes_shortfalls_to_order(short_baseline
      "policies.inventory.params.quantities.valve: must be at least 1"),
 ])
 def test_bad_inventory_parameters_are_named_by_field(inventory, message):
-    data = load("baseline").model_dump(mode="json")
+    data = load("around-the-clock").model_dump(mode="json")
     data["policies"]["inventory"] = inventory
     with pytest.raises((ScenarioError, PolicyParameterError)) as error:
         make_all(parse(data).policies.model_dump())  # the scenario's checks, then the policy's

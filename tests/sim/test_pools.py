@@ -55,8 +55,8 @@ def test_the_last_queue_sample_is_the_queue_at_the_horizon(office_run):
     assert len(pools) == len(model.pools) * 35
 
 
-def test_pools_without_a_calendar_work_around_the_clock(short_baseline):
-    result = simulate(override(short_baseline, horizon_days=20.5), seed=0)
+def test_pools_without_a_calendar_work_around_the_clock(plain_short):
+    result = simulate(override(plain_short, horizon_days=20.5), seed=0)
     pools = result.pools
     sales = pools[pools["pool"] == "sales_reps"].set_index("day")["open_hours"]
     people = result.scenario.staff.sales_reps
@@ -67,11 +67,11 @@ def test_pools_without_a_calendar_work_around_the_clock(short_baseline):
         / pools.loc[(pools["pool"] == "sales_reps") & (pools["day"] >= 7), "open_hours"].sum())
 
 
-def test_staff_cost_is_paid_working_hours_in_operating_cost(short_baseline):
-    free = simulate(short_baseline, seed=1)
+def test_staff_cost_is_paid_working_hours_in_operating_cost(plain_short):
+    free = simulate(plain_short, seed=1)
     rates = {"entry_clerks": 30.0, "technicians": 45.0}
-    staff = short_baseline.staff.model_copy(update={"hourly_cost": rates})
-    paid = simulate(short_baseline.model_copy(update={"staff": staff}), seed=1)
+    staff = plain_short.staff.model_copy(update={"hourly_cost": rates})
+    paid = simulate(plain_short.model_copy(update={"staff": staff}), seed=1)
     pools = paid.pools[paid.pools["day"] >= 7]
     entry = pools.loc[pools["pool"] == "entry_clerks", "open_hours"].sum()
     technicians = pools.loc[pools["pool"].str.startswith("technicians."), "open_hours"].sum()
@@ -91,7 +91,8 @@ def test_an_unknown_pool_in_hourly_cost_is_named():
 
 
 def test_a_saturated_pool_is_named_with_the_field_that_staffs_it():
-    scenario = override(load("baseline"), horizon_days=42, warmup_days=7,
+    # the around-the-clock company has one senior manager: strategic selection swamps them
+    scenario = override(load("around-the-clock"), horizon_days=42, warmup_days=7,
                         policies={"selection": {"name": "strategic", "params": {}}})
     result = simulate(scenario, seed=0)
     lines = bottlenecks.warnings(*bottlenecks.from_kpis(result.kpis))
@@ -106,11 +107,57 @@ def test_the_baseline_has_no_bottleneck(short_baseline):
 
 
 def test_warnings_read_flat_kpi_means_as_a_comparison_has_them():
-    flat = {"staff_utilization.estimators": 0.97, "staff_utilization.sales_reps": 0.5,
+    flat = {"staff_utilization.estimators": 0.97, "staff_utilization.sales_reps": 0.85,
             "queue_growth_per_week.sales_reps": 3.0, "queue_growth_per_week.estimators": 0.0,
-            "staff_utilization.carrier.freight-line": 0.2}
+            "staff_utilization.carrier.freight-line": 0.2, "staff_utilization.entry_clerks": 0.61,
+            "queue_growth_per_week.entry_clerks": 1.2}
     lines = bottlenecks.warnings(*bottlenecks.from_kpis(flat), where="in set x")
+    # entry clerks: a queue rising with the season in a pool with slack is no bottleneck
     assert [line.split()[1] for line in lines] == ["estimators", "sales_reps"]
     assert "grew by 3.0 requests a week" in lines[1] and "in set x" in lines[0]
     field = bottlenecks.staffing_field("carrier.freight-line")
     assert field == "logistics_providers[id=freight-line].pickups_at_once"
+
+
+# --- the baseline is staffed for every keynote set ----------------------------------------------
+
+STAFF_LIMIT = 0.85
+"""No office, warehouse or field pool of the baseline may be busier (issue 16, item 6)."""
+
+
+def _keynote_runs() -> dict[str, dict]:
+    """Every distinct (variant, policy set) of the built-in keynotes on the baseline."""
+    from ordercycle.reports.keynotes import builtin_keynote_files, load_keynote
+    from ordercycle.scenarios.experiment_files import apply_point
+    from ordercycle.sim.experiments.replications import resolve_sets
+
+    runs, seen = {}, set()
+    for path in builtin_keynote_files():
+        keynote = load_keynote(path)
+        assert keynote.scenario == "baseline", keynote.id
+        scenario = apply_point(override(load("baseline"), horizon_days=150, warmup_days=28), keynote.variant)
+        for name, policies in resolve_sets(scenario, keynote.sets)[0].items():
+            candidate = scenario.model_copy(update={"policies": policies})
+            key = candidate.model_dump_json()
+            if key not in seen:
+                seen.add(key)
+                runs[f"{keynote.id}:{name}"] = candidate
+    return runs
+
+
+def test_no_pool_is_saturated_under_any_keynote_set():
+    runs = _keynote_runs()
+    assert len(runs) >= 10  # the reference sets coincide; the rest each change a decision
+    busiest, seniors = {}, {}
+    for label, scenario in runs.items():
+        kpis = simulate(scenario, seed=0).kpis
+        staff = {pool: u for pool, u in kpis["staff_utilization"].items() if not pool.startswith("carrier.")}
+        seniors[label] = staff["senior_managers"]
+        pool = max(staff, key=staff.get)
+        busiest[label] = (pool, round(staff[pool], 3))
+        assert bottlenecks.warnings(*bottlenecks.from_kpis(kpis)) == [], label
+    over = {label: top for label, top in busiest.items() if top[1] > STAFF_LIMIT}
+    assert over == {}, f"pools above {STAFF_LIMIT:.0%} of their working hours: {over}"
+    # the senior managers the strategic set needs are really at work in it, idle elsewhere
+    assert seniors["K3:strategic"] > 0.5
+    assert max(u for label, u in seniors.items() if label != "K3:strategic") < 0.05

@@ -11,7 +11,7 @@ from ordercycle.sim.run import simulate
 
 @pytest.fixture(scope="module")
 def company():
-    return override(load("baseline"), horizon_days=90, warmup_days=7)
+    return override(load("around-the-clock"), horizon_days=90, warmup_days=7)
 
 
 def _run(company, billing: str, rate: float):

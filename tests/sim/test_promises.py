@@ -143,7 +143,7 @@ def test_the_delay_mixture_in_closed_form():
 def test_the_mixture_quantile_agrees_with_the_simulated_carrier():
     """The carrier process of ``ship`` (transit, plus a delay when the reliability uniform fails)
     sampled a million times: its empirical 0.9-quantile is the published one."""
-    provider = {p.id: p for p in load("baseline").logistics_providers}["freight-line"]
+    provider = {p.id: p for p in load("around-the-clock").logistics_providers}["freight-line"]
     rng = np.random.default_rng(7)
     n = 1_000_000
     transit = provider.transit_days.sample_block(rng, n)
@@ -158,8 +158,8 @@ def test_the_mixture_quantile_agrees_with_the_simulated_carrier():
 
 
 def scenario(days=60, information=None, pricing=None, scale=1.0):
-    """The baseline with production and the warehouse sharing, ``information`` on top."""
-    base = override(load("baseline"), horizon_days=days, warmup_days=7,
+    """The around-the-clock company with production and the warehouse sharing, ``information`` on top."""
+    base = override(load("around-the-clock"), horizon_days=days, warmup_days=7,
                     information={**SHARED, **(information or {})})
     if pricing is not None:
         base = override(base, policies={"pricing": pricing})
@@ -204,7 +204,7 @@ def promise_runs():
 def test_quotes_carry_the_published_transit_of_the_segments_carrier(promise_runs):
     old, new = promise_runs
     assert all(c.transit_days is None and c.transit_quantile is None for c, _ in pricing_trace(old))
-    base = load("baseline")
+    base = load("around-the-clock")
     providers = {p.id: p for p in base.logistics_providers}
     carrier = {s.id: providers[s.logistics_provider] for s in base.segments}
     published = {segment: delayed_quantile(p.transit_days, p.reliability, p.delay_days, 0.9)
@@ -257,14 +257,14 @@ def test_with_the_field_unset_the_events_are_those_of_the_old_promise():
 
 
 def test_informed_sales_without_shared_information_still_quotes_like_list_price():
-    blind = override(load("baseline"), horizon_days=30, warmup_days=7)
+    blind = override(load("around-the-clock"), horizon_days=30, warmup_days=7)
     informed = simulate(override(blind, policies={"pricing": {"name": "informed-sales"}}), seed=0)
     pd.testing.assert_frame_equal(simulate(blind, seed=0).events, informed.events)
 
 
 def test_the_service_quotes_the_traced_path_contexts_alike(promise_runs, tmp_path):
     _, new = promise_runs
-    base = load("baseline")
+    base = load("around-the-clock")
     policies = {"pricing": {"name": "capable-to-promise", "params": {}}}
     bundle = verify_bundle(make_bundle(
         policies, scenario=base.model_dump(mode="json"), scenario_name=base.name,

@@ -22,9 +22,9 @@ def _ad_hoc(company, contact_hours: float | None = None, **params):
 
 @pytest.fixture(scope="module")
 def company():
-    staff = load("baseline").staff.model_dump()
+    staff = load("around-the-clock").staff.model_dump()
     staff["sales_reps"] = 2
-    return override(load("baseline"), horizon_days=150, warmup_days=7, staff=staff)
+    return override(load("around-the-clock"), horizon_days=150, warmup_days=7, staff=staff)
 
 
 def _count(result, activity: str) -> int:

@@ -15,7 +15,7 @@ HORIZON = 28.0
 @pytest.fixture(scope="package")
 def generating():
     """Baseline over four weeks with constant arrival rates (no trend, no seasonality)."""
-    data = load("baseline").model_dump(mode="json")
+    data = load("around-the-clock").model_dump(mode="json")
     data.update(horizon_days=HORIZON, warmup_days=0.0, name="twin-truth")
     for segment in data["segments"]:
         segment["arrivals"]["trend_per_year"] = 0.0

@@ -20,7 +20,7 @@ DAYS = 90.0
 @pytest.fixture(scope="module")
 def long_run():
     """Baseline (list-price policy, no debriefs) over 90 days, calibrated from its own log."""
-    data = load("baseline").model_dump(mode="json")
+    data = load("around-the-clock").model_dump(mode="json")
     data.update(horizon_days=DAYS, warmup_days=0.0, name="acceptance-truth")
     truth = parse(data)
     result = simulate(truth, seed=1)
