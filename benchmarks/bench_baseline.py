@@ -16,7 +16,11 @@ interleaved (the order alternates every round), and the medians are printed.
   → junior selection → one operation per routing step → picking → carrier handling
   → transit → invoicing. No policies, no logging, no KPIs, no make-to-stock (every
   accepted order is produced), no shifts, changeovers or breakdowns. Random numbers
-  come from one numpy ``Generator`` per source, drawn in blocks.
+  come from one numpy ``Generator`` per source, drawn in blocks. Working calendars as
+  in ordercycle: arrivals follow the weekday and hour-of-day profiles, and a task of a
+  pool (or a carrier's loading) with a calendar starts at the next opening and pauses
+  over closed time (one timeout to ``WorkCalendar.finish``: the calendar arithmetic is
+  plain Python that a bare model would need as well, so both use the same).
 
 SimPy events are counted from the environment's event-id counter (``env._eid``,
 one id per scheduled event) minus the events still queued at the end, i.e. the
@@ -46,8 +50,9 @@ import simpy
 from ordercycle.policies.registry import make_all
 from ordercycle.scenarios.loader import load
 from ordercycle.scenarios.schema import Scenario, Segment
+from ordercycle.sim.calendar import WorkCalendar, scenario_calendars
 from ordercycle.sim.run import simulate
-from ordercycle.sim.steps.sales import acceptance_probability, arrival_rate
+from ordercycle.sim.steps.sales import acceptance_probability, arrival_rate, profile_factors
 
 HOURS_PER_DAY = 24.0
 BLOCK = 4096
@@ -159,24 +164,37 @@ def uniforms(rng: np.random.Generator) -> Callable[[], float]:
     return blocks().__next__
 
 
-def rate_vector(arrivals: Any, t: np.ndarray) -> np.ndarray:
+def rate_vector(arrivals: Any, t: np.ndarray, first_weekday: int = 0) -> np.ndarray:
     """ordercycle's ``arrival_rate`` evaluated on an array of days."""
     season = arrivals.seasonality
     wave = 1.0 + season.amplitude * np.cos(2 * np.pi * (t - season.peak_day) / season.period_days)
-    return arrivals.rate_per_day * np.maximum(0.0, 1.0 + arrivals.trend_per_year * t / 365.0) * wave
+    rate = arrivals.rate_per_day * np.maximum(0.0, 1.0 + arrivals.trend_per_year * t / 365.0) * wave
+    weekdays, hours = profile_factors(arrivals)
+    day = np.floor(t)
+    if weekdays is not None:
+        rate = rate * np.asarray(weekdays)[((first_weekday + day.astype(np.int64)) % 7)]
+    if hours is not None:
+        rate = rate * np.asarray(hours)[np.minimum(23, ((t - day) * 24.0).astype(np.int64))]
+    return rate
+
+
+def first_weekday(scenario: Scenario) -> int:
+    """Weekday of day 0 (0 = Monday), as ordercycle's arrivals see it."""
+    return scenario.calendars.start_date.weekday() if scenario.calendars is not None else 0
 
 
 def check_rate_function(scenario: Scenario) -> None:
     """Fail loudly if :func:`rate_vector` no longer matches ordercycle's ``arrival_rate``."""
-    days = np.linspace(0.0, scenario.horizon_days, 37)
+    days = np.linspace(0.0, scenario.horizon_days, 997)
+    weekday = first_weekday(scenario)
     for segment in scenario.segments:
-        expected = [arrival_rate(segment.arrivals, float(t)) for t in days]
-        if not np.allclose(rate_vector(segment.arrivals, days), expected, rtol=1e-12, atol=0.0):
+        expected = [arrival_rate(segment.arrivals, float(t), weekday) for t in days]
+        if not np.allclose(rate_vector(segment.arrivals, days, weekday), expected, rtol=1e-12, atol=0.0):
             raise RuntimeError(f"bare arrival rate differs from ordercycle's (segment {segment.id})")
 
 
-def segment_inquiries(segment: Segment, horizon: float,
-                      seed: int) -> tuple[list[float], list[str], list[int], list[float]]:
+def segment_inquiries(segment: Segment, horizon: float, seed: int,
+                      weekday: int = 0) -> tuple[list[float], list[str], list[int], list[float]]:
     """Times, products, quantities and acceptance uniforms of one segment's inquiries.
 
     Candidate arrivals at the peak rate are thinned to the segment's rate function
@@ -185,6 +203,8 @@ def segment_inquiries(segment: Segment, horizon: float,
     arrivals = segment.arrivals
     growth = max(1.0, 1.0 + arrivals.trend_per_year * horizon / 365.0)
     peak = arrivals.rate_per_day * growth * (1.0 + arrivals.seasonality.amplitude)
+    weekdays, hours = profile_factors(arrivals)
+    peak *= max(weekdays or (1.0,)) * max(hours or (1.0,))
     prefix = f"bare.{segment.id}"
     gaps = stream(f"{prefix}.arrival", seed)
     chunks, t = [], 0.0
@@ -195,7 +215,7 @@ def segment_inquiries(segment: Segment, horizon: float,
     times = np.concatenate(chunks)
     times = times[times < horizon]
     times = times[stream(f"{prefix}.thinning", seed).random(times.size) * peak
-                  <= rate_vector(arrivals, times)]
+                  <= rate_vector(arrivals, times, weekday)]
     n = times.size
     products = sorted(segment.product_mix)
     weights = np.array([segment.product_mix[p] for p in products])
@@ -224,6 +244,13 @@ class BareModel:
         self.centres = {c.id: simpy.Resource(env, c.machines) for c in scenario.work_centres}
         self.carriers = {p.id: simpy.Resource(env, p.pickups_at_once)
                          for p in scenario.logistics_providers}
+        calendars = scenario_calendars(scenario)  # pool or provider id -> its calendar
+        self.calendar: dict[Any, WorkCalendar | None] = {
+            resource: calendars.get(name) for resource, name in (
+                (self.sales, "sales_reps"), (self.estimators, "estimators"), (self.entry, "entry_clerks"),
+                (self.junior, "junior_staff"), (self.warehouse, "warehouse_staff"),
+                (self.billing, "billing_clerks"))}
+        self.calendar |= {self.carriers[p.id]: calendars.get(p.id) for p in scenario.logistics_providers}
         hours = scenario.task_hours
         self.task = {name: sampler(getattr(hours, name), stream(f"bare.task.{name}", seed))
                      for name in ("sales_contact", "cost_estimation", "order_entry",
@@ -257,8 +284,17 @@ class BareModel:
         self.outcomes = {"lost": 0, "rejected": 0, "delivered": 0}
         self.inquiries = 0
         for s in scenario.segments:
-            env.process(self.arrivals(s.id, *segment_inquiries(s, scenario.horizon_days, seed)))
+            env.process(self.arrivals(s.id, *segment_inquiries(s, scenario.horizon_days, seed,
+                                                               first_weekday(scenario))))
         self.horizon = scenario.horizon_days
+
+    def work(self, resource: simpy.Resource, hours: float) -> simpy.Timeout:
+        """The timeout of a task of ``hours`` begun now by ``resource``: to its calendar's finish
+        (next opening, paused over closed time), or ``hours`` later without a calendar."""
+        calendar = self.calendar[resource]
+        if calendar is None:
+            return self.env.timeout(hours / HOURS_PER_DAY)
+        return self.env.timeout(calendar.finish(self.env.now, hours) - self.env.now)
 
     def arrivals(self, segment: str, times: list[float], products: list[str], quantities: list[int],
                  accepts: list[float]) -> Generator[simpy.Event, Any, None]:
@@ -277,20 +313,20 @@ class BareModel:
          delay) = self.segment_flow[segment]
         with self.sales.request() as request:
             yield request
-            yield env.timeout(task["sales_contact"]() / HOURS_PER_DAY)
+            yield self.work(self.sales, task["sales_contact"]())
         with self.estimators.request() as request:
             yield request
-            yield env.timeout(task["cost_estimation"]() / HOURS_PER_DAY)
+            yield self.work(self.estimators, task["cost_estimation"]())
         yield env.timeout(response())
         if u_accept >= accept[product]:
             self.outcomes["lost"] += 1
             return
         with self.entry.request() as request:
             yield request
-            yield env.timeout(task["order_entry"]() / HOURS_PER_DAY)
+            yield self.work(self.entry, task["order_entry"]())
         with self.junior.request() as request:
             yield request
-            yield env.timeout(task["selection_junior"]() / HOURS_PER_DAY)
+            yield self.work(self.junior, task["selection_junior"]())
         if quantity < self.min_units:
             self.outcomes["rejected"] += 1
             return
@@ -300,17 +336,17 @@ class BareModel:
                 yield env.timeout((setup_hours + per_unit() * quantity) / HOURS_PER_DAY)
         with self.warehouse.request() as request:
             yield request
-            yield env.timeout(task["picking"]() / HOURS_PER_DAY)
+            yield self.work(self.warehouse, task["picking"]())
         with carrier.request() as request:
             yield request
-            yield env.timeout(handling() / HOURS_PER_DAY)
+            yield self.work(carrier, handling())
         days = transit()
         if reliable() >= reliability:
             days += delay()
         yield env.timeout(days)
         with self.billing.request() as request:
             yield request
-            yield env.timeout(task["invoicing"]() / HOURS_PER_DAY)
+            yield self.work(self.billing, task["invoicing"]())
         self.outcomes["delivered"] += 1
 
 

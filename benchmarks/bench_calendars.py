@@ -1,6 +1,7 @@
-"""What working calendars cost: the baseline year with and without office hours, side by side.
+"""What working calendars cost: one company's year with and without office hours, side by side.
 
-Runs, in interleaved rounds, the built-in baseline (every resource around the clock) and
+Runs, in interleaved rounds, the built-in around-the-clock company (the baseline before its
+recalibration: every resource around the clock) and
 the same company keeping office hours (Mon–Fri 08:00–12:00 and 12:30–16:30 for every
 staff pool and the technicians, carriers collecting 09:00–15:00 on weekdays, staff ×4
 and loading slots ×6 so that 40 working hours a week carry the same load). Prints per
@@ -27,12 +28,12 @@ from ordercycle.scenarios.loader import load, parse
 from ordercycle.scenarios.schema import STAFF_POOLS, Scenario
 from ordercycle.sim.model import CompanyModel
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "around-the-clock.yaml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
 def office_hours_company() -> Scenario:
-    """The baseline keeping office hours, staffed for them."""
+    """The around-the-clock company keeping office hours, staffed for them."""
     data = yaml.safe_load(BASELINE.read_text())
     staff = data["staff"]
     for pool in STAFF_POOLS:
@@ -76,7 +77,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds, medians printed")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    models = {"around the clock": load("baseline"), "office hours": office_hours_company()}
+    models = {"around the clock": load("around-the-clock"), "office hours": office_hours_company()}
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in models}
     for r in range(args.repeat):
         order = list(models) if r % 2 == 0 else list(reversed(models))
