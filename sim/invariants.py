@@ -20,7 +20,10 @@ Each line starts with the letter of its check:
 (h) unattended time is between 0 and the order's age at the horizon;
 (i) stock: per product, initial + received − issued = on hand at the end, never below 0;
     back-ordered units = filled + still open; an order lost for want of stock shipped
-    nothing and was never back-ordered.
+    nothing and was never back-ordered;
+(j) machines: a machine works on one job at a time (from its changeover or start to its
+    completion, or the horizon); a job's pauses at shift end alternate with resumes
+    (``operation_paused`` first) and only a job not yet completed may be paused at the end.
 
 The run is observed at its horizon, so only what must hold *then* is checked: an
 invoice may still be in dispute, a shipment not yet invoiced, a refund not yet paid.
@@ -264,6 +267,39 @@ def check_stock(orders: pd.DataFrame, events: pd.DataFrame, model: Any) -> list[
     return lines
 
 
+def check_machines(events: pd.DataFrame, horizon: float) -> list[str]:
+    """(j) One job at a time per machine; pauses and resumes of each job alternate."""
+    lines: list[str] = []
+    production = events[(events["step"] == "production") & events["job_id"].notna()
+                        & events["activity"].isin(["changeover_started", "operation_started",
+                                                   "operation_completed", "operation_paused",
+                                                   "operation_resumed"])]
+    if production.empty:
+        return lines
+    activity = production["activity"].astype(str)
+    pauses = production[activity.isin(["operation_paused", "operation_resumed"])]
+    completed = set(production.loc[activity == "operation_completed", "job_id"].astype(int))
+    for job_id, rows in pauses.groupby("job_id", sort=True):
+        kinds = list(rows["activity"].astype(str))
+        expected = ["operation_paused", "operation_resumed"] * (len(kinds) // 2 + 1)
+        if kinds != expected[:len(kinds)]:
+            lines.append(f"job {int(job_id)}: pauses and resumes out of turn: {kinds}")
+        elif kinds[-1] == "operation_paused" and int(job_id) in completed:
+            lines.append(f"job {int(job_id)}: completed while paused")
+    spans = production[activity.isin(["changeover_started", "operation_started", "operation_completed"])]
+    first = spans.groupby("job_id")["time"].min()
+    last = spans[spans["activity"] == "operation_completed"].groupby("job_id")["time"].max()
+    machine = spans[spans["activity"] == "operation_started"].groupby("job_id")["resource"].first()
+    table = pd.DataFrame({"start": first, "end": last.reindex(first.index).fillna(horizon),
+                          "machine": machine.reindex(first.index)}).dropna(subset=["machine"])
+    for label, rows in table.sort_values("start", kind="stable").groupby("machine", sort=True):
+        starts, ends = rows["start"].to_numpy(dtype=float), rows["end"].to_numpy(dtype=float)
+        overlap = starts[1:] < ends[:-1] - EPS
+        lines += [f"machine {label}: job {int(rows.index[k + 1])} began at {starts[k + 1]:.6f} before job "
+                  f"{int(rows.index[k])} ended at {ends[k]:.6f}" for k in np.flatnonzero(overlap)]
+    return lines
+
+
 def check_run(result: Any) -> list[str]:
     """Every violated invariant of a finished run, one line each (``[]``: all hold).
 
@@ -286,6 +322,7 @@ def check_run(result: Any) -> list[str]:
         "g": check_event_order(events, horizon),
         "h": check_unattended(orders, horizon),
         "i": check_stock(orders, events, getattr(result, "model", None)),
+        "j": check_machines(events, horizon),
     }
     problems: list[str] = []
     for tag, lines in checks.items():

@@ -247,3 +247,22 @@ def test_capacity_figures_use_the_calendar():
     assert surplus < production.surplus_capacity_hours(plain, plain.products["valve"])
     assert surplus <= min(c.staffed_hours(0.0, period) for c in m.centres.values())
     assert plain.centres["cutting"].shift_calendars is None
+
+
+def test_the_machine_invariant_catches_a_double_booked_machine_and_a_lost_resume(calendared_run):
+    from ordercycle.sim.invariants import check_machines
+
+    ev = calendared_run.events
+    horizon = calendared_run.scenario.horizon_days
+    assert check_machines(ev, horizon) == []
+    resumed = ev.index[ev["activity"] == "operation_resumed"][0]
+    lost = ev.drop(index=resumed)
+    assert any("out of turn" in line or "completed while paused" in line
+               for line in check_machines(lost, horizon))
+    started = ev[ev["activity"] == "operation_started"]
+    label = started["resource"].iloc[0]
+    on_machine = started[started["resource"] == label]
+    second = on_machine.index[1]
+    double = ev.copy()
+    double.loc[second, "time"] = on_machine["time"].iloc[0]  # the second job starts with the first
+    assert any(f"machine {label}" in line for line in check_machines(double, horizon))
