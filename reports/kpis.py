@@ -135,22 +135,8 @@ def busy_hours(events: pd.DataFrame, start: float) -> dict[str, float]:
     """
     production = events[(events["step"] == "production") & (events["time"] >= start)]
     ops = _durations(production, "job_id", "operation_started", "operation_completed")
-    paused = production[production["activity"] == "operation_paused"]
-    if len(paused):
-        resumed = production[production["activity"] == "operation_resumed"]
-        began = production[production["activity"] == "operation_started"].groupby("job_id")["time"].min()
-        pairs = pd.DataFrame({
-            "job_id": paused["job_id"].to_numpy(),
-            "paused": paused["time"].to_numpy(dtype=float),
-            "rank": paused.groupby("job_id").cumcount().to_numpy(),
-        }).merge(pd.DataFrame({
-            "job_id": resumed["job_id"].to_numpy(),
-            "resumed": resumed["time"].to_numpy(dtype=float),
-            "rank": resumed.groupby("job_id").cumcount().to_numpy(),
-        }), on=["job_id", "rank"], how="inner")
-        pairs = pairs[pairs["paused"] >= pairs["job_id"].map(began).to_numpy(dtype=float)]
-        idle = (pairs["resumed"] - pairs["paused"]).groupby(pairs["job_id"]).sum()
-        ops = ops.sub(idle.reindex(ops.index).fillna(0.0))
+    if (production["activity"] == "operation_paused").any():
+        ops = ops.sub(paused_hours(production).reindex(ops.index).fillna(0.0) / 24)
     centre_of_job = (
         production[production["activity"] == "operation_started"]
         .set_index("job_id")["resource"].str.split(":").str[0]
@@ -160,6 +146,25 @@ def busy_hours(events: pd.DataFrame, start: float) -> dict[str, float]:
     setup = changeovers.groupby(changeovers["resource"].str.split(":").str[0])["quantity"].sum()
     total = busy.add(setup, fill_value=0.0)
     return {str(k): float(v) for k, v in total.items()}
+
+
+def paused_hours(events: pd.DataFrame) -> pd.Series:
+    """Hours each job's operation spent paused at shift end (``operation_paused`` … ``operation_resumed``
+    after its ``operation_started``; pauses during its changeover are not counted), by job id."""
+    paused = events[events["activity"] == "operation_paused"]
+    resumed = events[events["activity"] == "operation_resumed"]
+    began = events[events["activity"] == "operation_started"].groupby("job_id")["time"].min()
+    pairs = pd.DataFrame({
+        "job_id": paused["job_id"].to_numpy(),
+        "paused": paused["time"].to_numpy(dtype=float),
+        "rank": paused.groupby("job_id").cumcount().to_numpy(),
+    }).merge(pd.DataFrame({
+        "job_id": resumed["job_id"].to_numpy(),
+        "resumed": resumed["time"].to_numpy(dtype=float),
+        "rank": resumed.groupby("job_id").cumcount().to_numpy(),
+    }), on=["job_id", "rank"], how="inner")
+    pairs = pairs[pairs["paused"] >= pairs["job_id"].map(began).to_numpy(dtype=float)]
+    return ((pairs["resumed"] - pairs["paused"]) * 24).groupby(pairs["job_id"]).sum()
 
 
 def mean_inventory(events: pd.DataFrame, start: float, end: float) -> float:

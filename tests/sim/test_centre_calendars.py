@@ -266,3 +266,24 @@ def test_the_machine_invariant_catches_a_double_booked_machine_and_a_lost_resume
     double = ev.copy()
     double.loc[second, "time"] = on_machine["time"].iloc[0]  # the second job starts with the first
     assert any(f"machine {label}" in line for line in check_machines(double, horizon))
+
+
+def test_the_run_report_reads_the_centres_table(calendared_run, tmp_path):
+    from ordercycle.reports.run_report import load_run, write_run_report
+    from ordercycle.sim.run import write_outputs
+
+    folder = write_outputs(calendared_run, tmp_path / "run")
+    assert (folder / "centres.parquet").is_file()
+    tables = load_run(folder)
+    pd.testing.assert_frame_equal(tables.centres, calendared_run.centres)
+    html, markdown = write_run_report(folder)
+    assert html.is_file() and markdown.is_file()
+
+
+def test_without_centre_calendars_there_is_no_centres_table_nor_overtime_kpi(tmp_path):
+    from ordercycle.sim.run import write_outputs
+
+    run = simulate(override(load("baseline"), horizon_days=10, warmup_days=0), seed=0)
+    assert run.centres is None and "overtime_hours" not in run.kpis
+    assert not (write_outputs(run, tmp_path / "run") / "centres.parquet").exists()
+    assert not set(run.events["activity"].cat.categories) & {"operation_paused", "overtime_granted"}
