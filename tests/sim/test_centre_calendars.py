@@ -287,3 +287,21 @@ def test_without_centre_calendars_there_is_no_centres_table_nor_overtime_kpi(tmp
     assert run.centres is None and "overtime_hours" not in run.kpis
     assert not (write_outputs(run, tmp_path / "run") / "centres.parquet").exists()
     assert not set(run.events["activity"].cat.categories) & {"operation_paused", "overtime_granted"}
+
+
+def test_a_run_from_a_snapshot_keeps_the_centres_weekdays():
+    """A snapshot taken on a Thursday evening: the restarted run's day 0 is that Thursday, so its
+    machines work the following Friday and pause over the weekend."""
+    from ordercycle.sim.snapshot import starting_from
+
+    base = override(load("baseline"), horizon_days=12, warmup_days=0)
+    company = _variant(base, overtime={"name": "backlog-threshold", "params": {}}, rate=10.0)
+    taken = simulate(company, seed=1, snapshot_at=10.8).snapshot  # Thursday 19:12
+    restarted = simulate(starting_from(company, taken, 7.0), seed=2)
+    assert check_run(restarted) == []
+    ev = restarted.events
+    starts = ev[ev["activity"].isin(["operation_started", "operation_resumed"])]["time"] + 10.8
+    weekday = (starts // 1) % 7
+    night = (starts % 1) * 24 < 6.0
+    assert not ((weekday == 6) | ((weekday == 5) & ~night)).any()  # Saturday only in Friday's night shift
+    assert (weekday == 4).any()  # and Friday works
