@@ -12,7 +12,7 @@ per inquiry, and the size of SimPy's event heap and of the clock's parked waits 
 at 100 moments of the year (mean and maximum) — waiting for the next opening must not
 put an event per waiting task on the heap.
 
-    python benchmarks/bench_calendars.py               # one round, about 15 s
+    python benchmarks/bench_calendars.py               # one round, about 20 s
     python benchmarks/bench_calendars.py --repeat 3    # three rounds, medians
 """
 
