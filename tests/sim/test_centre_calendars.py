@@ -298,3 +298,29 @@ def test_random_companies_with_centre_calendars_hold_every_invariant():
         pauses += int((activity == "operation_paused").sum())
         grants += int((activity == "overtime_granted").sum())
     assert pauses > 0 and grants > 0
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d["calendars"]["pools"].update(cuttting="plant"),
+     "calendars.pools.cuttting: unknown resource"),
+    (lambda d: d["work_centres"][0].update(id="sales_reps"), "calendars.pools.sales_reps: ambiguous"),
+    (lambda d: d["work_centres"][0].update(overtime_hour_cost=-1), "work_centres.0.overtime_hour_cost"),
+    (lambda d: d["policies"].update(overtime={"name": "backlog-threshold",
+                                              "params": {"max_hours_per_day": 30}}),
+     "policies.overtime.params.max_hours_per_day"),
+])
+def test_bad_centre_calendar_fields_are_named(change, message):
+    from ordercycle.policies.registry import make_all
+
+    data = _variant(override(load("baseline"), horizon_days=5, warmup_days=0)).model_dump(mode="json")
+    if "sales_reps" in message:  # a centre whose id is also a staff pool, put on a calendar
+        data["calendars"]["pools"]["sales_reps"] = "plant"
+        for product in data["products"]:
+            for op in product["routing"]:
+                if op["work_centre"] == data["work_centres"][0]["id"]:
+                    op["work_centre"] = "sales_reps"
+        data["calendars"]["pools"].pop(data["work_centres"][0]["id"])
+    change(data)
+    with pytest.raises(Exception, match=message.replace(".", r"\.")) as error:
+        make_all(Scenario.model_validate(data).policies.model_dump())
+    assert message in str(error.value)
