@@ -126,6 +126,36 @@ class InventoryDecision:
     reason: str
 
 
+@_frozen
+class OvertimeContext:
+    """Production decides at a work centre's closing whether its shift runs on (overtime).
+
+    Asked at the end of the last staffed shift before a closed time (a calendared centre
+    only). ``waiting_hours`` is the work queued at the centre (not yet on a machine),
+    ``in_progress_hours`` the work its machines still have on the jobs they hold,
+    ``hours_to_next_shift`` the closed time until the next staffed shift (overtime
+    cannot run into it), ``shift_hours_per_day`` each machine's staffed hours on a
+    working day (shifts × 8).
+    """
+
+    work_centre: str
+    now: NonNegative
+    machines: AtLeastOne
+    shifts: Count
+    shift_hours_per_day: NonNegative
+    waiting_hours: NonNegative
+    in_progress_hours: NonNegative
+    hours_to_next_shift: NonNegative
+
+
+@_frozen
+class OvertimeDecision:
+    """Hours the centre works past its closing now (0: none), at most ``hours_to_next_shift``."""
+
+    hours: float
+    reason: str
+
+
 # --- quoting and selection -----------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from ordercycle.policies.contexts import (
     InventoryContext,
     JobView,
     OrderView,
+    OvertimeContext,
     QuoteContext,
     RankingContext,
     ReturnContext,
@@ -302,12 +303,22 @@ def _inventory_examples() -> dict[str, InventoryContext]:
     }
 
 
+def _overtime_examples() -> dict[str, OvertimeContext]:
+    return {
+        "long queue": OvertimeContext("machining", 4.5833, 3, 2, 16.0, 140.0, 12.0, 8.0),
+        "short queue": OvertimeContext("machining", 5.5833, 3, 2, 16.0, 10.0, 4.0, 8.0),
+        "friday, weekend ahead": OvertimeContext("assembly", 4.9167, 2, 1, 8.0, 90.0, 6.0, 61.0),
+        "empty centre": OvertimeContext("assembly", 7.9167, 1, 1, 8.0, 0.0, 0.0, 16.0),
+        "no gap to the next shift": OvertimeContext("paint", 12.25, 2, 3, 24.0, 500.0, 40.0, 0.0),
+    }
+
+
 _EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "forecast": _forecast_examples, "inventory": _inventory_examples, "capacity": _capacity_examples,
     "pricing": _pricing_examples,
     "selection": _selection_examples, "priority": _priority_examples, "dispatch": _dispatch_examples,
     "schedule": _schedule_examples, "expedite": _expedite_examples, "billing": _billing_examples,
-    "returns": _returns_examples, "debrief": _debrief_examples,
+    "returns": _returns_examples, "debrief": _debrief_examples, "overtime": _overtime_examples,
 }
 
 

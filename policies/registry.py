@@ -34,6 +34,8 @@ from ordercycle.policies.contexts import (
     InventoryContext,
     InventoryDecision,
     InvoiceDecision,
+    OvertimeContext,
+    OvertimeDecision,
     Quote,
     QuoteContext,
     Ranking,
@@ -47,6 +49,7 @@ from ordercycle.policies.contexts import (
 )
 from ordercycle.policies.forecasting import ForecastPolicy
 from ordercycle.policies.inventory import InventoryPolicy
+from ordercycle.policies.overtime import OvertimePolicy
 from ordercycle.policies.planning import CapacityPolicy
 from ordercycle.policies.replanning import SchedulingPolicy
 from ordercycle.policies.sequencing import DispatchPolicy, ExpeditePolicy, PriorityPolicy
@@ -84,6 +87,7 @@ DECISION_SPECS: dict[str, DecisionSpec] = {
     "billing": DecisionSpec("invoice", BillingContext, InvoiceDecision, BillingPolicy),
     "returns": DecisionSpec("review_return", ReturnContext, ReturnDecision, ReturnsPolicy),
     "debrief": DecisionSpec("debrief", DebriefContext, DebriefDecision, DebriefPolicy),
+    "overtime": DecisionSpec("extend", OvertimeContext, OvertimeDecision, OvertimePolicy),
 }
 """The one table of decision kinds: method name, context and decision types, base class."""
 
@@ -99,6 +103,7 @@ BUILTIN_MODULES = (
     "ordercycle.policies.sequencing",
     "ordercycle.policies.replanning",
     "ordercycle.policies.aftersales",
+    "ordercycle.policies.overtime",
 )
 """Modules whose concrete policy classes (those defining ``name``) are built in."""
 
@@ -188,6 +193,7 @@ class PolicyInstances:
     billing: BillingPolicy
     returns: ReturnsPolicy
     debrief: DebriefPolicy
+    overtime: OvertimePolicy
 
 
 def make_all(choices: dict[str, dict[str, Any]]) -> PolicyInstances:

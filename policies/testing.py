@@ -51,6 +51,8 @@ from ordercycle.policies.contexts import (
     InventoryContext,
     InventoryDecision,
     InvoiceDecision,
+    OvertimeContext,
+    OvertimeDecision,
     Quote,
     QuoteContext,
     Ranking,
@@ -544,12 +546,21 @@ def _boolean_contract(field: str) -> Callable[[Any, Any], list[str]]:
     return contract
 
 
+def _overtime_contract(context: OvertimeContext, decision: OvertimeDecision) -> list[str]:
+    hours = decision.hours
+    if not _number(hours) or hours < 0:
+        return [f"hours = {hours!r}, expected a finite number >= 0"]
+    if hours > context.hours_to_next_shift + 1e-9:
+        return [f"hours = {hours!r} runs into the next shift ({context.hours_to_next_shift} h away)"]
+    return []
+
+
 _CONTRACTS: dict[str, Callable[[Any, Any], list[str]]] = {
     "forecast": _forecast_contract, "capacity": _capacity_contract, "pricing": _pricing_contract,
     "inventory": _inventory_contract,
     "selection": _selection_contract, "priority": _ranking_contract, "dispatch": _dispatch_contract,
     "schedule": _schedule_contract, "expedite": _boolean_contract("grant"), "billing": _billing_contract,
-    "returns": _returns_contract, "debrief": _boolean_contract("debrief"),
+    "returns": _returns_contract, "debrief": _boolean_contract("debrief"), "overtime": _overtime_contract,
 }
 
 

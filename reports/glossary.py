@@ -57,7 +57,8 @@ KPIS: dict[str, KpiInfo] = {
         "operating cost",
         "money",
         "lower",
-        "capacity, staff, changeover, plan-change, freight, holding, back-order, ordering and dispute cost",
+        "capacity, staff, changeover, plan-change, freight, holding, back-order, ordering, dispute and "
+        "overtime cost",
     ),
     "staff_cost": KpiInfo(
         "staff cost", "money", "lower",
@@ -70,6 +71,12 @@ KPIS: dict[str, KpiInfo] = {
         "changeovers an expedite caused: into the expedited job's family and back (part of changeovers)",
     ),
     "expedites": KpiInfo("expedites granted", "count", None, "expedite requests production granted"),
+    "overtime_hours": KpiInfo(
+        "overtime hours", "hours", None,
+        "hours calendared work centres worked past their closing (the overtime policy's grants)"),
+    "overtime_cost": KpiInfo(
+        "overtime cost", "money", "lower",
+        "overtime hours × each centre's overtime hour cost (part of operating cost)"),
     "plan_changes": KpiInfo("plan changes", "count", "lower", "expedites, shift changes and re-plans"),
     "mean_inventory_units": KpiInfo(
         "mean inventory", "units", None, "time-weighted stock on hand, all products"

@@ -41,11 +41,13 @@ class KpiInputs:
     stocked_products: tuple[str, ...] = ()  # make-to-stock product ids
     backorder_cost_per_unit_day: float = 0.0
     replenishment_order_cost: float = 0.0
+    centres: pd.DataFrame | None = None  # the ``centres`` table: None when no work centre keeps a calendar
+    overtime_hour_cost: dict[str, float] | None = None  # work centre -> cost per overtime hour
 
     @classmethod
     def from_scenario(cls, scenario: Any, events: pd.DataFrame, orders: pd.DataFrame,
                       forecasts: pd.DataFrame, plans: pd.DataFrame,
-                      pools: pd.DataFrame | None = None) -> KpiInputs:
+                      pools: pd.DataFrame | None = None, centres: pd.DataFrame | None = None) -> KpiInputs:
         """Take the constants from a scenario (a model or its JSON dict)."""
         data = scenario if isinstance(scenario, dict) else scenario.model_dump(mode="json")
         costs = data["costs"]
@@ -60,6 +62,8 @@ class KpiInputs:
             tuple(str(p["id"]) for p in data["products"] if p["stocking"] == "make_to_stock"),
             float(costs.get("backorder_cost_per_unit_day", 0.0)),
             float(costs.get("replenishment_order_cost", 0.0)),
+            centres,
+            {w["id"]: float(w.get("overtime_hour_cost", 0.0)) for w in data["work_centres"]},
         )
 
 
@@ -89,6 +93,30 @@ def staffed_hours(plans: pd.DataFrame, start: float, end: float) -> dict[str, fl
     return result
 
 
+def calendar_staffed_hours(centres: pd.DataFrame, start: float) -> dict[str, float]:
+    """Staffed machine-hours (shifts on working days plus overtime) per calendared work centre,
+    over the days from ``start`` on (the ``centres`` table)."""
+    window = centres[centres["day"] >= int(np.floor(start))]
+    return {str(c): float(v) for c, v in window.groupby("work_centre", sort=True)["open_hours"].sum().items()}
+
+
+def machines_overtime_hours(centres: pd.DataFrame, start: float) -> dict[str, float]:
+    """Machine-hours of overtime per calendared centre over the days from ``start`` on."""
+    window = centres[centres["day"] >= int(np.floor(start))]
+    hours = window["overtime_hours"] * window["machines"]
+    return {str(c): float(v) for c, v in hours.groupby(window["work_centre"], sort=True).sum().items()}
+
+
+def overtime_kpis(inputs: KpiInputs, window: pd.DataFrame) -> dict[str, float]:
+    """``overtime_hours`` (centre-hours granted at closings in the window) and ``overtime_cost``
+    (each centre's hours × its ``overtime_hour_cost``), from the ``overtime_granted`` events."""
+    granted = window[window["activity"] == "overtime_granted"]
+    hours = granted.groupby(granted["resource"].astype(str))["quantity"].sum()
+    rates = inputs.overtime_hour_cost or {}
+    cost = sum(float(h) * rates.get(str(c), 0.0) for c, h in hours.items())
+    return {"overtime_hours": float(hours.sum()), "overtime_cost": round(cost, 2)}
+
+
 def expedite_changeovers(events: pd.DataFrame) -> int:
     """Changeovers an expedite caused: the ``expedite_changeover`` marks in ``events``.
 
@@ -100,9 +128,15 @@ def expedite_changeovers(events: pd.DataFrame) -> int:
 
 
 def busy_hours(events: pd.DataFrame, start: float) -> dict[str, float]:
-    """Machine-hours spent on changeovers and operations started at or after ``start``."""
+    """Machine-hours spent on changeovers and operations started at or after ``start``.
+
+    An operation's pauses at shift end (``operation_paused`` … ``operation_resumed`` after its
+    start, on a calendared centre) are not busy time.
+    """
     production = events[(events["step"] == "production") & (events["time"] >= start)]
     ops = _durations(production, "job_id", "operation_started", "operation_completed")
+    if (production["activity"] == "operation_paused").any():
+        ops = ops.sub(paused_hours(production).reindex(ops.index).fillna(0.0) / 24)
     centre_of_job = (
         production[production["activity"] == "operation_started"]
         .set_index("job_id")["resource"].str.split(":").str[0]
@@ -112,6 +146,25 @@ def busy_hours(events: pd.DataFrame, start: float) -> dict[str, float]:
     setup = changeovers.groupby(changeovers["resource"].str.split(":").str[0])["quantity"].sum()
     total = busy.add(setup, fill_value=0.0)
     return {str(k): float(v) for k, v in total.items()}
+
+
+def paused_hours(events: pd.DataFrame) -> pd.Series:
+    """Hours each job's operation spent paused at shift end (``operation_paused`` … ``operation_resumed``
+    after its ``operation_started``; pauses during its changeover are not counted), by job id."""
+    paused = events[events["activity"] == "operation_paused"]
+    resumed = events[events["activity"] == "operation_resumed"]
+    began = events[events["activity"] == "operation_started"].groupby("job_id")["time"].min()
+    pairs = pd.DataFrame({
+        "job_id": paused["job_id"].to_numpy(),
+        "paused": paused["time"].to_numpy(dtype=float),
+        "rank": paused.groupby("job_id").cumcount().to_numpy(),
+    }).merge(pd.DataFrame({
+        "job_id": resumed["job_id"].to_numpy(),
+        "resumed": resumed["time"].to_numpy(dtype=float),
+        "rank": resumed.groupby("job_id").cumcount().to_numpy(),
+    }), on=["job_id", "rank"], how="inner")
+    pairs = pairs[pairs["paused"] >= pairs["job_id"].map(began).to_numpy(dtype=float)]
+    return ((pairs["resumed"] - pairs["paused"]) * 24).groupby(pairs["job_id"]).sum()
 
 
 def mean_inventory(events: pd.DataFrame, start: float, end: float) -> float:
@@ -317,6 +370,8 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     plan_changes = expedites + shift_changes + replans
 
     staffed = staffed_hours(inputs.plans, warmup, horizon)
+    if inputs.centres is not None:  # calendared centres: their working days and overtime
+        staffed.update(calendar_staffed_hours(inputs.centres, warmup))
     busy = busy_hours(events, warmup)
     utilization = {c: (busy.get(c, 0.0) / h if h > 0 else float("nan")) for c, h in sorted(staffed.items())}
     inventory = mean_inventory(events, warmup, horizon)
@@ -326,7 +381,10 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     issued = window[activity == "invoice_issued"]["invoice_id"].dropna().unique()
     disputed = window[activity == "invoice_disputed"]["invoice_id"].dropna().unique()
     disputed = disputed[np.isin(disputed, issued)]  # only invoices issued inside the window
-    capacity_cost = sum(staffed[c] * inputs.machine_hour_cost.get(c, 0.0) for c in staffed)
+    overtime = overtime_kpis(inputs, window) if inputs.centres is not None else None
+    regular = staffed if inputs.centres is None else {  # overtime is paid at its own rate
+        c: h - (machines_overtime_hours(inputs.centres, warmup).get(c, 0.0)) for c, h in staffed.items()}
+    capacity_cost = sum(regular[c] * inputs.machine_hour_cost.get(c, 0.0) for c in regular)
     pools = pool_kpis(inputs.pools, warmup, inputs.staff_hour_cost)
     stock = inventory_kpis(inputs, window, orders)
     holding_cost = round(inventory * inputs.holding_cost_per_unit_day * (horizon - warmup), 2)
@@ -335,6 +393,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         + changeovers * inputs.changeover_cost + plan_changes * inputs.plan_change_cost
         + freight + inventory * inputs.holding_cost_per_unit_day * (horizon - warmup)
         + len(disputed) * inputs.dispute_cost
+        + (overtime["overtime_cost"] if overtime is not None else 0.0)
     )
 
     forecasts = inputs.forecasts[inputs.forecasts["period_start"] >= warmup]
@@ -388,6 +447,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "expedite_changeovers": expedite_changeovers(window),
         "expedites": expedites,
         "plan_changes": plan_changes,
+        **(overtime or {}),
         "utilization": utilization,
         "staff_utilization": pools["staff_utilization"],
         "queue_growth_per_week": pools["queue_growth_per_week"],

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ordercycle.reports.glossary import DEPARTMENT_COLOURS, SET_COLOURS
 from ordercycle.reports.html import plt
+from ordercycle.reports.kpis import paused_hours
 
 # Queues of the office departments: (department, arrival activity, start of work activity, object id).
 OFFICE_QUEUES = [
@@ -216,24 +217,38 @@ def queues_figure(events: pd.DataFrame, horizon: float, step: float = 0.25) -> A
     return figure
 
 
-def utilisation_figure(events: pd.DataFrame, plans: pd.DataFrame, horizon: float, week: float = 7.0) -> Any:
-    """Weekly utilisation per work centre: busy machine-hours / staffed machine-hours."""
+def utilisation_figure(events: pd.DataFrame, plans: pd.DataFrame, horizon: float, week: float = 7.0,
+                       centres: pd.DataFrame | None = None) -> Any:
+    """Weekly utilisation per work centre: busy machine-hours / staffed machine-hours.
+
+    A work centre in ``centres`` (on a working calendar) is staffed by its ``open_hours``
+    (working days and overtime) and busy without its pauses at shift end.
+    """
     if plans.empty:
         return None
     edges = np.arange(0, horizon + week, week)
     op = events[events["activity"].isin(["operation_started", "operation_completed"])]
     busy = durations(op, "operation_started", "operation_completed", "job_id") * 24
+    if centres is not None:
+        busy = busy - paused_hours(events).reindex(busy.index).fillna(0.0)
     starts = op[op["activity"] == "operation_started"].drop_duplicates("job_id").set_index("job_id")
     centre = starts["resource"].astype(str).str.rsplit(":", n=1).str[0].reindex(busy.index)
     week_of = np.floor(starts["time"].reindex(busy.index) / week)
+    calendared = set() if centres is None else set(centres["work_centre"].astype(str))
     figure, axis = plt.subplots(figsize=(10, 3.8))
     for i, (name, rows) in enumerate(plans.sort_values("period_start").groupby("work_centre", sort=True)):
         staffed = np.zeros(len(edges) - 1)
-        bounds = list(rows["period_start"]) + [horizon]
-        for row, end in zip(rows.itertuples(), bounds[1:], strict=True):
-            for w in range(len(staffed)):
-                overlap = max(0.0, min(end, edges[w + 1]) - max(row.period_start, edges[w]))
-                staffed[w] += overlap * row.machines * row.shifts * 8
+        if name in calendared:
+            assert centres is not None
+            days = centres[centres["work_centre"] == name]
+            weeks = (days["day"].to_numpy() // week).astype(int)
+            np.add.at(staffed, np.minimum(weeks, len(staffed) - 1), days["open_hours"].to_numpy(dtype=float))
+        else:
+            bounds = list(rows["period_start"]) + [horizon]
+            for row, end in zip(rows.itertuples(), bounds[1:], strict=True):
+                for w in range(len(staffed)):
+                    overlap = max(0.0, min(end, edges[w + 1]) - max(row.period_start, edges[w]))
+                    staffed[w] += overlap * row.machines * row.shifts * 8
         hours = busy[centre == name].groupby(week_of[centre == name]).sum()
         used = np.array([hours.get(float(w), 0.0) for w in range(len(staffed))])
         share = np.divide(used, staffed, out=np.full_like(used, np.nan), where=staffed > 0)

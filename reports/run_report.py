@@ -89,6 +89,8 @@ class RunTables:
     provenance: dict[str, Any]
     pools: pd.DataFrame | None = None
     """The ``pools`` table (None for run folders written before it existed)."""
+    centres: pd.DataFrame | None = None
+    """The ``centres`` table (None when no work centre is on a calendar)."""
 
     @property
     def warmup(self) -> float:
@@ -123,6 +125,7 @@ def load_run(folder: str | Path) -> RunTables:
         json.loads((root / "kpis.json").read_text()),
         json.loads((root / "run.json").read_text()),
         pd.read_parquet(root / "pools.parquet") if (root / "pools.parquet").is_file() else None,
+        pd.read_parquet(root / "centres.parquet") if (root / "centres.parquet").is_file() else None,
     )
 
 
@@ -279,7 +282,7 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
     )
     _add(
         section,
-        run_figures.utilisation_figure(tables.events, tables.plans, tables.horizon),
+        run_figures.utilisation_figure(tables.events, tables.plans, tables.horizon, centres=tables.centres),
         "Utilisation can exceed 1: a job started in a shift runs to completion after it ends.",
     )
 

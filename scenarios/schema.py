@@ -112,6 +112,11 @@ class WorkCentre(BaseModel):
         None, gt=0, description="mean busy hours between breakdowns (exponential); null: none"
     )
     repair_hours: Distribution = Field(2.0, description="time to repair a breakdown, hours")
+    overtime_hour_cost: float = Field(
+        0.0, ge=0, description="cost of one hour of overtime at the centre (its crew and every "
+        "machine working past the shift), currency per hour; overtime is the overtime policy's decision "
+        "and needs a working calendar (calendars.pools names the centre)",
+    )
 
     @model_validator(mode="after")
     def _shifts(self) -> WorkCentre:
@@ -492,8 +497,10 @@ class Calendars(BaseModel):
         default_factory=dict,
         description="resource -> calendar name. Resources: the staff pools (sales_reps, estimators, "
         "entry_clerks, junior_staff, senior_managers, warehouse_staff, billing_clerks, returns_staff, "
-        "finance_clerks), `technicians` (every skill) and logistics provider ids (their pickups). "
-        "A resource not listed works around the clock",
+        "finance_clerks), `technicians` (every skill), logistics provider ids (their pickups) and "
+        "work centre ids (the calendar's working days; its shifts count from 06:00 on each, machines "
+        "pause at shift end). A resource not listed works around the clock (a work centre: its "
+        "shifts every day, a job started is finished past the shift)",
     )
 
 
@@ -525,6 +532,7 @@ class PolicySet(BaseModel):
     billing: PolicyChoice = PolicyChoice(name="consult-shipping-sales")
     returns: PolicyChoice = PolicyChoice(name="within-window")
     debrief: PolicyChoice = PolicyChoice(name="never")
+    overtime: PolicyChoice = PolicyChoice(name="none")
 
     @model_validator(mode="before")
     @classmethod
@@ -550,6 +558,7 @@ class PolicySetChanges(BaseModel):
     billing: PolicyChoice | None = None
     returns: PolicyChoice | None = None
     debrief: PolicyChoice | None = None
+    overtime: PolicyChoice | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -702,11 +711,16 @@ class Scenario(BaseModel):
                              f"(make-to-stock: {', '.join(sorted(stocked)) or 'none'})"
                              for key in (value if isinstance(value, dict) else ()) if key not in stocked]
         if self.calendars is not None:
-            known = set(STAFF_POOLS) | {"technicians"} | providers
+            centres = {c.id for c in self.work_centres}
+            known = set(STAFF_POOLS) | {"technicians"} | providers | centres
             for resource, name in self.calendars.pools.items():
                 if resource not in known:
                     problems.append(f"calendars.pools.{resource}: unknown resource (known: staff pools, "
-                                    f"technicians, logistics provider ids: {', '.join(sorted(known))})")
+                                    f"technicians, logistics provider ids, work centre ids: "
+                                    f"{', '.join(sorted(known))})")
+                elif resource in centres and resource in set(STAFF_POOLS) | {"technicians"} | providers:
+                    problems.append(f"calendars.pools.{resource}: ambiguous: a work centre and another "
+                                    "resource share this id")
                 if name not in self.calendars.patterns:
                     problems.append(f"calendars.pools.{resource}: unknown calendar {name!r} "
                                     f"(calendars.patterns: {', '.join(sorted(self.calendars.patterns))})")
@@ -742,9 +756,15 @@ class Scenario(BaseModel):
         policies = data.get("policies")
         if isinstance(policies, dict) and policies.get("inventory") == {"name": "plan-driven", "params": {}}:
             del policies["inventory"]
+        if isinstance(policies, dict) and policies.get("overtime") == {"name": "none", "params": {}}:
+            del policies["overtime"]
         for changes in (data.get("sets") or {}).values():
-            if isinstance(changes, dict) and "inventory" in changes and changes["inventory"] is None:
-                del changes["inventory"]
+            for key in ("inventory", "overtime"):
+                if isinstance(changes, dict) and key in changes and changes[key] is None:
+                    del changes[key]
+        for centre in data.get("work_centres", ()):
+            if isinstance(centre, dict) and centre.get("overtime_hour_cost") == 0:
+                del centre["overtime_hour_cost"]
         staff = data.get("staff")
         if isinstance(staff, dict) and staff.get("hourly_cost", 0) == {}:
             del staff["hourly_cost"]

@@ -179,3 +179,83 @@ def scenario_calendars(scenario: Any, offset: float = 0.0) -> dict[str, WorkCale
         for name, pattern in sorted(calendars.patterns.items())
     }
     return {resource: built[name] for resource, name in sorted(calendars.pools.items())}
+
+
+class ShiftCalendar(WorkCalendar):
+    """A work centre's staffed time: ``shifts`` shifts of 8 hours from 06:00 on each working day.
+
+    The working days are those of ``days`` (a day with an open period in its weekly
+    pattern and not a holiday); the hours of the pattern do not matter, the shifts do, so
+    the capacity policy's ``shifts`` keep their meaning. A shift belongs to the day it
+    starts on: with 3 shifts the night shift of Friday runs into Saturday 06:00, and a
+    holiday has no shifts of its own (the night shift of the day before still ends at
+    06:00 on it).
+
+    Args:
+        days: the calendar whose working days the centre keeps (its ``offset`` too).
+        shifts: staffed shifts per working day (1–3).
+        first_hour: hour of the day the first shift starts.
+        shift_hours: length of one shift, hours.
+    """
+
+    __slots__ = ("base", "shifts", "_shift_span")
+
+    def __init__(self, days: WorkCalendar, shifts: int, first_hour: float = 6.0, shift_hours: float = 8.0):
+        self.base = days
+        self.shifts = shifts
+        self.name = days.name
+        self.first_weekday = days.first_weekday
+        self.closed = days.closed
+        self.offset = days.offset
+        self._days = days._days
+        start = first_hour / HOURS_PER_DAY
+        end = start + shifts * shift_hours / HOURS_PER_DAY
+        self._shift_span = (start, end)
+        self._table = tuple(self._compute(day) for day in range(TABLE_DAYS))
+        self.weekly_open_hours = sum(1 for periods in days._days if periods) * shifts * shift_hours
+        """Staffed hours per machine in a week without holidays."""
+        if self.weekly_open_hours <= 0:
+            raise ValueError(f"calendar {days.name!r}: no working day in the week")
+
+    def _compute(self, day: int) -> tuple[tuple[float, float], ...]:
+        start, end = self._shift_span
+        periods: list[tuple[float, float]] = []
+        if end > 1.0 and self.base.periods(day - 1):  # the previous day's night shift ends today
+            periods.append((0.0, end - 1.0))
+        if self.base.periods(day):
+            if periods and periods[-1][1] >= start:
+                periods[-1] = (periods[-1][0], min(end, 1.0))
+            else:
+                periods.append((start, min(end, 1.0)))
+        return tuple(periods)
+
+    def periods(self, day: int) -> tuple[tuple[float, float], ...]:
+        """Staffed periods of calendar day ``day`` as fractions of the day."""
+        if 0 <= day < TABLE_DAYS:
+            return self._table[day]
+        return self._compute(day)
+
+    def open_until(self, t: float) -> float:
+        """End of the staffed time holding ``t`` (periods that touch are one; at most a week on).
+
+        ``t`` must be staffed (:meth:`is_open`); the result is the next closing.
+        """
+        t = t + self.offset
+        limit = t + 7.0
+        while t < limit:
+            day = math.floor(t)
+            frac = t - day
+            end = None
+            for start, stop in self.periods(day):
+                if start - _EPS <= frac < stop - _EPS:
+                    end = day + stop
+                    break
+            if end is None:
+                return t - self.offset
+            if self._next_open(end) > end + _EPS:
+                return end - self.offset
+            t = end
+        return limit - self.offset
+
+    def __repr__(self) -> str:
+        return f"ShiftCalendar({self.name!r}, {self.shifts} shift(s), {self.weekly_open_hours:g} h/week)"

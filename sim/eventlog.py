@@ -16,6 +16,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+CALENDAR_ACTIVITIES = frozenset({"operation_paused", "operation_resumed", "overtime_granted"})
+"""Activities of work centres on working calendars: categories of the log only when they occur,
+so the logs of scenarios without centre calendars keep their bytes."""
+
 STEPS = (
     "planning", "generation", "quoting", "entry", "selection", "prioritization",
     "scheduling", "production", "fulfillment", "billing", "returns", "service",
@@ -50,6 +54,7 @@ ACTIVITY_STEP: dict[str, str] = {
     "operation_completed": "production",
     "machine_breakdown": "production",
     "machine_repaired": "production",
+    **{activity: "production" for activity in ("operation_paused", "operation_resumed", "overtime_granted")},
     "stock_initial": "fulfillment",
     "stock_received": "fulfillment",
     "stock_issued": "fulfillment",
@@ -241,7 +246,9 @@ class Recorder:
                     pa.string(): pd.StringDtype()}
         frame = raw.to_pandas(types_mapper=nullable.get)
         frame["time"] = frame["time"].astype("float64")
-        frame["activity"] = pd.Categorical(activity_codes, categories=sorted(ACTIVITY_STEP))
+        present = set(activity_codes.unique()) & CALENDAR_ACTIVITIES
+        categories = sorted(set(ACTIVITY_STEP) - CALENDAR_ACTIVITIES | present)
+        frame["activity"] = pd.Categorical(activity_codes, categories=categories)
         frame["department"] = pd.Categorical(frame["department"].astype(object))
         step = pd.Categorical(activity_codes.map(ACTIVITY_STEP), categories=list(STEPS))
         frame.insert(1, "step", step)

@@ -20,7 +20,13 @@ Each line starts with the letter of its check:
 (h) unattended time is between 0 and the order's age at the horizon;
 (i) stock: per product, initial + received − issued = on hand at the end, never below 0;
     back-ordered units = filled + still open; an order lost for want of stock shipped
-    nothing and was never back-ordered.
+    nothing and was never back-ordered;
+(j) machines: a machine works on one job at a time (from its changeover or start to its
+    completion, or the horizon); a job's pauses at shift end alternate with resumes
+    (``operation_paused`` first) and only a job not yet completed may be paused at the end;
+(k) working time: at a work centre on a calendar every stretch a machine works (from a
+    changeover, start, resume or repair to the job's next event) lies in the centre's
+    shifts on working days (at the most shifts planned during the stretch) or in overtime.
 
 The run is observed at its horizon, so only what must hold *then* is checked: an
 invoice may still be in dispute, a shipment not yet invoiced, a refund not yet paid.
@@ -264,6 +270,86 @@ def check_stock(orders: pd.DataFrame, events: pd.DataFrame, model: Any) -> list[
     return lines
 
 
+def check_machines(events: pd.DataFrame, horizon: float) -> list[str]:
+    """(j) One job at a time per machine; pauses and resumes of each job alternate."""
+    lines: list[str] = []
+    production = events[(events["step"] == "production") & events["job_id"].notna()
+                        & events["activity"].isin(["changeover_started", "operation_started",
+                                                   "operation_completed", "operation_paused",
+                                                   "operation_resumed"])]
+    if production.empty:
+        return lines
+    activity = production["activity"].astype(str)
+    pauses = production[activity.isin(["operation_paused", "operation_resumed"])]
+    completed = set(production.loc[activity == "operation_completed", "job_id"].astype(int))
+    for job_id, rows in pauses.groupby("job_id", sort=True):
+        kinds = list(rows["activity"].astype(str))
+        expected = ["operation_paused", "operation_resumed"] * (len(kinds) // 2 + 1)
+        if kinds != expected[:len(kinds)]:
+            lines.append(f"job {int(job_id)}: pauses and resumes out of turn: {kinds}")
+        elif kinds[-1] == "operation_paused" and int(job_id) in completed:
+            lines.append(f"job {int(job_id)}: completed while paused")
+    spans = production[activity.isin(["changeover_started", "operation_started", "operation_completed"])]
+    first = spans.groupby("job_id")["time"].min()
+    last = spans[spans["activity"] == "operation_completed"].groupby("job_id")["time"].max()
+    machine = spans[spans["activity"] == "operation_started"].groupby("job_id")["resource"].first()
+    table = pd.DataFrame({"start": first, "end": last.reindex(first.index).fillna(horizon),
+                          "machine": machine.reindex(first.index)}).dropna(subset=["machine"])
+    for label, rows in table.sort_values("start", kind="stable").groupby("machine", sort=True):
+        starts, ends = rows["start"].to_numpy(dtype=float), rows["end"].to_numpy(dtype=float)
+        overlap = starts[1:] < ends[:-1] - EPS
+        lines += [f"machine {label}: job {int(rows.index[k + 1])} began at {starts[k + 1]:.6f} before job "
+                  f"{int(rows.index[k])} ended at {ends[k]:.6f}" for k in np.flatnonzero(overlap)]
+    return lines
+
+
+WORKING = frozenset({"changeover_started", "expedite_changeover", "operation_started", "operation_resumed",
+                     "machine_repaired"})
+"""Activities after which a machine works until the job's next event."""
+
+
+def check_working_time(events: pd.DataFrame, model: Any) -> list[str]:
+    """(k) Machines of calendared work centres work only in their shifts or in overtime."""
+    centres = {cid: c for cid, c in getattr(model, "centres", {}).items() if c.shift_calendars is not None}
+    if not centres:
+        return []
+    lines: list[str] = []
+    grants = events[events["activity"] == "overtime_granted"]
+    overtime: dict[str, list[tuple[float, float]]] = {}
+    for centre_id, time, hours in zip(grants["resource"].astype(str), grants["time"], grants["quantity"],
+                                      strict=True):
+        overtime.setdefault(centre_id, []).append((float(time), float(time) + float(hours) / 24))
+    plans: dict[str, list[tuple[float, int]]] = {}
+    for row in model.plan_rows:
+        plans.setdefault(row["work_centre"], []).append((row["period_start"], row["shifts"]))
+    production = events[(events["step"] == "production") & events["job_id"].notna()]
+    for job_id, rows in production.groupby("job_id", sort=True):
+        centre_id = str(rows["resource"].iloc[0]).split(":")[0]
+        if centre_id not in centres:
+            continue
+        acts, times = list(rows["activity"].astype(str)), list(rows["time"].astype(float))
+        for k in range(len(acts) - 1):
+            a, b = times[k], times[k + 1]
+            if acts[k] not in WORKING or b - a < EPS:
+                continue
+            # the most shifts planned at any moment of the stretch: a shift change reaches a machine
+            # when it next wakes, and fewer shifts are staffed within more (1 in 2 in 3)
+            plan = plans.get(centre_id, [])
+            at_start = [n for start, n in plan if start <= a + 1e-12][-1:]
+            shifts = max([*at_start, *(n for start, n in plan if a + 1e-12 < start < b)]
+                         or [centres[centre_id].shifts])
+            calendar = centres[centre_id].shift_calendars[shifts]
+            staffed = calendar.open_days(a, b)
+            for lo, hi in overtime.get(centre_id, ()):  # overtime outside the shifts
+                lo, hi = max(a, lo), min(b, hi)
+                if hi > lo:
+                    staffed += (hi - lo) - calendar.open_days(lo, hi)
+            if abs(staffed - (b - a)) > 1e-7:
+                lines.append(f"job {int(job_id)} at {centre_id}: worked {(b - a) * 24:.4f} h from "
+                             f"{acts[k]} at day {a:.6f}, only {staffed * 24:.4f} h of it staffed")
+    return lines
+
+
 def check_run(result: Any) -> list[str]:
     """Every violated invariant of a finished run, one line each (``[]``: all hold).
 
@@ -286,6 +372,8 @@ def check_run(result: Any) -> list[str]:
         "g": check_event_order(events, horizon),
         "h": check_unattended(orders, horizon),
         "i": check_stock(orders, events, getattr(result, "model", None)),
+        "j": check_machines(events, horizon),
+        "k": check_working_time(events, getattr(result, "model", None)),
     }
     problems: list[str] = []
     for tag, lines in checks.items():

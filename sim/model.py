@@ -27,7 +27,7 @@ from ordercycle.policies.base import PolicyParameterError
 from ordercycle.policies.registry import PolicyInstances, make_all
 from ordercycle.scenarios.distributions import delayed_quantile
 from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
-from ordercycle.sim.calendar import WorkCalendar, scenario_calendars
+from ordercycle.sim.calendar import ShiftCalendar, WorkCalendar, scenario_calendars
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Backorder, Invoice, Order, Shipment
 from ordercycle.sim.eventlog import Recorder
@@ -61,12 +61,43 @@ class CentreState:
     """(release time, mean hours here) of the work released over the last intake window."""
     intake_hours: float = 0.0
     """The sum of the hours in ``intake``."""
+    shift_calendars: dict[int, ShiftCalendar] | None = None
+    """Shifts -> the centre's staffed time on its working calendar (``calendars.pools`` names the
+    centre); None: the old shift model (8-hour shifts from 06:00 every day, finish past the shift)."""
+    overtime_until: float = -math.inf
+    """Overtime granted at the last closing runs until this time (days)."""
+    overtime_closing: float = -math.inf
+    """The closing at which overtime was last decided (a closing is decided once)."""
+    overtime: list[tuple[float, float]] = field(default_factory=list)
+    """(closing time, hours) of every overtime granted."""
+
+    @property
+    def calendar(self) -> ShiftCalendar | None:
+        """The centre's staffed time at the current shifts (None: no working calendar)."""
+        calendars = self.shift_calendars
+        return None if calendars is None else calendars[self.shifts]
+
+    def hours_per_day(self) -> float:
+        """Staffed hours per machine per calendar day at the current shifts (the mean over a
+        week of the calendar, holidays aside; shifts × 8 without a calendar)."""
+        calendars = self.shift_calendars
+        if calendars is None:
+            return self.shifts * SHIFT_HOURS
+        return calendars[self.shifts].weekly_open_hours / 7.0
 
     def staffed_hours(self, start: float, end: float) -> float:
         """Machine-hours staffed between days ``start`` and ``end`` at the current shifts
-        (shifts of 8 h from 06:00; 3 shifts: around the clock)."""
+        (shifts of 8 h from 06:00; 3 shifts: around the clock; on a working calendar only its
+        working days, plus the overtime already granted in the interval)."""
         if end <= start:
             return 0.0
+        calendar = self.calendar
+        if calendar is not None:
+            hours = calendar.open_days(start, end) * HOURS_PER_DAY
+            if self.overtime_until > start:
+                overlap = min(end, self.overtime_until) - max(start, self.overtime_closing)
+                hours += max(0.0, overlap) * HOURS_PER_DAY
+            return len(self.machines) * hours
         if self.shifts >= 3:
             return len(self.machines) * (end - start) * HOURS_PER_DAY
         per_day = SHIFT_HOURS * self.shifts
@@ -228,7 +259,15 @@ class CompanyModel:
         self.first_weekday = scenario.calendars.start_date.weekday() if scenario.calendars else 0
         """Weekday of calendar day 0 (0 = Monday; a scenario without ``calendars`` starts on a Monday)."""
         self.calendars: dict[str, WorkCalendar] = scenario_calendars(scenario, self.start_day)
-        """Resource (staff pool, ``technicians``, provider id) -> working calendar; absent: 24/7."""
+        """Resource (staff pool, ``technicians``, provider id, work centre id) -> working calendar;
+        absent: 24/7 (a work centre: the old shift model)."""
+        for centre_id, centre in self.centres.items():
+            days = self.calendars.get(centre_id)
+            if days is not None:
+                centre.shift_calendars = {
+                    shifts: ShiftCalendar(days, shifts, FIRST_SHIFT_HOUR, SHIFT_HOURS)
+                    for shifts in range(1, centre.spec.max_shifts + 1)
+                }
 
         self.orders: list[Order] = []
         self.forecast_rows: list[dict[str, Any]] = []
@@ -411,7 +450,7 @@ class CompanyModel:
         A run from a state snapshot first places the snapshot's objects (stock, machines,
         open orders at their steps, open invoices, returns and tickets).
         """
-        from ordercycle.sim.steps import billing, planning, production, sales
+        from ordercycle.sim.steps import billing, planning, production, sales, shifts
 
         env = self.env
         if self.snapshot is not None:
@@ -427,6 +466,8 @@ class CompanyModel:
         for centre in self.centres.values():
             for machine in centre.machines:
                 env.process(production.machine(env, self, centre, machine))
+            if centre.shift_calendars is not None and shifts.asks_overtime(self):
+                env.process(shifts.closings(env, self, centre))
         env.process(planning.planning_cycle(env, self))
         env.process(billing.monthly_billing(env, self))
         env.process(self._sample_queues())

@@ -41,7 +41,7 @@ EXPEDITED, PLANNED, UNPLANNED = 0, 1, 2
 class Machine:
     """One machine of a work centre: its index, current setup family and interrupted sequence."""
 
-    __slots__ = ("index", "family", "label", "down_until", "interrupted_family")
+    __slots__ = ("index", "family", "label", "down_until", "interrupted_family", "holding_hours")
 
     def __init__(self, work_centre: str, index: int):
         self.index = index
@@ -51,6 +51,8 @@ class Machine:
         """Simulation day until which the machine is under repair (in the past: it is not)."""
         self.interrupted_family: str | None = None
         """The family whose sequence an expedite interrupted, until the machine's next ordinary job."""
+        self.holding_hours = 0.0
+        """Work hours left on the job the machine holds (kept on a calendared centre only)."""
 
     @property
     def sequence_family(self) -> str | None:

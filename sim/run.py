@@ -51,6 +51,9 @@ class RunResult:
     """The state snapshot taken during the run (``simulate(snapshot_at=...)``), else None."""
     pools: pd.DataFrame | None = None
     """Per resource pool and day: working hours, work begun, queue (:func:`pools_table`)."""
+    centres: pd.DataFrame | None = None
+    """Per calendared work centre and day: staffed machine-hours and overtime (:func:`centres_table`);
+    None when no work centre is on a calendar."""
 
     def provenance(self) -> dict[str, Any]:
         """What produced these outputs (written as ``run.json``)."""
@@ -145,6 +148,52 @@ def pools_table(model: CompanyModel, now: float) -> pd.DataFrame:
     return pd.DataFrame(columns).astype({"day": "int64", "people": "int64", "queue_end": "int64"})
 
 
+def centres_table(model: CompanyModel, now: float) -> pd.DataFrame | None:
+    """One row per work centre on a working calendar and day: machines, shifts at the day's start,
+    staffed machine-hours (``open_hours``: the shifts on the calendar's working days plus the
+    overtime) and the overtime granted at that day's closings (``overtime_hours``, centre-hours).
+
+    None when no work centre is on a calendar (the table is then not written: outputs of
+    scenarios without centre calendars stay as they were).
+    """
+    calendared = {cid: c for cid, c in model.centres.items() if c.shift_calendars is not None}
+    if not calendared:
+        return None
+    columns: dict[str, list[Any]] = {name: [] for name in (
+        "day", "work_centre", "calendar", "machines", "shifts", "open_hours", "overtime_hours")}
+    days = math.ceil(now)
+    for centre_id, centre in sorted(calendared.items()):
+        calendars = centre.shift_calendars
+        assert calendars is not None
+        plan = sorted((row["period_start"], row["shifts"]) for row in model.plan_rows
+                      if row["work_centre"] == centre_id)
+        changes = [(start, shifts) for start, shifts in plan]
+        bounds = [start for start, _ in changes[1:]] + [math.inf]
+        overtime = [0.0] * days
+        for closing, hours in centre.overtime:
+            if 0 <= int(closing) < days:
+                overtime[int(closing)] += hours
+        machines = len(centre.machines)
+        for day in range(days):
+            end = min(day + 1.0, now)
+            staffed = 0.0
+            shifts_now = changes[0][1] if changes else centre.shifts
+            for (start, shifts), stop in zip(changes, bounds, strict=True):
+                if start <= day:
+                    shifts_now = shifts
+                lo, hi = max(start, float(day)), min(stop, end)
+                if hi > lo:
+                    staffed += calendars[shifts].open_days(lo, hi) * 24
+            columns["day"].append(day)
+            columns["work_centre"].append(centre_id)
+            columns["calendar"].append(calendars[1].name)
+            columns["machines"].append(machines)
+            columns["shifts"].append(shifts_now)
+            columns["open_hours"].append(machines * (staffed + overtime[day]))
+            columns["overtime_hours"].append(overtime[day])
+    return pd.DataFrame(columns).astype({"day": "int64", "machines": "int64", "shifts": "int64"})
+
+
 def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
              progress: Callable[[float], None] | None = None,
              trace_decisions: bool = False, snapshot_at: float | None = None) -> RunResult:
@@ -175,11 +224,12 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
                  "planned_load_hours", "changed"],
     )
     pools = pools_table(model, model.env.now)
-    kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans, pools))
+    centres = centres_table(model, model.env.now)
+    kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans, pools, centres))
     if scenario.start is not None:
         kpis["carried_over"] = carried_over_kpis(orders, model.env.now)
     return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model, snapshot,
-                     pools)
+                     pools, centres)
 
 
 def carried_over_kpis(orders: pd.DataFrame, horizon: float) -> dict[str, float]:
@@ -230,6 +280,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
     result.plans.to_parquet(out / "plans.parquet", index=False)
     if result.pools is not None:
         result.pools.to_parquet(out / "pools.parquet", index=False)
+    if result.centres is not None:
+        result.centres.to_parquet(out / "centres.parquet", index=False)
     (out / "kpis.json").write_text(kpis_json(result.kpis), encoding="utf-8")
     (out / "run.json").write_text(
         json.dumps(result.provenance(), sort_keys=True, indent=2) + "\n", encoding="utf-8"

@@ -38,6 +38,8 @@ def outcome(decision_kind: str, decision: Any) -> str:
             return "dispatch"
         case "forecast":
             return "forecast"
+        case "overtime":
+            return "overtime" if decision.hours > 0 else "no-overtime"
     return "decided"
 
 

@@ -57,6 +57,7 @@ ROUTE_NAMES: dict[str, str] = {
     "billing": "invoice",
     "returns": "return",
     "debrief": "debrief",
+    "overtime": "overtime",
 }
 """Decision kind -> the last path segment of its route (``POST /v1/<name>``)."""
 

@@ -107,8 +107,13 @@ def _plan_capacity(env: Environment, m: CompanyModel, planned: dict[str, float],
             load[op.work_centre] += planned[product.id] * op.hours_per_unit.mean
     for centre_id, centre in m.centres.items():
         spec = centre.spec
+        shift_hours = SHIFT_HOURS
+        calendar = centre.shift_calendars[1] if centre.shift_calendars is not None else None
+        if calendar is not None:  # one shift's hours per calendar day over the period: working days only
+            period = planning.period_days
+            shift_hours = calendar.open_days(env.now, env.now + period) * 24.0 / period
         context = CapacityContext(
-            centre_id, spec.machines, spec.max_shifts, centre.shifts, SHIFT_HOURS,
+            centre_id, spec.machines, spec.max_shifts, centre.shifts, shift_hours,
             planning.period_days, load[centre_id], centre.store.waiting_hours,
             planning.target_utilization,
         )
@@ -171,7 +176,7 @@ def _centre_queue(centre: CentreState) -> CentreQueue:
         if a != b and (hours := centre.changeover_hours(a, b)) > 0
     )
     return CentreQueue(
-        centre.spec.id, len(centre.machines), centre.shifts * SHIFT_HOURS,
+        centre.spec.id, len(centre.machines), centre.hours_per_day(),
         tuple(machine.family for machine in centre.machines), changeovers, jobs,
         tuple(centre.store.planned_jobs()),
     )

@@ -22,6 +22,7 @@ from ordercycle.scenarios.schema import Product
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Job, Order
 from ordercycle.sim.model import HOURS_PER_DAY, SHIFT_HOURS, CentreState
+from ordercycle.sim.steps import shifts
 
 if TYPE_CHECKING:
     from ordercycle.sim.model import CompanyModel
@@ -48,6 +49,9 @@ def machine(env: Environment, m: CompanyModel, centre: CentreState,
         m.log(env.now, "machine_breakdown", "production", -1, label)
         yield env.timeout(machine.down_until - env.now)
         m.log(env.now, "machine_repaired", "production", -1, label)
+    if centre.shift_calendars is not None:  # on a working calendar: pause at shift end
+        yield from shifts.machine_on_calendar(env, m, centre, machine, failures, repairs, budget)
+        return
     while True:
         request = centre.store.get(machine)
         job: Job = yield request
@@ -96,7 +100,10 @@ def surplus_capacity_hours(m: CompanyModel, product: Product) -> float:
     surplus = math.inf
     for op in product.routing:
         centre = m.centres[op.work_centre]
-        capacity = len(centre.machines) * centre.shifts * SHIFT_HOURS * period
+        if centre.shift_calendars is None:
+            capacity = len(centre.machines) * centre.shifts * SHIFT_HOURS * period
+        else:  # on a calendar: its working days and the overtime granted
+            capacity = centre.staffed_hours(m.env.now, m.env.now + period)
         surplus = min(surplus, capacity - centre.store.waiting_hours)
     return surplus
 
@@ -110,7 +117,7 @@ def route_outlook(m: CompanyModel, product: Product, step: int, units: int) -> t
     """
     hours = work_days = queue_days = 0.0
     for centre, setup_hours, mean_per_unit in m.routes[product.id][step:]:
-        per_day = centre.shifts * SHIFT_HOURS
+        per_day = centre.hours_per_day()
         own = setup_hours + mean_per_unit * units
         hours += own
         work_days += own / per_day
@@ -260,10 +267,10 @@ def produce(env: Environment, m: CompanyModel, product: Product, units: int,
         job.done = env.event()
         m.log(env.now, "operation_queued", "production", order.order_id if order else -1,
               op.work_centre, job=job.job_id, product=product.id, quantity=units)
+        centre = m.centres[op.work_centre]
         if order is not None:
             order.move(f"queued:{op.work_centre}", "production")
-            order.begin_wait(env.now)
-        centre = m.centres[op.work_centre]
+            order.begin_wait(env.now, centre.calendar)
         centre.store.put(job)  # unbounded store: the put never waits
         yield job.done  # type: ignore[misc]
         if booked is not None:

@@ -371,6 +371,10 @@ def capacity_outlook(m: CompanyModel, order: Order, now: float) -> CapacityOutlo
             day = max(0, math.ceil(job.due_date - now) - 1)
             if day < periods:
                 committed[day] += job.process_hours
-        daily = len(centre.machines) * centre.shifts * SHIFT_HOURS
-        centres.append(CentreLoad(centre_id, (daily,) * periods, tuple(committed)))
+        if centre.shift_calendars is None:
+            daily = len(centre.machines) * centre.shifts * SHIFT_HOURS
+            centres.append(CentreLoad(centre_id, (daily,) * periods, tuple(committed)))
+        else:  # on a calendar: each day's staffed hours (weekends and holidays none)
+            centres.append(CentreLoad(centre_id, tuple(centre.staffed_hours(now + day, now + day + 1.0)
+                                                       for day in range(periods)), tuple(committed)))
     return CapacityOutlook(1.0, tuple(centres), candidate, pending, tuple(expected))

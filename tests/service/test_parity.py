@@ -57,7 +57,15 @@ POLICY_SETS = {
                                                           "quantities": {"valve": 200, "filter": 150},
                                                           "shortage": "lost-sales"}},
     },
+    "overtime, calendared centres": {
+        "capacity": {"name": "load-based", "params": {"backlog_share": 0.2}},
+        "dispatch": {"name": "setup-aware", "params": {}},
+        "overtime": {"name": "backlog-threshold", "params": {"threshold_hours": 4.0, "max_hours_per_day": 3.0,
+                                                             "step_hours": 0.25}},
+    },
 }
+CENTRE_CALENDARS = {"overtime, calendared centres"}
+"""Policy sets run with every work centre on a Monday-to-Friday calendar (overtime needs one)."""
 MAX_RANKINGS = 150
 MAX_PER_KIND = 150
 """At most this many traced decisions of one kind are replayed (evenly spread over the run)."""
@@ -92,6 +100,19 @@ class RecordingRankings:
         monkeypatch.setattr(resources, "OrderView", record_order_view)
         monkeypatch.setattr(resources, "JobView", record_job_view)
         monkeypatch.setattr(resources.JobStore, "_do_get", record_ranking)
+
+
+def on_centre_calendars(scenario: Scenario) -> Scenario:
+    """``scenario`` with every work centre working Monday to Friday (a holiday on day 2)."""
+    data = scenario.model_dump(mode="json")
+    data["calendars"] = {"start_date": "2027-01-04",
+                         "patterns": {"plant": {"week": {d: ["06:00-14:00"] for d in ("mon", "tue", "wed",
+                                                                                          "thu", "fri")},
+                                                "holidays": ["2027-01-06"]}},
+                         "pools": {c["id"]: "plant" for c in data["work_centres"]}}
+    for centre in data["work_centres"]:
+        centre["overtime_hour_cost"] = 90.0
+    return Scenario.model_validate(data)
 
 
 def traced_run(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> tuple[CompanyModel, RecordingRankings]:
@@ -129,10 +150,16 @@ async def post_all(app: Any, requests: list[tuple[str, Any]]) -> list[httpx.Resp
 @pytest.mark.parametrize("label", list(POLICY_SETS))
 def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, monkeypatch):
     scenario = override(baseline, horizon_days=30, warmup_days=0, policies=POLICY_SETS[label])
+    if label in CENTRE_CALENDARS:
+        scenario = on_centre_calendars(scenario)
     model, rankings = traced_run(scenario, monkeypatch)
     kinds = {kind for kind, _, _ in model.trace}
     assert {"forecast", "pricing", "selection", "expedite", "billing", "capacity", "dispatch",
             "inventory"} <= kinds
+    if label in CENTRE_CALENDARS:
+        granted = [d for kind, _, d in model.trace if kind == "overtime" and d.hours > 0]
+        refused = [d for kind, _, d in model.trace if kind == "overtime" and d.hours == 0]
+        assert granted and refused, "the overtime decisions replayed include grants and refusals"
     assert len(rankings.rankings) >= 20
 
     schemas = route_schemas()

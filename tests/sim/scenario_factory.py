@@ -173,7 +173,8 @@ def small_scenario(pick: Picker) -> dict[str, Any]:
              "picking", "invoicing", "billing_consultation", "dispute_rework", "return_approval",
              "refund", "travel", "debrief")
     selection = pick.choice(["accept-all", "size-threshold"])
-    calendars = _calendars(pick, list(staff), [lp["id"] for lp in providers]) if pick.flag() else None
+    calendars = (_calendars(pick, list(staff), [lp["id"] for lp in providers], [c["id"] for c in centres])
+                 if pick.flag() else None)
     scenario = {
         "name": "small", "horizon_days": horizon, "warmup_days": pick.integer(0, horizon // 3),
         "products": products, "work_centres": centres, "segments": segments,
@@ -207,6 +208,11 @@ def small_scenario(pick: Picker) -> dict[str, Any]:
     }
     if calendars is not None:
         scenario["calendars"] = calendars
+        if any(c["id"] in calendars["pools"] for c in centres) and pick.flag():
+            scenario["policies"]["overtime"] = {"name": "backlog-threshold", "params": {
+                "threshold_hours": pick.real(0, 24), "max_hours_per_day": pick.real(0.5, 6)}}
+            for centre in centres:
+                centre["overtime_hour_cost"] = pick.real(0, 200)
     return scenario
 
 
@@ -220,8 +226,9 @@ WEEK_PATTERNS = (
 shifts across midnight, and a quarter of an hour a week (an extreme bottleneck)."""
 
 
-def _calendars(pick: Picker, pools: list[str], providers: list[str]) -> dict[str, Any]:
-    """A random ``calendars`` section: a start date, two calendars, each resource on one or none."""
+def _calendars(pick: Picker, pools: list[str], providers: list[str], centres: list[str]) -> dict[str, Any]:
+    """A random ``calendars`` section: a start date, two calendars, each resource (work centres
+    too) on one or none."""
     start = date(2027, 1, 4) + timedelta(days=pick.integer(0, 6))
     patterns = {
         name: {"week": pick.choice(WEEK_PATTERNS),
@@ -230,7 +237,7 @@ def _calendars(pick: Picker, pools: list[str], providers: list[str]) -> dict[str
         for name in ("a", "b")
     }
     assigned = {}
-    for resource in [*pools, "technicians", *providers]:
+    for resource in [*pools, "technicians", *providers, *centres]:
         choice = pick.choice(["a", "b", None])
         if choice is not None:
             assigned[resource] = choice

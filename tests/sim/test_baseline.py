@@ -33,6 +33,9 @@ OFF_IN_THE_BASELINE = {
     "sale_lost": "lost-sales inventory policies (tests/sim/test_inventory.py)",
     "pickup_booking_started": "ad-hoc returns between other work (tests/sim/test_returns_workload.py)",
     "refund_chase_started": "ad-hoc returns between other work (tests/sim/test_returns_workload.py)",
+    "operation_paused": "work centres on calendars (tests/sim/test_centre_calendars.py)",
+    "operation_resumed": "work centres on calendars (tests/sim/test_centre_calendars.py)",
+    "overtime_granted": "overtime at calendared work centres (tests/sim/test_centre_calendars.py)",
 }
 # Activities of runs that start from a state snapshot (tests/twin/test_snapshot_run.py).
 SNAPSHOT_ONLY = {"order_carried_over", "payment_carried_over", "refund_carried_over", "invoice_carried_over"}

@@ -83,6 +83,9 @@ def test_the_factory_covers_the_choices_it_promises():
     assert all(20 <= s.horizon_days <= 60 for s in drawn)
     assert {s.calendars is None for s in drawn} == {True, False}
     assert max(len(s.calendars.pools) for s in drawn if s.calendars) > 0
+    centre_ids = [{w.id for w in s.work_centres} for s in drawn]
+    assert any(s.calendars and set(s.calendars.pools) & ids for s, ids in zip(drawn, centre_ids, strict=True))
+    assert {s.policies.overtime.name for s in drawn} == {"none", "backlog-threshold"}
     chosen = {(k, getattr(s.policies, k).name) for s in drawn for k in ("billing", "priority", "dispatch",
                                                                          "selection")}
     assert chosen >= {("billing", "standalone"), ("billing", "consult-shipping-sales"),
