@@ -328,8 +328,13 @@ def check_working_time(events: pd.DataFrame, model: Any) -> list[str]:
         if centre_id not in centres:
             continue
         acts, times = list(rows["activity"].astype(str)), list(rows["time"].astype(float))
+        amounts = list(rows["quantity"].astype(float))
         for k in range(len(acts) - 1):
             a, b = times[k], times[k + 1]
+            if acts[k] == "changeover_started":
+                # a changeover's hours are known: one that ends at a close (e.g. with the overtime)
+                # leaves the machine waiting, unlogged, for its next shift to start the operation
+                b = min(b, a + amounts[k] / 24)
             if acts[k] not in WORKING or b - a < EPS:
                 continue
             # the most shifts planned at any moment of the stretch: a shift change reaches a machine
