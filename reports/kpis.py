@@ -41,11 +41,12 @@ class KpiInputs:
     stocked_products: tuple[str, ...] = ()  # make-to-stock product ids
     backorder_cost_per_unit_day: float = 0.0
     replenishment_order_cost: float = 0.0
+    lines: pd.DataFrame | None = None  # the ``lines`` table; None: tables saved before it existed
 
     @classmethod
     def from_scenario(cls, scenario: Any, events: pd.DataFrame, orders: pd.DataFrame,
                       forecasts: pd.DataFrame, plans: pd.DataFrame,
-                      pools: pd.DataFrame | None = None) -> KpiInputs:
+                      pools: pd.DataFrame | None = None, lines: pd.DataFrame | None = None) -> KpiInputs:
         """Take the constants from a scenario (a model or its JSON dict)."""
         data = scenario if isinstance(scenario, dict) else scenario.model_dump(mode="json")
         costs = data["costs"]
@@ -60,6 +61,7 @@ class KpiInputs:
             tuple(str(p["id"]) for p in data["products"] if p["stocking"] == "make_to_stock"),
             float(costs.get("backorder_cost_per_unit_day", 0.0)),
             float(costs.get("replenishment_order_cost", 0.0)),
+            lines,
         )
 
 
@@ -290,6 +292,43 @@ def pool_kpis(pools: pd.DataFrame | None, warmup: float,
     return {"staff_utilization": utilisation, "queue_growth_per_week": growth, "staff_cost": round(cost, 2)}
 
 
+def fulfilment_kpis(orders: pd.DataFrame, lines: pd.DataFrame | None,
+                    events: pd.DataFrame) -> dict[str, float]:
+    """Order lines and shipments (``docs/kpis.md#order-lines-and-fulfilment``).
+
+    Over the delivered orders of ``orders`` (final delivery done; returned ones included):
+    ``order_fill_rate`` — the first shipment carried the whole order; ``line_fill_rate`` —
+    of their lines, those whose whole quantity left in one shipment (from ``lines``);
+    ``otif_rate`` — on time (final delivery by the promised date) and in full (in one
+    shipment); ``perfect_order_rate`` — OTIF, nothing of it returned and no invoice of it
+    disputed; ``shipments_per_order``. ``lines_per_order`` is over every inquiry.
+    """
+    delivered = orders[orders["delivered_time"].notna()]
+    n = len(delivered)
+    nan = float("nan")
+    in_full = delivered["shipments"] == 1
+    on_time = delivered["delivered_time"] <= delivered["promised_date"] + 1e-9
+    otif = in_full & on_time
+    troubled = set(events.loc[events["activity"].isin(["return_requested", "invoice_disputed"]),
+                              "order_id"].dropna().astype("int64"))
+    perfect = otif & ~delivered["order_id"].isin(troubled)
+    line_fill = nan
+    lines_per_order = 1.0 if len(orders) else nan
+    if lines is not None:
+        mine = lines[lines["order_id"].isin(delivered["order_id"])]
+        line_fill = float((mine["shipments"] == 1).mean()) if len(mine) else nan
+        counted = lines[lines["order_id"].isin(orders["order_id"])]
+        lines_per_order = len(counted) / len(orders) if len(orders) else nan
+    return {
+        "order_fill_rate": float(in_full.mean()) if n else nan,
+        "line_fill_rate": line_fill,
+        "otif_rate": float(otif.mean()) if n else nan,
+        "perfect_order_rate": float(perfect.mean()) if n else nan,
+        "shipments_per_order": float(delivered["shipments"].mean()) if n else nan,
+        "lines_per_order": lines_per_order,
+    }
+
+
 def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     """All KPIs of one run (see ``docs/kpis.md`` for every definition)."""
     warmup, horizon = inputs.warmup_days, inputs.horizon_days
@@ -405,4 +444,5 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "mean_unattended_closed_hours": _mean(closed),
         "mean_unattended_open_hours": _mean(unattended - closed),
         **goodwill_kpis(window),
+        **fulfilment_kpis(orders, inputs.lines, events),
     }

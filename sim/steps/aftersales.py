@@ -36,7 +36,7 @@ def maybe_return(env: Environment, m: CompanyModel, order: Order, shipment: Ship
     order's own uniform u, drawn at the inquiry: shipments get distinct fates and
     every policy set sees the same ones (common random numbers).
     """
-    product = m.products[order.product_id]
+    product = m.products[shipment.lines[0][0].product_id if shipment.lines else order.product_id]
     k = order.shipments.index(shipment)
     u = (order.u_return + k * GOLDEN_RATIO) % 1.0
     defect = m.defect_rate(product)
@@ -112,6 +112,8 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
         move("return_pickup", "logistics")
         yield env.wait(m.draw["returns.pickup"]())
         order.returned_units += units
+        for line, shipped in shipment.lines:  # the whole shipment comes back: each line's units
+            line.returned_units += shipped
         claim[2] = "refund"
         m.log(env.now, "return_received", "warehouse", order.order_id, quantity=units, **refs)
     if not shipment.settled:
@@ -132,7 +134,7 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
                            move=order.delivered, low_priority=True, **refs)
     yield from m.serve([order], "finance", "finance_clerks", m.task["refund"](),
                        "refund_started", None, "refund", move=order.delivered, **refs)
-    owed = units * cents(order.unit_price)
+    owed = units * cents(order.unit_price) if len(order.lines) <= 1 else shipment.amount_cents
     refund = max(0, min(owed, order.billed_cents - order.refunded_cents))
     order.refunded_cents += refund
     del m.open_returns[return_id]

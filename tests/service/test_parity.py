@@ -57,7 +57,18 @@ POLICY_SETS = {
                                                           "quantities": {"valve": 200, "filter": 150},
                                                           "shortage": "lost-sales"}},
     },
+    "partial shipments, multi-line": {
+        "fulfilment": {"name": "ship-partial", "params": {}},
+        "inventory": {"name": "base-stock", "params": {"cover_days": 3}},
+        "billing": {"name": "standalone", "params": {}},
+    },
+    "complete shipments, multi-line": {
+        "fulfilment": {"name": "ship-complete", "params": {"ship_stock_at_release": False}},
+    },
 }
+LINES_PER_ORDER = {"partial shipments, multi-line": {"dist": "uniform", "low": 0.0, "high": 3.0},
+                   "complete shipments, multi-line": {"dist": "fixed", "value": 2}}
+"""Policy sets run on companies whose orders have several lines (lines_per_order of every segment)."""
 MAX_RANKINGS = 150
 MAX_PER_KIND = 150
 """At most this many traced decisions of one kind are replayed (evenly spread over the run)."""
@@ -128,11 +139,18 @@ async def post_all(app: Any, requests: list[tuple[str, Any]]) -> list[httpx.Resp
 
 @pytest.mark.parametrize("label", list(POLICY_SETS))
 def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, monkeypatch):
-    scenario = override(baseline, horizon_days=30, warmup_days=0, policies=POLICY_SETS[label])
+    segments = None
+    if label in LINES_PER_ORDER:
+        segments = [{**s, "lines_per_order": LINES_PER_ORDER[label]}
+                    for s in baseline.model_dump(mode="python")["segments"]]
+    scenario = override(baseline, horizon_days=30, warmup_days=0, policies=POLICY_SETS[label],
+                        segments=segments)
     model, rankings = traced_run(scenario, monkeypatch)
     kinds = {kind for kind, _, _ in model.trace}
     assert {"forecast", "pricing", "selection", "expedite", "billing", "capacity", "dispatch",
             "inventory"} <= kinds
+    if label in LINES_PER_ORDER:  # the service replays the fulfilment decisions too
+        assert sum(kind == "fulfilment" for kind, _, _ in model.trace) >= 20
     assert len(rankings.rankings) >= 20
 
     schemas = route_schemas()
