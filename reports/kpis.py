@@ -153,6 +153,13 @@ def inventory_kpis(inputs: KpiInputs, window: pd.DataFrame, orders: pd.DataFrame
     activity = window["activity"]
     released = orders[orders["released_time"].notna() & orders["product_id"].isin(inputs.stocked_products)]
     asked = float(released["quantity"].sum())
+    if inputs.lines is not None and "lines" in orders and (orders["lines"] > 1).any():
+        # orders of several lines: the make-to-stock lines of every released order
+        out = orders.loc[orders["released_time"].notna(), "order_id"]
+        lines = inputs.lines[inputs.lines["product_id"].isin(inputs.stocked_products)
+                             & inputs.lines["order_id"].isin(out)]
+        released = orders[orders["order_id"].isin(lines["order_id"])]
+        asked = float(lines["quantity"].sum())
     issued = window[(activity == "stock_issued") & window["order_id"].isin(released["order_id"])]
     fills = window[(activity == "backorder_filled") & window["order_id"].isin(released["order_id"])]
     at_once = float(issued["quantity"].sum()) - float(fills["quantity"].sum())

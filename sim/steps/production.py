@@ -318,9 +318,10 @@ def allocate(env: Environment, m: CompanyModel, product_id: str) -> None:
         m.stock[product_id] -= take
         backorder.allocated += take
         order_id = backorder.order.order_id
-        m.log(env.now, "stock_issued", "warehouse", order_id, product=product_id, quantity=take)
+        line_id = backorder.line.line_id if backorder.line is not None else -1
+        m.log(env.now, "stock_issued", "warehouse", order_id, product=product_id, quantity=take, line=line_id)
         m.log(env.now, "backorder_filled", "warehouse", order_id, product=product_id, quantity=take,
-              line=backorder.line.line_id if backorder.line is not None else -1)
+              line=line_id)
         if backorder.open_units:
             return
         queue.popleft()
