@@ -224,7 +224,8 @@ def capture(m: CompanyModel) -> Snapshot:
     progress restarts from its beginning; an order whose stock shipment is still being
     picked while the rest is produced has all its units produced (or back-ordered, with
     what is allocated to it back in stock); repair calls not yet
-    made and the shipments of a return are not kept.
+    made and the shipments of a return are not kept. Orders of several lines cannot be
+    captured yet (a ``ValueError`` names the first one).
     """
     now = m.env.now
     invoices = sorted(m.open_invoices.values(), key=lambda v: v.invoice_id)
@@ -242,6 +243,9 @@ def capture(m: CompanyModel) -> Snapshot:
         unbilled = any(not s.billed for s in order.shipments)
         if step == "delivered" and order.order_id not in keep and not unbilled:
             continue
+        if len(order.lines) > 1:
+            raise ValueError(f"a state snapshot holds one-line orders only; order {order.order_id} "
+                             f"has {len(order.lines)} lines open at day {now:g}")
         record: dict[str, Any] = {
             "order_id": order.order_id, "customer_id": order.customer_id, "segment": order.segment,
             "product": order.product_id, "quantity": order.quantity, "step": step,

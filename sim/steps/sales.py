@@ -242,21 +242,26 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
     if begin <= 1:
         yield from m.serve([order], "estimating", "estimators",
                            m.task["cost_estimation"](), "estimation_started", None, "estimating")
-        quotes = [_quote_line(m, order, segment, m.products[line.product_id], line.quantity, env.now)
-                  for line in order.lines]
-        for line, quote in zip(order.lines, quotes, strict=True):
-            line_product = m.products[line.product_id]
-            line.list_price, line.unit_cost = line_product.list_price, line_product.unit_cost
-            line.unit_price = round(quote.unit_price, 2)
-        if len(quotes) == 1:
-            order.list_price = product.list_price
-            order.unit_cost = product.unit_cost
-            order.unit_price = order.lines[0].unit_price
+        lines = order.lines
+        if len(lines) == 1:
+            quote = _quote_line(m, order, segment, product, order.quantity, env.now)
+            line = lines[0]
+            order.list_price = line.list_price = product.list_price
+            order.unit_cost = line.unit_cost = product.unit_cost
+            order.unit_price = line.unit_price = round(quote.unit_price, 2)
+            order.quoted_lead_days = quote.promised_lead_days
             amount = cents(order.unit_price * order.quantity) / 100
-        else:  # the order's figures per unit are the lines' quantity-weighted means
+        else:  # a quote per line; the order's figures per unit are the lines' quantity-weighted means
+            promise = 0.0
+            for line in lines:
+                line_product = m.products[line.product_id]
+                quote = _quote_line(m, order, segment, line_product, line.quantity, env.now)
+                line.list_price, line.unit_cost = line_product.list_price, line_product.unit_cost
+                line.unit_price = round(quote.unit_price, 2)
+                promise = max(promise, quote.promised_lead_days)
             set_mean_prices(order)
-            amount = sum(cents(line.unit_price) * line.quantity for line in order.lines) / 100
-        order.quoted_lead_days = max(quote.promised_lead_days for quote in quotes)
+            order.quoted_lead_days = promise
+            amount = sum(cents(line.unit_price) * line.quantity for line in lines) / 100
         order.quote_time = env.now
         m.log(env.now, "quote_sent", "estimating", order.order_id, quantity=order.quantity,
               amount=amount)

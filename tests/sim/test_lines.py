@@ -200,3 +200,8 @@ def test_a_bad_number_of_lines_is_refused_naming_the_field(lines, reason):
     with pytest.raises(ScenarioError) as error:
         parse(data)
     assert reason in str(error.value)
+
+
+def test_a_snapshot_of_open_multi_line_orders_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match=r"one-line orders only; order \d+ has [23] lines"):
+        simulate(variant(fulfilment="ship-partial"), seed=0, snapshot_at=30.0)
