@@ -22,7 +22,8 @@ Each line starts with the letter of its check:
     back-ordered units = filled + still open; an order lost for want of stock shipped
     nothing and was never back-ordered;
 (j) order lines (``lines``): every order has its lines and their quantities sum to the
-    order's; per line 0 ≤ returned ≤ delivered ≤ shipped ≤ quantity and stock issued +
+    order's; per line 0 ≤ returned ≤ delivered ≤ shipped ≤ quantity (a return of one
+    line refunds its units × the line's agreed price) and stock issued +
     back-ordered ≤ quantity; the lines' shipped units sum to the order's; a delivered
     order has every line shipped and delivered in full; the stock issued and back-ordered
     per line in the event log are the line's; an event naming a line names its order
@@ -335,6 +336,16 @@ def check_lines(orders: pd.DataFrame, events: pd.DataFrame, lines: pd.DataFrame 
             expected.index.union(logged.index), fill_value=0)
         problems += [f"line {int(i)}: {activity} logs {logged.get(i, 0):g} units, the line has "
                      f"{expected.get(i, 0):g} {column}" for i, d in diff.items() if abs(d) > EPS]
+    received = _of(events, "return_received").dropna(subset=["line_id"]).set_index("return_id")
+    refunds = _of(events, "refund_paid").dropna(subset=["line_id"])
+    if len(refunds):  # a line's return refunds its units at the line's agreed price
+        units = received["quantity"].reindex(refunds["return_id"]).to_numpy(dtype=float)
+        price = by_line["unit_price"].reindex(refunds["line_id"].astype("int64")).to_numpy(dtype=float)
+        owed = units * np.round(price * 100)
+        amount = np.round(refunds["amount"].to_numpy(dtype=float) * 100)
+        rows = zip(refunds["line_id"], refunds["return_id"], amount, owed, strict=True)
+        problems += [f"line {int(x)}: refund of return {int(r)} is {a / 100:.2f}, "
+                     f"its units x price {o / 100:.2f}" for x, r, a, o in rows if not np.isnan(o) and a != o]
     named = events.dropna(subset=["line_id"])
     owner = by_line["order_id"].reindex(named["line_id"].astype("int64")).to_numpy()
     wrong = named[owner != named["order_id"].to_numpy(dtype="int64")]

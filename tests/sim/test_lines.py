@@ -205,3 +205,24 @@ def test_a_bad_number_of_lines_is_refused_naming_the_field(lines, reason):
 def test_a_snapshot_of_open_multi_line_orders_is_refused_with_the_reason():
     with pytest.raises(ValueError, match=r"one-line orders only; order \d+ has [23] lines"):
         simulate(variant(fulfilment="ship-partial"), seed=0, snapshot_at=30.0)
+
+
+def test_a_shipment_of_several_lines_is_returned_line_by_line(complete_once):
+    events, lines = complete_once.events, complete_once.lines.set_index("line_id")
+    received = events[events["activity"] == "return_received"]
+    multi = received[received["line_id"].notna()]
+    assert len(multi) > 20  # shipments of several lines: every claim names its line
+    per_line = multi.groupby("line_id")["quantity"].sum()
+    returned = lines.loc[per_line.index.astype("int64"), "returned_units"].to_numpy()
+    assert (per_line.to_numpy() == returned).all()
+    # one line back, the order's other lines kept: the order is not returned as a whole
+    back = lines[lines["returned_units"] > 0]
+    orders = complete_once.orders.set_index("order_id")
+    partly = back["order_id"].unique()
+    partly = [o for o in partly if orders.at[o, "returned_units"] < orders.at[o, "shipped_units"]]
+    assert partly and (orders.loc[partly, "final_state"].astype(object) == "delivered").all()
+    refunds = events[(events["activity"] == "refund_paid") & events["line_id"].notna()]
+    price = lines.loc[refunds["line_id"].astype("int64"), "unit_price"].to_numpy()
+    units = received.set_index("return_id").loc[refunds["return_id"], "quantity"].to_numpy(dtype=float)
+    assert np.allclose(refunds["amount"].to_numpy(dtype=float), units * price)
+    assert check_run(complete_once) == []
