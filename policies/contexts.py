@@ -461,6 +461,56 @@ class SchedulePlan:
     reason: str
 
 
+# --- fulfilment ---------------------------------------------------------------------------
+
+
+@_frozen
+class LineStatus:
+    """Where one line of an order stands when fulfilment decides what to ship.
+
+    ``ready_units`` are units of the line available to ship now (from stock, a filled
+    back-order or finished production) not yet given to a shipment; ``shipped_units``
+    those already given to one (being picked, loaded, or gone).
+    """
+
+    line_id: int
+    product_id: str
+    quantity: AtLeastOne
+    ready_units: Count
+    shipped_units: Count
+
+
+@_frozen
+class FulfilmentContext:
+    """Shipping decides what of one order leaves now, in one shipment.
+
+    Asked at the order's release (``at_release``: after stock was allocated to its lines)
+    and whenever a further part of a line becomes ready, while some of the order is not
+    ready yet (when everything left is ready, it all ships without asking).
+    """
+
+    order_id: int
+    now: NonNegative
+    at_release: bool
+    lines: tuple[LineStatus, ...]
+
+
+@_frozen
+class ShipmentLine:
+    """Units of one line that leave in the shipment."""
+
+    line_id: int
+    units: AtLeastOne
+
+
+@_frozen
+class FulfilmentDecision:
+    """What leaves now, in one shipment of this order (empty: nothing leaves yet)."""
+
+    lines: tuple[ShipmentLine, ...]
+    reason: str
+
+
 # --- billing, returns, service ---------------------------------------------------------
 
 

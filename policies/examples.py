@@ -26,8 +26,10 @@ from ordercycle.policies.contexts import (
     DispatchContext,
     ExpediteContext,
     ForecastContext,
+    FulfilmentContext,
     InventoryContext,
     JobView,
+    LineStatus,
     OrderView,
     OvertimeContext,
     QuoteContext,
@@ -293,6 +295,22 @@ def _debrief_examples() -> dict[str, DebriefContext]:
     }
 
 
+def _fulfilment_examples() -> dict[str, FulfilmentContext]:
+    def line(line_id: int, quantity: int, ready: int, shipped: int, product: str = "valve") -> LineStatus:
+        return LineStatus(line_id, product, quantity, ready, shipped)
+
+    return {
+        "stock part at release": FulfilmentContext(1, 3.0, True, (line(11, 10, 4, 0),)),
+        "nothing ready at release": FulfilmentContext(2, 3.0, True, (line(21, 5, 0, 0, "pump"),)),
+        "one line of two ready": FulfilmentContext(
+            3, 9.5, False, (line(31, 2, 2, 0, "pump"), line(32, 6, 0, 0, "filter"))),
+        "last line ready after a partial shipment": FulfilmentContext(
+            4, 12.0, False, (line(41, 3, 0, 3), line(42, 1, 1, 0, "controller"), line(43, 7, 0, 0, "pump"))),
+        "three lines, parts ready": FulfilmentContext(
+            5, 20.0, False, (line(51, 8, 5, 3), line(52, 4, 4, 0, "pump"), line(53, 2, 0, 0, "filter"))),
+    }
+
+
 def _inventory_examples() -> dict[str, InventoryContext]:
     return {
         "below target": InventoryContext("valve", 14.0, 120, 0, 50, 30.0, 300, 50),
@@ -319,6 +337,7 @@ _EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "selection": _selection_examples, "priority": _priority_examples, "dispatch": _dispatch_examples,
     "schedule": _schedule_examples, "expedite": _expedite_examples, "billing": _billing_examples,
     "returns": _returns_examples, "debrief": _debrief_examples, "overtime": _overtime_examples,
+    "fulfilment": _fulfilment_examples,
 }
 
 

@@ -31,6 +31,8 @@ from ordercycle.policies.contexts import (
     ExpediteDecision,
     Forecast,
     ForecastContext,
+    FulfilmentContext,
+    FulfilmentDecision,
     InventoryContext,
     InventoryDecision,
     InvoiceDecision,
@@ -48,6 +50,7 @@ from ordercycle.policies.contexts import (
     SelectionDecision,
 )
 from ordercycle.policies.forecasting import ForecastPolicy
+from ordercycle.policies.fulfilment import FulfilmentPolicy
 from ordercycle.policies.inventory import InventoryPolicy
 from ordercycle.policies.overtime import OvertimePolicy
 from ordercycle.policies.planning import CapacityPolicy
@@ -84,6 +87,7 @@ DECISION_SPECS: dict[str, DecisionSpec] = {
     "dispatch": DecisionSpec("dispatch", DispatchContext, DispatchDecision, DispatchPolicy),
     "schedule": DecisionSpec("schedule", ScheduleContext, SchedulePlan, SchedulingPolicy),
     "expedite": DecisionSpec("expedite", ExpediteContext, ExpediteDecision, ExpeditePolicy),
+    "fulfilment": DecisionSpec("ship", FulfilmentContext, FulfilmentDecision, FulfilmentPolicy),
     "billing": DecisionSpec("invoice", BillingContext, InvoiceDecision, BillingPolicy),
     "returns": DecisionSpec("review_return", ReturnContext, ReturnDecision, ReturnsPolicy),
     "debrief": DecisionSpec("debrief", DebriefContext, DebriefDecision, DebriefPolicy),
@@ -102,6 +106,7 @@ BUILTIN_MODULES = (
     "ordercycle.policies.acceptance",
     "ordercycle.policies.sequencing",
     "ordercycle.policies.replanning",
+    "ordercycle.policies.fulfilment",
     "ordercycle.policies.aftersales",
     "ordercycle.policies.overtime",
 )
@@ -190,6 +195,7 @@ class PolicyInstances:
     dispatch: DispatchPolicy
     schedule: SchedulingPolicy
     expedite: ExpeditePolicy
+    fulfilment: FulfilmentPolicy
     billing: BillingPolicy
     returns: ReturnsPolicy
     debrief: DebriefPolicy

@@ -48,6 +48,8 @@ from ordercycle.policies.contexts import (
     DispatchDecision,
     Forecast,
     ForecastContext,
+    FulfilmentContext,
+    FulfilmentDecision,
     InventoryContext,
     InventoryDecision,
     InvoiceDecision,
@@ -457,6 +459,22 @@ def _inventory_contract(context: InventoryContext, decision: InventoryDecision) 
     return []
 
 
+def _fulfilment_contract(context: FulfilmentContext, decision: FulfilmentDecision) -> list[str]:
+    ready = {line.line_id: line.ready_units for line in context.lines}
+    problems, seen = [], set()
+    for item in decision.lines:
+        units = item.units
+        if item.line_id not in ready:
+            problems.append(f"line {item.line_id!r} is not a line of order {context.order_id}")
+        elif item.line_id in seen:
+            problems.append(f"line {item.line_id} appears twice in one shipment")
+        elif not isinstance(units, int) or isinstance(units, bool) or not 0 < units <= ready[item.line_id]:
+            problems.append(f"line {item.line_id}: units = {units!r}, "
+                            f"expected an int in 1..{ready[item.line_id]}")
+        seen.add(item.line_id)
+    return problems
+
+
 def _pricing_contract(context: QuoteContext, decision: Quote) -> list[str]:
     problems = []
     if not _number(decision.unit_price) or decision.unit_price <= 0:
@@ -557,7 +575,7 @@ def _overtime_contract(context: OvertimeContext, decision: OvertimeDecision) -> 
 
 _CONTRACTS: dict[str, Callable[[Any, Any], list[str]]] = {
     "forecast": _forecast_contract, "capacity": _capacity_contract, "pricing": _pricing_contract,
-    "inventory": _inventory_contract,
+    "inventory": _inventory_contract, "fulfilment": _fulfilment_contract,
     "selection": _selection_contract, "priority": _ranking_contract, "dispatch": _dispatch_contract,
     "schedule": _schedule_contract, "expedite": _boolean_contract("grant"), "billing": _billing_contract,
     "returns": _returns_contract, "debrief": _boolean_contract("debrief"), "overtime": _overtime_contract,

@@ -43,11 +43,13 @@ class KpiInputs:
     replenishment_order_cost: float = 0.0
     centres: pd.DataFrame | None = None  # the ``centres`` table: None when no work centre keeps a calendar
     overtime_hour_cost: dict[str, float] | None = None  # work centre -> cost per overtime hour
+    lines: pd.DataFrame | None = None  # the ``lines`` table; None: tables saved before it existed
 
     @classmethod
     def from_scenario(cls, scenario: Any, events: pd.DataFrame, orders: pd.DataFrame,
                       forecasts: pd.DataFrame, plans: pd.DataFrame,
-                      pools: pd.DataFrame | None = None, centres: pd.DataFrame | None = None) -> KpiInputs:
+                      pools: pd.DataFrame | None = None, centres: pd.DataFrame | None = None,
+                      lines: pd.DataFrame | None = None) -> KpiInputs:
         """Take the constants from a scenario (a model or its JSON dict)."""
         data = scenario if isinstance(scenario, dict) else scenario.model_dump(mode="json")
         costs = data["costs"]
@@ -64,6 +66,7 @@ class KpiInputs:
             float(costs.get("replenishment_order_cost", 0.0)),
             centres,
             {w["id"]: float(w.get("overtime_hour_cost", 0.0)) for w in data["work_centres"]},
+            lines,
         )
 
 
@@ -204,6 +207,13 @@ def inventory_kpis(inputs: KpiInputs, window: pd.DataFrame, orders: pd.DataFrame
     activity = window["activity"]
     released = orders[orders["released_time"].notna() & orders["product_id"].isin(inputs.stocked_products)]
     asked = float(released["quantity"].sum())
+    if inputs.lines is not None and "lines" in orders and (orders["lines"] > 1).any():
+        # orders of several lines: the make-to-stock lines of every released order
+        out = orders.loc[orders["released_time"].notna(), "order_id"]
+        lines = inputs.lines[inputs.lines["product_id"].isin(inputs.stocked_products)
+                             & inputs.lines["order_id"].isin(out)]
+        released = orders[orders["order_id"].isin(lines["order_id"])]
+        asked = float(lines["quantity"].sum())
     issued = window[(activity == "stock_issued") & window["order_id"].isin(released["order_id"])]
     fills = window[(activity == "backorder_filled") & window["order_id"].isin(released["order_id"])]
     at_once = float(issued["quantity"].sum()) - float(fills["quantity"].sum())
@@ -343,6 +353,43 @@ def pool_kpis(pools: pd.DataFrame | None, warmup: float,
     return {"staff_utilization": utilisation, "queue_growth_per_week": growth, "staff_cost": round(cost, 2)}
 
 
+def fulfilment_kpis(orders: pd.DataFrame, lines: pd.DataFrame | None,
+                    events: pd.DataFrame) -> dict[str, float]:
+    """Order lines and shipments (``docs/kpis.md#order-lines-and-fulfilment``).
+
+    Over the delivered orders of ``orders`` (final delivery done; returned ones included):
+    ``order_fill_rate`` — the first shipment carried the whole order; ``line_fill_rate`` —
+    of their lines, those whose whole quantity left in one shipment (from ``lines``);
+    ``otif_rate`` — on time (final delivery by the promised date) and in full (in one
+    shipment); ``perfect_order_rate`` — OTIF, nothing of it returned and no invoice of it
+    disputed; ``shipments_per_order``. ``lines_per_order`` is over every inquiry.
+    """
+    delivered = orders[orders["delivered_time"].notna()]
+    n = len(delivered)
+    nan = float("nan")
+    in_full = delivered["shipments"] == 1
+    on_time = delivered["delivered_time"] <= delivered["promised_date"] + 1e-9
+    otif = in_full & on_time
+    troubled = set(events.loc[events["activity"].isin(["return_requested", "invoice_disputed"]),
+                              "order_id"].dropna().astype("int64"))
+    perfect = otif & ~delivered["order_id"].isin(troubled)
+    line_fill = nan
+    lines_per_order = 1.0 if len(orders) else nan
+    if lines is not None:
+        mine = lines[lines["order_id"].isin(delivered["order_id"])]
+        line_fill = float((mine["shipments"] == 1).mean()) if len(mine) else nan
+        counted = lines[lines["order_id"].isin(orders["order_id"])]
+        lines_per_order = len(counted) / len(orders) if len(orders) else nan
+    return {
+        "order_fill_rate": float(in_full.mean()) if n else nan,
+        "line_fill_rate": line_fill,
+        "otif_rate": float(otif.mean()) if n else nan,
+        "perfect_order_rate": float(perfect.mean()) if n else nan,
+        "shipments_per_order": float(delivered["shipments"].mean()) if n else nan,
+        "lines_per_order": lines_per_order,
+    }
+
+
 def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     """All KPIs of one run (see ``docs/kpis.md`` for every definition)."""
     warmup, horizon = inputs.warmup_days, inputs.horizon_days
@@ -470,4 +517,5 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "mean_unattended_closed_hours": _mean(closed),
         "mean_unattended_open_hours": _mean(unattended - closed),
         **goodwill_kpis(window),
+        **fulfilment_kpis(orders, inputs.lines, events),
     }

@@ -18,12 +18,13 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
 )
 
-from ordercycle.scenarios.distributions import Distribution
+from ordercycle.scenarios.distributions import Distribution, Fixed
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 Probability = float
@@ -187,10 +188,13 @@ class Segment(BaseModel):
     customers: int = Field(ge=1, description="number of distinct customers in the segment")
     importance: float = Field(gt=0, description="weight of the segment's customers (higher: more important)")
     arrivals: Arrivals
-    order_size_units: Distribution = Field(description="units per order (rounded up, at least 1)")
+    order_size_units: Distribution = Field(description="units per order line (rounded up, at least 1)")
     product_mix: dict[str, float] = Field(
         min_length=1, description="product id -> relative share of this segment's inquiries"
     )
+    lines_per_order: Distribution = Field(
+        1.0, description="lines per order, each a different product of product_mix (rounded up, at "
+        "least 1, at most the products with a share > 0; default: one line)")
     base_utility: float = Field(
         2.0, description="logit of the quote acceptance probability at list price and desired lead"
     )
@@ -211,6 +215,16 @@ class Segment(BaseModel):
     )
     logistics_provider: str = Field(description="id of the provider that delivers to the segment")
     return_window_days: float = Field(30.0, ge=0, description="days after delivery a return is accepted")
+
+    @field_validator("lines_per_order")
+    @classmethod
+    def _lines_fit_the_mix(cls, lines: Distribution, info: ValidationInfo) -> Distribution:
+        mix = info.data.get("product_mix") or {}
+        products = sum(1 for share in mix.values() if share > 0)
+        if isinstance(lines, Fixed) and mix and not 1 <= lines.value <= products:
+            raise ValueError(f"a fixed number of lines must be in 1..{products} (the products of "
+                             f"product_mix with a share > 0), got {lines.value:g}")
+        return lines
 
     @field_validator("product_mix")
     @classmethod
@@ -529,6 +543,7 @@ class PolicySet(BaseModel):
     dispatch: PolicyChoice = PolicyChoice(name="priority-first")
     schedule: PolicyChoice = PolicyChoice(name="none")
     expedite: PolicyChoice = PolicyChoice(name="bounded")
+    fulfilment: PolicyChoice = PolicyChoice(name="ship-complete")
     billing: PolicyChoice = PolicyChoice(name="consult-shipping-sales")
     returns: PolicyChoice = PolicyChoice(name="within-window")
     debrief: PolicyChoice = PolicyChoice(name="never")
@@ -555,6 +570,7 @@ class PolicySetChanges(BaseModel):
     dispatch: PolicyChoice | None = None
     schedule: PolicyChoice | None = None
     expedite: PolicyChoice | None = None
+    fulfilment: PolicyChoice | None = None
     billing: PolicyChoice | None = None
     returns: PolicyChoice | None = None
     debrief: PolicyChoice | None = None
@@ -758,8 +774,11 @@ class Scenario(BaseModel):
             del policies["inventory"]
         if isinstance(policies, dict) and policies.get("overtime") == {"name": "none", "params": {}}:
             del policies["overtime"]
+        if isinstance(policies, dict) and policies.get("fulfilment") == {"name": "ship-complete",
+                                                                         "params": {}}:
+            del policies["fulfilment"]
         for changes in (data.get("sets") or {}).values():
-            for key in ("inventory", "overtime"):
+            for key in ("inventory", "overtime", "fulfilment"):
                 if isinstance(changes, dict) and key in changes and changes[key] is None:
                     del changes[key]
         for centre in data.get("work_centres", ()):
@@ -769,6 +788,9 @@ class Scenario(BaseModel):
         if isinstance(staff, dict) and staff.get("hourly_cost", 0) == {}:
             del staff["hourly_cost"]
         for segment in data.get("segments", ()):
+            one_line = {"dist": "fixed", "value": 1.0}
+            if isinstance(segment, dict) and segment.get("lines_per_order") == one_line:
+                del segment["lines_per_order"]
             arrivals = segment.get("arrivals") if isinstance(segment, dict) else None
             if isinstance(arrivals, dict):
                 for key in ("weekday_profile", "hourly_profile"):

@@ -1,4 +1,4 @@
-"""The objects that flow through the cycle: orders, jobs, shipments, invoices.
+"""The objects that flow through the cycle: orders and their lines, jobs, shipments, invoices.
 
 Every order has, at every moment, a ``state`` and an ``owner`` (the department or
 outside party responsible for it). ``unattended_days`` accumulates the time during
@@ -20,8 +20,45 @@ FINAL_STATES = ("lost_quote", "rejected", "lost_sale", "delivered", "returned", 
 (``lost_sale``: accepted, but lost because stock could not cover it under a lost-sales policy)."""
 
 
+class Line:
+    """One line of an order: a product in a quantity at a unit price.
+
+    ``ready_units`` are units of the line available to ship (from stock at release, a
+    filled back-order or finished production) and not yet shipped; ``shipped_units`` have
+    left in a shipment. ``backordered_units`` is what the line ever back-ordered.
+    """
+
+    __slots__ = ("line_id", "order", "number", "product_id", "quantity", "list_price", "unit_price",
+                 "unit_cost", "ready_units", "shipped_units", "backordered_units", "from_stock_units",
+                 "ready_time", "shipped_time", "delivered_time", "shipments", "returned_units",
+                 "delivered_units", "allocated_units")
+
+    def __init__(self, line_id: int, order: Order, number: int, product_id: str, quantity: int):
+        self.line_id = line_id
+        self.order = order
+        self.number = number
+        """Position of the line on its order, from 1."""
+        self.product_id = product_id
+        self.quantity = quantity
+        self.list_price = self.unit_price = self.unit_cost = 0.0
+        self.ready_units = self.shipped_units = self.backordered_units = self.from_stock_units = 0
+        self.returned_units = self.delivered_units = 0
+        self.allocated_units = 0
+        """Units given to a shipment (being picked, loaded or gone)."""
+        self.ready_time = self.shipped_time = self.delivered_time = NAN
+        """When the last unit became ready, left, arrived (NaN: not yet)."""
+        self.shipments = 0
+        """Shipments that carried units of the line."""
+
+
 class Order:
-    """One customer inquiry, and the order it may become (a single order line)."""
+    """One customer inquiry, and the order it may become (one or more order lines).
+
+    ``product_id`` and ``quantity`` are the first line's product and the order's total
+    units; ``list_price``, ``unit_price`` and ``unit_cost`` are per unit over all lines
+    (quantity-weighted means, so units × price is the order's amount); a one-line order's
+    are its line's.
+    """
 
     __slots__ = (
         "order_id", "customer_id", "segment", "importance", "product_id", "quantity",
@@ -32,7 +69,7 @@ class Order:
         "shipped_units", "first_ship_time", "delivered_time", "shipments",
         "billed_cents", "paid_cents", "refunded_cents", "returned_units", "final_state",
         "invoices", "unit_cost", "waits", "waiting_since", "quoted_lead_days", "routing_step",
-        "closed_wait_days", "wait_calendar",
+        "closed_wait_days", "wait_calendar", "lines",
     )
 
     def __init__(self, order_id: int, customer_id: str, segment: str, importance: float,
@@ -74,6 +111,8 @@ class Order:
         """Lead time of the quote sent to the customer, days (the promise once the order is entered)."""
         self.routing_step = -1
         """Index of the routing operation the order's production is at (-1: none released)."""
+        self.lines: list[Line] = []
+        """The order's lines (at least one once the inquiry is complete)."""
 
     def move(self, state: str, owner: str) -> None:
         """Change state and owner together (an order is never ownerless)."""
@@ -146,12 +185,16 @@ class Job:
 
 @dataclass(eq=False, slots=True)  # identity: a shipment is one object, never compared by value
 class Shipment:
-    """Goods that leave together for one order."""
+    """Goods that leave together for one order (lines of that order only)."""
 
     shipment_id: int
     order: Order
     units: int
     from_stock: bool
+    amount_cents: int = 0
+    """What the shipped units cost the customer at the agreed prices (Σ line units × line price)."""
+    lines: tuple[tuple[Line, int], ...] = ()
+    """(line, units) carried."""
     dispatched_time: float = float("nan")
     delivered_time: float = float("nan")
     settled: bool = False
@@ -175,13 +218,15 @@ class Backorder:
     when ``allocated`` reaches ``units``.
     """
 
-    __slots__ = ("order", "units", "allocated", "filled")
+    __slots__ = ("order", "units", "allocated", "filled", "line")
 
-    def __init__(self, order: Order, units: int, filled: Any):
+    def __init__(self, order: Order, units: int, filled: Any, line: Line | None = None):
         self.order = order
         self.units = units
         self.allocated = 0
         self.filled = filled
+        self.line = line
+        """The order line the back-order belongs to (None: the order's only line)."""
 
     @property
     def open_units(self) -> int:

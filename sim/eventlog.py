@@ -1,7 +1,7 @@
 """The event recorder: flat event records in columnar buffers, written as parquet.
 
 Each record is one row: time (days), activity, order, department, resource, and the
-ids of the other objects involved (shipment, invoice, return, ticket, job, product), plus a
+ids of the other objects involved (shipment, invoice, return, ticket, job, order line, product), plus a
 quantity and an amount. The activity names the step of the cycle it belongs to
 (:data:`ACTIVITY_STEP`), so the log maps onto object-centric event logs (OCEL 2.0):
 each id column is an object type.
@@ -95,7 +95,7 @@ ACTIVITY_STEP: dict[str, str] = {
 }
 """Every activity the model logs, and the step of the cycle it belongs to."""
 
-_ID_COLUMNS = ("order_id", "shipment_id", "invoice_id", "return_id", "ticket_id", "job_id")
+_ID_COLUMNS = ("order_id", "shipment_id", "invoice_id", "return_id", "ticket_id", "job_id", "line_id")
 COLUMNS = ("time", "activity", "department", "resource", *_ID_COLUMNS, "product_id", "quantity", "amount")
 """Columns of a record, in the order :meth:`Recorder.log` stores them."""
 
@@ -110,11 +110,11 @@ NAN = float("nan")
 
 _PACKED = ("time", *_ID_COLUMNS, "quantity", "amount", "activity", "department", "resource", "product_id")
 """Fields of a packed record, in packing order: numbers first, then the codes of the strings."""
-_ROW = struct.Struct("<d6qdd4i")
-"""Binary layout of one record (little-endian, no padding): time, six ids, quantity, amount, and
+_ROW = struct.Struct("<d7qdd4i")
+"""Binary layout of one record (little-endian, no padding): time, seven ids, quantity, amount, and
 the codes of activity, department, resource and product (-1: none)."""
 _ROW_DTYPE = np.dtype([(name, kind) for name, kind in zip(
-    _PACKED, ("<f8", *["<i8"] * 6, "<f8", "<f8", *["<i4"] * 4), strict=True)])
+    _PACKED, ("<f8", *["<i8"] * 7, "<f8", "<f8", *["<i4"] * 4), strict=True)])
 _STRING_COLUMNS = ("activity", "department", "resource", "product_id")
 assert _ROW_DTYPE.itemsize == _ROW.size
 _ROW_SIZE = _ROW.size
@@ -179,6 +179,7 @@ class Recorder:
             return_: int = -1,
             ticket: int = -1,
             job: int = -1,
+            line: int = -1,
             product: str | None = None,
             quantity: float = NAN,
             amount: float = NAN,
@@ -186,11 +187,11 @@ class Recorder:
             """Append one event (ids -1 and amounts NaN mean "none")."""
             nonlocal buffer, offset
             try:  # plain dict lookups: only the first occurrence of a string is missing
-                pack_into(buffer, offset, time, order_id, shipment, invoice, return_, ticket, job,
+                pack_into(buffer, offset, time, order_id, shipment, invoice, return_, ticket, job, line,
                           quantity, amount, codes[activity], codes[department], codes[resource],
                           codes[product])
             except KeyError:  # raised before anything is written
-                pack_into(buffer, offset, time, order_id, shipment, invoice, return_, ticket, job,
+                pack_into(buffer, offset, time, order_id, shipment, invoice, return_, ticket, job, line,
                           quantity, amount, code(activity), code(department), code(resource), code(product))
             offset += size
             if offset >= limit:

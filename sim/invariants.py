@@ -27,6 +27,16 @@ Each line starts with the letter of its check:
 (k) working time: at a work centre on a calendar every stretch a machine works (from a
     changeover, start, resume or repair to the job's next event) lies in the centre's
     shifts on working days (at the most shifts planned during the stretch) or in overtime.
+(l) order lines (``lines``): every order has its lines and their quantities sum to the
+    order's; per line 0 ≤ returned ≤ delivered ≤ shipped ≤ quantity (a return of one
+    line refunds its units × the line's agreed price) and stock issued +
+    back-ordered ≤ quantity; the lines' shipped units sum to the order's; a delivered
+    order has every line shipped and delivered in full; the stock issued and back-ordered
+    per line in the event log are the line's; an event naming a line names its order
+    (a line has one owner: its order); a shipment carries lines of its own order only.
+
+Money of a multi-line order is checked against what its shipments cost at the lines'
+agreed prices (the model's shipments): its ``unit_price`` is a mean per unit.
 
 The run is observed at its horizon, so only what must hold *then* is checked: an
 invoice may still be in dispute, a shipment not yet invoiced, a refund not yet paid.
@@ -132,8 +142,15 @@ def check_billing(orders: pd.DataFrame, events: pd.DataFrame, policy: str, model
             + _per_order(events, "payment_carried_over", "amount", index)).to_numpy()
     refunded = (_per_order(events, "refund_paid", "amount", index)
                 + _per_order(events, "refund_carried_over", "amount", index)).to_numpy()
+    shipped_due = orders["shipped_units"].to_numpy() * price
+    if model is not None:  # multi-line orders: what their shipments cost at the lines' prices
+        amounts = {o.order_id: sum(s.amount_cents for s in o.shipments)
+                   for o in model.orders if len(o.lines) > 1}
+        if amounts:
+            multi = pd.Series(amounts, dtype="int64").reindex(index).to_numpy(dtype=float)
+            shipped_due = np.where(np.isnan(multi), shipped_due, multi)
     frame = orders.assign(ledger=ledger / 100, paid_ev=paid / 100, refunded_ev=refunded / 100,
-                          due=orders["shipped_units"].to_numpy() * price / 100)
+                          due=shipped_due / 100)
     lines = (
         _rows(billed != ledger, frame,
               "order {order_id}: billed {billed:.2f} != {ledger:.2f} issued + corrected (+ carried over)")
@@ -145,13 +162,18 @@ def check_billing(orders: pd.DataFrame, events: pd.DataFrame, policy: str, model
                 "order {order_id}: every invoice paid but billed {billed:.2f} != paid {paid:.2f}")
     )
     if policy == CONSULTING:
-        lines += _rows(billed > orders["shipped_units"].to_numpy() * price, frame,
+        lines += _rows(billed > shipped_due, frame,
                        "order {order_id}: billed {billed:.2f} > shipped x agreed price {due:.2f}")
         lines += [f"order {i}: invoice disputed although billing consults"
                   for i in _of(events, "invoice_disputed")["order_id"]]
     if model is not None:  # the units on issued invoices are known only to the model
         units = {o.order_id: sum(s.units for s in o.shipments if s.billed) for o in model.orders}
         correct = pd.Series(units, dtype="int64").reindex(index, fill_value=0).to_numpy() * price
+        multi_billed = {o.order_id: sum(s.amount_cents for s in o.shipments if s.billed)
+                        for o in model.orders if len(o.lines) > 1}
+        if multi_billed:
+            multi = pd.Series(multi_billed, dtype="int64").reindex(index).to_numpy(dtype=float)
+            correct = np.where(np.isnan(multi), correct, multi)
         frame["correct"] = correct / 100
         if policy == CONSULTING:
             lines += _rows(billed != correct, frame, "order {order_id}: billed {billed:.2f} != invoiced "
@@ -171,6 +193,10 @@ def check_bounds(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
     prices = _cents(orders.drop_duplicates("order_id").set_index("order_id")["unit_price"])
     refunds["owed"] = (units.reindex(refunds["return_id"]).to_numpy()
                        * prices.reindex(refunds["order_id"]).to_numpy()) / 100
+    if "lines" in orders:  # a multi-line order's refund is its shipment's amount (checked in (l))
+        counts = orders.drop_duplicates("order_id").set_index("order_id")["lines"]
+        one_line = counts.reindex(refunds["order_id"]).to_numpy() == 1
+        refunds.loc[~one_line, "owed"] = np.nan
     wrong = refunds["owed"].notna() & (_cents(refunds["amount"]) != _cents(refunds["owed"]))
     return (
         _rows(_cents(orders["refunded"]) > billed, orders,
@@ -255,7 +281,10 @@ def check_stock(orders: pd.DataFrame, events: pd.DataFrame, model: Any) -> list[
     filled = _of(events, "backorder_filled").groupby("order_id")["quantity"].sum()
     open_units = created.sub(filled.reindex(created.index, fill_value=0.0))
     if model is not None:
-        owed = {b.order.order_id: b.open_units for queue in model.backorders.values() for b in queue}
+        owed: dict[int, int] = {}  # an order of several lines may owe several back-orders
+        for queue in model.backorders.values():
+            for b in queue:
+                owed[b.order.order_id] = owed.get(b.order.order_id, 0) + b.open_units
         for order_id, units in open_units.items():
             if abs(units - owed.get(int(order_id), 0)) > EPS:
                 lines.append(f"order {int(order_id)}: back-ordered {created[order_id]:g} units, filled "
@@ -355,6 +384,79 @@ def check_working_time(events: pd.DataFrame, model: Any) -> list[str]:
     return lines
 
 
+def check_lines(orders: pd.DataFrame, events: pd.DataFrame, lines: pd.DataFrame | None,
+                model: Any) -> list[str]:
+    """(l) Conservation of lines and of the quantities of every line; a line's one owner."""
+    if lines is None:
+        return []
+    problems: list[str] = []
+    per_order = lines.groupby("order_id").agg(count=("line_id", "size"), quantity=("quantity", "sum"),
+                                              shipped=("shipped_units", "sum"))
+    frame = orders.drop_duplicates("order_id").set_index("order_id")  # (a) reports duplicates
+    count = per_order["count"].reindex(frame.index, fill_value=0)
+    problems += [f"order {i}: {frame.at[i, 'lines']} lines in orders, {c:g} in lines"
+                 for i, c in count.items() if c != frame.at[i, "lines"] or c < 1]
+    quantity = per_order["quantity"].reindex(frame.index)
+    problems += [f"order {i}: quantity {frame.at[i, 'quantity']} but its lines hold {q:g}"
+                 for i, q in quantity.items() if q != frame.at[i, "quantity"]]
+    shipped = per_order["shipped"].reindex(frame.index)
+    problems += [f"order {i}: shipped {frame.at[i, 'shipped_units']} but its lines shipped {q:g}"
+                 for i, q in shipped.items() if q != frame.at[i, "shipped_units"]]
+    problems += _rows(lines["shipped_units"] > lines["quantity"], lines,
+                      "line {line_id}: shipped {shipped_units} > quantity {quantity}")
+    problems += _rows(lines["delivered_units"] > lines["shipped_units"], lines,
+                      "line {line_id}: delivered {delivered_units} > shipped {shipped_units}")
+    problems += _rows(lines["returned_units"] > lines["delivered_units"], lines,
+                      "line {line_id}: returned {returned_units} > delivered {delivered_units}")
+    problems += _rows(lines["from_stock_units"] + lines["backordered_units"] > lines["quantity"], lines,
+                      "line {line_id}: {from_stock_units} from stock + {backordered_units} back-ordered "
+                      "> quantity {quantity}")
+    done = lines["order_id"].map(frame["final_state"].astype(object)).isin(["delivered", "returned"])
+    problems += _rows(done & (lines["delivered_units"] != lines["quantity"]), lines,
+                      "line {line_id}: order delivered with {delivered_units} of {quantity} units delivered")
+    by_line = lines.set_index("line_id")
+    filled = _of(events, "backorder_filled").dropna(subset=["line_id"]).groupby("line_id")["quantity"].sum()
+    for activity, column in (("stock_issued", "from_stock_units"),
+                             ("backorder_created", "backordered_units")):
+        logged = _of(events, activity).dropna(subset=["line_id"]).groupby("line_id")["quantity"].sum()
+        if activity == "stock_issued":  # at release, and on receipts for the line's back-order
+            logged = logged.sub(filled.reindex(logged.index, fill_value=0.0))
+        expected = by_line[column]
+        expected = expected[expected > 0]
+        diff = logged.reindex(expected.index.union(logged.index), fill_value=0) - expected.reindex(
+            expected.index.union(logged.index), fill_value=0)
+        problems += [f"line {int(i)}: {activity} logs {logged.get(i, 0):g} units, the line has "
+                     f"{expected.get(i, 0):g} {column}" for i, d in diff.items() if abs(d) > EPS]
+    received = _of(events, "return_received").dropna(subset=["line_id"]).set_index("return_id")
+    refunds = _of(events, "refund_paid").dropna(subset=["line_id"])
+    if len(refunds):  # a line's return refunds its units at the line's agreed price
+        units = received["quantity"].reindex(refunds["return_id"]).to_numpy(dtype=float)
+        price = by_line["unit_price"].reindex(refunds["line_id"].astype("int64")).to_numpy(dtype=float)
+        owed = units * np.round(price * 100)
+        amount = np.round(refunds["amount"].to_numpy(dtype=float) * 100)
+        rows = zip(refunds["line_id"], refunds["return_id"], amount, owed, strict=True)
+        problems += [f"line {int(x)}: refund of return {int(r)} is {a / 100:.2f}, "
+                     f"its units x price {o / 100:.2f}" for x, r, a, o in rows if not np.isnan(o) and a != o]
+    named = events.dropna(subset=["line_id"])
+    owner = by_line["order_id"].reindex(named["line_id"].astype("int64")).to_numpy()
+    wrong = named[owner != named["order_id"].to_numpy(dtype="int64")]
+    problems += [f"event {a} names line {int(x)} of order {o}, but is about order {int(e)}"
+                 for a, x, e, o in zip(wrong["activity"], wrong["line_id"], wrong["order_id"],
+                                       by_line["order_id"].reindex(wrong["line_id"].astype("int64")),
+                                       strict=True)]
+    if model is not None:
+        for order in model.orders:
+            for shipment in order.shipments:
+                if any(line.order is not order for line, _ in shipment.lines):
+                    problems.append(f"shipment {shipment.shipment_id} of order {order.order_id} carries a "
+                                    "line of another order")
+                if sum(units for _, units in shipment.lines) != shipment.units:
+                    carried = sum(units for _, units in shipment.lines)
+                    problems.append(f"shipment {shipment.shipment_id}: its lines carry {carried} units, "
+                                    f"the shipment {shipment.units}")
+    return problems
+
+
 def check_run(result: Any) -> list[str]:
     """Every violated invariant of a finished run, one line each (``[]``: all hold).
 
@@ -379,6 +481,7 @@ def check_run(result: Any) -> list[str]:
         "i": check_stock(orders, events, getattr(result, "model", None)),
         "j": check_machines(events, horizon),
         "k": check_working_time(events, getattr(result, "model", None)),
+        "l": check_lines(orders, events, getattr(result, "lines", None), getattr(result, "model", None)),
     }
     problems: list[str] = []
     for tag, lines in checks.items():

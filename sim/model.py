@@ -274,7 +274,7 @@ class CompanyModel:
         self.plan_rows: list[dict[str, Any]] = []
         self.replan_seconds: list[float] = []
         """Wall time of each re-plan by the schedule policy (kept out of the event log: not reproducible)."""
-        self._ids = {kind: 0 for kind in ("order", "job", "shipment", "invoice", "return", "ticket")}
+        self._ids = {kind: 0 for kind in ("order", "job", "shipment", "invoice", "return", "ticket", "line")}
         self.task: dict[str, BlockSampler] = {
             task: self.streams.sampler(f"task.{task}", getattr(scenario.task_hours, task))
             for task in type(scenario.task_hours).model_fields
@@ -336,7 +336,7 @@ class CompanyModel:
     # --- helpers used by the steps --------------------------------------------------
 
     def next_id(self, kind: str) -> int:
-        """Next id of an object kind (order, job, shipment, invoice, return, ticket)."""
+        """Next id of an object kind (order, job, shipment, invoice, return, ticket, line)."""
         self._ids[kind] += 1
         return self._ids[kind]
 

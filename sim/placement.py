@@ -13,7 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ordercycle.sim.entities import Invoice, Order, Shipment
+from ordercycle.sim.entities import Invoice, Line, Order, Shipment
 from ordercycle.sim.model import cents
 from ordercycle.sim.snapshot import (
     FULFILMENT,
@@ -40,10 +40,13 @@ def _order(m: CompanyModel, o: OrderState, fates: list[Any]) -> Order:
     order = Order(o.order_id, o.customer_id, o.segment, segment.importance, o.product, o.quantity,
                   o.inquiry_day)
     order.u_accept, order.u_entry_error, order.u_repair, order.u_return = (draw() for draw in fates)
+    line = Line(m.next_id("line"), order, 1, o.product, o.quantity)  # a snapshot's order has one line
+    order.lines.append(line)
     rank = STEPS.index(o.step)
     if o.unit_price is not None:
         order.list_price, order.unit_cost = product.list_price, product.unit_cost
         order.unit_price = round(o.unit_price, 2)
+        line.list_price, line.unit_cost, line.unit_price = order.list_price, order.unit_cost, order.unit_price
         order.quote_time = o.inquiry_day
     if o.quoted_lead_days is not None:
         order.quoted_lead_days = o.quoted_lead_days
@@ -63,7 +66,8 @@ def _order(m: CompanyModel, o: OrderState, fates: list[Any]) -> Order:
         order.expedited = o.expedited
         order.routing_step = o.routing_step if o.step == "production" else -1
     if o.shipped_units:
-        order.shipped_units = o.shipped_units
+        order.shipped_units = line.shipped_units = o.shipped_units
+        line.delivered_units = line.allocated_units = o.shipped_units
         order.first_ship_time = o.first_ship_day if o.first_ship_day is not None else order.entered_time
     if o.step == "delivered":
         order.delivered_time = o.delivered_day if o.delivered_day is not None else order.first_ship_time
@@ -85,7 +89,8 @@ def _opening_shipments(m: CompanyModel, order: Order, o: OrderState, settled: bo
     for units, billed in ((o.invoiced_units, True), (o.shipped_units - o.invoiced_units, False)):
         if not units:
             continue
-        shipment = Shipment(m.next_id("shipment"), order, units, False)
+        shipment = Shipment(m.next_id("shipment"), order, units, False, units * cents(order.unit_price),
+                            ((order.lines[0], units),))
         shipment.dispatched_time = shipment.delivered_time = order.first_ship_time
         shipment.billed = billed
         if billed and settled:
@@ -219,7 +224,8 @@ def capture(m: CompanyModel) -> Snapshot:
     progress restarts from its beginning; an order whose stock shipment is still being
     picked while the rest is produced has all its units produced (or back-ordered, with
     what is allocated to it back in stock); repair calls not yet
-    made and the shipments of a return are not kept.
+    made and the shipments of a return are not kept. Orders of several lines cannot be
+    captured yet (a ``ValueError`` names the first one).
     """
     now = m.env.now
     invoices = sorted(m.open_invoices.values(), key=lambda v: v.invoice_id)
@@ -237,6 +243,9 @@ def capture(m: CompanyModel) -> Snapshot:
         unbilled = any(not s.billed for s in order.shipments)
         if step == "delivered" and order.order_id not in keep and not unbilled:
             continue
+        if len(order.lines) > 1:
+            raise ValueError(f"a state snapshot holds one-line orders only; order {order.order_id} "
+                             f"has {len(order.lines)} lines open at day {now:g}")
         record: dict[str, Any] = {
             "order_id": order.order_id, "customer_id": order.customer_id, "segment": order.segment,
             "product": order.product_id, "quantity": order.quantity, "step": step,

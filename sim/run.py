@@ -2,7 +2,7 @@
 
 :func:`simulate` returns a :class:`RunResult` (tables and KPIs) without touching the
 disk; :func:`write_outputs` writes the documented files of an output folder:
-``events.parquet``, ``orders.parquet``, ``forecasts.parquet``, ``plans.parquet``,
+``events.parquet``, ``orders.parquet``, ``lines.parquet``, ``forecasts.parquet``, ``plans.parquet``,
 ``kpis.json`` and ``run.json`` (provenance: scenario and its hash, seed, version).
 """
 
@@ -54,6 +54,8 @@ class RunResult:
     centres: pd.DataFrame | None = None
     """Per calendared work centre and day: staffed machine-hours and overtime (:func:`centres_table`);
     None when no work centre is on a calendar."""
+    lines: pd.DataFrame | None = None
+    """One row per order line (:func:`lines_table`)."""
 
     def provenance(self) -> dict[str, Any]:
         """What produced these outputs (written as ``run.json``)."""
@@ -103,6 +105,7 @@ def orders_table(orders: list[Order], now: float) -> pd.DataFrame:
         "expedited": [o.expedited for o in orders],
         "shipped_units": [o.shipped_units for o in orders],
         "shipments": [len(o.shipments) for o in orders],
+        "lines": [len(o.lines) for o in orders],
         "returned_units": [o.returned_units for o in orders],
         "billed": [o.billed_cents / 100 for o in orders],
         "paid": [o.paid_cents / 100 for o in orders],
@@ -118,6 +121,33 @@ def orders_table(orders: list[Order], now: float) -> pd.DataFrame:
         table["final_state"], categories=list(FINAL_STATES)
     )
     return table
+
+
+def lines_table(orders: list[Order]) -> pd.DataFrame:
+    """One row per order line: product, quantity, prices, what came from stock, was back-ordered,
+    shipped, delivered and returned, and when the line was ready, had left and had arrived in full."""
+    lines = [line for order in orders for line in order.lines]
+    rows = {
+        "line_id": [x.line_id for x in lines],
+        "order_id": [x.order.order_id for x in lines],
+        "line_number": [x.number for x in lines],
+        "product_id": [x.product_id for x in lines],
+        "quantity": [x.quantity for x in lines],
+        "list_price": [x.list_price for x in lines],
+        "unit_price": [x.unit_price for x in lines],
+        "unit_cost": [x.unit_cost for x in lines],
+        "from_stock_units": [x.from_stock_units for x in lines],
+        "backordered_units": [x.backordered_units for x in lines],
+        "shipped_units": [x.shipped_units for x in lines],
+        "delivered_units": [x.delivered_units for x in lines],
+        "returned_units": [x.returned_units for x in lines],
+        "shipments": [x.shipments for x in lines],
+        "ready_time": [x.ready_time for x in lines],
+        "shipped_time": [x.shipped_time for x in lines],
+        "delivered_time": [x.delivered_time for x in lines],
+    }
+    return pd.DataFrame(rows).astype({"line_id": "int64", "order_id": "int64", "line_number": "int64",
+                                      "quantity": "int64", "shipped_units": "int64"})
 
 
 def pools_table(model: CompanyModel, now: float) -> pd.DataFrame:
@@ -225,11 +255,13 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
     )
     pools = pools_table(model, model.env.now)
     centres = centres_table(model, model.env.now)
-    kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans, pools, centres))
+    lines = lines_table(model.orders)
+    kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans, pools, centres,
+                                                lines))
     if scenario.start is not None:
         kpis["carried_over"] = carried_over_kpis(orders, model.env.now)
     return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model, snapshot,
-                     pools, centres)
+                     pools, centres, lines)
 
 
 def carried_over_kpis(orders: pd.DataFrame, horizon: float) -> dict[str, float]:
@@ -282,6 +314,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
         result.pools.to_parquet(out / "pools.parquet", index=False)
     if result.centres is not None:
         result.centres.to_parquet(out / "centres.parquet", index=False)
+    if result.lines is not None:
+        result.lines.to_parquet(out / "lines.parquet", index=False)
     (out / "kpis.json").write_text(kpis_json(result.kpis), encoding="utf-8")
     (out / "run.json").write_text(
         json.dumps(result.provenance(), sort_keys=True, indent=2) + "\n", encoding="utf-8"

@@ -54,6 +54,7 @@ ROUTE_NAMES: dict[str, str] = {
     "dispatch": "dispatch",
     "schedule": "schedule",
     "expedite": "expedite",
+    "fulfilment": "ship",
     "billing": "invoice",
     "returns": "return",
     "debrief": "debrief",

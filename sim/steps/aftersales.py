@@ -19,7 +19,7 @@ import simpy
 
 from ordercycle.policies.contexts import DebriefContext, ReturnContext
 from ordercycle.sim.clock import Environment
-from ordercycle.sim.entities import Order, Shipment
+from ordercycle.sim.entities import Line, Order, Shipment
 from ordercycle.sim.model import cents
 
 GOLDEN_RATIO = 0.6180339887498949
@@ -34,10 +34,21 @@ def maybe_return(env: Environment, m: CompanyModel, order: Order, shipment: Ship
 
     The k-th shipment of an order uses u_k = frac(u + k·φ) (φ the golden ratio) of the
     order's own uniform u, drawn at the inquiry: shipments get distinct fates and
-    every policy set sees the same ones (common random numbers).
+    every policy set sees the same ones (common random numbers). A shipment of several
+    lines is returned per line: line j of it uses u_{k,j} = frac(u + (8k + j)·φ) and its
+    own product's defect rate, and a claim returns (and refunds) that line's units only.
     """
-    product = m.products[order.product_id]
     k = order.shipments.index(shipment)
+    if len(shipment.lines) > 1:
+        for j, part in enumerate(shipment.lines):
+            u = (order.u_return + (8 * k + j) * GOLDEN_RATIO) % 1.0
+            defect = m.defect_rate(m.products[part[0].product_id])
+            if u < defect:
+                env.process(return_claim(env, m, order, shipment, "defect", line=part))
+            elif u < defect + m.scenario.quality.picking_error_rate:
+                env.process(return_claim(env, m, order, shipment, "wrong_shipment", line=part))
+        return
+    product = m.products[shipment.lines[0][0].product_id if shipment.lines else order.product_id]
     u = (order.u_return + k * GOLDEN_RATIO) % 1.0
     defect = m.defect_rate(product)
     if u < defect:
@@ -52,9 +63,10 @@ carrier's pickup, received and awaiting its refund."""
 
 
 def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Shipment,
-                 reason_code: str, resume: tuple[int, str, int] | None = None
-                 ) -> Generator[simpy.Event, Any, None]:
-    """Request, approval, pickup and refund of one returned shipment.
+                 reason_code: str, resume: tuple[int, str, int] | None = None,
+                 line: tuple[Line, int] | None = None) -> Generator[simpy.Event, Any, None]:
+    """Request, approval, pickup and refund of one returned shipment (``line``: of that
+    (line, units) of a shipment of several lines only).
 
     The claim moves the order (state and owner) only once fulfilment has finished: a
     returned stock shipment never takes an order away from production. ``resume``
@@ -69,14 +81,17 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
 
     if resume is None:
         yield env.wait(m.draw["returns.request"]())
-        return_id, stage, units = m.next_id("return"), "approval", shipment.units
+        return_id, stage = m.next_id("return"), "approval"
+        units = shipment.units if line is None else line[1]
         requested = env.now
-        m.log(env.now, "return_requested", "returns", order.order_id, quantity=units,
-              return_=return_id, shipment=shipment.shipment_id)
+        refs = {"return_": return_id, "shipment": shipment.shipment_id}
+        if line is not None:
+            refs["line"] = line[0].line_id
+        m.log(env.now, "return_requested", "returns", order.order_id, quantity=units, **refs)
     else:
         return_id, stage, units = resume
         requested = 0.0  # a resumed claim's age counts from time 0
-    refs = {"return_": return_id, "shipment": shipment.shipment_id}
+        refs = {"return_": return_id, "shipment": shipment.shipment_id}
     claim = m.open_returns[return_id] = [order, shipment, stage, units, reason_code]
     policy = m.policies.returns
     refund_delay, chase = 0.0, False
@@ -112,6 +127,11 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
         move("return_pickup", "logistics")
         yield env.wait(m.draw["returns.pickup"]())
         order.returned_units += units
+        if line is not None:
+            line[0].returned_units += units
+        else:  # the whole shipment comes back: each line's units
+            for returned, shipped in shipment.lines:
+                returned.returned_units += shipped
         claim[2] = "refund"
         m.log(env.now, "return_received", "warehouse", order.order_id, quantity=units, **refs)
     if not shipment.settled:
@@ -132,7 +152,10 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
                            move=order.delivered, low_priority=True, **refs)
     yield from m.serve([order], "finance", "finance_clerks", m.task["refund"](),
                        "refund_started", None, "refund", move=order.delivered, **refs)
-    owed = units * cents(order.unit_price)
+    if line is not None:
+        owed = units * cents(line[0].unit_price)
+    else:
+        owed = units * cents(order.unit_price) if len(order.lines) <= 1 else shipment.amount_cents
     refund = max(0, min(owed, order.billed_cents - order.refunded_cents))
     order.refunded_cents += refund
     del m.open_returns[return_id]

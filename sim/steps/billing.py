@@ -49,9 +49,11 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
                 shipments: list[Shipment]) -> Generator[simpy.Event, Any, None]:
     """Prepare, issue, dispute if wrong, and collect one invoice."""
     by_order: dict[int, tuple[Order, int]] = {}
+    due: dict[int, int] = {}  # order id -> what its shipments on this invoice cost at the agreed prices
     for shipment in shipments:
         order, units = by_order.get(shipment.order.order_id, (shipment.order, 0))
         by_order[order.order_id] = (order, units + shipment.units)
+        due[order.order_id] = due.get(order.order_id, 0) + shipment.amount_cents
     orders = [by_order[k][0] for k in sorted(by_order)] if len(by_order) > 1 else [shipments[0].order]
     invoice = Invoice(m.next_id("invoice"), customer_id, float("nan"))
     invoice_id = invoice.invoice_id
@@ -67,7 +69,7 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
             order.order_id, order.entered_units, order.entered_unit_price,
             order.billed_cents / 100,
             by_order[order.order_id][1] if consults else None,
-            order.unit_price if consults else None,
+            _agreed_unit_price(order, by_order[order.order_id][1], due) if consults else None,
         )
         for order in orders
     )
@@ -85,7 +87,7 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
     wrong: list[Order] = []
     for order in orders:
         units = by_order[order.order_id][1]
-        correct = units * cents(order.unit_price)  # what the line should charge: shipped × agreed price
+        correct = due[order.order_id]  # what the line should charge: shipped × agreed price
         line_cents = charged[order.order_id]
         invoice.lines.append((order, units, correct))
         invoice.amount_cents += line_cents
@@ -112,7 +114,7 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
                            m.task["dispute_rework"](), "dispute_rework_started", None, "dispute",
                            move=False, invoice=invoice_id)
         for order in wrong:
-            correction = by_order_correct(order, by_order) - charged[order.order_id]
+            correction = due[order.order_id] - charged[order.order_id]
             order.billed_cents += correction
             invoice.amount_cents += correction
             charged[order.order_id] += correction
@@ -176,6 +178,9 @@ def resume_invoice(env: Environment, m: CompanyModel, invoice: Invoice,
     _collect(env, m, invoice)
 
 
-def by_order_correct(order: Order, by_order: dict[int, tuple[Order, int]]) -> int:
-    """What an invoice line for ``order`` should charge: shipped units × agreed price."""
-    return by_order[order.order_id][1] * cents(order.unit_price)
+def _agreed_unit_price(order: Order, units: int, due: dict[int, int]) -> float:
+    """The agreed price per unit of what an invoice covers: the order's, or for a
+    multi-line order the mean over the shipped lines (so units × it is their amount)."""
+    if len(order.lines) <= 1:
+        return order.unit_price
+    return due[order.order_id] / 100 / units

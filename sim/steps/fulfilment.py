@@ -1,7 +1,9 @@
 """Step 8: fulfilment — ship from stock or from the line, deliver, install.
 
-A make-to-stock order takes what stock covers at once (one shipment) and has the
-rest produced; a make-to-order order is produced in full. Each shipment is picked
+Each line of an order takes what stock covers at release (make-to-stock) and has the
+rest produced or back-ordered; a make-to-order line is produced in full. The
+``fulfilment`` decision chooses what leaves when only part of the order is ready
+(ship-complete or ship-partial); a shipment carries lines of one order only. Each shipment is picked
 by the warehouse, loaded by the segment's logistics provider (limited loading
 capacity, random transit, a reliability below 1 adds a delay) and registered with
 billing when it leaves. Products with installation skills need a crew of one
@@ -16,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from ordercycle.policies.contexts import FulfilmentContext, LineStatus
 from ordercycle.sim.clock import Environment
-from ordercycle.sim.entities import Backorder, Order, Shipment
+from ordercycle.sim.entities import Backorder, Line, Order, Shipment
+from ordercycle.sim.model import cents
 from ordercycle.sim.steps import aftersales, billing, production
 
 if TYPE_CHECKING:
@@ -27,6 +31,10 @@ if TYPE_CHECKING:
 def fulfil_order(env: Environment, m: CompanyModel,
                  order: Order) -> Generator[simpy.Event, Any, None]:
     """From release to final delivery of an accepted order."""
+    if len(order.lines) > 1:
+        yield from _fulfil_lines(env, m, order)
+        return
+    line = order.lines[0]
     product = m.products[order.product_id]
     m.log(env.now, "order_prioritized", "production", order.order_id, quantity=order.quantity)
     order.released_time = env.now
@@ -41,32 +49,155 @@ def fulfil_order(env: Environment, m: CompanyModel,
         if from_stock:
             m.stock[product.id] -= from_stock
             m.log(env.now, "stock_issued", "warehouse", order.order_id, product=product.id,
-                  quantity=from_stock)
+                  quantity=from_stock, line=line.line_id)
+            line.from_stock_units = line.ready_units = from_stock
     to_make = order.quantity - from_stock
-    backorder = _backorder(env, m, order, product, to_make) if to_make and shortage == "backorder" else None
+    backorder = (_backorder(env, m, order, product, to_make, line)
+                 if to_make and shortage == "backorder" else None)
     if product.stocking == "make_to_stock":
         production.check_replenishment(env, m, product)  # the position counts the new back-order
+    early = _decide_at_release(env, m, order, line) if from_stock and to_make else 0
+    held = from_stock - early  # stock units the policy keeps back to ship with the rest
     if backorder is not None:
-        stock_delivery = env.process(ship(env, m, order, from_stock, True)) if from_stock else None
+        stock_delivery = env.process(ship(env, m, order, early, True, ((line, early),))) if early else None
         order.move("backordered", "warehouse")
         order.begin_wait(env.now)
         yield backorder.filled
         order.end_wait(env.now)
-        yield from ship(env, m, order, to_make, True)
+        _ready(line, to_make, env.now)
+        yield from ship(env, m, order, to_make + held, True, ((line, to_make + held),))
         if stock_delivery is not None:
             yield stock_delivery
     elif not to_make:
-        yield from ship(env, m, order, from_stock, True)
+        line.ready_time = env.now
+        yield from ship(env, m, order, from_stock, True, ((line, from_stock),))
     else:
-        # a partial stock shipment leaves at once, in parallel with production
-        stock_delivery = env.process(ship(env, m, order, from_stock, True)) if from_stock else None
+        # a partial stock shipment leaves at once (unless held back), in parallel with production
+        stock_delivery = env.process(ship(env, m, order, early, True, ((line, early),))) if early else None
         yield from production.produce(env, m, product, to_make, order, order.promised_date,
-                                      order.importance)
+                                      order.importance, line=line)
         order.production_done_time = env.now
-        yield from ship(env, m, order, to_make, False)
+        _ready(line, to_make, env.now)
+        yield from ship(env, m, order, to_make + held, False, ((line, to_make + held),))
         if stock_delivery is not None:
             yield stock_delivery
     yield from _finish(env, m, order, product)
+
+
+def _ready(line: Line, units: int, now: float) -> None:
+    """``units`` more of the line are ready to ship."""
+    line.ready_units += units
+    if line.allocated_units + line.ready_units >= line.quantity:
+        line.ready_time = now
+
+
+def _status(order: Order) -> tuple[LineStatus, ...]:
+    return tuple(LineStatus(line.line_id, line.product_id, line.quantity, line.ready_units,
+                            line.allocated_units) for line in order.lines)
+
+
+def _decide(env: Environment, m: CompanyModel, order: Order, at_release: bool) -> list[tuple[Line, int]]:
+    """What of the order leaves now: everything ready when nothing else is outstanding, else the
+    fulfilment policy's choice (checked against what is ready)."""
+    lines = order.lines
+    if all(line.allocated_units + line.ready_units == line.quantity for line in lines):
+        return [(line, line.ready_units) for line in lines if line.ready_units]
+    context = FulfilmentContext(order.order_id, env.now, at_release, _status(order))
+    decision = m.decide("fulfilment", m.policies.fulfilment.ship, context)
+    by_id = {line.line_id: line for line in lines}
+    parts, seen = [], set()
+    for item in decision.lines:
+        line = by_id.get(item.line_id)
+        if line is None or item.line_id in seen or not 0 < item.units <= line.ready_units:
+            raise RuntimeError(f"fulfilment policy shipped {item!r} of order {order.order_id}; "
+                               f"ready: {[(x.line_id, x.ready_units) for x in lines]}")
+        seen.add(item.line_id)
+        parts.append((line, item.units))
+    return parts
+
+
+def _decide_at_release(env: Environment, m: CompanyModel, order: Order, line: Line) -> int:
+    """Units of a one-line order's stock part that leave at release (the fulfilment policy's choice)."""
+    parts = _decide(env, m, order, True)
+    return parts[0][1] if parts else 0
+
+
+def _fulfil_lines(env: Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
+    """Fulfilment of a multi-line order: stock, back-orders and production per line, shipments
+    as the fulfilment policy decides, then installation and final delivery."""
+    m.log(env.now, "order_prioritized", "production", order.order_id, quantity=order.quantity)
+    order.released_time = env.now
+    shortage = m.policies.inventory.shortage
+    stock, products = m.stock, m.products
+    if shortage == "lost-sales" and any(
+            products[line.product_id].stocking == "make_to_stock" and stock[line.product_id] < line.quantity
+            for line in order.lines):
+        _lose_sale(env, m, order, products[order.product_id])  # a line short: the customer buys elsewhere
+        return
+    pending: list[simpy.Process] = []
+    produced: set[int] = set()
+    for line in order.lines:
+        product = products[line.product_id]
+        from_stock = 0
+        if product.stocking == "make_to_stock":
+            from_stock = min(stock[product.id], line.quantity)
+            if from_stock:
+                stock[product.id] -= from_stock
+                m.log(env.now, "stock_issued", "warehouse", order.order_id, product=product.id,
+                      quantity=from_stock, line=line.line_id)
+                line.from_stock_units = from_stock
+                _ready(line, from_stock, env.now)
+        to_make = line.quantity - from_stock
+        if to_make and product.stocking == "make_to_stock" and shortage != "make-to-order":
+            backorder = _backorder(env, m, order, product, to_make, line)
+            pending.append(env.process(_await_backorder(env, m, order, line, backorder)))
+        elif to_make:
+            produced.add(line.line_id)
+            pending.append(env.process(_produce_line(env, m, order, line, product, to_make)))
+        if product.stocking == "make_to_stock":
+            production.check_replenishment(env, m, product)
+    deliveries: list[simpy.Process] = []
+
+    def dispatch(at_release: bool) -> None:
+        parts = _decide(env, m, order, at_release)
+        if parts:
+            units = sum(units for _, units in parts)
+            from_stock = not any(line.line_id in produced for line, _ in parts)
+            for line, shipped in parts:
+                line.ready_units -= shipped
+                line.allocated_units += shipped  # booked now: the next decision must not offer them
+            deliveries.append(env.process(ship(env, m, order, units, from_stock, tuple(parts), booked=True)))
+
+    if any(line.ready_units for line in order.lines):
+        dispatch(True)
+    while pending:
+        yield env.any_of(pending)
+        pending = [part for part in pending if not part.triggered]
+        dispatch(False)
+    if deliveries:
+        yield env.all_of(deliveries)
+    yield from _finish(env, m, order, products[order.product_id])
+
+
+def _produce_line(env: Environment, m: CompanyModel, order: Order, line: Line, product: Any,
+                  units: int) -> Generator[simpy.Event, Any, None]:
+    """Make ``units`` of one line for the order (one job chain per line)."""
+    yield from production.produce(env, m, product, units, order, order.promised_date, order.importance,
+                                  line=line)
+    order.production_done_time = env.now  # the last line to finish sets it
+    _ready(line, units, env.now)
+    order.move("awaiting_lines", "warehouse")
+
+
+def _await_backorder(env: Environment, m: CompanyModel, order: Order, line: Line,
+                     backorder: Backorder) -> Generator[simpy.Event, Any, None]:
+    """One line's back-order waits for receipts."""
+    order.move("backordered", "warehouse")
+    order.begin_wait(env.now)
+    yield backorder.filled
+    order.end_wait(env.now)
+    _ready(line, backorder.units, env.now)
+    order.move("awaiting_lines", "warehouse")
 
 
 def _lose_sale(env: Environment, m: CompanyModel, order: Order, product: Any) -> None:
@@ -76,20 +207,34 @@ def _lose_sale(env: Environment, m: CompanyModel, order: Order, product: Any) ->
     m.log(env.now, "sale_lost", "warehouse", order.order_id, product=product.id, quantity=order.quantity)
 
 
-def _backorder(env: Environment, m: CompanyModel, order: Order, product: Any, units: int) -> Backorder:
-    """Back-order ``units`` of the order: they wait for receipts (first come, first served)."""
-    backorder = Backorder(order, units, env.event())
+def _backorder(env: Environment, m: CompanyModel, order: Order, product: Any, units: int,
+               line: Line) -> Backorder:
+    """Back-order ``units`` of an order line: they wait for receipts (first come, first served)."""
+    backorder = Backorder(order, units, env.event(), line)
+    line.backordered_units += units
     m.backorders[product.id].append(backorder)
-    m.log(env.now, "backorder_created", "warehouse", order.order_id, product=product.id, quantity=units)
+    m.log(env.now, "backorder_created", "warehouse", order.order_id, product=product.id, quantity=units,
+          line=line.line_id)
     return backorder
 
 
 def _finish(env: Environment, m: CompanyModel, order: Order,
             product: Any) -> Generator[simpy.Event, Any, None]:
-    """Installation (when the product needs one), final delivery, and maybe a later repair call."""
-    if product.installation_skills:
-        yield from aftersales.service_visit(env, m, order, "installation",
-                                            product.installation_skills, product.installation_hours)
+    """Installation (when the product needs one), final delivery, and maybe a later repair call.
+
+    A multi-line order gets one installation visit per line whose product needs one, one
+    after another; its repair fate is the first line's product's.
+    """
+    if len(order.lines) == 1:
+        if product.installation_skills:
+            yield from aftersales.service_visit(env, m, order, "installation",
+                                                product.installation_skills, product.installation_hours)
+    else:
+        for line in order.lines:
+            installed = m.products[line.product_id]
+            if installed.installation_skills:
+                skills, hours = installed.installation_skills, installed.installation_hours
+                yield from aftersales.service_visit(env, m, order, "installation", skills, hours)
     order.delivered_time = env.now
     if env.now > order.promised_date + 1e-9:
         m.grieve(order, "late_delivery")
@@ -119,21 +264,26 @@ def resume_fulfilment(env: Environment, m: CompanyModel, order: Order, step: str
     awaited. Then installation (if any) and final delivery, as for any order.
     """
     product = m.products[order.product_id]
+    line = order.lines[0]  # an order of a snapshot has one line
     to_ship = order.quantity - order.shipped_units
+    parts = ((line, to_ship),)
     if step == "production":
         yield from production.produce(env, m, product, to_ship, order, order.promised_date,
-                                      order.importance, routing_step, step_progress)
+                                      order.importance, routing_step, step_progress, line=line)
         order.production_done_time = env.now
-        yield from ship(env, m, order, to_ship, False)
+        _ready(line, to_ship, env.now)
+        yield from ship(env, m, order, to_ship, False, parts)
     elif step == "backordered":
-        backorder = _backorder(env, m, order, product, to_ship)
+        backorder = _backorder(env, m, order, product, to_ship, line)
         order.move("backordered", "warehouse")
         order.begin_wait(env.now)
         yield backorder.filled
         order.end_wait(env.now)
-        yield from ship(env, m, order, to_ship, True)
+        _ready(line, to_ship, env.now)
+        yield from ship(env, m, order, to_ship, True, parts)
     elif step == "shipping":
-        yield from ship(env, m, order, to_ship, False)
+        _ready(line, to_ship, env.now)
+        yield from ship(env, m, order, to_ship, False, parts)
     elif step == "in_transit":
         order.move("in_transit", "logistics")
         if transit_days_left is None:
@@ -147,12 +297,28 @@ def resume_fulfilment(env: Environment, m: CompanyModel, order: Order, step: str
     yield from _finish(env, m, order, product)
 
 
-def ship(env: Environment, m: CompanyModel, order: Order, units: int,
-         from_stock: bool) -> Generator[simpy.Event, Any, None]:
-    """Pick, load and transport one shipment; register it with billing on dispatch."""
-    shipment = Shipment(m.next_id("shipment"), order, units, from_stock)
+def ship(env: Environment, m: CompanyModel, order: Order, units: int, from_stock: bool,
+         parts: tuple[tuple[Line, int], ...], booked: bool = False) -> Generator[simpy.Event, Any, None]:
+    """Pick, load and transport one shipment of the order's ``parts`` ((line, units));
+    register it with billing on dispatch.
+
+    The units are taken off the lines' ready units now, or were when the fulfilment
+    decision was taken (``booked``: a multi-line order, whose next decision must not offer
+    the same units again); they count as the lines' ``shipped_units`` from dispatch.
+    """
+    if not booked:
+        for line, shipped in parts:
+            line.ready_units -= shipped
+            line.allocated_units += shipped
+    if len(order.lines) == 1:
+        amount = units * cents(order.unit_price)
+    else:
+        amount = sum(shipped * cents(line.unit_price) for line, shipped in parts)
+    shipment = Shipment(m.next_id("shipment"), order, units, from_stock, amount, parts)
     order.shipments.append(shipment)
     refs = {"shipment": shipment.shipment_id}
+    if len(parts) == 1:
+        refs["line"] = parts[0][0].line_id
     yield from m.serve([order], "warehouse", "warehouse_staff",
                        m.task["picking"](), "picking_started", None, "picking", **refs)
     segment = m.segments[order.segment]
@@ -170,11 +336,16 @@ def ship(env: Environment, m: CompanyModel, order: Order, units: int,
         loading_hours = handling()
         m.busy_hours[f"carrier.{provider.id}"][int(env.now)] += loading_hours
         yield m.working(calendar, loading_hours)
-    shipment.dispatched_time = env.now
+    now = shipment.dispatched_time = env.now
     order.shipped_units += units
     if order.first_ship_time != order.first_ship_time:  # NaN: first shipment
-        order.first_ship_time = env.now
-    m.log(env.now, "shipment_dispatched", "logistics", order.order_id, provider.id,
+        order.first_ship_time = now
+    for line, shipped in parts:
+        line.shipped_units += shipped
+        line.shipments += 1
+        if line.shipped_units == line.quantity:
+            line.shipped_time = now
+    m.log(now, "shipment_dispatched", "logistics", order.order_id, provider.id,
           quantity=units, **refs)
     billing.register_shipment(env, m, shipment)
     order.move("in_transit", "logistics")
@@ -183,6 +354,10 @@ def ship(env: Environment, m: CompanyModel, order: Order, units: int,
         transit += delay()
     yield env.wait(transit)
     shipment.delivered_time = env.now
+    for line, shipped in parts:
+        line.delivered_units += shipped
+        if line.delivered_units == line.quantity:
+            line.delivered_time = env.now
     m.log(env.now, "shipment_delivered", "logistics", order.order_id, provider.id,
           quantity=units, **refs)
     aftersales.maybe_return(env, m, order, shipment)

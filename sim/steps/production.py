@@ -20,7 +20,7 @@ from ordercycle.policies.contexts import ExpediteContext, InventoryContext
 from ordercycle.scenarios.distributions import Exponential
 from ordercycle.scenarios.schema import Product
 from ordercycle.sim.clock import Environment
-from ordercycle.sim.entities import Job, Order
+from ordercycle.sim.entities import Job, Line, Order
 from ordercycle.sim.model import HOURS_PER_DAY, SHIFT_HOURS, CentreState
 from ordercycle.sim.steps import shifts
 
@@ -234,8 +234,11 @@ def _request_expedite(env: Environment, m: CompanyModel, order: Order,
 
 def produce(env: Environment, m: CompanyModel, product: Product, units: int,
             order: Order | None, due_date: float, importance: float, first_step: int = 0,
-            progress: float = 0.0, batch: Replenishment | None = None) -> Generator[simpy.Event, Any, None]:
+            progress: float = 0.0, batch: Replenishment | None = None,
+            line: Line | None = None) -> Generator[simpy.Event, Any, None]:
     """Take ``units`` of ``product`` through its routing, one job per operation.
+
+    ``line`` is the order line the units are for (its id goes into the event log).
 
     A state snapshot resumes production at operation ``first_step`` with ``progress``
     (a fraction) of it done; the order (or the replenishment ``batch``) keeps the index
@@ -266,7 +269,8 @@ def produce(env: Environment, m: CompanyModel, product: Product, units: int,
         )
         job.done = env.event()
         m.log(env.now, "operation_queued", "production", order.order_id if order else -1,
-              op.work_centre, job=job.job_id, product=product.id, quantity=units)
+              op.work_centre, job=job.job_id, product=product.id, quantity=units,
+              line=line.line_id if line is not None else -1)
         centre = m.centres[op.work_centre]
         if order is not None:
             order.move(f"queued:{op.work_centre}", "production")
@@ -321,8 +325,10 @@ def allocate(env: Environment, m: CompanyModel, product_id: str) -> None:
         m.stock[product_id] -= take
         backorder.allocated += take
         order_id = backorder.order.order_id
-        m.log(env.now, "stock_issued", "warehouse", order_id, product=product_id, quantity=take)
-        m.log(env.now, "backorder_filled", "warehouse", order_id, product=product_id, quantity=take)
+        line_id = backorder.line.line_id if backorder.line is not None else -1
+        m.log(env.now, "stock_issued", "warehouse", order_id, product=product_id, quantity=take, line=line_id)
+        m.log(env.now, "backorder_filled", "warehouse", order_id, product=product_id, quantity=take,
+              line=line_id)
         if backorder.open_units:
             return
         queue.popleft()

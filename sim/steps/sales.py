@@ -28,10 +28,10 @@ from ordercycle.policies.contexts import (
     SelectionContext,
     WorkCentreHours,
 )
-from ordercycle.scenarios.distributions import Exponential
+from ordercycle.scenarios.distributions import Exponential, Fixed
 from ordercycle.scenarios.schema import WEEKDAYS, Segment
 from ordercycle.sim.clock import Environment
-from ordercycle.sim.entities import Order
+from ordercycle.sim.entities import Line, Order
 from ordercycle.sim.model import SHIFT_HOURS, cents
 from ordercycle.sim.steps import fulfilment, production
 
@@ -132,6 +132,7 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
     pick_customer = m.streams.uniform(f"{prefix}.customer")
     pick_product = m.streams.uniform(f"{prefix}.product")
     size = m.streams.sampler(f"{prefix}.size", segment.order_size_units)
+    more_lines = extra_lines(m, segment)
     draw_accept, draw_entry, draw_repair, draw_return = (
         m.streams.uniform(f"{prefix}.fate.{name}") for name in ("accept", "entry", "repair", "return"))
     customers = [f"{segment.id}-{k}" for k in range(1, segment.customers + 1)]
@@ -161,11 +162,59 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
                       products[index], max(1, math.ceil(units)), now)
         order.u_accept, order.u_entry_error, order.u_repair, order.u_return = (
             draw_accept(), draw_entry(), draw_repair(), draw_return())
+        order.lines.append(Line(next_id("line"), order, 1, order.product_id, order.quantity))
+        if more_lines is not None:
+            more_lines(order, index)
+            for line in order.lines[1:]:
+                demand[line.product_id] += line.quantity
         orders.append(order)
-        demand[order.product_id] += order.quantity
+        demand[order.product_id] += order.lines[0].quantity
         log(now, "inquiry_received", "sales", order.order_id, product=order.product_id,
             quantity=order.quantity)
         env.process(order_journey(env, m, order))
+
+
+def extra_lines(m: CompanyModel, segment: Segment) -> Callable[[Order, int], None] | None:
+    """The function that adds an inquiry's lines after its first, or None for one-line segments.
+
+    The number of lines is ``lines_per_order`` rounded up, at least 1 and at most the
+    products of the segment's mix with a positive share; each further line's product is
+    drawn by ``product_mix`` among the products not yet on the order (no repetition), its
+    quantity from ``order_size_units``. These draws use streams of their own
+    (``segment.<id>.lines``, ``.lines.product``, ``.lines.size``), so a one-line segment
+    draws exactly what it drew before lines existed (common random numbers).
+    """
+    lines_per_order = segment.lines_per_order
+    if isinstance(lines_per_order, Fixed) and lines_per_order.value <= 1:
+        return None
+    prefix = f"segment.{segment.id}"
+    count = m.streams.sampler(f"{prefix}.lines", lines_per_order)
+    pick = m.streams.uniform(f"{prefix}.lines.product")
+    size = m.streams.sampler(f"{prefix}.lines.size", segment.order_size_units)
+    products = sorted(segment.product_mix)
+    weights = [segment.product_mix[p] for p in products]
+    most = sum(1 for w in weights if w > 0)
+    next_id = m.next_id
+
+    def add(order: Order, first: int) -> None:
+        lines = min(most, max(1, math.ceil(count())))
+        chosen = [first]
+        for number in range(2, lines + 1):
+            left = pick() * sum(w for i, w in enumerate(weights) if i not in chosen)
+            index = -1
+            for i, w in enumerate(weights):
+                if i in chosen or w <= 0:
+                    continue
+                index = i
+                left -= w
+                if left < 0:
+                    break
+            chosen.append(index)
+            units = max(1, math.ceil(size()))
+            order.lines.append(Line(next_id("line"), order, number, products[index], units))
+            order.quantity += units
+
+    return add
 
 
 JOURNEY = ("inquiry", "estimating", "awaiting_customer", "entry", "selection")
@@ -182,7 +231,6 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
     """
     segment = m.segments[order.segment]
     product = m.products[order.product_id]
-    info = m.scenario.information
     begin = JOURNEY.index(start_at)
 
     # 2. order generation: a sales rep takes the inquiry
@@ -194,31 +242,29 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
     if begin <= 1:
         yield from m.serve([order], "estimating", "estimators",
                            m.task["cost_estimation"](), "estimation_started", None, "estimating")
-        surplus = projected = dispatch = idle = level = transit = None
-        if info.production_shares_capacity:
-            surplus = production.surplus_capacity_hours(m, product)
-            projected, dispatch = production.path_lead_days(m, product, order.quantity, segment.id)
-            idle = production.idle_capacity_hours(m, product, order.quantity, env.now,
-                                                  product.standard_lead_days)
-        if m.transit_known is not None:
-            level, transit = info.carrier_transit_quantile, m.transit_known[segment.id]
-        context = QuoteContext(
-            order.order_id, env.now, order.customer_id, segment.id, segment.importance, product.id,
-            order.quantity, product.list_price, product.unit_cost, product.standard_lead_days,
-            segment.desired_lead_days, surplus,
-            m.stock[product.id] if info.warehouse_shares_stock else None, projected,
-            dispatch, idle, level, transit,
-        )
-        quote = m.decide("pricing", m.policies.pricing.quote, context)
-        if quote.unit_price <= 0 or quote.promised_lead_days < 0:
-            raise RuntimeError(f"pricing policy returned an invalid quote {quote!r}")
-        order.list_price = product.list_price
-        order.unit_cost = product.unit_cost
-        order.unit_price = round(quote.unit_price, 2)
-        order.quoted_lead_days = quote.promised_lead_days
+        lines = order.lines
+        if len(lines) == 1:
+            quote = _quote_line(m, order, segment, product, order.quantity, env.now)
+            line = lines[0]
+            order.list_price = line.list_price = product.list_price
+            order.unit_cost = line.unit_cost = product.unit_cost
+            order.unit_price = line.unit_price = round(quote.unit_price, 2)
+            order.quoted_lead_days = quote.promised_lead_days
+            amount = cents(order.unit_price * order.quantity) / 100
+        else:  # a quote per line; the order's figures per unit are the lines' quantity-weighted means
+            promise = 0.0
+            for line in lines:
+                line_product = m.products[line.product_id]
+                quote = _quote_line(m, order, segment, line_product, line.quantity, env.now)
+                line.list_price, line.unit_cost = line_product.list_price, line_product.unit_cost
+                line.unit_price = round(quote.unit_price, 2)
+                promise = max(promise, quote.promised_lead_days)
+            set_mean_prices(order)
+            order.quoted_lead_days = promise
+            amount = sum(cents(line.unit_price) * line.quantity for line in lines) / 100
         order.quote_time = env.now
         m.log(env.now, "quote_sent", "estimating", order.order_id, quantity=order.quantity,
-              amount=cents(order.unit_price * order.quantity) / 100)
+              amount=amount)
     if begin <= 2:
         order.move("awaiting_customer", "customer")
         yield env.wait(m.segment_draws[segment.id][0]())
@@ -226,13 +272,13 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
         if env.now < m.debriefed_until.get(order.customer_id, -math.inf):
             bonus = m.scenario.quality.debrief_utility_gain
         grievance = m.goodwill_penalty(order.customer_id, env.now) if m.scenario.goodwill else 0.0
-        accept = acceptance_probability(segment, order.unit_price, product.list_price,
+        accept = acceptance_probability(segment, order.unit_price, order.list_price,
                                         order.quoted_lead_days, bonus - grievance)
         if order.u_accept >= accept:
             order.final_state = "lost_quote"
             order.move("lost_quote", "customer")
             lost_to_goodwill = grievance > 0 and order.u_accept < acceptance_probability(
-                segment, order.unit_price, product.list_price, order.quoted_lead_days, bonus)
+                segment, order.unit_price, order.list_price, order.quoted_lead_days, bonus)
             m.log(env.now, "quote_lost", "sales", order.order_id, "goodwill" if lost_to_goodwill else None)
             return
         m.log(env.now, "quote_accepted", "sales", order.order_id)
@@ -242,6 +288,38 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
         # 6–11: prioritisation, production, fulfilment, billing, returns and service (delegated
         # from here, not from _selection: one generator less between every later event and SimPy)
         yield from fulfilment.fulfil_order(env, m, order)
+
+
+def _quote_line(m: CompanyModel, order: Order, segment: Segment, product: Any, units: int,
+                now: float) -> Any:
+    """The pricing policy's quote for one line of an order (its product in its quantity)."""
+    info = m.scenario.information
+    surplus = projected = dispatch = idle = level = transit = None
+    if info.production_shares_capacity:
+        surplus = production.surplus_capacity_hours(m, product)
+        projected, dispatch = production.path_lead_days(m, product, units, segment.id)
+        idle = production.idle_capacity_hours(m, product, units, now, product.standard_lead_days)
+    if m.transit_known is not None:
+        level, transit = info.carrier_transit_quantile, m.transit_known[segment.id]
+    context = QuoteContext(
+        order.order_id, now, order.customer_id, segment.id, segment.importance, product.id,
+        units, product.list_price, product.unit_cost, product.standard_lead_days,
+        segment.desired_lead_days, surplus,
+        m.stock[product.id] if info.warehouse_shares_stock else None, projected,
+        dispatch, idle, level, transit,
+    )
+    quote = m.decide("pricing", m.policies.pricing.quote, context)
+    if quote.unit_price <= 0 or quote.promised_lead_days < 0:
+        raise RuntimeError(f"pricing policy returned an invalid quote {quote!r}")
+    return quote
+
+
+def set_mean_prices(order: Order) -> None:
+    """Set a multi-line order's list price, unit price and unit cost to its lines' means per unit."""
+    units = order.quantity
+    order.list_price = sum(line.list_price * line.quantity for line in order.lines) / units
+    order.unit_cost = sum(line.unit_cost * line.quantity for line in order.lines) / units
+    order.unit_price = sum(cents(line.unit_price) * line.quantity for line in order.lines) / 100 / units
 
 
 def _entry(env: Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, None]:
@@ -262,8 +340,14 @@ def _entry(env: Environment, m: CompanyModel, order: Order) -> Generator[simpy.E
     m.log(env.now, "order_entered", "order_entry", order.order_id, quantity=order.entered_units,
           amount=order.entered_units * order.entered_unit_price)
     if quality.price_change_rate and m.streams.uniform("quality.price_change")() < quality.price_change_rate:
-        # sales renegotiates the price; the order as entered keeps the old one
-        order.unit_price = round(order.unit_price * (1 + quality.price_change), 2)
+        # sales renegotiates the price (of every line); the order as entered keeps the old one
+        if len(order.lines) == 1:
+            order.unit_price = round(order.unit_price * (1 + quality.price_change), 2)
+            order.lines[0].unit_price = order.unit_price
+        else:
+            for line in order.lines:
+                line.unit_price = round(line.unit_price * (1 + quality.price_change), 2)
+            set_mean_prices(order)
         m.log(env.now, "price_changed", "sales", order.order_id, amount=order.unit_price)
 
 
@@ -280,14 +364,20 @@ def _selection(env: Environment, m: CompanyModel, order: Order, product: Any,
     hours = m.task_hours("selection_senior" if senior else "selection_junior")
     yield from m.serve([order], "selection", pool, hours, "selection_started", None, "selection")
     value = order.quantity * order.unit_price
-    if senior:
-        margin_rate = (order.unit_price - product.unit_cost) / order.unit_price
+    if senior:  # on the order: its amount, margin and the slowest line's projected lead
+        margin_rate = (order.unit_price - order.unit_cost) / order.unit_price
         backlog = sum(c.store.waiting_hours for c in m.centres.values())
+        if len(order.lines) == 1:
+            strategic = product.strategic
+            projected = production.projected_lead_days(m, product, order.quantity, segment.id)
+        else:
+            strategic = any(m.products[line.product_id].strategic for line in order.lines)
+            projected = max(production.projected_lead_days(m, m.products[line.product_id], line.quantity,
+                                                           segment.id) for line in order.lines)
         context = SelectionContext(
             order.order_id, env.now, "senior", segment.id, product.id, order.quantity, value,
-            segment.importance, margin_rate, product.strategic, backlog,
-            order.promised_date - env.now,
-            production.projected_lead_days(m, product, order.quantity, segment.id),
+            segment.importance, margin_rate, strategic, backlog,
+            order.promised_date - env.now, projected,
             capacity_outlook(m, order, env.now) if outlook else None,
         )
     else:
@@ -318,11 +408,18 @@ OUTLOOK_INTAKE_DAYS = 14.0
 
 def _candidate(m: CompanyModel, order: Order, now: float, units_from_stock: int) -> CandidateOrder:
     """An entered order as a candidate: margin, shipping cost, due date, work per centre."""
-    product = m.products[order.product_id]
     provider = m.providers[m.segments[order.segment].logistics_provider]
-    to_make = order.quantity - min(order.quantity, units_from_stock)
-    work = tuple(WorkCentreHours(op.work_centre, op.setup_hours + op.hours_per_unit.mean * to_make)
-                 for op in product.routing) if to_make else ()
+    if len(order.lines) == 1:
+        product = m.products[order.product_id]
+        to_make = order.quantity - min(order.quantity, units_from_stock)
+        work = tuple(WorkCentreHours(op.work_centre, op.setup_hours + op.hours_per_unit.mean * to_make)
+                     for op in product.routing) if to_make else ()
+    else:  # every line's work that its product's stock does not cover
+        work = tuple(
+            WorkCentreHours(op.work_centre, op.setup_hours + op.hours_per_unit.mean * to_make)
+            for line in order.lines
+            for to_make in (line.quantity - min(line.quantity, m.stock[line.product_id]),) if to_make
+            for op in m.products[line.product_id].routing)
     return CandidateOrder(order.order_id, order.quantity * (order.unit_price - order.unit_cost),
                           provider.cost_per_shipment, order.promised_date - now, work)
 

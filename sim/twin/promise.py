@@ -30,7 +30,7 @@ from typing import Any
 
 from ordercycle.scenarios.loader import parse
 from ordercycle.scenarios.schema import Scenario
-from ordercycle.sim.entities import Order
+from ordercycle.sim.entities import Line, Order
 from ordercycle.sim.experiments.executors import Executor, SerialExecutor, guarded
 from ordercycle.sim.model import CompanyModel, relaxed_gc
 from ordercycle.sim.snapshot import Snapshot, SnapshotError, snapshot_of_scenario, starting_from
@@ -155,6 +155,10 @@ def delivery_day(start: Scenario, order: NewOrder, promised_day: float, seed: in
     new.quoted_lead_days = new.promised_date = promised_day
     new.quote_time = new.entered_time = new.decision_time = 0.0
     new.entered_units = order.quantity
+    line = Line(model.next_id("line"), new, 1, product.id, order.quantity)  # a one-line order
+    line.list_price = line.unit_price = product.list_price
+    line.unit_cost = product.unit_cost
+    new.lines.append(line)
     new.accepted = True
     model.orders.append(new)
     model.log(0.0, "inquiry_received", "sales", new.order_id, product=product.id, quantity=order.quantity)

@@ -63,9 +63,20 @@ POLICY_SETS = {
         "overtime": {"name": "backlog-threshold", "params": {"threshold_hours": 4.0, "max_hours_per_day": 3.0,
                                                              "step_hours": 0.25}},
     },
+    "partial shipments, multi-line": {
+        "fulfilment": {"name": "ship-partial", "params": {}},
+        "inventory": {"name": "base-stock", "params": {"cover_days": 3}},
+        "billing": {"name": "standalone", "params": {}},
+    },
+    "complete shipments, multi-line": {
+        "fulfilment": {"name": "ship-complete", "params": {"ship_stock_at_release": False}},
+    },
 }
 CENTRE_CALENDARS = {"overtime, calendared centres"}
 """Policy sets run with every work centre on a Monday-to-Friday calendar (overtime needs one)."""
+LINES_PER_ORDER = {"partial shipments, multi-line": {"dist": "uniform", "low": 0.0, "high": 3.0},
+                   "complete shipments, multi-line": {"dist": "fixed", "value": 2}}
+"""Policy sets run on companies whose orders have several lines (lines_per_order of every segment)."""
 MAX_RANKINGS = 150
 MAX_PER_KIND = 150
 """At most this many traced decisions of one kind are replayed (evenly spread over the run)."""
@@ -149,7 +160,12 @@ async def post_all(app: Any, requests: list[tuple[str, Any]]) -> list[httpx.Resp
 
 @pytest.mark.parametrize("label", list(POLICY_SETS))
 def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, monkeypatch):
-    scenario = override(baseline, horizon_days=30, warmup_days=0, policies=POLICY_SETS[label])
+    segments = None
+    if label in LINES_PER_ORDER:
+        segments = [{**s, "lines_per_order": LINES_PER_ORDER[label]}
+                    for s in baseline.model_dump(mode="python")["segments"]]
+    scenario = override(baseline, horizon_days=30, warmup_days=0, policies=POLICY_SETS[label],
+                        segments=segments)
     if label in CENTRE_CALENDARS:
         scenario = on_centre_calendars(scenario)
     model, rankings = traced_run(scenario, monkeypatch)
@@ -160,6 +176,8 @@ def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, mo
         granted = [d for kind, _, d in model.trace if kind == "overtime" and d.hours > 0]
         refused = [d for kind, _, d in model.trace if kind == "overtime" and d.hours == 0]
         assert granted and refused, "the overtime decisions replayed include grants and refusals"
+    if label in LINES_PER_ORDER:  # the service replays the fulfilment decisions too
+        assert sum(kind == "fulfilment" for kind, _, _ in model.trace) >= 20
     assert len(rankings.rankings) >= 20
 
     schemas = route_schemas()

@@ -8,7 +8,8 @@ Hypothesis so failing examples shrink. The scenarios are deliberately small: 1�
 products, 1–2 work centres, 1–2 segments, low arrival rates and horizons of 20–60
 days, so one run takes a fraction of a second, yet every step of the cycle can occur
 (partial shipments from stock, entry errors and disputes, returns, installations,
-repairs, breakdowns, monthly invoices).
+repairs, breakdowns, monthly invoices) and, in about half of them, orders of several
+lines (a random ``lines_per_order``) under a random fulfilment policy.
 
 :func:`returns_race_scenario` is a hand-made tiny company whose shipments, invoices,
 disputes and returns overlap on purpose (the reproducers of known simulator bugs), and
@@ -27,7 +28,7 @@ from ordercycle.policies.base import params_model
 from ordercycle.policies.registry import registry
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.model import CompanyModel
-from ordercycle.sim.run import orders_table
+from ordercycle.sim.run import lines_table, orders_table
 
 T = TypeVar("T")
 
@@ -213,6 +214,14 @@ def small_scenario(pick: Picker) -> dict[str, Any]:
                 "threshold_hours": pick.real(0, 24), "max_hours_per_day": pick.real(0.5, 6)}}
             for centre in centres:
                 centre["overtime_hour_cost"] = pick.real(0, 200)
+    if pick.flag():  # orders of several lines (drawn last: earlier draws keep their examples)
+        for segment in segments:
+            products_in_mix = sum(1 for share in segment["product_mix"].values() if share > 0)
+            segment["lines_per_order"] = {"dist": "uniform", "low": 0.0,
+                                          "high": pick.real(0.5, products_in_mix)}
+        scenario["policies"]["fulfilment"] = pick.choice(
+            ["ship-partial", "ship-complete", {"name": "ship-complete",
+                                               "params": {"ship_stock_at_release": False}}])
     return scenario
 
 
@@ -301,4 +310,4 @@ def run_tables(scenario: Scenario, seed: int = 0) -> SimpleNamespace:
     model.start()
     model.run()
     return SimpleNamespace(scenario=scenario, seed=seed, model=model, events=model.recorder.table(),
-                           orders=orders_table(model.orders, model.env.now))
+                           orders=orders_table(model.orders, model.env.now), lines=lines_table(model.orders))

@@ -92,3 +92,20 @@ def test_the_factory_covers_the_choices_it_promises():
                       ("priority", "fifo"), ("priority", "edd"), ("dispatch", "priority-first"),
                       ("dispatch", "setup-aware"), ("selection", "accept-all"),
                       ("selection", "size-threshold")}
+
+
+@SETTINGS
+@given(scenario=scenarios(), seed=seeds, partial=st.booleans())
+def test_lines_and_their_quantities_are_conserved_in_random_multi_line_companies(
+        scenario: Scenario, seed: int, partial: bool):
+    data = scenario.model_dump(mode="json")
+    for segment in data["segments"]:
+        segment["lines_per_order"] = {"dist": "uniform", "low": 0.0,
+                                      "high": float(sum(1 for s in segment["product_mix"].values() if s > 0))}
+    data["policies"]["fulfilment"] = "ship-partial" if partial else {
+        "name": "ship-complete", "params": {"ship_stock_at_release": False}}
+    run = run_tables(parse(data), seed)
+    assert check_run(run) == [], f"policies {data['policies']}"
+    delivered = run.orders[run.orders["delivered_time"].notna()]
+    if not partial:  # ship-complete without a stock part first: one shipment per order
+        assert (delivered["shipments"] == 1).all()
