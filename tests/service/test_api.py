@@ -51,7 +51,8 @@ def protected_requests(client: TestClient) -> list[tuple[str, str, dict | None]]
                                     f"bearer  {TOKEN}x"])
 def test_every_protected_route_refuses_a_missing_or_wrong_token(client, header):
     requests = protected_requests(client)
-    assert len(requests) == 2 + 2 + 13  # docs, bundle and metrics, every decision route (13 kinds)
+    assert len(SCHEMAS) == 14  # decision kinds, overtime and fulfilment included
+    assert len(requests) == 2 + 2 + len(SCHEMAS)  # docs, bundle and metrics, every decision route
     headers = {"Authorization": header} if header else {}
     for method, path, json_body in requests:
         response = client.request(method, path, json=json_body, headers=headers)
