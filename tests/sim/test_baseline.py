@@ -84,7 +84,12 @@ def test_final_states_add_up(baseline_year):
     assert orders["final_state"].notna().all()
     warm = orders[orders["inquiry_time"] >= baseline_year.scenario.warmup_days]
     assert sum(kpis["final_states"].values()) == len(warm) == kpis["inquiries"]
-    assert kpis["orders_accepted"] + kpis["orders_rejected"] == kpis["orders_received"]
+    # orders entered but not yet selected at the horizon (juniors keep office hours: an order
+    # entered late on the last working day waits over the weekend) are neither
+    undecided = warm[warm["entered_time"].notna() & warm["released_time"].isna()
+                     & (warm["final_state"] == "open")]
+    assert kpis["orders_accepted"] + kpis["orders_rejected"] + len(undecided) == kpis["orders_received"]
+    assert len(undecided) < 60  # at most about a day's orders
 
 
 def test_who_selects_changes_delay_and_information():
