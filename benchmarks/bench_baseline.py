@@ -20,7 +20,12 @@ interleaved (the order alternates every round), and the medians are printed.
   in ordercycle: arrivals follow the weekday and hour-of-day profiles, and a task of a
   pool (or a carrier's loading) with a calendar starts at the next opening and pauses
   over closed time (one timeout to ``WorkCalendar.finish``: the calendar arithmetic is
-  plain Python that a bare model would need as well, so both use the same).
+  plain Python that a bare model would need as well, so both use the same). Work centres
+  on a calendar work their ``max_shifts`` shifts on its working days (``ShiftCalendar``;
+  no capacity plan, no overtime). Orders have the lines ordercycle draws (the number
+  from ``lines_per_order``, products without repetition, sizes from
+  ``order_size_units``): every line runs its own routing, in parallel, and the order
+  ships when all are done (ship complete).
 
 SimPy events are counted from the environment's event-id counter (``env._eid``,
 one id per scheduled event) minus the events still queued at the end, i.e. the
@@ -50,7 +55,7 @@ import simpy
 from ordercycle.policies.registry import make_all
 from ordercycle.scenarios.loader import load
 from ordercycle.scenarios.schema import Scenario, Segment
-from ordercycle.sim.calendar import WorkCalendar, scenario_calendars
+from ordercycle.sim.calendar import ShiftCalendar, WorkCalendar, scenario_calendars
 from ordercycle.sim.run import simulate
 from ordercycle.sim.steps.sales import acceptance_probability, arrival_rate, profile_factors
 
@@ -193,8 +198,8 @@ def check_rate_function(scenario: Scenario) -> None:
             raise RuntimeError(f"bare arrival rate differs from ordercycle's (segment {segment.id})")
 
 
-def segment_inquiries(segment: Segment, horizon: float, seed: int,
-                      weekday: int = 0) -> tuple[list[float], list[str], list[int], list[float]]:
+def segment_inquiries(segment: Segment, horizon: float, seed: int, weekday: int = 0
+                      ) -> tuple[list[float], list[list[tuple[str, int]]], list[float]]:
     """Times, products, quantities and acceptance uniforms of one segment's inquiries.
 
     Candidate arrivals at the peak rate are thinned to the segment's rate function
@@ -225,8 +230,25 @@ def segment_inquiries(segment: Segment, horizon: float, seed: int,
     sizes = segment.order_size_units.sample_block(stream(f"{prefix}.size", seed), n)
     quantities = np.maximum(1, np.ceil(sizes)).astype(np.int64)
     accepts = stream(f"{prefix}.accept", seed).random(n)
-    return (times.tolist(), [products[i] for i in index.tolist()], quantities.tolist(),
-            accepts.tolist())
+    orders = [[(products[i], q)] for i, q in zip(index.tolist(), quantities.tolist(), strict=True)]
+    counts = np.ceil(segment.lines_per_order.sample_block(stream(f"{prefix}.lines", seed), n))
+    most = int((weights > 0).sum())
+    picks = uniforms(stream(f"{prefix}.lines.product", seed))
+    more_sizes = sampler(segment.order_size_units, stream(f"{prefix}.lines.size", seed))
+    for k in np.flatnonzero(counts > 1).tolist():
+        chosen = [int(index[k])]
+        for _ in range(min(most, int(counts[k])) - 1):
+            left = picks() * sum(w for i, w in enumerate(weights) if i not in chosen)
+            pick = -1
+            for i, w in enumerate(weights):
+                if i in chosen or w <= 0:
+                    continue
+                pick, left = i, left - w
+                if left < 0:
+                    break
+            chosen.append(pick)
+            orders[k].append((products[pick], max(1, math.ceil(more_sizes()))))
+    return times.tolist(), orders, accepts.tolist()
 
 
 class BareModel:
@@ -251,6 +273,8 @@ class BareModel:
                 (self.junior, "junior_staff"), (self.warehouse, "warehouse_staff"),
                 (self.billing, "billing_clerks"))}
         self.calendar |= {self.carriers[p.id]: calendars.get(p.id) for p in scenario.logistics_providers}
+        self.calendar |= {self.centres[c.id]: ShiftCalendar(calendars[c.id], c.max_shifts)
+                          for c in scenario.work_centres if c.id in calendars}
         hours = scenario.task_hours
         self.task = {name: sampler(getattr(hours, name), stream(f"bare.task.{name}", seed))
                      for name in ("sales_contact", "cost_estimation", "order_entry",
@@ -291,21 +315,28 @@ class BareModel:
     def work(self, resource: simpy.Resource, hours: float) -> simpy.Timeout:
         """The timeout of a task of ``hours`` begun now by ``resource``: to its calendar's finish
         (next opening, paused over closed time), or ``hours`` later without a calendar."""
-        calendar = self.calendar[resource]
+        calendar = self.calendar.get(resource)
         if calendar is None:
             return self.env.timeout(hours / HOURS_PER_DAY)
         return self.env.timeout(calendar.finish(self.env.now, hours) - self.env.now)
 
-    def arrivals(self, segment: str, times: list[float], products: list[str], quantities: list[int],
+    def arrivals(self, segment: str, times: list[float], orders: list[list[tuple[str, int]]],
                  accepts: list[float]) -> Generator[simpy.Event, Any, None]:
         """Release one segment's inquiries at their arrival times."""
         env = self.env
-        for t, product, quantity, u_accept in zip(times, products, quantities, accepts, strict=True):
+        for t, lines, u_accept in zip(times, orders, accepts, strict=True):
             yield env.timeout(t - env.now)
             self.inquiries += 1
-            env.process(self.order(segment, product, quantity, u_accept))
+            env.process(self.order(segment, lines, u_accept))
 
-    def order(self, segment: str, product: str, quantity: int,
+    def produce(self, product: str, quantity: int) -> Generator[simpy.Event, Any, None]:
+        """One line through its product's routing."""
+        for centre, setup_hours, per_unit in self.routing[product]:
+            with centre.request() as request:
+                yield request
+                yield self.work(centre, setup_hours + per_unit() * quantity)
+
+    def order(self, segment: str, lines: list[tuple[str, int]],
               u_accept: float) -> Generator[simpy.Event, Any, None]:
         """One inquiry through every stage, to its invoice."""
         env, task = self.env, self.task
@@ -318,6 +349,8 @@ class BareModel:
             yield request
             yield self.work(self.estimators, task["cost_estimation"]())
         yield env.timeout(response())
+        product, quantity = lines[0]
+        quantity = sum(units for _, units in lines)
         if u_accept >= accept[product]:
             self.outcomes["lost"] += 1
             return
@@ -330,10 +363,10 @@ class BareModel:
         if quantity < self.min_units:
             self.outcomes["rejected"] += 1
             return
-        for centre, setup_hours, per_unit in self.routing[product]:
-            with centre.request() as request:
-                yield request
-                yield env.timeout((setup_hours + per_unit() * quantity) / HOURS_PER_DAY)
+        if len(lines) == 1:
+            yield from self.produce(*lines[0])
+        else:
+            yield env.all_of([env.process(self.produce(*line)) for line in lines])
         with self.warehouse.request() as request:
             yield request
             yield self.work(self.warehouse, task["picking"]())
