@@ -50,7 +50,7 @@ def _variant(base: Scenario, days: tuple[str, ...] = WEEKDAYS, holidays: tuple[s
 def _one_machine_run(days: tuple[str, ...], jobs: int, job_hours: float, until: float,
                      overtime: dict | None = None, rate: float = 0.0) -> CompanyModel:
     """One machine of ``cutting``, one shift, no breakdowns; ``jobs`` constant jobs queued at time 0."""
-    base = load("baseline")
+    base = load("around-the-clock")
     data = base.model_dump(mode="json")
     data["work_centres"] = [dict(c, machines=1) if c["id"] == "cutting" else c for c in data["work_centres"]]
     scenario = _variant(Scenario.model_validate(data), days, overtime=overtime, rate=rate,
@@ -144,7 +144,7 @@ def test_overtime_raises_throughput_and_costs_hours_times_rate():
 
 @pytest.fixture(scope="module")
 def calendared_run():
-    base = override(load("baseline"), horizon_days=35, warmup_days=7)
+    base = override(load("around-the-clock"), horizon_days=35, warmup_days=7)
     policy = {"name": "backlog-threshold", "params": {"threshold_hours": 6.0, "max_hours_per_day": 3.0}}
     return simulate(_variant(base, holidays=("2027-01-06",), overtime=policy, rate=120.0), seed=3)
 
@@ -207,7 +207,7 @@ def test_queue_waits_of_a_closed_centre_are_closed_time(calendared_run):
 
 
 def test_capacity_figures_use_the_calendar():
-    base = override(load("baseline"), horizon_days=3, warmup_days=0)
+    base = override(load("around-the-clock"), horizon_days=3, warmup_days=0)
     m = CompanyModel(_variant(base))
     centre = m.centres["cutting"]
     assert centre.hours_per_day() == pytest.approx(2 * 8 * 5 / 7)
@@ -255,7 +255,7 @@ def test_the_run_report_reads_the_centres_table(calendared_run, tmp_path):
 def test_without_centre_calendars_there_is_no_centres_table_nor_overtime_kpi(tmp_path):
     from ordercycle.sim.run import write_outputs
 
-    run = simulate(override(load("baseline"), horizon_days=10, warmup_days=0), seed=0)
+    run = simulate(override(load("around-the-clock"), horizon_days=10, warmup_days=0), seed=0)
     assert run.centres is None and "overtime_hours" not in run.kpis
     assert not (write_outputs(run, tmp_path / "run") / "centres.parquet").exists()
     assert not set(run.events["activity"].cat.categories) & {"operation_paused", "overtime_granted"}
@@ -266,7 +266,7 @@ def test_a_run_from_a_snapshot_keeps_the_centres_weekdays():
     machines work the following Friday and pause over the weekend."""
     from ordercycle.sim.snapshot import starting_from
 
-    base = override(load("baseline"), horizon_days=12, warmup_days=0)
+    base = override(load("around-the-clock"), horizon_days=12, warmup_days=0)
     company = _variant(base, overtime={"name": "backlog-threshold", "params": {}}, rate=10.0)
     taken = simulate(company, seed=1, snapshot_at=10.8).snapshot  # Thursday 19:12
     restarted = simulate(starting_from(company, taken, 7.0), seed=2)
@@ -312,7 +312,7 @@ def test_random_companies_with_centre_calendars_hold_every_invariant():
 def test_bad_centre_calendar_fields_are_named(change, message):
     from ordercycle.policies.registry import make_all
 
-    data = _variant(override(load("baseline"), horizon_days=5, warmup_days=0)).model_dump(mode="json")
+    data = _variant(override(load("around-the-clock"), horizon_days=5, warmup_days=0)).model_dump(mode="json")
     if "sales_reps" in message:  # a centre whose id is also a staff pool, put on a calendar
         data["calendars"]["pools"]["sales_reps"] = "plant"
         for product in data["products"]:

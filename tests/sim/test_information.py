@@ -11,7 +11,7 @@ def pricing_contexts(result):
 
 
 def scenario(shared: bool, **policies):
-    base = override(load("baseline"), horizon_days=20, warmup_days=2,
+    base = override(load("around-the-clock"), horizon_days=20, warmup_days=2,
                     information={"production_shares_capacity": shared, "warehouse_shares_stock": shared})
     return override(base, policies=policies) if policies else base
 

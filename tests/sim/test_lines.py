@@ -22,7 +22,7 @@ THREE_LINES = {"dist": "uniform", "low": 0.0, "high": 3.0}
 
 def variant(lines_per_order: object = THREE_LINES, make_to_order: bool = False, **policies: object):
     """The 60-day baseline with multi-line orders (and, optionally, no stock at all)."""
-    data = load("baseline").model_dump(mode="json")
+    data = load("around-the-clock").model_dump(mode="json")
     data["horizon_days"], data["warmup_days"] = 60, 7
     for segment in data["segments"]:
         segment["lines_per_order"] = lines_per_order
@@ -49,8 +49,8 @@ def complete_once():
                     seed=0)
 
 
-def test_a_fixed_single_line_is_the_default_and_leaves_the_scenario_unchanged(short_baseline):
-    assert load("baseline").segments[0].lines_per_order.value == 1.0
+def test_a_fixed_single_line_is_the_default_and_leaves_the_scenario_unchanged():
+    assert load("around-the-clock").segments[0].lines_per_order.value == 1.0
     explicit = variant(1.0).model_dump(mode="json")
     implicit = parse({**explicit, "segments": [
         {k: v for k, v in s.items() if k != "lines_per_order"} for s in explicit["segments"]]})
@@ -195,7 +195,7 @@ def test_fulfilment_kpis_on_tables_without_lines():
                                      "equal to 0 (got -1)"),
 ])
 def test_a_bad_number_of_lines_is_refused_naming_the_field(lines, reason):
-    data = load("baseline").model_dump(mode="json")
+    data = load("around-the-clock").model_dump(mode="json")
     data["segments"][0]["lines_per_order"] = lines
     with pytest.raises(ScenarioError) as error:
         parse(data)

@@ -30,7 +30,7 @@ TOKEN = "promise-token-0123456789"
 
 @pytest.fixture(scope="module")
 def company():
-    return override(load("baseline"), horizon_days=10, warmup_days=0.0)
+    return override(load("around-the-clock"), horizon_days=10, warmup_days=0.0)
 
 
 @pytest.fixture(scope="module")
