@@ -37,6 +37,15 @@ class Policy:
     name: ClassVar[str]
     version: ClassVar[int] = 1
     summary: ClassVar[str] = ""
+    reads_information: ClassVar[tuple[str, ...]] = ()
+    """The scenario's ``information.*`` settings this policy uses when set (any of them)."""
+    without_information: ClassVar[str] = ""
+    """What the policy does when none of them is set (said in comparison reports)."""
+
+    @classmethod
+    def information_used(cls, params: dict[str, Any]) -> tuple[str, ...]:
+        """The ``information.*`` settings this policy, with ``params``, uses when set."""
+        return cls.reads_information
 
     @classmethod
     def policy_id(cls) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -14,6 +14,12 @@ class PricingPolicy(Policy):
     """Sets the unit price and the promised lead time of a quote."""
 
     decision = "pricing"
+
+    @classmethod
+    def information_used(cls, params: dict[str, Any]) -> tuple[str, ...]:
+        """With ``add_transit``, also the carrier's published transit."""
+        used = cls.reads_information
+        return used + ("carrier_transit_quantile",) if params.get("add_transit") else used
 
     def quote(self, context: QuoteContext) -> Quote:
         """Return the offer for this inquiry."""
@@ -202,6 +208,9 @@ class InformedSales(PricingPolicy):
     name = "informed-sales"
     version = 2
     summary = "promise from stock when stock is shared; discount when capacity is really idle"
+    reads_information = ("production_shares_capacity", "warehouse_shares_stock")
+    without_information = ("quotes list price and the standard lead (plus the transit with add_transit), "
+                           "as list-price does")
 
     def __init__(self, stock_lead_days: Annotated[float, Field(gt=0)] = 3.0,
                  surplus_discount: Annotated[float, Field(ge=0, lt=1)] = 0.05,
@@ -254,6 +263,8 @@ class CapableToPromise(PricingPolicy):
     name = "capable-to-promise"
     version = 2
     summary = "list price; lead time from the current load and the published transit plus a safety margin"
+    reads_information = ("production_shares_capacity",)
+    without_information = "quotes list price and the standard lead, as list-price does"
 
     def __init__(self, safety_days: Annotated[float, Field(ge=0)] = 1.0,
                  min_lead_days: Annotated[float, Field(gt=0)] = 1.0):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ordercycle.reports import bottlenecks
+from ordercycle.reports import bottlenecks, explain
 from ordercycle.reports.glossary import SET_COLOURS, axis_label, format_amount, format_value, info
 from ordercycle.reports.html import Page, escape, number, plt
 
@@ -31,12 +31,16 @@ HEADLINE_KPIS = [
     "revenue",
     "operating_cost",
     "profit",
+    "operating_cost_per_order",
+    "profit_per_order",
     "billing_error_rate",
     "days_sales_outstanding",
     "mean_refund_days",
     "mean_unattended_hours",
 ]
-TRADE_OFF = ("operating_cost", "on_time_delivery_rate")
+TRADE_OFF = ("operating_cost_per_order", "on_time_delivery_rate")
+"""The trade-off chart's axes: cost per delivered order (a set that delivers less is not cheaper
+for it), against on-time delivery. Tables saved before per-order KPIs use ``operating_cost``."""
 
 
 class ReportInputError(Exception):
@@ -257,6 +261,9 @@ def trade_off_plot(tables: ComparisonTables, x: str, y: str) -> Any:
     colours = _colours(tables.sets)
     figure, axis = plt.subplots(figsize=(8, 5.5))
     for name, on_front in zip(tables.sets, front, strict=True):
+        saturated = bottlenecks.saturated(*bottlenecks.from_kpis(means.loc[name].dropna().to_dict()))
+        if saturated:  # a set held back by a saturated pool: its point is not a policy trade-off
+            axis.scatter(means.loc[name, x], means.loc[name, y], s=200, marker="x", color="#d62728", zorder=3)
         axis.errorbar(
             means.loc[name, x],
             means.loc[name, y],
@@ -265,7 +272,8 @@ def trade_off_plot(tables: ComparisonTables, x: str, y: str) -> Any:
             fmt="o",
             color=colours[name],
             capsize=3,
-            label=name + (" (non-dominated)" if on_front else ""),
+            label=name + (" (non-dominated)" if on_front else "")
+            + (f" — saturated: {', '.join(saturated)}" if saturated else ""),
         )
         if on_front:
             axis.scatter(means.loc[name, x], means.loc[name, y], s=260, facecolors="none", edgecolors="black")
@@ -278,11 +286,19 @@ def trade_off_plot(tables: ComparisonTables, x: str, y: str) -> Any:
     axis.set_ylabel(
         axis_label(y, tables.currency) + (f" — {info(y).better} is better" if info(y).better else "")
     )
-    axis.set_title(f"Trade-off: {info(y).label} against {info(x).label} (ringed: non-dominated sets)")
+    axis.set_title(f"Trade-off: {info(y).label} against {info(x).label}\n"
+                   "(ringed: non-dominated sets; red cross: a saturated resource pool)", fontsize=10)
     axis.grid(alpha=0.3)
     axis.legend(loc="best", fontsize=8)
     figure.tight_layout()
     return figure, [name for name, flag in zip(tables.sets, front, strict=True) if flag]
+
+
+def report_warnings(tables: ComparisonTables) -> list[str]:
+    """Every warning of a comparison: saturated pools, policies that did not act, weak evidence."""
+    return (bottlenecks.comparison_warnings(tables.summary, tables.sets)
+            + explain.action_warnings(tables.replications, tables.experiment)
+            + explain.evidence_warnings(tables.summary, tables.experiment, tables.currency))
 
 
 def build_comparison_report(tables: ComparisonTables, title: str | None = None) -> tuple[Page, str]:
@@ -300,19 +316,34 @@ def build_comparison_report(tables: ComparisonTables, title: str | None = None) 
     page = Page(title or f"Comparison of policy sets — {experiment.get('scenario_name')}", meta)
     said = sentences(tables, kpis)
     winner = tables.ranking.get("winner")
+    described = explain.set_descriptions(experiment)
+    if described:
+        section = page.section("What each set is")
+        section.paragraph(f"Each set as the decisions it changes against the reference ({tables.reference}).")
+        for name, lines in described.items():
+            section.paragraph(f"<b>{escape(name)}</b>", raw=True)
+            section.bullets(lines)
     summary_section = page.section("In plain words")
     summary_section.paragraph(
         f"Reference set: {tables.reference}. Best feasible set by the objective: "
         f"{winner or 'none (no set keeps every constraint)'}."
     )
-    saturated = bottlenecks.comparison_warnings(tables.summary, tables.sets)
-    if saturated:
-        summary_section.bullets(saturated, css="warning")
+    warnings = report_warnings(tables)
+    if warnings:
+        summary_section.paragraph("<b>Read with care</b>", raw=True)
+        summary_section.bullets(warnings, css="warning")
     for kpi in kpis:
         entry = info(kpi)
         summary_section.paragraph(f"<b>{escape(entry.label)}</b> — {escape(entry.definition)}", raw=True)
         summary_section.bullets(said[kpi], css="sentences")
 
+    decisions = explain.decision_rows(tables.replications, experiment, tables.sets)
+    if decisions:
+        section = page.section("Did the policies act?")
+        section.paragraph("Mean decisions per replication by outcome, for every decision a set changes "
+                          "(from the warm-up on).")
+        section.table(["decision", "outcome", *tables.sets], decisions,
+                      numeric=tuple(range(2, 2 + len(tables.sets))))
     ranking = tables.ranking.get("ranking", [])
     section = page.section("Ranking by the objective")
     weights = tables.ranking.get("objective", {}).get("weights", {})
@@ -332,6 +363,7 @@ def build_comparison_report(tables: ComparisonTables, title: str | None = None) 
         )
         + f". Sets in one group cannot be told apart at {level}."
     )
+    section.paragraph(explain.GROUPS_NOTE)
     section.table(
         ["rank", "set", "score", f"{level} interval", "feasible", "violated", "group"],
         [
@@ -388,6 +420,8 @@ def build_comparison_report(tables: ComparisonTables, title: str | None = None) 
             differences_plot(tables, kpis), "Per replication, set minus reference (common random numbers)."
         )
     x, y = TRADE_OFF
+    if x not in set(tables.summary["kpi"]):
+        x = "operating_cost"
     front: list[str] = []
     if {x, y} <= set(tables.summary["kpi"]):
         figure, front = trade_off_plot(tables, x, y)
@@ -415,14 +449,26 @@ def comparison_markdown(
             f"| {r['rank']} | {r['set']} | {number(r['score'])} | {r['group']} | "
             f"{'yes' if r['feasible'] else 'no: ' + r['violated']} |"
         )
-    warnings = [f"- **{line}**" for line in bottlenecks.comparison_warnings(tables.summary, tables.sets)]
+    warnings = [f"- **{line}**" for line in report_warnings(tables)]
     if warnings:
-        lines += ["", *warnings]
+        lines += ["", "Read with care:", "", *warnings]
+    described = explain.set_descriptions(experiment)
+    if described:
+        lines += ["", "## What each set is", ""]
+        for name, said_of_set in described.items():
+            lines += [f"- `{name}`: " + "; ".join(said_of_set)]
+    decisions = explain.decision_rows(tables.replications, experiment, tables.sets)
+    if decisions:
+        lines += ["", "## Did the policies act?", "", "Mean decisions per replication by outcome.", "",
+                  "| decision | outcome | " + " | ".join(tables.sets) + " |",
+                  "|---|---|" + "---|" * len(tables.sets)]
+        lines += ["| " + " | ".join(row) + " |" for row in decisions]
     lines += ["", "## Per KPI"]
     for kpi in kpis:
         lines += ["", f"**{info(kpi).label}** ({info(kpi).definition})", ""] + [f"- {s}" for s in said[kpi]]
     if front:
-        lines += ["", f"Non-dominated on {TRADE_OFF[1]} vs {TRADE_OFF[0]}: {', '.join(front)}."]
+        x = TRADE_OFF[0] if TRADE_OFF[0] in set(tables.summary["kpi"]) else "operating_cost"
+        lines += ["", f"Non-dominated on {TRADE_OFF[1]} vs {x}: {', '.join(front)}."]
     return "\n".join(lines) + "\n"
 
 

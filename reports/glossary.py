@@ -65,6 +65,14 @@ KPIS: dict[str, KpiInfo] = {
         "paid working hours of the staff pools and technicians × their hourly cost (part of operating cost)",
     ),
     "profit": KpiInfo("profit", "money", "higher", "gross margin minus operating cost"),
+    "operating_cost_per_order": KpiInfo(
+        "operating cost per delivered order", "money", "lower",
+        "operating cost over the cohort orders delivered: a set's totals per order, when sets deliver "
+        "more or less",
+    ),
+    "profit_per_order": KpiInfo(
+        "profit per delivered order", "money", "higher", "profit over the cohort orders delivered",
+    ),
     "changeovers": KpiInfo("changeovers", "count", "lower", "machine changeovers between setup families"),
     "expedite_changeovers": KpiInfo(
         "expedite changeovers", "count", "lower",
@@ -237,6 +245,10 @@ def info(kpi: str) -> KpiInfo:
         )
     if head == "utilization":
         return KpiInfo(f"utilisation of {tail}", "share", None, f"busy / staffed machine-hours at {tail}")
+    if head == "decisions":
+        kind, _, outcome = tail.partition(".")
+        return KpiInfo(f"{kind} decisions: {outcome}", "count", None,
+                       f"{kind} decisions whose outcome was '{outcome}', from the warm-up on")
     if head == "final_states":
         return KpiInfo(
             f"orders ending {tail.replace('_', ' ')}",

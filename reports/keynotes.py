@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ordercycle.reports import explain
 from ordercycle.reports.comparison_report import ReportInputError
 from ordercycle.reports.glossary import format_amount, format_value, info
 from ordercycle.reports.html import Page
@@ -155,6 +156,17 @@ def evaluate(keynote: KeynoteFile, replications: pd.DataFrame, confidence: float
     return pd.DataFrame(rows)
 
 
+def profit_checks(keynote: KeynoteFile, replications: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """Profit of every (set, against) pair of the claim's checks that no check already judges on
+    profit, as rows of :func:`evaluate` — so a claim supported on orders but losing money says so."""
+    judged = {(c.set, c.against) for c in keynote.checks if c.kpi == "profit"}
+    pairs = dict.fromkeys((c.set, c.against) for c in keynote.checks if (c.set, c.against) not in judged)
+    if "profit" not in replications.columns or not pairs:
+        return pd.DataFrame()
+    extra = keynote.model_copy(update={"checks": [Check(set=a, against=b, kpi="profit") for a, b in pairs]})
+    return evaluate(extra, replications, confidence)
+
+
 def check_sentence(row: Any, confidence: float, currency: str = "EUR") -> str:
     """The evidence of one check in words."""
     half = (row.diff_ci_high - row.diff_ci_low) / 2
@@ -178,6 +190,8 @@ class KeynoteResult:
     confidence: float
     experiment: dict[str, Any]
     conditions: pd.DataFrame | None = None  # per sweep point: parameters, per-check verdicts, claim verdict
+    profit: pd.DataFrame | None = None  # profit of the checks' set pairs (:func:`profit_checks`)
+    replications: pd.DataFrame | None = None  # the claim's replication table
 
 
 def conditions_table(
@@ -226,7 +240,8 @@ def read_result(folder: str | Path) -> KeynoteResult:
     keynote = KeynoteFile.model_validate(json.loads((root / "keynote.json").read_text()))
     experiment = json.loads((root / "experiment.json").read_text())
     confidence = float(experiment.get("confidence", 0.95))
-    checks = evaluate(keynote, pd.read_parquet(root / "replications.parquet"), confidence)
+    replications = pd.read_parquet(root / "replications.parquet")
+    checks = evaluate(keynote, replications, confidence)
     conditions = None
     sweep = root / "conditions"
     if (sweep / "points.parquet").is_file():
@@ -234,7 +249,8 @@ def read_result(folder: str | Path) -> KeynoteResult:
             keynote, pd.read_parquet(sweep / "points.parquet"), pd.read_parquet(sweep / "results"), confidence
         )
     return KeynoteResult(
-        keynote, checks, claim_verdict(list(checks["verdict"])), confidence, experiment, conditions
+        keynote, checks, claim_verdict(list(checks["verdict"])), confidence, experiment, conditions,
+        profit_checks(keynote, replications, confidence), replications,
     )
 
 
@@ -333,6 +349,21 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
         )
         section.bullets(said)
         lines += ["", f"## {keynote.id} — {result.verdict}", "", keynote.claim, ""] + [f"- {s}" for s in said]
+        if result.profit is not None and len(result.profit):
+            money = [check_sentence(row, result.confidence, currency) for row in result.profit.itertuples()]
+            section.paragraph("Profit (not a check of the claim; said so that a claim supported on its "
+                              "checks but losing money shows it):")
+            section.bullets(money)
+            lines += ["", "Profit (not a check):", ""] + [f"- {s}" for s in money]
+        described = explain.set_descriptions(result.experiment)
+        if any(result.experiment.get("set_notes", {}).get("changes", {}).values()):
+            section.paragraph("What each set is:")
+            section.bullets([f"{name}: " + "; ".join(said_of_set) for name, said_of_set in described.items()])
+        if result.replications is not None:
+            warnings = explain.action_warnings(result.replications, result.experiment)
+            if warnings:
+                section.bullets(warnings, css="warning")
+                lines += [""] + [f"- **{w}**" for w in warnings]
         if result.conditions is not None:
             table = result.conditions
             section.paragraph(

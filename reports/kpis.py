@@ -44,12 +44,13 @@ class KpiInputs:
     centres: pd.DataFrame | None = None  # the ``centres`` table: None when no work centre keeps a calendar
     overtime_hour_cost: dict[str, float] | None = None  # work centre -> cost per overtime hour
     lines: pd.DataFrame | None = None  # the ``lines`` table; None: tables saved before it existed
+    decisions: pd.DataFrame | None = None  # the ``decisions`` table; None: tables saved before it existed
 
     @classmethod
     def from_scenario(cls, scenario: Any, events: pd.DataFrame, orders: pd.DataFrame,
                       forecasts: pd.DataFrame, plans: pd.DataFrame,
                       pools: pd.DataFrame | None = None, centres: pd.DataFrame | None = None,
-                      lines: pd.DataFrame | None = None) -> KpiInputs:
+                      lines: pd.DataFrame | None = None, decisions: pd.DataFrame | None = None) -> KpiInputs:
         """Take the constants from a scenario (a model or its JSON dict)."""
         data = scenario if isinstance(scenario, dict) else scenario.model_dump(mode="json")
         costs = data["costs"]
@@ -67,6 +68,7 @@ class KpiInputs:
             centres,
             {w["id"]: float(w.get("overtime_hour_cost", 0.0)) for w in data["work_centres"]},
             lines,
+            decisions,
         )
 
 
@@ -490,6 +492,10 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "gross_margin": round(gross_margin, 2),
         "operating_cost": round(operating_cost, 2),
         "profit": round(gross_margin - operating_cost, 2),
+        "operating_cost_per_order": (round(operating_cost / len(delivered), 2) if len(delivered)
+                                     else float("nan")),
+        "profit_per_order": (round((gross_margin - operating_cost) / len(delivered), 2) if len(delivered)
+                             else float("nan")),
         "changeovers": changeovers,
         "expedite_changeovers": expedite_changeovers(window),
         "expedites": expedites,
@@ -518,4 +524,20 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "mean_unattended_open_hours": _mean(unattended - closed),
         **goodwill_kpis(window),
         **fulfilment_kpis(orders, inputs.lines, events),
+        **decision_kpis(inputs.decisions, warmup),
     }
+
+
+def decision_kpis(decisions: pd.DataFrame | None, warmup: float) -> dict[str, Any]:
+    """``decisions``: how many decisions of each kind had each outcome, from the warm-up on.
+
+    Keys ``<kind>.<outcome>`` (``selection.reject``, ``pricing.discount, standard lead``),
+    counted over the days at or after the warm-up (a decision on the day the warm-up ends
+    counts when the warm-up is a whole number of days). Absent for tables saved before
+    ``decisions.parquet`` existed.
+    """
+    if decisions is None:
+        return {}
+    window = decisions[decisions["day"] >= warmup]
+    counts = window.groupby(["kind", "outcome"], sort=True)["count"].sum()
+    return {"decisions": {f"{kind}.{label}": int(n) for (kind, label), n in counts.items()}}

@@ -24,6 +24,7 @@ from typing import Any
 import simpy
 
 from ordercycle.policies.base import PolicyParameterError
+from ordercycle.policies.outcomes import outcome
 from ordercycle.policies.registry import PolicyInstances, make_all
 from ordercycle.scenarios.distributions import delayed_quantile
 from ordercycle.scenarios.schema import Product, Scenario, Segment, WorkCentre
@@ -160,6 +161,8 @@ class CompanyModel:
         self.log = self.recorder.log
         self.policies: PolicyInstances = make_all(scenario.policies.model_dump())
         self.trace: list[tuple[str, Any, Any]] | None = [] if trace_decisions else None
+        self.outcomes: dict[tuple[int, str, str], int] = {}
+        """(day, decision kind, outcome) -> decisions taken (``decisions.parquet``)."""
 
         self.products: dict[str, Product] = {p.id: p for p in scenario.products}
         self.segments: dict[str, Segment] = {s.id: s for s in scenario.segments}
@@ -366,6 +369,8 @@ class CompanyModel:
     def decide(self, kind: str, method: Callable[[Any], Any], context: Any) -> Any:
         """Ask a policy: ``method(context)``; traced when the model traces decisions."""
         decision = method(context)
+        key = (int(self.env.now), kind, outcome(kind, context, decision))
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
         if self.trace is not None:
             self.trace.append((kind, context, decision))
         return decision

@@ -56,6 +56,8 @@ class RunResult:
     None when no work centre is on a calendar."""
     lines: pd.DataFrame | None = None
     """One row per order line (:func:`lines_table`)."""
+    decisions: pd.DataFrame | None = None
+    """Decisions taken per day, kind and outcome (:func:`decisions_table`)."""
 
     def provenance(self) -> dict[str, Any]:
         """What produced these outputs (written as ``run.json``)."""
@@ -256,12 +258,29 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
     pools = pools_table(model, model.env.now)
     centres = centres_table(model, model.env.now)
     lines = lines_table(model.orders)
+    decisions = decisions_table(model)
     kpis = compute_kpis(KpiInputs.from_scenario(scenario, events, orders, forecasts, plans, pools, centres,
-                                                lines))
+                                                lines, decisions))
     if scenario.start is not None:
         kpis["carried_over"] = carried_over_kpis(orders, model.env.now)
     return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model, snapshot,
-                     pools, centres, lines)
+                     pools, centres, lines, decisions)
+
+
+def decisions_table(model: CompanyModel) -> pd.DataFrame:
+    """One row per (day, decision kind, outcome): how many such decisions the policies took.
+
+    The outcome is :func:`ordercycle.policies.outcomes.outcome` of each decision (e.g.
+    ``selection`` / ``reject``, ``pricing`` / ``discount, standard lead``); ``day`` is the
+    whole simulated day the decision was taken on.
+    """
+    rows = sorted(model.outcomes.items())
+    return pd.DataFrame(
+        {"day": pd.array([day for (day, _, _), _ in rows], dtype="int32"),
+         "kind": pd.array([kind for (_, kind, _), _ in rows], dtype="string"),
+         "outcome": pd.array([label for (_, _, label), _ in rows], dtype="string"),
+         "count": pd.array([n for _, n in rows], dtype="int64")}
+    )
 
 
 def carried_over_kpis(orders: pd.DataFrame, horizon: float) -> dict[str, float]:
@@ -316,6 +335,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
         result.centres.to_parquet(out / "centres.parquet", index=False)
     if result.lines is not None:
         result.lines.to_parquet(out / "lines.parquet", index=False)
+    if result.decisions is not None:
+        result.decisions.to_parquet(out / "decisions.parquet", index=False)
     (out / "kpis.json").write_text(kpis_json(result.kpis), encoding="utf-8")
     (out / "run.json").write_text(
         json.dumps(result.provenance(), sort_keys=True, indent=2) + "\n", encoding="utf-8"

@@ -48,6 +48,23 @@ def format_comparison(comparison: Any) -> str:
     return "\n".join(lines)
 
 
+def comparison_notes(comparison: Any) -> str:
+    """What each set is, and every warning in plain words (as the reports say them)."""
+    from ordercycle.reports import explain
+    from ordercycle.sim.experiments.comparison import experiment_json
+
+    experiment = experiment_json(comparison)
+    lines = ["", "What each set is:"]
+    for name, said in explain.set_descriptions(experiment).items():
+        lines.append(f"  {name}:")
+        lines += [f"    - {line}" for line in said]
+    warnings = (explain.action_warnings(comparison.replications, experiment)
+                + explain.evidence_warnings(comparison.summary, experiment, comparison.scenario.currency))
+    if warnings:
+        lines += ["", "Read with care:"] + [f"  - {line}" for line in warnings]
+    return "\n".join(lines)
+
+
 def _warmup(text: str | None) -> float | str | None:
     if text is None or text == "auto":
         return text
@@ -83,6 +100,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         executor.close()
     write_comparison(comparison, out)
     print(format_comparison(comparison))
+    print(comparison_notes(comparison))
     print(f"\n{comparison.replications_used} replications per set, warm-up {comparison.warmup.days:g} d "
           f"({comparison.warmup.method}), {time.perf_counter() - started:.1f} s; results in {out}")
     if comparison.open_kpis:

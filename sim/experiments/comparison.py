@@ -39,6 +39,7 @@ from ordercycle.sim.experiments.replications import (
     resolve_sets,
     run_tasks,
 )
+from ordercycle.sim.experiments.set_notes import set_notes
 from ordercycle.sim.experiments.store import ResultStore
 from ordercycle.sim.run import package_version
 
@@ -182,6 +183,7 @@ def experiment_json(comparison: Comparison) -> dict[str, Any]:
         "scenario_hash": content_hash(scenario),
         "sets": {name: policies.model_dump(mode="json") for name, policies in comparison.sets.items()},
         "reference": comparison.reference,
+        "set_notes": set_notes(scenario, comparison.sets, comparison.reference),
         "seed": comparison.seed,
         "replications": comparison.replications_used,
         "warmup_days": comparison.warmup.days,

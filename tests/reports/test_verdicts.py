@@ -21,6 +21,7 @@ from ordercycle.reports.keynotes import (
     conditions_table,
     evaluate,
     load_keynote,
+    profit_checks,
     read_result,
     write_keynote_report,
 )
@@ -119,6 +120,20 @@ def test_a_check_against_a_set_other_than_the_reference_is_paired_with_that_set(
     )
     row = evaluate(keynote, replications, 0.95).iloc[0]
     assert row["verdict"] == "contradicted" and row["diff_mean"] == pytest.approx(-0.05, abs=0.01)
+
+
+def test_every_claim_reports_profit_of_the_pairs_its_checks_compare():
+    """A claim supported on service while losing money must say so: profit is evaluated for each
+    (set, against) pair of the checks, unless a check already judges that pair on profit."""
+    replications = _replications({"A": {}, "B": {"on_time_delivery_rate": 0.05}}, 0.3)
+    replications["profit"] = -replications["operating_cost"] + np.where(replications["set"] == "B", -90_000, 0)
+    profit = profit_checks(_keynote(), replications, 0.95)
+    (row,) = profit.itertuples()
+    assert (row.set, row.against, row.kpi) == ("B", "A", "profit")
+    assert row.verdict == "contradicted" and row.diff_mean == pytest.approx(-90_000, rel=0.2)
+    judged = _keynote(checks=[{"set": "B", "against": "A", "kpi": "profit"}])
+    assert profit_checks(judged, replications, 0.95).empty
+    assert profit_checks(_keynote(), replications.drop(columns="profit"), 0.95).empty
 
 
 def test_conditions_are_judged_point_by_point():
