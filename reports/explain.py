@@ -23,6 +23,10 @@ FEW_REPLICATIONS = 10
 """Below this many replications per set, the report says the intervals rest on few runs."""
 THROUGHPUT_GAP = 0.05
 """A set delivering this share more or fewer orders than the reference: totals mislead."""
+TRENDS = {"trend.on_time_delivery_rate": (0.02, "on-time delivery {sign} {size} from the first half of "
+                                                  "the KPI window to the second"),
+          "trend.open_orders": (0.10, "orders in progress {sign} {size} from mid-window to the horizon")}
+"""Trend KPI -> (smallest size worth a warning, the sentence): a run still moving at the horizon."""
 
 
 def _params(params: Mapping[str, Any]) -> str:
@@ -153,8 +157,9 @@ def action_warnings(replications: pd.DataFrame, experiment: Mapping[str, Any]) -
 
 def evidence_warnings(summary: pd.DataFrame, experiment: Mapping[str, Any],
                       currency: str = "EUR") -> list[str]:
-    """Weak evidence in plain words: few replications, KPIs short of a target half-width, and
-    sets whose throughput differs so much from the reference's that totals mislead."""
+    """Weak evidence in plain words: few replications, KPIs short of a target half-width, a set
+    still moving at the horizon (the ``trend`` KPIs), and sets whose throughput differs so much
+    from the reference's that totals mislead."""
     warnings: list[str] = []
     if not len(summary):
         return warnings
@@ -169,6 +174,19 @@ def evidence_warnings(summary: pd.DataFrame, experiment: Mapping[str, Any],
     if unresolved:
         warnings.append("the target half-width was not reached for " + ", ".join(unresolved)
                         + " within the replication cap")
+    for kpi, (smallest, sentence) in TRENDS.items():
+        for row in summary[summary["kpi"] == kpi].itertuples():
+            if not (math.isfinite(row.ci_low) and math.isfinite(row.ci_high)) or abs(row.mean) < smallest \
+                    or row.ci_low <= 0 <= row.ci_high:
+                continue
+            rising = row.mean > 0
+            size = f"{100 * abs(row.mean):.1f} {'points' if kpi.endswith('rate') else '%'}"
+            said = sentence.format(sign="rises" if rising else "falls", size=size)
+            warnings.append(
+                f"{row.set} is still moving at the horizon: {said} (interval excludes zero) — a queue "
+                "that keeps growing, a start-up the warm-up did not cut, or seasonal demand; its "
+                "totals depend on the horizon chosen"
+            )
     reference = str(experiment.get("reference", ""))
     delivered = summary[summary["kpi"] == "orders_delivered"].set_index("set")["mean"]
     per_order = summary[summary["kpi"] == "operating_cost_per_order"].set_index("set")["mean"]

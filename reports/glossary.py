@@ -245,6 +245,12 @@ def info(kpi: str) -> KpiInfo:
         )
     if head == "utilization":
         return KpiInfo(f"utilisation of {tail}", "share", None, f"busy / staffed machine-hours at {tail}")
+    if head == "trend":
+        label = {"on_time_delivery_rate": "on-time delivery, second half − first half of the window",
+                 "open_orders": "orders in progress, last week against the week before mid-window"}
+        return KpiInfo(f"trend: {label.get(tail, tail)}", "share", None,
+                       "whether the run still moves at the horizon (a growing queue, an uncut transient or "
+                       "seasonal demand)")
     if head == "decisions":
         kind, _, outcome = tail.partition(".")
         return KpiInfo(f"{kind} decisions: {outcome}", "count", None,

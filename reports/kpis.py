@@ -525,7 +525,46 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         **goodwill_kpis(window),
         **fulfilment_kpis(orders, inputs.lines, events),
         **decision_kpis(inputs.decisions, warmup),
+        **trend_kpis(inputs.orders, warmup, horizon),
     }
+
+
+TREND_WEEK = 7
+"""Days over which the open orders are averaged at each end of a half (a whole week: a
+weekday-calendar company has more open orders on a Monday morning than on a Friday night)."""
+
+
+def trend_kpis(orders: pd.DataFrame, warmup: float, horizon: float) -> dict[str, Any]:
+    """``trend``: is the run still moving at the horizon? Second half of the KPI window against the first.
+
+    - ``trend.on_time_delivery_rate``: on-time share of the deliveries made in the second half
+      of ``[warmup, horizon]`` minus that of the first half (every delivered order, by delivery
+      time, so the cohort's start and end do not censor it);
+    - ``trend.open_orders``: released, not yet delivered orders averaged over the last week
+      before the horizon, over the same average for the week before the window's midpoint,
+      minus 1 (+0.25: a quarter more orders in progress at the end).
+
+    A queue that grows without bound, or a transient the warm-up did not cut, shows in both;
+    so does seasonal demand. NaN when a half has no delivery or nothing is open.
+    """
+    if "released_time" not in orders or horizon - warmup < 2 * TREND_WEEK:
+        return {}
+    mid = (warmup + horizon) / 2
+    delivered = orders[orders["delivered_time"].notna()]
+    times, promised = delivered["delivered_time"], delivered["promised_date"]
+    on_time = times <= promised + 1e-9
+    first, second = (times >= warmup) & (times < mid), times >= mid
+    rates = [float(on_time[part].mean()) if part.any() else float("nan") for part in (first, second)]
+    released = orders["released_time"].to_numpy()
+    done = orders["delivered_time"].to_numpy()
+
+    def open_orders(end: float) -> float:
+        days = [end - k for k in range(TREND_WEEK)]
+        return float(np.mean([((released <= t) & ~(done <= t)).sum() for t in days]))
+
+    early, late = open_orders(mid), open_orders(horizon)
+    return {"trend": {"on_time_delivery_rate": rates[1] - rates[0],
+                      "open_orders": late / early - 1 if early > 0 else float("nan")}}
 
 
 def decision_kpis(decisions: pd.DataFrame | None, warmup: float) -> dict[str, Any]:

@@ -154,6 +154,31 @@ def test_evidence_warnings_for_few_replications_and_different_volumes():
     assert not [w for w in explain.evidence_warnings(many, {"reference": "a"}) if w.startswith("only")]
 
 
+def test_a_set_still_moving_at_the_horizon_is_named():
+    rows = [
+        {"set": "a", "kpi": "trend.open_orders", "n": 5, "mean": 0.25, "ci_low": 0.15, "ci_high": 0.35},
+        {"set": "b", "kpi": "trend.open_orders", "n": 5, "mean": 0.25, "ci_low": -0.05, "ci_high": 0.55},
+        {"set": "c", "kpi": "trend.open_orders", "n": 5, "mean": 0.04, "ci_low": 0.02, "ci_high": 0.06},
+        {"set": "a", "kpi": "trend.on_time_delivery_rate", "n": 5, "mean": -0.08, "ci_low": -0.1,
+         "ci_high": -0.06},
+    ]
+    warnings = [w for w in explain.evidence_warnings(pd.DataFrame(rows).assign(n=12), {"reference": "a"})]
+    assert len(warnings) == 2 and all(w.startswith("a is still moving at the horizon") for w in warnings)
+    assert any("orders in progress rises 25.0 %" in w for w in warnings)
+    assert any("on-time delivery falls 8.0 points" in w for w in warnings)
+
+
+def test_the_trend_kpis_see_a_growing_queue(short_baseline):
+    """Demand far above capacity fills the plant's queues: more orders in progress at the end."""
+    steady = simulate(override(short_baseline, horizon_days=90.0), seed=2).kpis["trend"]
+    data = short_baseline.model_dump(mode="python")
+    for segment in data["segments"]:
+        segment["arrivals"]["rate_per_day"] *= 2.0
+    flooded = simulate(override(short_baseline, horizon_days=90.0, segments=data["segments"]), seed=2)
+    assert abs(steady["open_orders"]) < 0.15
+    assert flooded.kpis["trend"]["open_orders"] > 0.3
+
+
 @pytest.fixture(scope="module")
 def informed_comparison(short_baseline, tmp_path_factory):
     """The baseline (no information shared) with informed pricing against list price, and a
