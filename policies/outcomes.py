@@ -5,9 +5,10 @@ rejected anything, whether informed pricing gave any discount, whether a bound o
 expedites ever refused one. :func:`outcome` names the outcome of one decision from its
 context and decision objects (the same ones the decision service receives and returns),
 so the simulation counts outcomes per run (``decisions.parquet``, the ``decisions``
-KPIs) by the same rule everywhere. Outcomes describe the decision, not the policy: the
-``list-price`` and ``informed-sales`` policies both give ``list price`` when they quote
-list price, which is how a comparison finds a policy that behaved like another.
+KPIs) and the decision service labels its log and metrics by the same rule. Outcomes
+describe the decision, not the policy: the ``list-price`` and ``informed-sales``
+policies both give ``list price`` when they quote list price, which is how a comparison
+finds a policy that behaved like another.
 
 Labels are short, fixed strings (a handful per kind, never a number), so that the counts
 of two runs can be compared label by label.
@@ -134,6 +135,7 @@ OUTCOMES: dict[str, Callable[[Any, Any], str]] = {
     "billing": _billing,
     "returns": _returns,
     "debrief": _debrief,
+    "priority": lambda _context, _decision: "ranked",  # a ranking: nothing to tell apart
 }
 """Decision kind -> the function naming one decision's outcome."""
 

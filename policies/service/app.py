@@ -310,7 +310,8 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         shadow_json = schema.decision_json(decision)
         agrees = same_decision(json.loads(live_json), json.loads(shadow_json))
         metrics.shadow.inc(kind, "agree" if agrees else "disagree")
-        return ShadowRecord(shadow_id, shadow_hash, outcome(kind, decision), shadow_json.decode(), agrees)
+        return ShadowRecord(shadow_id, shadow_hash, outcome(kind, context, decision), shadow_json.decode(),
+                            agrees)
 
     def answer(raw: bytes, log: DecisionLog) -> Response:
         """Validate the raw body, decide, log (committed) and answer: the CPU-bound part."""
@@ -326,7 +327,7 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
             metrics.errors.inc(kind)
             raise DecisionFailed(kind, error) from error
         response_json = schema.decision_json(decision)
-        label = outcome(kind, decision)
+        label = outcome(kind, context, decision)
         shadow_record = shadow_answer(context, response_json) if shadow_decide else None
         latency_ms = (time.perf_counter() - started) * 1000.0
         decision_id = log.append(decision=kind, policy=policy_id, bundle_hash=live_hash, outcome=label,

@@ -1,46 +1,20 @@
-"""Outcome labels of decisions, and when two decisions are the same.
+"""When two decisions are the same; the outcome labels of the log and the metrics.
 
 An outcome is a short label for filtering the decision log and counting in metrics
-(``accept``, ``reject``, ``grant`` …). Two decisions are *the same* when every field
-but the human-readable ``reason`` is equal: a candidate policy that decides alike
-for other words is not a disagreement.
+(``accept``, ``reject``, ``grant`` …): :func:`ordercycle.policies.outcomes.outcome`, the
+rule the simulation counts decisions by, so a run's ``decisions`` KPIs and a service's
+log use the same words. Two decisions are *the same* when every field but the
+human-readable ``reason`` is equal: a candidate policy that decides alike for other
+words is not a disagreement.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ordercycle.policies.outcomes import outcome
 
-def outcome(decision_kind: str, decision: Any) -> str:
-    """Short label of what was decided (a decision dataclass of ``decision_kind``)."""
-    match decision_kind:
-        case "selection":
-            if not decision.accept:
-                return "reject"
-            return "accept" if decision.renegotiated_lead_days is None else "renegotiate"
-        case "expedite":
-            return "grant" if decision.grant else "refuse"
-        case "returns":
-            return "approve" if decision.approve else "refuse"
-        case "debrief":
-            return "debrief" if decision.debrief else "skip"
-        case "capacity":
-            return f"shifts={decision.shifts}"
-        case "billing":
-            return "invoice" if any(line.amount for line in decision.lines) else "nothing-to-bill"
-        case "schedule":
-            return "plan" if decision.centres else "keep-dispatching"
-        case "pricing":
-            return "quote"
-        case "priority":
-            return "rank"
-        case "dispatch":
-            return "dispatch"
-        case "forecast":
-            return "forecast"
-        case "overtime":
-            return "overtime" if decision.hours > 0 else "no-overtime"
-    return "decided"
+__all__ = ["outcome", "same_decision", "without_reason"]
 
 
 def without_reason(decision_json: dict[str, Any]) -> dict[str, Any]:

@@ -163,8 +163,9 @@ def replay(path: str | Path, candidate: Bundle, filters: Filters | None = None) 
             continue
         report.differing += 1
         report.sums.update(measure(kind, logged, new))
-        change = f"{row['outcome']} -> {outcome(kind, decided)}"
-        if row["outcome"] != outcome(kind, decided):
+        label = outcome(kind, context, decided)
+        change = f"{row['outcome']} -> {label}"
+        if row["outcome"] != label:
             report.outcome_changes[change] += 1
             examples = report.examples.setdefault(change, [])
             id_field = ID_FIELDS.get(kind)
