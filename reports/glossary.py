@@ -16,7 +16,7 @@ class KpiInfo:
     """How to name, format and judge one KPI."""
 
     label: str
-    unit: str  # "share", "days", "hours", "count", "money", "percent", "units"
+    unit: str  # "share", "days", "hours", "count", "money", "percent", "units", "per order", "per week"
     better: str | None  # "higher", "lower" or None (neither is better in itself)
     definition: str
 
@@ -132,6 +132,29 @@ KPIS: dict[str, KpiInfo] = {
         "lower",
         "amount-weighted mean time from invoice to payment (paid invoices)",
     ),
+    "mean_order_to_cash_days": KpiInfo(
+        "mean order to cash", "days", "lower",
+        "mean time from order entry to the order's last payment (orders paid by the horizon)",
+    ),
+    "order_fill_rate": KpiInfo(
+        "order fill rate", "share", "higher",
+        "share of delivered orders whose first shipment carried every line in full",
+    ),
+    "line_fill_rate": KpiInfo(
+        "line fill rate", "share", "higher",
+        "share of the delivered orders' lines that left whole in one shipment",
+    ),
+    "otif_rate": KpiInfo(
+        "on time in full", "share", "higher", "share of delivered orders on time and in one shipment"
+    ),
+    "perfect_order_rate": KpiInfo(
+        "perfect orders", "share", "higher",
+        "share of delivered orders on time, in full, with no return request and no disputed invoice",
+    ),
+    "shipments_per_order": KpiInfo(
+        "shipments per order", "per order", None, "mean number of shipments of a delivered order"
+    ),
+    "lines_per_order": KpiInfo("lines per order", "per order", None, "order lines per cohort inquiry"),
     "return_rate": KpiInfo("return rate", "share", "lower", "return requests per delivered shipment"),
     "mean_refund_days": KpiInfo(
         "mean refund time", "days", "lower", "mean time from return request to refund"
@@ -163,6 +186,8 @@ UNIT_LABELS = {
     "money": "currency",
     "percent": "%",
     "units": "units",
+    "per order": "per order",
+    "per week": "per week",
 }
 
 # One colour per department (tab20-like, colour-blind friendly pairs), used by every plot.
@@ -237,6 +262,13 @@ def info(kpi: str) -> KpiInfo:
         )
     if head == "utilization":
         return KpiInfo(f"utilisation of {tail}", "share", None, f"busy / staffed machine-hours at {tail}")
+    if head == "staff_utilization":
+        return KpiInfo(f"utilisation of {tail}", "share", None, f"busy / working hours of the pool {tail}")
+    if head == "queue_growth_per_week":
+        return KpiInfo(
+            f"queue growth at {tail}", "per week", "lower",
+            f"requests a week by which the queue of the pool {tail} grew over the window",
+        )
     if head == "final_states":
         return KpiInfo(
             f"orders ending {tail.replace('_', ' ')}",
@@ -254,23 +286,56 @@ def axis_label(kpi: str, currency: str = "EUR") -> str:
     return f"{entry.label} ({unit})" if unit else entry.label
 
 
-def format_value(kpi: str, value: float | None, currency: str = "EUR", signed: bool = False) -> str:
-    """A KPI value for people: shares as %, money with thousands separators and the currency."""
-    if value is None or not math.isfinite(value):
+def unit_text(kpi: str, currency: str = "EUR") -> str:
+    """The unit written after a value of ``kpi``: ``%``, the currency, ``days``… ("" for counts)."""
+    unit = info(kpi).unit
+    if unit in ("share", "percent"):
+        return "%"
+    if unit == "money":
+        return currency
+    if unit == "count":
+        return ""
+    return UNIT_LABELS.get(unit, unit)
+
+
+def number_text(kpi: str, value: float | None, signed: bool = False) -> str:
+    """A KPI value's number without its unit, at the KPI's precision; ``–`` if undefined.
+
+    Shares as percentages with one decimal, money without decimals, days and hours with two
+    (one from 100), counts and units as whole numbers when they are whole (a mean count with
+    one decimal below 100), thousands separated throughout.
+    """
+    if value is None or isinstance(value, bool) or not math.isfinite(value):
         return "–"
     unit = info(kpi).unit
     sign = "+" if signed and value > 0 else ""
+    magnitude = abs(value)
+    whole = float(value).is_integer()
     if unit == "share":
-        return f"{sign}{100 * value:.1f} %"
-    if unit == "money":
-        return f"{sign}{value:,.0f} {currency}"
-    if unit in ("days", "hours"):
-        return f"{sign}{value:.2f} {unit}"
-    if unit == "percent":
-        return f"{sign}{value:.1f} %"
-    if unit == "count" or abs(value) >= 1000:
-        return f"{sign}{value:,.0f}" if abs(value) >= 100 else f"{sign}{value:.1f}"
-    return f"{sign}{value:.3g}"
+        text = f"{100 * value:,.1f}"
+    elif unit == "percent":
+        text = f"{value:,.1f}"
+    elif unit in ("per order", "per week"):
+        text = f"{value:,.2f}"
+    elif unit == "money":
+        text = f"{value:,.0f}"
+        text = "0" if text == "-0" else text
+    elif unit in ("days", "hours"):
+        text = f"{value:,.2f}" if magnitude < 100 else f"{value:,.1f}"
+    elif unit in ("count", "units"):
+        text = f"{value:,.0f}" if whole or magnitude >= 100 else f"{value:,.1f}"
+    elif whole or magnitude >= 1000:
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:.3g}"
+    return sign + text
+
+
+def format_value(kpi: str, value: float | None, currency: str = "EUR", signed: bool = False) -> str:
+    """A KPI value for people: shares as %, money with thousands separators and the currency."""
+    text = number_text(kpi, value, signed)
+    unit = unit_text(kpi, currency)
+    return f"{text} {unit}" if unit and text != "–" else text
 
 
 def format_amount(kpi: str, value: float, currency: str = "EUR", signed: bool = False) -> str:

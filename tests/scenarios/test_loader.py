@@ -98,7 +98,7 @@ def test_cli_exits_2_with_one_line_per_problem(tmp_path: Path, baseline_data, ca
     [
         (["run", "no-such-file.yaml"], "error: no-such-file.yaml: no such scenario file"),
         (["run", "--policy", "priority=random-pick", "--quiet"],
-         "error: policies.priority.name: unknown policy 'random-pick' for priority"),
+         "error: --policy priority=random-pick: unknown policy 'random-pick' for priority"),
         (["run", "--policy", "colour=red", "--quiet"], "error: --policy colour=red: unknown decision"),
     ],
 )
