@@ -57,6 +57,7 @@ from ordercycle.sim.experiments.replications import (
     ExperimentError,
     Progress,
     check_objective,
+    counts_as_integers,
     kpi_names,
     make_task,
     no_progress,
@@ -235,7 +236,7 @@ def replication_evaluator(seed: int, executor: Executor, store: ResultStore | No
             else:
                 rows.append({"set": task.set_name, "replication": task.replication,
                              "error": str(outcome.get("error"))})
-        return pd.DataFrame(rows)
+        return counts_as_integers(pd.DataFrame(rows))
     return evaluate
 
 

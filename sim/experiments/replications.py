@@ -27,6 +27,7 @@ import pandas as pd
 
 from ordercycle.policies.base import PolicyParameterError
 from ordercycle.policies.registry import make_all
+from ordercycle.reports.glossary import info
 from ordercycle.reports.statistics import WARMUP_SERIES, warmup_series
 from ordercycle.scenarios.experiment_files import SetsFile
 from ordercycle.scenarios.loader import override, parse
@@ -78,6 +79,22 @@ def flatten_kpis(kpis: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
         else:
             flat[prefix + name] = float(value)
     return flat
+
+
+def counts_as_integers(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every count KPI column (unit ``count`` in the glossary: ``inquiries``,
+    ``final_states.open``, ``by_segment.strategic.orders_delivered``) as 64-bit integers.
+
+    A column stays as it is where a value is missing (a KPI some grid points lack) or not
+    whole, so no number is ever changed.
+    """
+    for column in table.columns:
+        if column in KEY_COLUMNS or info(column).unit != "count" or table[column].dtype.kind != "f":
+            continue
+        values = table[column]
+        if values.notna().all() and bool((values == values.round()).all()):
+            table[column] = values.astype("int64")
+    return table
 
 
 def run_replication(task: ReplicationTask) -> dict[str, Any]:
@@ -174,7 +191,7 @@ def replication_tables(tasks: list[ReplicationTask], outcomes: Mapping[str, dict
             rows.append({**keys, "warmup_days": warmup_days, **outcome["kpis"]})
         else:
             errors.append({**keys, "error": str(outcome.get("error", "unknown error"))})
-    replications = pd.DataFrame(rows)
+    replications = counts_as_integers(pd.DataFrame(rows))
     error_table = pd.DataFrame(errors, columns=["point", "set", "replication", "seed", "error"])
     if not with_point:
         replications = replications.drop(columns="point", errors="ignore")
