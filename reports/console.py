@@ -247,6 +247,8 @@ def kpi_table(kpis: Mapping[str, Any], currency: str = "EUR", warmup_days: float
             heading += (
                 f" (the cohort: inquiries after the {warmup_days:g}-day warm-up, followed to the horizon)"
             )
+        if title == "By customer segment":
+            heading += " (keys by_segment.<segment>.<key>)"
         lines += ["", heading] if lines else [heading]
         for key in keys:
             if not isinstance(kpis[key], Mapping):
@@ -270,7 +272,7 @@ def _nested_lines(kpis: Mapping[str, Any], keys: list[str], currency: str) -> li
         first = kpis[members[0]]
         if members == ["by_segment"]:
             block = segment_table(first, currency)
-            lines += ["  (keys by_segment.<segment>.<key>)"] + block
+            lines += block
         elif all(not isinstance(v, Mapping) for key in members for v in kpis[key].values()):
             row_header = NESTED_TABLES[members[0]][1] if members[0] in NESTED_TABLES else "name"
             parts = [
