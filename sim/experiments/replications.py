@@ -59,8 +59,9 @@ def _canonical(scenario: Scenario) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def make_task(scenario: Scenario, set_name: str, replication: int, seed: int, point: int = 0,
-              series: bool = False) -> ReplicationTask:
+def make_task(
+    scenario: Scenario, set_name: str, replication: int, seed: int, point: int = 0, series: bool = False
+) -> ReplicationTask:
     """The task that simulates ``scenario`` (policies already set) as replication ``replication``."""
     scenario_json = _canonical(scenario)
     identity = json.dumps([scenario_json, seed, replication, series, package_version()])
@@ -118,8 +119,9 @@ class ExperimentError(Exception):
         self.problems = problems
 
 
-def resolve_sets(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None
-                 ) -> tuple[dict[str, PolicySet], str]:
+def resolve_sets(
+    scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None
+) -> tuple[dict[str, PolicySet], str]:
     """Full policy sets by name, and the reference set, checked against the registry.
 
     ``sets`` is a sets file, a mapping ``name -> decisions changed``, or None for the
@@ -149,10 +151,14 @@ def resolve_sets(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None
 def check_objective(scenario: Scenario, kpi_names: list[str]) -> None:
     """Every KPI the objective names exists."""
     known = set(kpi_names)
-    problems = [f"objective.weights.{name}: unknown KPI" for name in scenario.objective.weights
-                if name not in known]
-    problems += [f"objective.constraints.{i}.kpi: unknown KPI {bound.kpi!r}"
-                 for i, bound in enumerate(scenario.objective.constraints) if bound.kpi not in known]
+    problems = [
+        f"objective.weights.{name}: unknown KPI" for name in scenario.objective.weights if name not in known
+    ]
+    problems += [
+        f"objective.constraints.{i}.kpi: unknown KPI {bound.kpi!r}"
+        for i, bound in enumerate(scenario.objective.constraints)
+        if bound.kpi not in known
+    ]
     if problems:
         raise ExperimentError(problems + [f"(known KPIs: {', '.join(kpi_names)})"])
 
@@ -171,16 +177,25 @@ def no_progress(stage: str, total: int) -> Callable[[], None]:
     return lambda: None
 
 
-def run_tasks(tasks: list[ReplicationTask], executor: Executor, store: ResultStore | None,
-              progress: Progress, stage: str) -> dict[str, dict[str, Any]]:
+def run_tasks(
+    tasks: list[ReplicationTask],
+    executor: Executor,
+    store: ResultStore | None,
+    progress: Progress,
+    stage: str,
+) -> dict[str, dict[str, Any]]:
     """Outcomes by key of ``tasks`` (stored ones reused), with one progress bar for the stage."""
     tick = progress(stage, len({task.key for task in tasks}))
     return run_all(executor, run_replication, tasks, store, lambda task, outcome: tick())
 
 
-def replication_tables(tasks: list[ReplicationTask], outcomes: Mapping[str, dict[str, Any]],
-                       warmup_days: float, set_order: list[str], with_point: bool = False
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def replication_tables(
+    tasks: list[ReplicationTask],
+    outcomes: Mapping[str, dict[str, Any]],
+    warmup_days: float,
+    set_order: list[str],
+    with_point: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replication rows (and failures) sorted by point, set (in the given order), replication."""
     order = {name: i for i, name in enumerate(set_order)}
     rows, errors = [], []

@@ -149,8 +149,10 @@ def test_the_report_says_when_an_unsupported_claims_conditions_were_not_swept(tm
     _, md_path = write_keynote_report(tmp_path)
     markdown = md_path.read_text()
     assert "**inconclusive**" in markdown
-    assert "Conditions: not swept (run `ordercycle keynotes --only K1` without --no-conditions to sweep " \
+    assert (
+        "Conditions: not swept (run `ordercycle keynotes --only K1` without --no-conditions to sweep "
         "planning.expedite_margin_days)." in markdown
+    )
 
 
 def test_the_keynote_report_is_rebuilt_from_saved_results(tmp_path):
@@ -234,20 +236,27 @@ def test_report_on_a_keynotes_folder_rebuilds_the_conditions_sweep_report(tmp_pa
     base.to_parquet(folder / "replications.parquet")
     summarise(base, "A", 0.95).to_parquet(folder / "summary.parquet")
     ranking = rank_sets(base, {"profit": 1.0}, [], 0.95)
-    (folder / "ranking.json").write_text(json.dumps({
-        "objective": {"weights": {"profit": 1.0}, "constraints": []},
-        "ranking": json.loads(ranking.to_json(orient="records")),
-        "winner": str(ranking.iloc[0]["set"]),
-    }))
+    (folder / "ranking.json").write_text(
+        json.dumps(
+            {
+                "objective": {"weights": {"profit": 1.0}, "constraints": []},
+                "ranking": json.loads(ranking.to_json(orient="records")),
+                "winner": str(ranking.iloc[0]["set"]),
+            }
+        )
+    )
     (folder / "keynote.json").write_text(json.dumps(keynote.model_dump(mode="json")))
-    (folder / "experiment.json").write_text(json.dumps({"confidence": 0.95, "reference": "A",
-                                                        "scenario": {"currency": "EUR"}}))
+    (folder / "experiment.json").write_text(
+        json.dumps({"confidence": 0.95, "reference": "A", "scenario": {"currency": "EUR"}})
+    )
     won = _replications({"A": {}, "B": {"on_time_delivery_rate": 0.05, "operating_cost": -50_000}}, 0.3, 2)
     won = won.assign(profit=-won["operating_cost"])
     replications = pd.concat([base.assign(point=0), won.assign(point=1)], ignore_index=True)
     summary = pd.concat(
-        [summarise(g.drop(columns="point"), "A", 0.95).assign(point=p)
-         for p, g in replications.groupby("point")],
+        [
+            summarise(g.drop(columns="point"), "A", 0.95).assign(point=p)
+            for p, g in replications.groupby("point")
+        ],
         ignore_index=True,
     )
     points = pd.DataFrame({"point": [0, 1], "staff.senior_managers": [1, 2]})
@@ -273,8 +282,13 @@ def test_the_keynote_report_shows_the_horizon_actually_run(tmp_path):
             folder / "replications.parquet"
         )
         (folder / "keynote.json").write_text(json.dumps({**keynote.model_dump(mode="json"), "id": name}))
-        record = {"confidence": 0.95, "scenario": {"currency": "EUR"}, "horizon_days": horizon,
-                  "warmup_days": 5.0, "replications": REPS}
+        record = {
+            "confidence": 0.95,
+            "scenario": {"currency": "EUR"},
+            "horizon_days": horizon,
+            "warmup_days": 5.0,
+            "replications": REPS,
+        }
         (folder / "experiment.json").write_text(json.dumps(record))
     html_path, md_path = write_keynote_report(tmp_path)
     markdown, html = md_path.read_text(), html_path.read_text()
