@@ -15,6 +15,7 @@ summary table), never on the simulation.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -148,8 +149,8 @@ def aligned(rows: Sequence[Sequence[str]], right: Collection[int] = (), indent: 
 
 
 def _number(value: Any) -> float | None:
-    """A KPI value as a float (None, NaN and non-numbers as None)."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+    """A KPI value as a float (None, NaN and non-numbers as None; NumPy numbers too)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
     return float(value) if math.isfinite(value) else None
 

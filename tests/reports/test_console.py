@@ -176,6 +176,17 @@ def test_a_real_runs_kpis_print_without_python_reprs():
     assert not re.search(r"\d\.\d{3,}", text), "more than two decimals"
 
 
+def test_numpy_numbers_print_like_python_numbers():
+    import numpy as np
+
+    text = kpi_table(
+        {"inquiries": np.int64(1581), "revenue": np.float64(12.6), "utilization": {"a": np.float32(0.5)}}
+    )
+    assert _row(text, "inquiries") == ["inquiries", "1,581", "inquiries"]
+    assert _row(text, "revenue") == ["revenue", "13 EUR", "revenue"]
+    assert re.search(r"^    a +50\.0$", text, re.M)
+
+
 def test_the_run_footer_tells_the_two_inquiry_counts_apart():
     line = run_footer(1581, 147, 30849, 28.0, "out/run")
     assert line == (
