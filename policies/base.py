@@ -10,8 +10,11 @@ its output a frozen decision carrying a ``reason`` (see :mod:`.contexts`).
 from __future__ import annotations
 
 import inspect
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any, ClassVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
@@ -91,9 +94,7 @@ def params_model(cls: type[Policy]) -> type[BaseModel]:
         annotation = hints.get(param.name, Any)
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (annotation, default)
-    return create_model(
-        f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", frozen=True), **fields
-    )
+    return create_model(f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
 
 
 def build(cls: type[Policy], params: dict[str, Any], where: str = "params") -> Policy:
@@ -120,17 +121,95 @@ def build(cls: type[Policy], params: dict[str, Any], where: str = "params") -> P
     return cls(**values)
 
 
+def _plain(value: Any) -> str:
+    """A parameter value as it is written in a scenario or on the command line (YAML)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value)
+    return str(value)
+
+
+def bounds_in_words(metadata: Iterable[Any]) -> str:
+    """The range constraints of a parameter in words: ``at least 0``, ``between 0 and 1``, ``above 0 and
+    below 1``; other constraints (validators) are left out."""
+    low = high = None
+    for item in metadata:
+        for attribute, words, side in (
+            ("ge", "at least", "low"),
+            ("gt", "above", "low"),
+            ("le", "at most", "high"),
+            ("lt", "below", "high"),
+        ):
+            value = getattr(item, attribute, None)
+            if value is not None and not isinstance(value, bool):
+                if side == "low":
+                    low = (words, value)
+                else:
+                    high = (words, value)
+    if low and high:
+        if low[0] == "at least" and high[0] == "at most":
+            return f"between {_plain(low[1])} and {_plain(high[1])}"
+        return f"{low[0]} {_plain(low[1])} and {high[0]} {_plain(high[1])}"
+    bound = low or high
+    return f"{bound[0]} {_plain(bound[1])}" if bound else ""
+
+
+_TYPE_WORDS: dict[Any, str] = {
+    int: "whole number",
+    float: "number",
+    bool: "true or false",
+    str: "text",
+    dict: "map",
+    list: "list",
+}
+
+
+def type_in_words(annotation: Any) -> str:
+    """A parameter's type in words: ``number``, ``whole number``, ``one of fifo, edd``, ``map of text to
+    whole number at least 0, or none``."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        inner, extra = args[0], args[1:]
+        metadata = [m for item in extra for m in (getattr(item, "metadata", None) or [item])]
+        bounds = bounds_in_words(metadata)
+        return type_in_words(inner) + (f" {bounds}" if bounds else "")
+    if origin is Literal:
+        return "one of " + ", ".join(_plain(arg) for arg in args)
+    if origin in (Union, UnionType):
+        kinds = [type_in_words(arg) for arg in args if arg is not type(None)]
+        optional = len(kinds) < len(args)
+        return " or ".join(kinds) + (", or none" if optional else "")
+    if origin in (dict, Mapping) and len(args) == 2:
+        return f"map of {type_in_words(args[0])} to {type_in_words(args[1])}"
+    if origin in (list, tuple, Sequence) and args:
+        return f"list of {type_in_words(args[0])}"
+    if annotation is Any:
+        return "any value"
+    return _TYPE_WORDS.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
 def describe_params(cls: type[Policy]) -> list[dict[str, str]]:
-    """Name, type, default and constraints of each parameter (for listings and docs)."""
+    """Name, type, default and constraints of each parameter in words (for listings and docs).
+
+    ``type`` is e.g. ``number`` or ``one of fifo, edd``; ``constraints`` the range in words
+    (``between 0 and 1``, ``at least 0``, empty without one); ``default`` the value as a
+    scenario would write it, or ``required``.
+    """
     rows = []
     for name, field in params_model(cls).model_fields.items():
-        constraints = ", ".join(str(m) for m in field.metadata)
         rows.append(
             {
                 "name": name,
-                "type": getattr(field.annotation, "__name__", str(field.annotation)),
-                "default": "required" if field.is_required() else repr(field.default),
-                "constraints": constraints,
+                "type": type_in_words(field.annotation),
+                "default": "required" if field.is_required() else _plain(field.default),
+                "constraints": bounds_in_words(field.metadata),
                 "description": field.description or "",
             }
         )

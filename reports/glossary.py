@@ -16,7 +16,7 @@ class KpiInfo:
     """How to name, format and judge one KPI."""
 
     label: str
-    unit: str  # "share", "days", "hours", "count", "money", "percent", "units"
+    unit: str  # "share", "days", "hours", "count", "money", "percent", "units", "per order", "per week"
     better: str | None  # "higher", "lower" or None (neither is better in itself)
     definition: str
 
@@ -61,7 +61,9 @@ KPIS: dict[str, KpiInfo] = {
         "overtime cost",
     ),
     "staff_cost": KpiInfo(
-        "staff cost", "money", "lower",
+        "staff cost",
+        "money",
+        "lower",
         "paid working hours of the staff pools and technicians × their hourly cost (part of operating cost)",
     ),
     "profit": KpiInfo("profit", "money", "higher", "gross margin minus operating cost"),
@@ -75,44 +77,62 @@ KPIS: dict[str, KpiInfo] = {
     ),
     "changeovers": KpiInfo("changeovers", "count", "lower", "machine changeovers between setup families"),
     "expedite_changeovers": KpiInfo(
-        "expedite changeovers", "count", "lower",
+        "expedite changeovers",
+        "count",
+        "lower",
         "changeovers an expedite caused: into the expedited job's family and back (part of changeovers)",
     ),
     "expedites": KpiInfo("expedites granted", "count", None, "expedite requests production granted"),
     "overtime_hours": KpiInfo(
-        "overtime hours", "hours", None,
-        "hours calendared work centres worked past their closing (the overtime policy's grants)"),
+        "overtime hours",
+        "hours",
+        None,
+        "hours calendared work centres worked past their closing (the overtime policy's grants)",
+    ),
     "overtime_cost": KpiInfo(
-        "overtime cost", "money", "lower",
-        "overtime hours × each centre's overtime hour cost (part of operating cost)"),
+        "overtime cost",
+        "money",
+        "lower",
+        "overtime hours × each centre's overtime hour cost (part of operating cost)",
+    ),
     "plan_changes": KpiInfo("plan changes", "count", "lower", "expedites, shift changes and re-plans"),
     "mean_inventory_units": KpiInfo(
         "mean inventory", "units", None, "time-weighted stock on hand, all products"
     ),
     "holding_cost": KpiInfo(
-        "holding cost", "money", "lower", "mean stock on hand × holding cost per unit-day × days"),
+        "holding cost", "money", "lower", "mean stock on hand × holding cost per unit-day × days"
+    ),
     "stock_fill_rate": KpiInfo(
-        "stock fill rate", "share", "higher",
+        "stock fill rate",
+        "share",
+        "higher",
         "share of the units released make-to-stock orders asked for that stock covered at once",
     ),
-    "backorder_units": KpiInfo(
-        "back-ordered units", "units", "lower", "units back-ordered in the window"),
+    "backorder_units": KpiInfo("back-ordered units", "units", "lower", "units back-ordered in the window"),
     "mean_backorder_units": KpiInfo(
-        "mean back-orders", "units", "lower", "time-weighted back-ordered units not yet filled"),
+        "mean back-orders", "units", "lower", "time-weighted back-ordered units not yet filled"
+    ),
     "open_backorder_units": KpiInfo(
-        "open back-orders", "units", "lower", "back-ordered units still unfilled at the horizon"),
+        "open back-orders", "units", "lower", "back-ordered units still unfilled at the horizon"
+    ),
     "mean_backorder_age_days": KpiInfo(
-        "back-order age", "days", "lower", "mean days a back-order waited for stock (filled in the window)"),
+        "back-order age", "days", "lower", "mean days a back-order waited for stock (filled in the window)"
+    ),
     "lost_sales_orders": KpiInfo(
-        "lost sales", "count", "lower", "orders lost as stock could not cover them (lost-sales policies)"),
+        "lost sales", "count", "lower", "orders lost as stock could not cover them (lost-sales policies)"
+    ),
     "lost_sales_units": KpiInfo(
-        "lost sales units", "units", "lower", "units of the orders lost for want of stock"),
+        "lost sales units", "units", "lower", "units of the orders lost for want of stock"
+    ),
     "replenishment_orders": KpiInfo(
-        "replenishment orders", "count", None, "batches released to production for stock"),
+        "replenishment orders", "count", None, "batches released to production for stock"
+    ),
     "backorder_cost": KpiInfo(
-        "back-order cost", "money", "lower", "mean back-ordered units × shortage cost per unit-day × days"),
+        "back-order cost", "money", "lower", "mean back-ordered units × shortage cost per unit-day × days"
+    ),
     "ordering_cost": KpiInfo(
-        "ordering cost", "money", "lower", "replenishment orders × fixed cost per replenishment order"),
+        "ordering cost", "money", "lower", "replenishment orders × fixed cost per replenishment order"
+    ),
     "forecast_bias": KpiInfo(
         "forecast bias", "share", None, "(planned − actual) / actual demand; positive means over-forecast"
     ),
@@ -120,16 +140,23 @@ KPIS: dict[str, KpiInfo] = {
         "forecast MAPE", "percent", "lower", "mean absolute percentage error of the planned figure"
     ),
     "plan_nervousness": KpiInfo(
-        "plan nervousness", "share", "lower",
-        "mean relative change of each product's planned units from one period to the next"),
+        "plan nervousness",
+        "share",
+        "lower",
+        "mean relative change of each product's planned units from one period to the next",
+    ),
     "grievances": KpiInfo(
-        "grievances", "count", "lower",
-        "late deliveries, wrong invoices and slow refunds customers remember"),
+        "grievances", "count", "lower", "late deliveries, wrong invoices and slow refunds customers remember"
+    ),
     "quotes_lost_to_goodwill": KpiInfo(
-        "quotes lost to goodwill", "count", "lower",
-        "quotes declined that the customer would have accepted without its grievances"),
+        "quotes lost to goodwill",
+        "count",
+        "lower",
+        "quotes declined that the customer would have accepted without its grievances",
+    ),
     "revenue_lost_to_goodwill": KpiInfo(
-        "revenue lost to goodwill", "money", "lower", "quoted value of the quotes lost to goodwill"),
+        "revenue lost to goodwill", "money", "lower", "quoted value of the quotes lost to goodwill"
+    ),
     "invoices": KpiInfo("invoices", "count", None, "invoices issued in the window"),
     "billing_error_rate": KpiInfo(
         "billing error rate", "share", "lower", "share of invoices disputed because they were wrong"
@@ -140,6 +167,37 @@ KPIS: dict[str, KpiInfo] = {
         "lower",
         "amount-weighted mean time from invoice to payment (paid invoices)",
     ),
+    "mean_order_to_cash_days": KpiInfo(
+        "mean order to cash",
+        "days",
+        "lower",
+        "mean time from order entry to the order's last payment (orders paid by the horizon)",
+    ),
+    "order_fill_rate": KpiInfo(
+        "order fill rate",
+        "share",
+        "higher",
+        "share of delivered orders whose first shipment carried every line in full",
+    ),
+    "line_fill_rate": KpiInfo(
+        "line fill rate",
+        "share",
+        "higher",
+        "share of the delivered orders' lines that left whole in one shipment",
+    ),
+    "otif_rate": KpiInfo(
+        "on time in full", "share", "higher", "share of delivered orders on time and in one shipment"
+    ),
+    "perfect_order_rate": KpiInfo(
+        "perfect orders",
+        "share",
+        "higher",
+        "share of delivered orders on time, in full, with no return request and no disputed invoice",
+    ),
+    "shipments_per_order": KpiInfo(
+        "shipments per order", "per order", None, "mean number of shipments of a delivered order"
+    ),
+    "lines_per_order": KpiInfo("lines per order", "per order", None, "order lines per cohort inquiry"),
     "return_rate": KpiInfo("return rate", "share", "lower", "return requests per delivered shipment"),
     "mean_refund_days": KpiInfo(
         "mean refund time", "days", "lower", "mean time from return request to refund"
@@ -151,11 +209,15 @@ KPIS: dict[str, KpiInfo] = {
         "mean unattended time", "hours", "lower", "mean hours an order waited with nobody working on it"
     ),
     "mean_unattended_closed_hours": KpiInfo(
-        "unattended while closed", "hours", "lower",
+        "unattended while closed",
+        "hours",
+        "lower",
         "mean hours of an order's unattended time during which its queue's owner was closed (calendar)",
     ),
     "mean_unattended_open_hours": KpiInfo(
-        "unattended while open", "hours", "lower",
+        "unattended while open",
+        "hours",
+        "lower",
         "mean hours of an order's unattended time during working time: the queue, not the calendar",
     ),
     "max_unattended_hours": KpiInfo(
@@ -171,6 +233,8 @@ UNIT_LABELS = {
     "money": "currency",
     "percent": "%",
     "units": "units",
+    "per order": "per order",
+    "per week": "per week",
 }
 
 # One colour per department (tab20-like, colour-blind friendly pairs), used by every plot.
@@ -245,6 +309,15 @@ def info(kpi: str) -> KpiInfo:
         )
     if head == "utilization":
         return KpiInfo(f"utilisation of {tail}", "share", None, f"busy / staffed machine-hours at {tail}")
+    if head == "staff_utilization":
+        return KpiInfo(f"utilisation of {tail}", "share", None, f"busy / working hours of the pool {tail}")
+    if head == "queue_growth_per_week":
+        return KpiInfo(
+            f"queue growth at {tail}",
+            "per week",
+            "lower",
+            f"requests a week by which the queue of the pool {tail} grew over the window",
+        )
     if head == "trend":
         label = {"on_time_delivery_rate": "on-time delivery, second half − first half of the window",
                  "open_orders": "orders in progress, last week against the week before mid-window"}
@@ -272,23 +345,56 @@ def axis_label(kpi: str, currency: str = "EUR") -> str:
     return f"{entry.label} ({unit})" if unit else entry.label
 
 
-def format_value(kpi: str, value: float | None, currency: str = "EUR", signed: bool = False) -> str:
-    """A KPI value for people: shares as %, money with thousands separators and the currency."""
-    if value is None or not math.isfinite(value):
+def unit_text(kpi: str, currency: str = "EUR") -> str:
+    """The unit written after a value of ``kpi``: ``%``, the currency, ``days``… ("" for counts)."""
+    unit = info(kpi).unit
+    if unit in ("share", "percent"):
+        return "%"
+    if unit == "money":
+        return currency
+    if unit == "count":
+        return ""
+    return UNIT_LABELS.get(unit, unit)
+
+
+def number_text(kpi: str, value: float | None, signed: bool = False) -> str:
+    """A KPI value's number without its unit, at the KPI's precision; ``–`` if undefined.
+
+    Shares as percentages with one decimal, money without decimals, days and hours with two
+    (one from 100), counts and units as whole numbers when they are whole (a mean count with
+    one decimal below 100), thousands separated throughout.
+    """
+    if value is None or isinstance(value, bool) or not math.isfinite(value):
         return "–"
     unit = info(kpi).unit
     sign = "+" if signed and value > 0 else ""
+    magnitude = abs(value)
+    whole = float(value).is_integer()
     if unit == "share":
-        return f"{sign}{100 * value:.1f} %"
-    if unit == "money":
-        return f"{sign}{value:,.0f} {currency}"
-    if unit in ("days", "hours"):
-        return f"{sign}{value:.2f} {unit}"
-    if unit == "percent":
-        return f"{sign}{value:.1f} %"
-    if unit == "count" or abs(value) >= 1000:
-        return f"{sign}{value:,.0f}" if abs(value) >= 100 else f"{sign}{value:.1f}"
-    return f"{sign}{value:.3g}"
+        text = f"{100 * value:,.1f}"
+    elif unit == "percent":
+        text = f"{value:,.1f}"
+    elif unit in ("per order", "per week"):
+        text = f"{value:,.2f}"
+    elif unit == "money":
+        text = f"{value:,.0f}"
+        text = "0" if text == "-0" else text
+    elif unit in ("days", "hours"):
+        text = f"{value:,.2f}" if magnitude < 100 else f"{value:,.1f}"
+    elif unit in ("count", "units"):
+        text = f"{value:,.0f}" if whole or magnitude >= 100 else f"{value:,.1f}"
+    elif whole or magnitude >= 1000:
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:.3g}"
+    return sign + text
+
+
+def format_value(kpi: str, value: float | None, currency: str = "EUR", signed: bool = False) -> str:
+    """A KPI value for people: shares as %, money with thousands separators and the currency."""
+    text = number_text(kpi, value, signed)
+    unit = unit_text(kpi, currency)
+    return f"{text} {unit}" if unit and text != "–" else text
 
 
 def format_amount(kpi: str, value: float, currency: str = "EUR", signed: bool = False) -> str:

@@ -224,9 +224,7 @@ def conditions_sentence(table: pd.DataFrame) -> str:
     counts = table["verdict"].value_counts()
     tally = ", ".join(f"{verdict} at {counts[verdict]}" for verdict in VERDICTS if verdict in counts)
     if len(held):
-        return (
-            f"Conditions swept ({len(table)} points: {tally}): the claim holds at {where(held)}."
-        )
+        return f"Conditions swept ({len(table)} points: {tally}): the claim holds at {where(held)}."
     return f"Conditions swept ({len(table)} points: {tally}): the claim holds at none of them."
 
 
@@ -254,6 +252,29 @@ def read_result(folder: str | Path) -> KeynoteResult:
     )
 
 
+def run_settings(result: KeynoteResult) -> tuple[float, float, int]:
+    """Horizon and warm-up (days) and replications per set the keynote was actually run with.
+
+    Read from the comparison's ``experiment.json`` (``--horizon`` and ``--reps`` override
+    the keynote file); the file's values for folders whose record does not say.
+    """
+    experiment, keynote = result.experiment, result.keynote
+    horizon = float(experiment.get("horizon_days", keynote.horizon_days))
+    warmup = float(experiment.get("warmup_days", keynote.warmup_days))
+    replications = int(experiment.get("replications", result.checks["n"].min()))
+    return horizon, warmup, replications
+
+
+def settings_text(result: KeynoteResult) -> str:
+    """``30 d / 28 d`` as run, with the keynote file's values when the run overrode them."""
+    horizon, warmup, _ = run_settings(result)
+    keynote = result.keynote
+    text = f"{horizon:g} d / {warmup:g} d"
+    if (horizon, warmup) != (keynote.horizon_days, keynote.warmup_days):
+        text += f" (file: {keynote.horizon_days:g} d / {keynote.warmup_days:g} d)"
+    return text
+
+
 def keynote_folders(folder: str | Path) -> list[Path]:
     """The keynote result folders under a keynotes output folder, in claim order."""
     found = [p for p in Path(folder).iterdir() if p.is_dir() and (p / "keynote.json").is_file()]
@@ -275,14 +296,14 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
         "includes zero. A claim is supported when all its checks are, contradicted when any is."
     )
     overview.table(
-        ["claim", "verdict", "statement", "replications", "horizon / warm-up"],
+        ["claim", "verdict", "statement", "replications", "horizon / warm-up as run"],
         [
             (
                 r.keynote.id,
                 r.verdict,
                 r.keynote.claim,
-                int(r.checks["n"].min()),
-                f"{r.keynote.horizon_days:g} d / {r.keynote.warmup_days:g} d",
+                run_settings(r)[2],
+                settings_text(r),
             )
             for r in results
         ],
@@ -293,10 +314,14 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
         "",
         f"Confidence {confidence:.0%}; paired differences under common random numbers.",
         "",
-        "| claim | verdict | statement |",
-        "|---|---|---|",
+        "| claim | verdict | statement | replications | horizon / warm-up as run |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| {r.keynote.id} | **{r.verdict}** | {r.keynote.claim} |" for r in results]
+    lines += [
+        f"| {r.keynote.id} | **{r.verdict}** | {r.keynote.claim} | {run_settings(r)[2]} | "
+        f"{settings_text(r)} |"
+        for r in results
+    ]
     for result in results:
         keynote = result.keynote
         currency = str(result.experiment.get("scenario", {}).get("currency", "EUR"))
@@ -310,6 +335,16 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
                 for name, changes in keynote.sets.items()
             )
             + "."
+        )
+        horizon, warmup, replications = run_settings(result)
+        setup += (
+            f" Run with a horizon of {horizon:g} days, a warm-up of {warmup:g} days and {replications} "
+            f"replications per set"
+            + (
+                f" (the keynote file says {keynote.horizon_days:g} and {keynote.warmup_days:g} days)."
+                if (horizon, warmup) != (keynote.horizon_days, keynote.warmup_days)
+                else "."
+            )
         )
         section.paragraph(setup)
         if keynote.proxy_note:
@@ -348,7 +383,15 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
             row_classes=list(result.checks["verdict"]),
         )
         section.bullets(said)
-        lines += ["", f"## {keynote.id} — {result.verdict}", "", keynote.claim, ""] + [f"- {s}" for s in said]
+        lines += [
+            "",
+            f"## {keynote.id} — {result.verdict}",
+            "",
+            keynote.claim,
+            "",
+            f"Run: {settings_text(result)} (horizon / warm-up), {replications} replications per set.",
+            "",
+        ] + [f"- {s}" for s in said]
         if result.profit is not None and len(result.profit):
             money = [check_sentence(row, result.confidence, currency) for row in result.profit.itertuples()]
             section.paragraph("Profit (not a check of the claim; said so that a claim supported on its "
@@ -377,15 +420,12 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
             section.paragraph(said_conditions)
             lines += ["", said_conditions]
         elif result.verdict != "supported":
-            said_conditions = (
-                "Conditions: not swept"
-                + (
-                    f" (run `ordercycle keynotes --only {keynote.id}` without --no-conditions to sweep "
-                    + ", ".join(keynote.conditions.get("parameters", {}))
-                    + ")."
-                    if keynote.conditions
-                    else " (the keynote file names no conditions)."
-                )
+            said_conditions = "Conditions: not swept" + (
+                f" (run `ordercycle keynotes --only {keynote.id}` without --no-conditions to sweep "
+                + ", ".join(keynote.conditions.get("parameters", {}))
+                + ")."
+                if keynote.conditions
+                else " (the keynote file names no conditions)."
             )
             section.paragraph(said_conditions)
             lines += ["", said_conditions]

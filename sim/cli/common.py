@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
-from ordercycle.policies.registry import DECISIONS
+import yaml
+
+from ordercycle.policies.base import PolicyParameterError, build
+from ordercycle.policies.registry import DECISIONS, registry
 
 EXIT_BAD_INPUT = 2
 
@@ -27,38 +29,105 @@ class BadInput(Exception):
         self.problems = problems
 
 
+def split_outside_brackets(text: str, separator: str = ",") -> list[str]:
+    """``text`` split at ``separator`` where it is not inside brackets, braces or quotes."""
+    parts, current, depth, quote = [], [], 0, ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == separator and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def parse_policy_params(text: str) -> tuple[dict[str, Any], list[str]]:
+    """``PARAM=VALUE,PARAM=VALUE`` as parameters (values read as YAML: ``3``, ``0.5``, ``true``,
+    ``edd``, ``[1, 2]``, ``{P1: 10}``), and one ``param: reason`` line per problem."""
+    params: dict[str, Any] = {}
+    problems: list[str] = []
+    for part in split_outside_brackets(text):
+        name, sep, value = (piece.strip() for piece in part.partition("="))
+        if not sep or not name:
+            problems.append(f"{part.strip() or '(empty)'}: expected PARAM=VALUE, e.g. min_units=3")
+        elif name in params:
+            problems.append(f"{name}: given twice")
+        elif not value:
+            problems.append(f"{name}: no value after '='")
+        else:
+            try:
+                params[name] = yaml.safe_load(value)
+            except yaml.YAMLError:
+                problems.append(f"{name}: {value!r} is not a valid YAML value")
+    return params, problems
+
+
 def parse_policy_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
-    """``--policy DECISION=NAME`` options as policy choices (default parameters); bad ones exit 2."""
+    """``--policy DECISION=NAME[:PARAM=VALUE,...]`` options as policy choices; bad ones exit 2.
+
+    The policy and its parameters are checked by the registry (types, ranges, rules between
+    parameters) before anything runs; parameters not given keep the policy's defaults.
+    Each problem is one line ``--policy ITEM: param: reason``.
+    """
     choices: dict[str, dict[str, Any]] = {}
     problems = []
     for item in items:
-        decision, sep, name = item.partition("=")
+        head, colon, params_text = item.partition(":")
+        decision, sep, name = (piece.strip() for piece in head.partition("="))
+        where = f"--policy {item}"
         if not sep or not name:
-            problems.append(f"--policy {item}: expected DECISION=NAME, e.g. priority=edd")
-        elif decision not in DECISIONS:
-            problems.append(f"--policy {item}: unknown decision {decision!r} (known: {', '.join(DECISIONS)})")
-        else:
-            choices[decision] = {"name": name, "params": {}}
+            problems.append(
+                f"{where}: expected DECISION=NAME[:PARAM=VALUE,...], e.g. priority=edd or "
+                "selection=size-threshold:min_units=3"
+            )
+            continue
+        if decision not in DECISIONS:
+            problems.append(f"{where}: unknown decision {decision!r} (known: {', '.join(DECISIONS)})")
+            continue
+        known = registry()[decision]
+        if name not in known:
+            names = ", ".join(sorted(known))
+            problems.append(f"{where}: unknown policy {name!r} for {decision} (known: {names})")
+            continue
+        params, bad = parse_policy_params(params_text) if colon else ({}, [])
+        if colon and not params_text.strip():
+            bad = ["expected parameters after ':', e.g. min_units=3"]
+        if not bad:
+            try:
+                build(known[name], params, where="params")
+            except PolicyParameterError as error:
+                takes = ", ".join(known[name].param_names()) or "no parameters"
+                bad = [
+                    line.removeprefix("params.")
+                    + (f" ({name} takes {takes})" if "unknown parameter" in line else "")
+                    for line in error.problems
+                ]
+        if bad:
+            problems += [f"{where}: {line}" for line in bad]
+            continue
+        choices[decision] = {"name": name, "params": params}
     if problems:
         raise BadInput(problems)
     return choices
 
 
 def progress_bars(quiet: bool) -> Callable[[str, int], Callable[[], None]]:
-    """A progress reporter for the experiment layer: one tqdm bar per stage, on stderr."""
-    from tqdm import tqdm
+    """The experiment layer's progress reporter (``progress(stage, total) -> tick``): one
+    :class:`~ordercycle.sim.cli.progress.StageProgress` per stage, on stderr."""
+    from ordercycle.sim.cli.progress import StageProgress
 
     def start(stage: str, total: int) -> Callable[[], None]:
-        bar = tqdm(total=total, desc=stage, unit="run", disable=quiet or total == 0, file=sys.stderr,
-                   dynamic_ncols=True)
+        return StageProgress(stage, total, "run", quiet=quiet).advance
 
-        def tick() -> None:
-            bar.update(1)
-            if bar.n >= total:
-                bar.close()
-        if total == 0:
-            bar.close()
-        return tick
     return start
 
 

@@ -36,8 +36,8 @@ def cmd_policies(args: argparse.Namespace) -> int:
         for name, cls in sorted(policies.items()):
             print(f"  {name:<24} {cls.summary}")
             for param in describe_params(cls):
-                extra = f" [{param['constraints']}]" if param["constraints"] else ""
-                print(f"      {param['name']}: {param['type']} = {param['default']}{extra}")
+                bounds = f", {param['constraints']}" if param["constraints"] else ""
+                print(f"      {param['name']}: {param['type']}{bounds}; default {param['default']}")
     return 0
 
 

@@ -141,7 +141,14 @@ def run_keynote(
 def cmd_keynotes(args: argparse.Namespace) -> int:
     """Run the keynote suite and write its report."""
     from ordercycle.reports.comparison_report import ReportInputError
-    from ordercycle.reports.keynotes import builtin_keynote_files, load_keynote, write_keynote_report
+    from ordercycle.reports.keynotes import (
+        builtin_keynote_files,
+        check_sentence,
+        load_keynote,
+        read_result,
+        settings_text,
+        write_keynote_report,
+    )
     from ordercycle.sim.experiments import ExperimentError
     from ordercycle.sim.experiments.executors import make_executor
 
@@ -178,11 +185,15 @@ def cmd_keynotes(args: argparse.Namespace) -> int:
                 not args.no_conditions,
                 progress_bars(args.quiet),
             )
+            result = read_result(out / keynote.id)
+            currency = str(result.experiment.get("scenario", {}).get("currency", "EUR"))
             print(
-                f"{keynote.id}: {verdict:<13} {keynote.claim} ({reps} reps, "
+                f"{keynote.id}: {verdict:<13} {keynote.claim} ({reps} reps, {settings_text(result)}, "
                 f"{time.perf_counter() - began:.0f} s)",
                 flush=True,
             )
+            for row in result.checks.itertuples():
+                print(f"    {check_sentence(row, result.confidence, currency)}", flush=True)
     except ExperimentError as error:
         raise BadInput(error.problems) from None
     finally:

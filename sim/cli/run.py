@@ -10,26 +10,9 @@ from ordercycle.scenarios.loader import load, override
 from ordercycle.sim.cli.common import BadInput, parse_policy_overrides
 
 
-def _format_table(kpis: dict[str, Any]) -> str:
-    lines = []
-    width = max(len(k) for k in kpis)
-    for key, value in kpis.items():
-        if isinstance(value, dict):
-            inner = ", ".join(
-                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items()
-            )
-            lines.append(f"{key:<{width}}  {inner}")
-        elif isinstance(value, float):
-            lines.append(f"{key:<{width}}  {value:,.3f}")
-        else:
-            lines.append(f"{key:<{width}}  {value:,}")
-    return "\n".join(lines)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """``ordercycle run``: simulate once, write outputs, print the KPI table."""
-    from tqdm import tqdm
-
+    from ordercycle.sim.cli.progress import run_progress
     from ordercycle.sim.run import simulate, write_outputs
 
     scenario = load(args.scenario)
@@ -48,11 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             "gives orders of several lines (try the built-in around-the-clock company)"
                             for field in multi])
     out = Path(args.out) if args.out else Path("out") / f"run-{scenario.name}-seed{args.seed}"
-    with tqdm(total=round(scenario.horizon_days), unit="day", desc=f"simulating {scenario.name}",
-              disable=None if not args.quiet else True, leave=False) as bar:
-        def progress(now: float) -> None:
-            bar.update(round(now) - bar.n)
-
+    with run_progress(f"simulating {scenario.name}", scenario.horizon_days, args.quiet) as progress:
         result = simulate(scenario, seed=args.seed, progress=progress, snapshot_at=args.snapshot_at)
     write_outputs(result, out)
     if result.snapshot is not None:
@@ -60,12 +39,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         print(f"state at day {args.snapshot_at:g}: {len(result.snapshot.orders):,} open orders -> "
               f"{write_snapshot(result.snapshot, out / 'snapshot.json')}")
-    print(_format_table(result.kpis))
     from ordercycle.reports import bottlenecks
+    from ordercycle.reports.console import kpi_table, run_footer
 
+    print(kpi_table(result.kpis, scenario.currency, scenario.warmup_days))
     for line in bottlenecks.warnings(*bottlenecks.from_kpis(result.kpis)):
         print(line)
-    print(f"\n{len(result.events):,} events, {len(result.orders):,} inquiries -> {out}")
+    inquiries, cohort = len(result.orders), result.kpis.get("inquiries")
+    print("\n" + run_footer(inquiries, cohort, len(result.events), scenario.warmup_days, out))
     from ordercycle.sim.cli.reports import report_after
 
     report_after(out, not getattr(args, "no_report", False))
@@ -81,8 +62,9 @@ def register(commands: Any) -> None:
     run.add_argument("--horizon", type=float, help="override horizon_days")
     run.add_argument("--warmup", type=float, help="override warmup_days")
     run.add_argument("--out", help="output folder (default: out/run-<scenario>-seed<seed>)")
-    run.add_argument("--policy", action="append", default=[], metavar="DECISION=NAME",
-                     help="use another registered policy for a decision (repeatable)")
+    run.add_argument("--policy", action="append", default=[], metavar="DECISION=NAME[:PARAM=VALUE,...]",
+                     help="use another registered policy for a decision, with parameters if given, e.g. "
+                     "selection=size-threshold:min_units=3 (repeatable; `ordercycle policies list`)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--snapshot-at", type=float, metavar="DAYS",
                      help="also write the state at this day as OUT/snapshot.json (see docs/twin.md)")

@@ -57,6 +57,7 @@ from ordercycle.sim.experiments.replications import (
     ExperimentError,
     Progress,
     check_objective,
+    counts_as_integers,
     kpi_names,
     make_task,
     no_progress,
@@ -111,8 +112,10 @@ class SpaceFile(BaseModel):
             if parts[0] == "scenario" and len(parts) > 1:
                 continue
             if parts[0] not in DECISIONS:
-                problems.append(f"parameters.{key}: starts with neither a decision "
-                                f"({', '.join(DECISIONS)}) nor 'scenario.'")
+                problems.append(
+                    f"parameters.{key}: starts with neither a decision "
+                    f"({', '.join(DECISIONS)}) nor 'scenario.'"
+                )
             elif not (parts[1:] == ["name"] or (len(parts) == 3 and parts[1] == "params")):
                 problems.append(f"parameters.{key}: use {parts[0]}.name or {parts[0]}.params.PARAMETER")
         if problems:
@@ -148,8 +151,9 @@ def parse_objectives(text: str | None) -> list[Direction] | None:
 
 def configure(scenario: Scenario, params: Mapping[str, Any]) -> Scenario:
     """``scenario`` with a trial's parameters applied (policy choices, policy parameters, scenario paths)."""
-    scenario_point = {key.removeprefix("scenario."): value for key, value in params.items()
-                      if key.startswith("scenario.")}
+    scenario_point = {
+        key.removeprefix("scenario."): value for key, value in params.items() if key.startswith("scenario.")
+    }
     variant = apply_point(scenario, scenario_point) if scenario_point else scenario
     policies = variant.policies.model_dump(mode="python")
     for key, value in params.items():
@@ -201,8 +205,9 @@ class Study:
         if self.directions is None:
             return []
         settings = self.trials.set_index("trial")
-        knobs = [c for c in self.trials.columns
-                 if c not in _TRIAL_COLUMNS and not c.startswith(("value", "mean."))]
+        knobs = [
+            c for c in self.trials.columns if c not in _TRIAL_COLUMNS and not c.startswith(("value", "mean."))
+        ]
         points = []
         for name in dict.fromkeys(self.confirmation["set"]):
             if name == CURRENT:
@@ -211,17 +216,23 @@ class Study:
             rows = self.confirmation[self.confirmation["set"] == name].set_index("kpi")
             columns = ("mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high", "p_value")
             kpis = {d.kpi: {key: float(rows.loc[d.kpi, key]) for key in columns} for d in self.directions}
-            points.append({"trial": number, "params": _plain(settings.loc[number, knobs].to_dict()),
-                           "kpis": kpis,
-                           "indistinguishable_from": _indistinguishable(self.front_pairs, name)})
+            points.append(
+                {
+                    "trial": number,
+                    "params": _plain(settings.loc[number, knobs].to_dict()),
+                    "kpis": kpis,
+                    "indistinguishable_from": _indistinguishable(self.front_pairs, name),
+                }
+            )
         return points
 
 
 Evaluate = Callable[[list[tuple[str, Scenario]], Sequence[int]], pd.DataFrame]
 
 
-def replication_evaluator(seed: int, executor: Executor, store: ResultStore | None,
-                          progress: Progress) -> Evaluate:
+def replication_evaluator(
+    seed: int, executor: Executor, store: ResultStore | None, progress: Progress
+) -> Evaluate:
     """Evaluate named scenarios on the given replication numbers: one KPI row per (name, replication)."""
 
     def evaluate(candidates: list[tuple[str, Scenario]], replications: Sequence[int]) -> pd.DataFrame:
@@ -233,17 +244,35 @@ def replication_evaluator(seed: int, executor: Executor, store: ResultStore | No
             if outcome.get("status") == "ok":
                 rows.append({"set": task.set_name, "replication": task.replication, **outcome["kpis"]})
             else:
-                rows.append({"set": task.set_name, "replication": task.replication,
-                             "error": str(outcome.get("error"))})
-        return pd.DataFrame(rows)
+                rows.append(
+                    {
+                        "set": task.set_name,
+                        "replication": task.replication,
+                        "error": str(outcome.get("error")),
+                    }
+                )
+        return counts_as_integers(pd.DataFrame(rows))
+
     return evaluate
 
 
-def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction] | None = None,
-             trials: int = 30, reps: int = 3, seed: int = 0, batch: int = 4, top: int = 3,
-             confirm_reps: int = 10, confidence: float = 0.95, executor: Executor | None = None,
-             out: str | Path | None = None, progress: Progress = no_progress,
-             evaluate: Evaluate | None = None) -> Study:
+def optimise(
+    scenario: Scenario,
+    space: SpaceFile,
+    *,
+    objectives: list[Direction] | None = None,
+    trials: int = 30,
+    reps: int = 3,
+    seed: int = 0,
+    batch: int = 4,
+    top: int = 3,
+    confirm_reps: int = 10,
+    confidence: float = 0.95,
+    executor: Executor | None = None,
+    out: str | Path | None = None,
+    progress: Progress = no_progress,
+    evaluate: Evaluate | None = None,
+) -> Study:
     """Search ``space`` for the best setting of ``scenario``'s policies; confirm the winner.
 
     ``batch`` trials are asked at a time (the sampler sees the results of earlier
@@ -273,8 +302,9 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
         study = optuna.create_study(direction="maximize", sampler=sampler)
     else:
         sampler = optuna.samplers.NSGAIISampler(seed=seed)
-        study = optuna.create_study(directions=["maximize" if d.maximise else "minimize" for d in objectives],
-                                    sampler=sampler)
+        study = optuna.create_study(
+            directions=["maximize" if d.maximise else "minimize" for d in objectives], sampler=sampler
+        )
     records = []
     configured: dict[int, Scenario] = {}
     tick = progress("trials", trials)
@@ -298,8 +328,14 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
             rows = table[table["set"] == f"trial-{trial.number}"]
             if "error" in rows and rows["error"].notna().any():
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                records.append({"trial": trial.number, **params, "status": "failed",
-                                "error": str(rows["error"].dropna().iloc[0])})
+                records.append(
+                    {
+                        "trial": trial.number,
+                        **params,
+                        "status": "failed",
+                        "error": str(rows["error"].dropna().iloc[0]),
+                    }
+                )
                 tick()
                 continue
             record = {"trial": trial.number, **params, "status": "ok"}
@@ -308,8 +344,9 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
                 violations = []
                 for kpi, low, high in constraints:
                     mean = float(rows[kpi].mean())
-                    violation = max((low - mean) if low is not None else 0.0,
-                                    (mean - high) if high is not None else 0.0)
+                    violation = max(
+                        (low - mean) if low is not None else 0.0, (mean - high) if high is not None else 0.0
+                    )
                     violations.append(violation)
                     trial.set_constraint(kpi, violation)
                 record.update(value=value, feasible=all(v <= 0 for v in violations))
@@ -318,8 +355,9 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
                 values = [float(rows[d.kpi].mean()) for d in objectives]
                 record.update({f"value.{d.kpi}": v for d, v in zip(objectives, values, strict=True)})
                 study.tell(trial, values)
-            for kpi in dict.fromkeys(list(weights) + [c[0] for c in constraints]
-                                     + [d.kpi for d in objectives or []]):
+            for kpi in dict.fromkeys(
+                list(weights) + [c[0] for c in constraints] + [d.kpi for d in objectives or []]
+            ):
                 if kpi in rows:  # the scenario objective's KPIs are not evaluated in every study
                     record[f"mean.{kpi}"] = float(rows[kpi].mean())
             records.append(record)
@@ -334,10 +372,21 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
         table = table.drop(columns="error", errors="ignore")
         summary = summarise(table, CURRENT, confidence, kpis=[d.kpi for d in objectives])
         pairs = front_pairs(table, [name for name, _ in confirmed], objectives, confidence)
-        by_objective = {d.kpi: _importances(study, lambda t, i=i: t.values[i])
-                        for i, d in enumerate(objectives)}
-        return Study(trials_table, objectives, None, summary, pd.DataFrame(), importances, pareto,
-                     replications=table, front_pairs=pairs, objective_importances=by_objective)
+        by_objective = {
+            d.kpi: _importances(study, lambda t, i=i: t.values[i]) for i, d in enumerate(objectives)
+        }
+        return Study(
+            trials_table,
+            objectives,
+            None,
+            summary,
+            pd.DataFrame(),
+            importances,
+            pareto,
+            replications=table,
+            front_pairs=pairs,
+            objective_importances=by_objective,
+        )
 
     ok = trials_table[trials_table["status"] == "ok"]
     best = ok.sort_values(["feasible", "value", "trial"], ascending=[False, False, True])
@@ -354,8 +403,11 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
     if winner_name is not None and winner_name != CURRENT:
         number = int(winner_name.removeprefix("trial-"))
         params = trials_table.set_index("trial").loc[number, list(space.parameters)].to_dict()
-        winner = {"trial": number, "params": _plain(params),
-                  "policies": configured[number].policies.model_dump(mode="json")}
+        winner = {
+            "trial": number,
+            "params": _plain(params),
+            "policies": configured[number].policies.model_dump(mode="json"),
+        }
         improvement = _improvement(table, winner_name, weights, confidence)
     elif winner_name == CURRENT:
         winner = {"trial": None, "params": {}, "policies": scenario.policies.model_dump(mode="json")}
@@ -363,18 +415,40 @@ def optimise(scenario: Scenario, space: SpaceFile, *, objectives: list[Direction
     if not any(key.startswith("scenario.") for key in space.parameters):
         sets = {CURRENT: scenario.policies} | {name: variant.policies for name, variant in finalists}
         replications = table.assign(seed=seed, warmup_days=scenario.warmup_days)
-        replications = replications[["set", "replication", "seed", "warmup_days"]
-                                    + [c for c in table.columns if c not in ("set", "replication")]]
-        comparison = Comparison(scenario, sets, CURRENT, seed, replications,
-                                summarise(replications, CURRENT, confidence), ranking,
-                                pd.DataFrame(columns=["set", "replication", "seed", "error"]),
-                                Warmup(scenario.warmup_days, "scenario"), confidence, confirm_reps)
-    return Study(trials_table, None, winner, summary, ranking, importances, [], improvement, comparison,
-                 replications=table)
+        replications = replications[
+            ["set", "replication", "seed", "warmup_days"]
+            + [c for c in table.columns if c not in ("set", "replication")]
+        ]
+        comparison = Comparison(
+            scenario,
+            sets,
+            CURRENT,
+            seed,
+            replications,
+            summarise(replications, CURRENT, confidence),
+            ranking,
+            pd.DataFrame(columns=["set", "replication", "seed", "error"]),
+            Warmup(scenario.warmup_days, "scenario"),
+            confidence,
+            confirm_reps,
+        )
+    return Study(
+        trials_table,
+        None,
+        winner,
+        summary,
+        ranking,
+        importances,
+        [],
+        improvement,
+        comparison,
+        replications=table,
+    )
 
 
-def _spread(trials: pd.DataFrame, pareto: list[int], knobs: list[str], objectives: Sequence[Direction],
-            count: int) -> list[int]:
+def _spread(
+    trials: pd.DataFrame, pareto: list[int], knobs: list[str], objectives: Sequence[Direction], count: int
+) -> list[int]:
     """At most ``count`` distinct settings of the front, evenly spaced along the first objective."""
     front = trials[trials["trial"].isin(pareto)].drop_duplicates(subset=knobs)  # lowest trial per setting
     front = front.sort_values([f"value.{objectives[0].kpi}", "trial"])
@@ -382,8 +456,9 @@ def _spread(trials: pd.DataFrame, pareto: list[int], knobs: list[str], objective
     return sorted(int(n) for n in front["trial"].iloc[chosen])
 
 
-def front_pairs(table: pd.DataFrame, names: Sequence[str], objectives: Sequence[Direction],
-                confidence: float) -> pd.DataFrame:
+def front_pairs(
+    table: pd.DataFrame, names: Sequence[str], objectives: Sequence[Direction], confidence: float
+) -> pd.DataFrame:
     """Paired differences (a − b) between every two confirmed front points on each objective KPI.
 
     Under common random numbers replication r of every point saw the same demand, so
@@ -394,14 +469,26 @@ def front_pairs(table: pd.DataFrame, names: Sequence[str], objectives: Sequence[
     by_set = {name: group.set_index("replication").sort_index() for name, group in table.groupby("set")}
     rows = []
     for i, first in enumerate(names):
-        for second in names[i + 1:]:
+        for second in names[i + 1 :]:
             common = by_set[first].index.intersection(by_set[second].index)
             for direction in objectives:
-                diff = paired_difference(by_set[first].loc[common, direction.kpi].to_numpy(),
-                                         by_set[second].loc[common, direction.kpi].to_numpy(), confidence)
-                rows.append({"a": first, "b": second, "kpi": direction.kpi, "diff_mean": diff.interval.mean,
-                             "diff_ci_low": diff.interval.low, "diff_ci_high": diff.interval.high,
-                             "p_value": diff.p_value, "distinguishable": diff.excludes_zero()})
+                diff = paired_difference(
+                    by_set[first].loc[common, direction.kpi].to_numpy(),
+                    by_set[second].loc[common, direction.kpi].to_numpy(),
+                    confidence,
+                )
+                rows.append(
+                    {
+                        "a": first,
+                        "b": second,
+                        "kpi": direction.kpi,
+                        "diff_mean": diff.interval.mean,
+                        "diff_ci_low": diff.interval.low,
+                        "diff_ci_high": diff.interval.high,
+                        "p_value": diff.p_value,
+                        "distinguishable": diff.excludes_zero(),
+                    }
+                )
     columns = ["a", "b", "kpi", "diff_mean", "diff_ci_low", "diff_ci_high", "p_value", "distinguishable"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -411,19 +498,28 @@ def _indistinguishable(pairs: pd.DataFrame, name: str) -> list[int]:
     if pairs.empty:
         return []
     verdict = pairs.groupby(["a", "b"], sort=False)["distinguishable"].any().reset_index()
-    others = [row.b if row.a == name else row.a for row in verdict.itertuples()
-              if name in (row.a, row.b) and not row.distinguishable]
+    others = [
+        row.b if row.a == name else row.a
+        for row in verdict.itertuples()
+        if name in (row.a, row.b) and not row.distinguishable
+    ]
     return sorted(int(other.removeprefix("trial-")) for other in others)
 
 
-def _improvement(table: pd.DataFrame, name: str, weights: Mapping[str, float],
-                 confidence: float) -> dict[str, float]:
+def _improvement(
+    table: pd.DataFrame, name: str, weights: Mapping[str, float], confidence: float
+) -> dict[str, float]:
     scored = table.assign(score=scores(table, weights))
     scored = scored.pivot(index="replication", columns="set", values="score")
     diff = paired_difference(scored[name].to_numpy(), scored[CURRENT].to_numpy(), confidence)
-    return {"score_difference": diff.interval.mean, "ci_low": diff.interval.low,
-            "ci_high": diff.interval.high, "p_value": diff.p_value,
-            "current_score": float(scored[CURRENT].mean()), "winner_score": float(scored[name].mean())}
+    return {
+        "score_difference": diff.interval.mean,
+        "ci_low": diff.interval.low,
+        "ci_high": diff.interval.high,
+        "p_value": diff.p_value,
+        "current_score": float(scored[CURRENT].mean()),
+        "winner_score": float(scored[name].mean()),
+    }
 
 
 def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -446,8 +542,17 @@ def _importances(study: Any, target: Callable[[Any], float] | None = None) -> di
         return {}
 
 
-def write_study(study: Study, out: str | Path, scenario: Scenario, space: SpaceFile, *, seed: int,
-                reps: int, confirm_reps: int, confidence: float) -> Path:
+def write_study(
+    study: Study,
+    out: str | Path,
+    scenario: Scenario,
+    space: SpaceFile,
+    *,
+    seed: int,
+    reps: int,
+    confirm_reps: int,
+    confidence: float,
+) -> Path:
     """Trials, the confirmation, the winner, importances and plots into ``out``."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -456,8 +561,9 @@ def write_study(study: Study, out: str | Path, scenario: Scenario, space: SpaceF
         trials["feasible"] = trials["feasible"].astype("boolean")
     for column in trials.columns:
         if trials[column].dtype == object:
-            trials[column] = trials[column].map(lambda v: v if v is None or isinstance(v, str)
-                                                else json.dumps(_plain({"v": v})["v"]))
+            trials[column] = trials[column].map(
+                lambda v: v if v is None or isinstance(v, str) else json.dumps(_plain({"v": v})["v"])
+            )
     trials.to_parquet(folder / "trials.parquet", index=False)
     study.trials.to_csv(folder / "trials.csv", index=False)
     study.confirmation.to_csv(folder / "confirmation.csv", index=False)
@@ -469,18 +575,29 @@ def write_study(study: Study, out: str | Path, scenario: Scenario, space: SpaceF
     if len(study.ranking):
         study.ranking.to_csv(folder / "confirmation-ranking.csv", index=False)
     record = {
-        "schema_version": SCHEMA_VERSION, "kind": "optimise",
-        "scenario_name": scenario.name, "scenario_hash": content_hash(scenario),
-        "space": space.model_dump(mode="json", exclude_none=True), "seed": seed,
-        "replications_per_trial": reps, "confirmation_replications": confirm_reps,
+        "schema_version": SCHEMA_VERSION,
+        "kind": "optimise",
+        "scenario_name": scenario.name,
+        "scenario_hash": content_hash(scenario),
+        "space": space.model_dump(mode="json", exclude_none=True),
+        "seed": seed,
+        "replications_per_trial": reps,
+        "confirmation_replications": confirm_reps,
         "confidence": confidence,
-        "objectives": ([{"kpi": d.kpi, "direction": "max" if d.maximise else "min"}
-                        for d in study.directions] if study.directions else
-                       scenario.objective.model_dump(mode="json")),
-        "trials": len(study.trials), "winner": study.winner, "improvement_over_current": study.improvement,
-        "pareto_trials": study.pareto, "front": study.front(), "parameter_importances": study.importances,
+        "objectives": (
+            [{"kpi": d.kpi, "direction": "max" if d.maximise else "min"} for d in study.directions]
+            if study.directions
+            else scenario.objective.model_dump(mode="json")
+        ),
+        "trials": len(study.trials),
+        "winner": study.winner,
+        "improvement_over_current": study.improvement,
+        "pareto_trials": study.pareto,
+        "front": study.front(),
+        "parameter_importances": study.importances,
         "objective_importances": study.objective_importances,
-        "horizon_days": scenario.horizon_days, "warmup_days": scenario.warmup_days,
+        "horizon_days": scenario.horizon_days,
+        "warmup_days": scenario.warmup_days,
         "package_version": package_version(),
     }
     (folder / "study.json").write_text(json.dumps(record, indent=2, default=_json_default) + "\n")

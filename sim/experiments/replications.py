@@ -27,6 +27,7 @@ import pandas as pd
 
 from ordercycle.policies.base import PolicyParameterError
 from ordercycle.policies.registry import make_all
+from ordercycle.reports.glossary import info
 from ordercycle.reports.statistics import WARMUP_SERIES, warmup_series
 from ordercycle.scenarios.experiment_files import SetsFile
 from ordercycle.scenarios.loader import override, parse
@@ -58,8 +59,9 @@ def _canonical(scenario: Scenario) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def make_task(scenario: Scenario, set_name: str, replication: int, seed: int, point: int = 0,
-              series: bool = False) -> ReplicationTask:
+def make_task(
+    scenario: Scenario, set_name: str, replication: int, seed: int, point: int = 0, series: bool = False
+) -> ReplicationTask:
     """The task that simulates ``scenario`` (policies already set) as replication ``replication``."""
     scenario_json = _canonical(scenario)
     identity = json.dumps([scenario_json, seed, replication, series, package_version()])
@@ -78,6 +80,22 @@ def flatten_kpis(kpis: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
         else:
             flat[prefix + name] = float(value)
     return flat
+
+
+def counts_as_integers(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every count KPI column (unit ``count`` in the glossary: ``inquiries``,
+    ``final_states.open``, ``by_segment.strategic.orders_delivered``) as 64-bit integers.
+
+    A column stays as it is where a value is missing (a KPI some grid points lack) or not
+    whole, so no number is ever changed.
+    """
+    for column in table.columns:
+        if column in KEY_COLUMNS or info(column).unit != "count" or table[column].dtype.kind != "f":
+            continue
+        values = table[column]
+        if values.notna().all() and bool((values == values.round()).all()):
+            table[column] = values.astype("int64")
+    return table
 
 
 def run_replication(task: ReplicationTask) -> dict[str, Any]:
@@ -101,8 +119,9 @@ class ExperimentError(Exception):
         self.problems = problems
 
 
-def resolve_sets(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None
-                 ) -> tuple[dict[str, PolicySet], str]:
+def resolve_sets(
+    scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None
+) -> tuple[dict[str, PolicySet], str]:
     """Full policy sets by name, and the reference set, checked against the registry.
 
     ``sets`` is a sets file, a mapping ``name -> decisions changed``, or None for the
@@ -132,10 +151,14 @@ def resolve_sets(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None
 def check_objective(scenario: Scenario, kpi_names: list[str]) -> None:
     """Every KPI the objective names exists."""
     known = set(kpi_names)
-    problems = [f"objective.weights.{name}: unknown KPI" for name in scenario.objective.weights
-                if name not in known]
-    problems += [f"objective.constraints.{i}.kpi: unknown KPI {bound.kpi!r}"
-                 for i, bound in enumerate(scenario.objective.constraints) if bound.kpi not in known]
+    problems = [
+        f"objective.weights.{name}: unknown KPI" for name in scenario.objective.weights if name not in known
+    ]
+    problems += [
+        f"objective.constraints.{i}.kpi: unknown KPI {bound.kpi!r}"
+        for i, bound in enumerate(scenario.objective.constraints)
+        if bound.kpi not in known
+    ]
     if problems:
         raise ExperimentError(problems + [f"(known KPIs: {', '.join(kpi_names)})"])
 
@@ -154,16 +177,25 @@ def no_progress(stage: str, total: int) -> Callable[[], None]:
     return lambda: None
 
 
-def run_tasks(tasks: list[ReplicationTask], executor: Executor, store: ResultStore | None,
-              progress: Progress, stage: str) -> dict[str, dict[str, Any]]:
+def run_tasks(
+    tasks: list[ReplicationTask],
+    executor: Executor,
+    store: ResultStore | None,
+    progress: Progress,
+    stage: str,
+) -> dict[str, dict[str, Any]]:
     """Outcomes by key of ``tasks`` (stored ones reused), with one progress bar for the stage."""
     tick = progress(stage, len({task.key for task in tasks}))
     return run_all(executor, run_replication, tasks, store, lambda task, outcome: tick())
 
 
-def replication_tables(tasks: list[ReplicationTask], outcomes: Mapping[str, dict[str, Any]],
-                       warmup_days: float, set_order: list[str], with_point: bool = False
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def replication_tables(
+    tasks: list[ReplicationTask],
+    outcomes: Mapping[str, dict[str, Any]],
+    warmup_days: float,
+    set_order: list[str],
+    with_point: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replication rows (and failures) sorted by point, set (in the given order), replication."""
     order = {name: i for i, name in enumerate(set_order)}
     rows, errors = [], []
@@ -174,7 +206,7 @@ def replication_tables(tasks: list[ReplicationTask], outcomes: Mapping[str, dict
             rows.append({**keys, "warmup_days": warmup_days, **outcome["kpis"]})
         else:
             errors.append({**keys, "error": str(outcome.get("error", "unknown error"))})
-    replications = pd.DataFrame(rows)
+    replications = counts_as_integers(pd.DataFrame(rows))
     error_table = pd.DataFrame(errors, columns=["point", "set", "replication", "seed", "error"])
     if not with_point:
         replications = replications.drop(columns="point", errors="ignore")

@@ -164,8 +164,10 @@ def test_the_report_says_when_an_unsupported_claims_conditions_were_not_swept(tm
     _, md_path = write_keynote_report(tmp_path)
     markdown = md_path.read_text()
     assert "**inconclusive**" in markdown
-    assert "Conditions: not swept (run `ordercycle keynotes --only K1` without --no-conditions to sweep " \
+    assert (
+        "Conditions: not swept (run `ordercycle keynotes --only K1` without --no-conditions to sweep "
         "planning.expedite_margin_days)." in markdown
+    )
 
 
 def test_the_keynote_report_is_rebuilt_from_saved_results(tmp_path):
@@ -249,20 +251,27 @@ def test_report_on_a_keynotes_folder_rebuilds_the_conditions_sweep_report(tmp_pa
     base.to_parquet(folder / "replications.parquet")
     summarise(base, "A", 0.95).to_parquet(folder / "summary.parquet")
     ranking = rank_sets(base, {"profit": 1.0}, [], 0.95)
-    (folder / "ranking.json").write_text(json.dumps({
-        "objective": {"weights": {"profit": 1.0}, "constraints": []},
-        "ranking": json.loads(ranking.to_json(orient="records")),
-        "winner": str(ranking.iloc[0]["set"]),
-    }))
+    (folder / "ranking.json").write_text(
+        json.dumps(
+            {
+                "objective": {"weights": {"profit": 1.0}, "constraints": []},
+                "ranking": json.loads(ranking.to_json(orient="records")),
+                "winner": str(ranking.iloc[0]["set"]),
+            }
+        )
+    )
     (folder / "keynote.json").write_text(json.dumps(keynote.model_dump(mode="json")))
-    (folder / "experiment.json").write_text(json.dumps({"confidence": 0.95, "reference": "A",
-                                                        "scenario": {"currency": "EUR"}}))
+    (folder / "experiment.json").write_text(
+        json.dumps({"confidence": 0.95, "reference": "A", "scenario": {"currency": "EUR"}})
+    )
     won = _replications({"A": {}, "B": {"on_time_delivery_rate": 0.05, "operating_cost": -50_000}}, 0.3, 2)
     won = won.assign(profit=-won["operating_cost"])
     replications = pd.concat([base.assign(point=0), won.assign(point=1)], ignore_index=True)
     summary = pd.concat(
-        [summarise(g.drop(columns="point"), "A", 0.95).assign(point=p)
-         for p, g in replications.groupby("point")],
+        [
+            summarise(g.drop(columns="point"), "A", 0.95).assign(point=p)
+            for p, g in replications.groupby("point")
+        ],
         ignore_index=True,
     )
     points = pd.DataFrame({"point": [0, 1], "staff.senior_managers": [1, 2]})
@@ -276,3 +285,35 @@ def test_report_on_a_keynotes_folder_rebuilds_the_conditions_sweep_report(tmp_pa
     assert "Point 1 (staff.senior_managers = 2): B wins" in sweep_md
     # The keynote's checked KPIs come first in the sweep report.
     assert sweep_md.index("B: on-time delivery") < sweep_md.index("B: profit")
+
+
+def test_the_keynote_report_shows_the_horizon_actually_run(tmp_path):
+    """``--horizon`` overrides the keynote file: the page says what was run, and what the file says."""
+    keynote = _keynote()  # the file: 30 days, 5 of warm-up
+    for name, horizon in (("K1", 12.0), ("K2", 30.0)):
+        folder = tmp_path / name
+        folder.mkdir()
+        _replications({"A": {}, "B": {"on_time_delivery_rate": 0.05}}, 0.3).to_parquet(
+            folder / "replications.parquet"
+        )
+        (folder / "keynote.json").write_text(json.dumps({**keynote.model_dump(mode="json"), "id": name}))
+        record = {
+            "confidence": 0.95,
+            "scenario": {"currency": "EUR"},
+            "horizon_days": horizon,
+            "warmup_days": 5.0,
+            "replications": REPS,
+        }
+        (folder / "experiment.json").write_text(json.dumps(record))
+    html_path, md_path = write_keynote_report(tmp_path)
+    markdown, html = md_path.read_text(), html_path.read_text()
+    rows = {line.split(" | ")[0]: line for line in markdown.splitlines() if line.startswith("| K")}
+    assert rows["| K1"].endswith(f"| {REPS} | 12 d / 5 d (file: 30 d / 5 d) |")
+    assert rows["| K2"].endswith(f"| {REPS} | 30 d / 5 d |")
+    assert "12 d / 5 d (file: 30 d / 5 d)" in html
+    said = f"Run with a horizon of 12 days, a warm-up of 5 days and {REPS} replications per set"
+    assert f"{said} (the keynote file says 30 and 5 days)." in html
+    # a record without the settings (an older folder) falls back to the file's
+    (tmp_path / "K1" / "experiment.json").write_text(json.dumps({"confidence": 0.95}))
+    rebuilt = write_keynote_report(tmp_path)[1].read_text()
+    assert rebuilt.splitlines()[6].endswith(f"| {REPS} | 30 d / 5 d |")

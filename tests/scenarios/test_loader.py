@@ -33,21 +33,33 @@ def test_baseline_is_valid_and_sized_for_a_year(baseline_data):
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda d: d["segments"][1]["arrivals"].update(rate_per_day=-3),
-         "segments.1.arrivals.rate_per_day: input should be greater than 0 (got -3)"),
-        (lambda d: d["segments"][0].update(customers="many"),
-         "segments.0.customers: input should be a valid integer, unable to parse string as an "
-         "integer (got 'many')"),
+        (
+            lambda d: d["segments"][1]["arrivals"].update(rate_per_day=-3),
+            "segments.1.arrivals.rate_per_day: input should be greater than 0 (got -3)",
+        ),
+        (
+            lambda d: d["segments"][0].update(customers="many"),
+            "segments.0.customers: input should be a valid integer, unable to parse string as an "
+            "integer (got 'many')",
+        ),
         (lambda d: d.update(colour="blue"), "colour: unknown key"),
-        (lambda d: d["products"][0]["routing"][0].update(work_centre="painting"),
-         "products.0.routing.0.work_centre: unknown work centre 'painting'"),
-        (lambda d: d["segments"][2]["product_mix"].update(gadget=0.1),
-         "segments.2.product_mix: unknown product 'gadget'"),
+        (
+            lambda d: d["products"][0]["routing"][0].update(work_centre="painting"),
+            "products.0.routing.0.work_centre: unknown work centre 'painting'",
+        ),
+        (
+            lambda d: d["segments"][2]["product_mix"].update(gadget=0.1),
+            "segments.2.product_mix: unknown product 'gadget'",
+        ),
         (lambda d: d["staff"].pop("sales_reps"), "staff.sales_reps: field required"),
-        (lambda d: d["work_centres"][0]["repair_hours"].update(cv=-1),
-         "work_centres.0.repair_hours.cv: input should be greater than 0 (got -1)"),
-        (lambda d: d["products"][1].update(defect_rate=1.5),
-         "products.1.defect_rate: input should be less than or equal to 1 (got 1.5)"),
+        (
+            lambda d: d["work_centres"][0]["repair_hours"].update(cv=-1),
+            "work_centres.0.repair_hours.cv: input should be greater than 0 (got -1)",
+        ),
+        (
+            lambda d: d["products"][1].update(defect_rate=1.5),
+            "products.1.defect_rate: input should be less than or equal to 1 (got 1.5)",
+        ),
     ],
 )
 def test_bad_field_is_named_with_reason(baseline_data, mutate, expected):
@@ -97,8 +109,10 @@ def test_cli_exits_2_with_one_line_per_problem(tmp_path: Path, baseline_data, ca
     ("argv", "expected"),
     [
         (["run", "no-such-file.yaml"], "error: no-such-file.yaml: no such scenario file"),
-        (["run", "--policy", "priority=random-pick", "--quiet"],
-         "error: policies.priority.name: unknown policy 'random-pick' for priority"),
+        (
+            ["run", "--policy", "priority=random-pick", "--quiet"],
+            "error: --policy priority=random-pick: unknown policy 'random-pick' for priority",
+        ),
         (["run", "--policy", "colour=red", "--quiet"], "error: --policy colour=red: unknown decision"),
     ],
 )
