@@ -29,7 +29,9 @@ KPIS: dict[str, KpiInfo] = {
     "orders_received": KpiInfo(
         "orders received", "count", "higher", "cohort orders whose quote was accepted and entry completed"
     ),
-    "orders_accepted": KpiInfo("orders accepted", "count", "higher", "cohort orders released by selection"),
+    "orders_accepted": KpiInfo(
+        "orders accepted", "count", "higher",
+        "cohort orders selection accepted (released, or waiting for their prepayment)"),
     "orders_rejected": KpiInfo("orders rejected", "count", "lower", "cohort orders turned down by selection"),
     "acceptance_rate": KpiInfo(
         "acceptance rate", "share", "higher", "share of the cohort's selection decisions that accepted"
@@ -132,6 +134,22 @@ KPIS: dict[str, KpiInfo] = {
         "lower",
         "amount-weighted mean time from invoice to payment (paid invoices)",
     ),
+    "mean_order_to_cash_days": KpiInfo(
+        "order to cash", "days", "lower",
+        "mean time from order entry to its last payment (a prepaid order: its prepayment)"),
+    "prepaid_order_share": KpiInfo(
+        "prepaid orders", "share", None, "share of the accepted cohort orders on prepayment terms"),
+    "mean_prepayment_wait_days": KpiInfo(
+        "wait for prepayment", "days", "lower",
+        "mean time from the prepayment request (order confirmation) to the customer's payment"),
+    "prepaid_order_to_cash_days": KpiInfo(
+        "order to cash (prepaid)", "days", "lower", "mean time from entry to the prepayment, prepaid orders"),
+    "orders_cancelled": KpiInfo(
+        "orders cancelled unpaid", "count", "lower",
+        "cohort orders cancelled because their prepayment did not come in time"),
+    "unsettled_prepayments": KpiInfo(
+        "unsettled prepayments", "money", None,
+        "paid in advance but not yet settled against invoices or paid back, at the horizon"),
     "return_rate": KpiInfo("return rate", "share", "lower", "return requests per delivered shipment"),
     "mean_refund_days": KpiInfo(
         "mean refund time", "days", "lower", "mean time from return request to refund"

@@ -310,4 +310,5 @@ def run_tables(scenario: Scenario, seed: int = 0) -> SimpleNamespace:
     model.start()
     model.run()
     return SimpleNamespace(scenario=scenario, seed=seed, model=model, events=model.recorder.table(),
-                           orders=orders_table(model.orders, model.env.now), lines=lines_table(model.orders))
+                           orders=orders_table(model.orders, model.env.now, scenario.has_prepayment),
+                           lines=lines_table(model.orders))
