@@ -262,3 +262,5 @@ class Invoice:
     disputed: bool = False
     paid_time: float = float("nan")
     charged_cents: dict[int, int] = field(default_factory=dict)  # order id -> cents its line charges now
+    settled_orders: set[int] = field(default_factory=set)
+    """Orders whose line is settled against their prepayment while the invoice is open for others."""

@@ -222,6 +222,7 @@ def _apply_prepayment(env: Environment, m: CompanyModel, invoice: Invoice, order
                                f"({(order.prepaid_cents - order.applied_cents) / 100:.2f})")
         order.applied_cents += line_cents
         order.paid_cents += line_cents
+        invoice.settled_orders.add(order.order_id)
         m.log(env.now, "prepayment_applied", "finance", order.order_id, invoice=invoice.invoice_id,
               amount=line_cents / 100)
 
