@@ -274,8 +274,10 @@ def goodwill_kpis(window: pd.DataFrame) -> dict[str, Any]:
 def accepted_at_selection(orders: pd.DataFrame) -> pd.Series:
     """Orders selection accepted: released, or decided and not rejected (an order on prepayment
     terms waits for its payment before it is released, or was cancelled without it)."""
-    decided = orders["decision_time"].notna() & (orders["final_state"] != "rejected")
-    return orders["released_time"].notna() | decided
+    released = orders["released_time"].notna()
+    if "decision_time" not in orders:  # hand-made or foreign tables: released orders only
+        return released
+    return released | (orders["decision_time"].notna() & (orders["final_state"] != "rejected"))
 
 
 def order_kpis(orders: pd.DataFrame) -> dict[str, Any]:
