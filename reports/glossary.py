@@ -132,7 +132,7 @@ KPIS: dict[str, KpiInfo] = {
         "days to payment",
         "days",
         "lower",
-        "amount-weighted mean time from invoice to payment (paid invoices)",
+        "amount-weighted mean time from invoice to payment (paid invoices, or settled against a prepayment)",
     ),
     "mean_order_to_cash_days": KpiInfo(
         "order to cash", "days", "lower",

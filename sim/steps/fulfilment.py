@@ -3,7 +3,9 @@
 Each line of an order takes what stock covers at release (make-to-stock) and has the
 rest produced or back-ordered; a make-to-order line is produced in full. The
 ``fulfilment`` decision chooses what leaves when only part of the order is ready
-(ship-complete or ship-partial); a shipment carries lines of one order only. Each shipment is picked
+(ship-complete, ship-partial, or by-customer: partial only to customers who accept partial
+deliveries); a shipment carries lines of one order only. Nothing of an order on prepayment
+terms is picked before its prepayment is received. Each shipment is picked
 by the warehouse, loaded by the segment's logistics provider (limited loading
 capacity, random transit, a reliability below 1 adds a delay) and registered with
 billing when it leaves. Products with installation skills need a crew of one

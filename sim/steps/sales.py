@@ -4,8 +4,9 @@ Inquiries arrive from each customer segment as a non-homogeneous Poisson process
 (thinning, Lewis & Shedler 1979): rate(t) = rate₀ · (1 + trend · t/365) ·
 (1 + amplitude · cos(2π (t − peak_day) / period)). Everything random about an
 inquiry — its time, customer, product, size and its "fate" uniforms (quote
-acceptance, entry error, repair) — is drawn at arrival from the segment's own
-streams, so every policy set sees the same inquiries (common random numbers).
+acceptance, entry error, repair, return, and whether it is paid in advance where the
+segment has prepayment terms) — is drawn at arrival from the segment's own streams, so
+every policy set sees the same inquiries (common random numbers).
 
 Quote acceptance is a logit choice (documented in ``docs/model.md``):
 P(accept) = 1 / (1 + exp(−(β₀ − β_p·(p/p_list − 1) − β_L·(L − L_desired)/L_desired))).
