@@ -29,9 +29,7 @@ KPIS: dict[str, KpiInfo] = {
     "orders_received": KpiInfo(
         "orders received", "count", "higher", "cohort orders whose quote was accepted and entry completed"
     ),
-    "orders_accepted": KpiInfo(
-        "orders accepted", "count", "higher",
-        "cohort orders selection accepted (released, or waiting for their prepayment)"),
+    "orders_accepted": KpiInfo("orders accepted", "count", "higher", "cohort orders released by selection"),
     "orders_rejected": KpiInfo("orders rejected", "count", "lower", "cohort orders turned down by selection"),
     "acceptance_rate": KpiInfo(
         "acceptance rate", "share", "higher", "share of the cohort's selection decisions that accepted"
@@ -132,11 +130,8 @@ KPIS: dict[str, KpiInfo] = {
         "days to payment",
         "days",
         "lower",
-        "amount-weighted mean time from invoice to payment (paid invoices, or settled against a prepayment)",
+        "amount-weighted mean time from invoice to payment (paid invoices)",
     ),
-    "mean_order_to_cash_days": KpiInfo(
-        "order to cash", "days", "lower",
-        "mean time from order entry to its last payment (a prepaid order: its prepayment)"),
     "prepaid_order_share": KpiInfo(
         "prepaid orders", "share", None, "share of the accepted cohort orders on prepayment terms"),
     "mean_prepayment_wait_days": KpiInfo(
@@ -214,6 +209,12 @@ SET_COLOURS = [
     "#bcbd22",
     "#17becf",
 ]
+
+
+PREPAYMENT_KPIS = frozenset({"prepaid_order_share", "mean_prepayment_wait_days", "prepaid_order_to_cash_days",
+                             "orders_cancelled", "unsettled_prepayments"})
+"""KPIs of runs with prepayment terms only: a report lists them only where the run has them (so
+the reports of other runs stay as they were)."""
 
 
 SEGMENT_KPIS = (

@@ -848,9 +848,10 @@ class Scenario(BaseModel):
 
     @property
     def has_prepayment(self) -> bool:
-        """Whether some segment puts a share of its orders on prepayment terms (share > 0): the
-        outputs then carry the prepayment columns and KPIs."""
-        return any(s.prepayment is not None and s.prepayment.share > 0 for s in self.segments)
+        """Whether some segment has prepayment terms (``prepayment`` set, a share of 0 included, so
+        that a sweep over the share keeps its columns): the outputs then carry the prepayment
+        columns and KPIs."""
+        return any(s.prepayment is not None for s in self.segments)
 
     def product(self, product_id: str) -> Product:
         """The product with this id."""

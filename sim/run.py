@@ -83,7 +83,7 @@ def orders_table(orders: list[Order], now: float, prepayment: bool = False) -> p
     """One row per inquiry at time ``now``: lifecycle times, promise, money, final state,
     unattended time (a wait still open at ``now`` counts up to ``now``).
 
-    With ``prepayment`` (the scenario puts orders on prepayment terms,
+    With ``prepayment`` (some segment has prepayment terms,
     :attr:`~ordercycle.scenarios.schema.Scenario.has_prepayment`) the table has the prepayment
     columns and ``final_state`` the category ``cancelled``; without, it is as it always was.
     """

@@ -19,7 +19,7 @@ import pytest
 from ordercycle.scenarios.loader import ScenarioError, load, parse
 from ordercycle.sim.cli import main
 from ordercycle.sim.invariants import check_run
-from ordercycle.sim.run import RunResult, simulate, write_outputs
+from ordercycle.sim.run import RunResult, kpis_json, simulate, write_outputs
 
 PAYS_IN_FIVE_DAYS = {"dist": "exponential", "mean": 5.0}
 RELEASE_WAITS = {"share": 0.3, "delay_days": PAYS_IN_FIVE_DAYS}
@@ -400,3 +400,26 @@ def test_money_billed_but_neither_paid_nor_open_is_reported(prepaid):
 def test_prepayment_events_in_a_run_without_the_terms_are_reported(prepaid):
     orders = prepaid.orders.drop(columns=["pays_in_advance"])
     assert any("in a run without prepayment terms" in line for line in _problems(prepaid, orders=orders))
+
+
+def test_terms_with_a_share_of_zero_change_nothing_but_add_their_columns(credit):
+    """So a sweep over the share keeps its columns and KPIs at 0."""
+    zero = simulate(parse(company(regular={**RELEASE_WAITS, "share": 0.0})), seed=0)
+    pd.testing.assert_frame_equal(zero.events, credit.events)
+    pd.testing.assert_frame_equal(
+        zero.orders[list(credit.orders.columns)].drop(columns="final_state"),
+        credit.orders.drop(columns="final_state"),
+    )
+    assert not zero.orders["pays_in_advance"].any()
+    added = set(zero.kpis) - set(credit.kpis)
+    assert added == {
+        "prepaid_order_share",
+        "mean_prepayment_wait_days",
+        "prepaid_order_to_cash_days",
+        "orders_cancelled",
+        "unsettled_prepayments",
+    }
+    assert zero.kpis["prepaid_order_share"] == 0.0 and zero.kpis["orders_cancelled"] == 0
+    same = {k: v for k, v in zero.kpis.items() if k not in added and k != "final_states"}
+    assert kpis_json(same) == kpis_json({k: v for k, v in credit.kpis.items() if k != "final_states"})
+    assert zero.kpis["final_states"] == {**credit.kpis["final_states"], "cancelled": 0}
