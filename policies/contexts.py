@@ -487,12 +487,16 @@ class FulfilmentContext:
     Asked at the order's release (``at_release``: after stock was allocated to its lines)
     and whenever a further part of a line becomes ready, while some of the order is not
     ready yet (when everything left is ready, it all ships without asking).
+    ``accepts_partial_deliveries`` is the customer master's flag (the segment's
+    ``accepts_partial_deliveries``): whether the customer takes an order in several
+    shipments. It defaults to true, so requests written before it existed stay valid.
     """
 
     order_id: int
     now: NonNegative
     at_release: bool
     lines: tuple[LineStatus, ...]
+    accepts_partial_deliveries: bool = True
 
 
 @_frozen

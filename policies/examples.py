@@ -308,6 +308,12 @@ def _fulfilment_examples() -> dict[str, FulfilmentContext]:
             4, 12.0, False, (line(41, 3, 0, 3), line(42, 1, 1, 0, "controller"), line(43, 7, 0, 0, "pump"))),
         "three lines, parts ready": FulfilmentContext(
             5, 20.0, False, (line(51, 8, 5, 3), line(52, 4, 4, 0, "pump"), line(53, 2, 0, 0, "filter"))),
+        "stock part at release, complete deliveries only": FulfilmentContext(
+            6, 3.0, True, (line(61, 10, 4, 0),), False),
+        "one line of two ready, complete deliveries only": FulfilmentContext(
+            7, 9.5, False, (line(71, 2, 2, 0, "pump"), line(72, 6, 0, 0, "filter")), False),
+        "all lines ready, complete deliveries only": FulfilmentContext(
+            8, 15.0, False, (line(81, 3, 3, 0), line(82, 1, 1, 0, "controller")), False),
     }
 
 

@@ -13,18 +13,30 @@ across orders). When everything left is ready, it ships without asking.
   with it off, an order leaves in exactly one shipment.
 - ``ship-partial`` ships every ready part as it becomes ready (each line, or its stock
   part, as soon as it can).
+- ``by-customer`` follows the customer master: partial to customers who accept partial
+  deliveries (``accepts_partial_deliveries``, the segment's flag), as ``ship-partial`` does;
+  complete, in one shipment, to those who do not. The two policies above are one rule for
+  the whole company and ignore the flag (as every earlier version did).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from ordercycle.policies.base import Policy
 from ordercycle.policies.contexts import FulfilmentContext, FulfilmentDecision, ShipmentLine
 
 
 class FulfilmentPolicy(Policy):
-    """Decides what of one order ships now."""
+    """Decides what of one order ships now.
+
+    ``honours_partial_deliveries`` declares that the policy never ships part of an order to a
+    customer who does not accept partial deliveries; the conformance suite holds a policy that
+    declares it to that (``check_fulfilment_honours_partial_deliveries``).
+    """
 
     decision = "fulfilment"
+    honours_partial_deliveries: ClassVar[bool] = False
 
     def ship(self, context: FulfilmentContext) -> FulfilmentDecision:
         """Return the lines (and units) that leave now in one shipment."""
@@ -70,3 +82,31 @@ class ShipPartial(FulfilmentPolicy):
         """Everything ready, now."""
         lines = ready_lines(context)
         return FulfilmentDecision(lines, f"{sum(line.units for line in lines)} ready units leave now")
+
+
+def open_units(context: FulfilmentContext) -> int:
+    """Units of the order neither ready nor given to a shipment yet."""
+    return sum(line.quantity - line.shipped_units - line.ready_units for line in context.lines)
+
+
+class ByCustomer(FulfilmentPolicy):
+    """Partial deliveries to customers who accept them, complete ones to the others."""
+
+    name = "by-customer"
+    summary = ("ship partial to customers who accept partial deliveries, complete (one shipment) to "
+               "those who do not")
+    honours_partial_deliveries = True
+
+    def __init__(self) -> None:
+        pass
+
+    def ship(self, context: FulfilmentContext) -> FulfilmentDecision:
+        """Everything ready, now, if the customer takes partial deliveries; else all or nothing."""
+        waiting = open_units(context)
+        if context.accepts_partial_deliveries or waiting == 0:
+            lines = ready_lines(context)
+            who = "the customer accepts partial deliveries" if waiting else "every line is ready"
+            units = sum(line.units for line in lines)
+            return FulfilmentDecision(lines, f"{who}: {units} ready units leave now")
+        return FulfilmentDecision(
+            (), f"the customer takes complete deliveries only: waiting for {waiting} units")

@@ -659,6 +659,22 @@ def check_dispatch_expedites_first(policy_cls: type[Policy]) -> None:
                     "(see ordercycle.policies.sequencing.expedited_candidate)")
 
 
+def check_fulfilment_honours_partial_deliveries(policy_cls: type[Policy]) -> None:
+    """A policy declaring ``honours_partial_deliveries`` never ships part of an order to a customer
+    who does not accept partial deliveries: on every example whose context says so, it ships
+    nothing, or every unit still owed (each line ready in full) at once."""
+    pid, policy = _pid(policy_cls), _make(policy_cls)
+    for label, context in policy_examples(policy_cls).items():
+        if context.accepts_partial_deliveries:
+            continue
+        shipped = {item.line_id: item.units for item in _decide(policy, label, context).lines}
+        owed = {line.line_id: line.quantity - line.shipped_units for line in context.lines
+                if line.quantity > line.shipped_units}
+        _expect(not shipped or shipped == owed,
+                f"{pid}: on {label!r} it ships {shipped} to a customer who does not accept partial "
+                f"deliveries; only nothing or everything still owed ({owed}) may leave")
+
+
 def _test_time_limit(policy_cls: type[Policy]) -> float:
     field = params_model(policy_cls).model_fields["time_limit_seconds"]
     default = field.default
@@ -695,7 +711,7 @@ _CHECKS: dict[str, Callable[[type[Policy]], None]] = {
         check_decision_leaves_params_unchanged, check_decision_json_round_trip,
         check_context_json_round_trip, check_output_contract, check_ranking_order_invariance,
         check_ranking_follows_key, check_key_time_independent, check_dispatch_expedites_first,
-        check_time_limit,
+        check_fulfilment_honours_partial_deliveries, check_time_limit,
     )
 }
 
@@ -709,6 +725,9 @@ def all_checks(policy_cls: type[Policy]) -> Iterator[tuple[str, Callable[[type[P
         if name == "check_key_time_independent" and (kind != "priority" or policy_cls.time_dependent):
             continue
         if name == "check_dispatch_expedites_first" and kind != "dispatch":
+            continue
+        if name == "check_fulfilment_honours_partial_deliveries" and not (
+                kind == "fulfilment" and getattr(policy_cls, "honours_partial_deliveries", False)):
             continue
         if name == "check_time_limit" and "time_limit_seconds" not in _param_names(policy_cls):
             continue

@@ -198,6 +198,19 @@ KPIS: dict[str, KpiInfo] = {
         "shipments per order", "per order", None, "mean number of shipments of a delivered order"
     ),
     "lines_per_order": KpiInfo("lines per order", "per order", None, "order lines per cohort inquiry"),
+    "prepaid_order_share": KpiInfo(
+        "prepaid orders", "share", None, "share of the accepted cohort orders on prepayment terms"),
+    "mean_prepayment_wait_days": KpiInfo(
+        "wait for prepayment", "days", "lower",
+        "mean time from the prepayment request (order confirmation) to the customer's payment"),
+    "prepaid_order_to_cash_days": KpiInfo(
+        "order to cash (prepaid)", "days", "lower", "mean time from entry to the prepayment, prepaid orders"),
+    "orders_cancelled": KpiInfo(
+        "orders cancelled unpaid", "count", "lower",
+        "cohort orders cancelled because their prepayment did not come in time"),
+    "unsettled_prepayments": KpiInfo(
+        "unsettled prepayments", "money", None,
+        "paid in advance but not yet settled against invoices or paid back, at the horizon"),
     "return_rate": KpiInfo("return rate", "share", "lower", "return requests per delivered shipment"),
     "mean_refund_days": KpiInfo(
         "mean refund time", "days", "lower", "mean time from return request to refund"
@@ -268,6 +281,12 @@ SET_COLOURS = [
     "#bcbd22",
     "#17becf",
 ]
+
+
+PREPAYMENT_KPIS = frozenset({"prepaid_order_share", "mean_prepayment_wait_days", "prepaid_order_to_cash_days",
+                             "orders_cancelled", "unsettled_prepayments"})
+"""KPIs of runs with prepayment terms only: a report lists them only where the run has them (so
+the reports of other runs stay as they were)."""
 
 
 SEGMENT_KPIS = (

@@ -273,12 +273,21 @@ def goodwill_kpis(window: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def accepted_at_selection(orders: pd.DataFrame) -> pd.Series:
+    """Orders selection accepted: released, or decided and not rejected (an order on prepayment
+    terms waits for its payment before it is released, or was cancelled without it)."""
+    released = orders["released_time"].notna()
+    if "decision_time" not in orders:  # hand-made or foreign tables: released orders only
+        return released
+    return released | (orders["decision_time"].notna() & (orders["final_state"] != "rejected"))
+
+
 def order_kpis(orders: pd.DataFrame) -> dict[str, Any]:
     """The cohort KPIs of some orders: counts, acceptance, on-time delivery, lead time, unattended time."""
     delivered = orders[orders["delivered_time"].notna()]
     lead = (delivered["delivered_time"] - delivered["entered_time"]).to_numpy()
     on_time = delivered["delivered_time"] <= delivered["promised_date"] + 1e-9
-    accepted = int(orders["released_time"].notna().sum())
+    accepted = int(accepted_at_selection(orders).sum())
     rejected = int((orders["final_state"] == "rejected").sum())
     return {
         "inquiries": int(len(orders)),
@@ -456,11 +465,18 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     issued_time = events[events["activity"] == "invoice_issued"].groupby("invoice_id")["time"].min()
     payments = events[events["activity"] == "payment_received"]
     paid = payments.groupby("invoice_id").agg(time=("time", "min"), amount=("amount", "sum"))
+    prepaid = "pays_in_advance" in inputs.orders
+    if prepaid:  # lines settled against a prepayment are settled invoices too, in their own rows
+        applied = events[events["activity"] == "prepayment_applied"]
+        settled = applied.groupby("invoice_id").agg(time=("time", "min"), amount=("amount", "sum"))
+        paid = pd.concat([paid, settled])
     paid = paid[paid.index.isin(issued)]
     days_out = paid["time"] - issued_time.reindex(paid.index)
     weights = paid["amount"].astype(float)
     dso = float(np.sum(days_out * weights) / np.sum(weights)) if weights.sum() > 0 else float("nan")
     # order to cash: from entry to the last payment for the order, over orders entered in the window
+    if prepaid:  # an order on prepayment terms is paid when its prepayment comes
+        payments = events[events["activity"].isin(["payment_received", "prepayment_received"])]
     last_paid = payments.groupby("order_id")["time"].max()
     entered = orders.set_index("order_id")["entered_time"].dropna()
     cash_days = (last_paid.reindex(entered.index) - entered).dropna().to_numpy(dtype=float)
@@ -478,7 +494,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "inquiries": int(len(orders)),
         "quotes_lost": int((orders["final_state"] == "lost_quote").sum()),
         "orders_received": int(orders["entered_time"].notna().sum()),
-        "orders_accepted": int(orders["released_time"].notna().sum()),
+        "orders_accepted": int(accepted_at_selection(orders).sum()),
         "orders_rejected": int((orders["final_state"] == "rejected").sum()),
         "acceptance_rate": order_kpis(orders)["acceptance_rate"],
         "by_segment": segment_kpis(inputs),
@@ -526,6 +542,32 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         **fulfilment_kpis(orders, inputs.lines, events),
         **decision_kpis(inputs.decisions, warmup),
         **trend_kpis(inputs.orders, warmup, horizon),
+        **(prepayment_kpis(orders, inputs.orders, last_paid) if prepaid else {}),
+    }
+
+
+def prepayment_kpis(orders: pd.DataFrame, every_order: pd.DataFrame, last_paid: pd.Series) -> dict[str, Any]:
+    """Prepayment terms (``docs/kpis.md#prepayment``), present only in runs that have them.
+
+    Over the cohort ``orders``: ``prepaid_order_share`` — of the orders selection accepted, the
+    share on prepayment terms; ``mean_prepayment_wait_days`` — request to payment, over those
+    paid; ``prepaid_order_to_cash_days`` — entry to the prepayment, over those paid;
+    ``orders_cancelled`` — cancelled unpaid. Over every order (a balance at the horizon):
+    ``unsettled_prepayments`` — paid in advance, not yet settled against invoices or paid back.
+    """
+    accepted = orders[accepted_at_selection(orders)]
+    ahead = orders[orders["pays_in_advance"].astype(bool)]
+    wait = (ahead["prepayment_received_time"] - ahead["prepayment_invoiced_time"]).dropna()
+    entered = ahead.set_index("order_id")["entered_time"]
+    cash_days = (last_paid.reindex(entered.index) - entered).dropna().to_numpy(dtype=float)
+    balance = every_order["prepaid"] - every_order["prepayment_applied"] - every_order["prepayment_refunded"]
+    return {
+        "prepaid_order_share": (float(accepted["pays_in_advance"].astype(bool).mean()) if len(accepted)
+                                else float("nan")),
+        "mean_prepayment_wait_days": _mean(wait.to_numpy(dtype=float)),
+        "prepaid_order_to_cash_days": _mean(cash_days),
+        "orders_cancelled": int((orders["final_state"] == "cancelled").sum()),
+        "unsettled_prepayments": round(float(balance.sum()), 2),
     }
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ordercycle.reports import bottlenecks, run_figures
 from ordercycle.reports.comparison_report import ReportInputError
-from ordercycle.reports.glossary import KPIS, SEGMENT_KPIS, format_value, info
+from ordercycle.reports.glossary import KPIS, PREPAYMENT_KPIS, SEGMENT_KPIS, format_value, info
 from ordercycle.reports.html import Page
 
 RUN_FILES = [
@@ -70,6 +70,10 @@ DASHBOARD_GROUPS = {
         "invoices",
         "billing_error_rate",
         "days_sales_outstanding",
+        "prepaid_order_share",  # these four in runs with prepayment terms only
+        "mean_prepayment_wait_days",
+        "prepaid_order_to_cash_days",
+        "orders_cancelled",
         "return_rate",
         "mean_refund_days",
         "mean_service_response_days",
@@ -309,7 +313,9 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
 
     glossary = page.section("Glossary")
     glossary.table(
-        ["KPI", "key", "definition"], [(entry.label, key, entry.definition) for key, entry in KPIS.items()]
+        ["KPI", "key", "definition"],
+        [(entry.label, key, entry.definition) for key, entry in KPIS.items()
+         if key in kpis or key not in PREPAYMENT_KPIS],
     )
     glossary.paragraph("Full definitions, units and warm-up rules: docs/kpis.md of the ordercycle package.")
     return page, run_markdown(tables, rows)

@@ -180,6 +180,42 @@ class Arrivals(BaseModel):
         return profile
 
 
+class Prepayment(BaseModel):
+    """Advance-payment terms of a segment: a share of its orders is paid before it is released or shipped.
+
+    At the order confirmation (selection accepts the order) the ERP issues a prepayment
+    request (a pro-forma invoice) for the order's value at the agreed prices; the customer
+    pays it after ``delay_days``; until then the order waits (the customer owns it). The
+    shipment invoices of a prepaid order are settled against the payment, never paid twice.
+    """
+
+    model_config = _CONFIG
+    share: Probability = Field(
+        ge=0, le=1, description="share of the segment's orders on prepayment terms, 0–1 (each inquiry "
+        "draws its fate from the stream segment.<id>.fate.prepay)")
+    delay_days: Distribution = Field(
+        description="time from the prepayment request to the customer's payment, days")
+    blocks: Literal["release", "shipment"] = Field(
+        "release", description="what waits for the payment: the order's release to fulfilment "
+        "(nothing is made or taken from stock before it), or its shipments (made or taken from stock "
+        "at once, picked only once paid)")
+    cancel_after_days: float | None = Field(
+        None, gt=0, description="days after the prepayment request an unpaid order is cancelled "
+        "(blocks: release only); null: the order waits for its payment however long it takes")
+    promise_from_payment: bool = Field(
+        True, description="the promised lead time runs from the payment ('delivery N days after "
+        "payment'): the promised date moves by the days from the confirmation to the payment; "
+        "false: it runs from entry, as for any order")
+
+    @field_validator("cancel_after_days")
+    @classmethod
+    def _cancel_only_before_release(cls, days: float | None, info: ValidationInfo) -> float | None:
+        if days is not None and info.data.get("blocks") == "shipment":
+            raise ValueError("an order whose shipments wait for the payment is made already and waits "
+                             "for it; cancelling is modelled for blocks: release only (set null)")
+        return days
+
+
 class Segment(BaseModel):
     """Customers that behave alike: strategic, regular, occasional …"""
 
@@ -213,6 +249,13 @@ class Segment(BaseModel):
     payment_delay_days: Distribution = Field(
         0.0, description="days the customer pays after the terms"
     )
+    prepayment: Prepayment | None = Field(
+        None, description="advance-payment terms of a share of the segment's orders (null: every "
+        "order is invoiced on its shipments and paid after payment_terms_days)")
+    accepts_partial_deliveries: bool = Field(
+        True, description="the segment's customers accept an order delivered in several shipments "
+        "(the customer master's partial-delivery flag); the by-customer fulfilment policy ships "
+        "them partial and everyone else complete, in one shipment")
     logistics_provider: str = Field(description="id of the provider that delivers to the segment")
     return_window_days: float = Field(30.0, ge=0, description="days after delivery a return is accepted")
 
@@ -747,8 +790,9 @@ class Scenario(BaseModel):
     @model_serializer(mode="wrap")
     def _without_empty_start(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         """Leave ``start``, ``calendars``, the arrival profiles, the default (plan-driven)
-        inventory policy and zero inventory costs out when they are not set, so scenarios
-        that do not use them keep their content hashes."""
+        inventory policy, zero inventory costs, segments' unset prepayment terms and their
+        default partial-delivery flag out when they are not set, so scenarios that do not use
+        them keep their content hashes."""
         data = handler(self)
         for key in ("start", "calendars", "goodwill"):
             if key in data and data[key] is None:
@@ -791,12 +835,23 @@ class Scenario(BaseModel):
             one_line = {"dist": "fixed", "value": 1.0}
             if isinstance(segment, dict) and segment.get("lines_per_order") == one_line:
                 del segment["lines_per_order"]
+            if isinstance(segment, dict) and "prepayment" in segment and segment["prepayment"] is None:
+                del segment["prepayment"]
+            if isinstance(segment, dict) and segment.get("accepts_partial_deliveries") is True:
+                del segment["accepts_partial_deliveries"]
             arrivals = segment.get("arrivals") if isinstance(segment, dict) else None
             if isinstance(arrivals, dict):
                 for key in ("weekday_profile", "hourly_profile"):
                     if key in arrivals and arrivals[key] is None:
                         del arrivals[key]
         return data
+
+    @property
+    def has_prepayment(self) -> bool:
+        """Whether some segment has prepayment terms (``prepayment`` set, a share of 0 included, so
+        that a sweep over the share keeps its columns): the outputs then carry the prepayment
+        columns and KPIs."""
+        return any(s.prepayment is not None for s in self.segments)
 
     def product(self, product_id: str) -> Product:
         """The product with this id."""

@@ -19,6 +19,11 @@ FINAL_STATES = ("lost_quote", "rejected", "lost_sale", "delivered", "returned", 
 """Every inquiry ends in exactly one of these; ``open`` means still in progress at the horizon
 (``lost_sale``: accepted, but lost because stock could not cover it under a lost-sales policy)."""
 
+CANCELLED = "cancelled"
+"""Final state of an order on prepayment terms cancelled because its payment did not come in time
+(``segments[].prepayment.cancel_after_days``). A category of ``orders.final_state`` only in runs
+with prepayment terms, so the outputs of every other scenario keep their bytes."""
+
 
 class Line:
     """One line of an order: a product in a quantity at a unit price.
@@ -69,7 +74,9 @@ class Order:
         "shipped_units", "first_ship_time", "delivered_time", "shipments",
         "billed_cents", "paid_cents", "refunded_cents", "returned_units", "final_state",
         "invoices", "unit_cost", "waits", "waiting_since", "quoted_lead_days", "routing_step",
-        "closed_wait_days", "wait_calendar", "lines",
+        "closed_wait_days", "wait_calendar", "lines", "pays_in_advance", "prepayment_cents",
+        "prepaid_cents", "applied_cents", "advance_refunded_cents", "prepayment_invoiced_time",
+        "prepayment_received_time", "prepayment_paid",
     )
 
     def __init__(self, order_id: int, customer_id: str, segment: str, importance: float,
@@ -113,6 +120,14 @@ class Order:
         """Index of the routing operation the order's production is at (-1: none released)."""
         self.lines: list[Line] = []
         """The order's lines (at least one once the inquiry is complete)."""
+        self.pays_in_advance = False
+        """On prepayment terms (the inquiry's prepayment fate fell below its segment's share)."""
+        self.prepayment_cents = self.prepaid_cents = self.applied_cents = self.advance_refunded_cents = 0
+        """Prepayment asked for (the order's value at the agreed prices), received, settled against
+        its invoices (also in ``paid_cents``), and paid back (a prepaid order lost for want of stock)."""
+        self.prepayment_invoiced_time = self.prepayment_received_time = NAN
+        self.prepayment_paid: Any = None
+        """The event a shipment waiting for the prepayment waits on (made only then)."""
 
     def move(self, state: str, owner: str) -> None:
         """Change state and owner together (an order is never ownerless)."""
@@ -247,3 +262,5 @@ class Invoice:
     disputed: bool = False
     paid_time: float = float("nan")
     charged_cents: dict[int, int] = field(default_factory=dict)  # order id -> cents its line charges now
+    settled_orders: set[int] = field(default_factory=set)
+    """Orders whose line is settled against their prepayment while the invoice is open for others."""

@@ -19,6 +19,12 @@ import pyarrow as pa
 CALENDAR_ACTIVITIES = frozenset({"operation_paused", "operation_resumed", "overtime_granted"})
 """Activities of work centres on working calendars: categories of the log only when they occur,
 so the logs of scenarios without centre calendars keep their bytes."""
+PREPAYMENT_ACTIVITIES = frozenset({"prepayment_invoiced", "prepayment_received", "prepayment_applied",
+                                   "prepayment_refunded", "order_cancelled"})
+"""Activities of orders on prepayment terms: categories of the log only when they occur, so the
+logs of scenarios without prepayment keep their bytes."""
+OPTIONAL_ACTIVITIES = CALENDAR_ACTIVITIES | PREPAYMENT_ACTIVITIES
+"""Activities that are categories of the log's ``activity`` column only when they occur."""
 
 STEPS = (
     "planning", "generation", "quoting", "entry", "selection", "prioritization",
@@ -77,6 +83,7 @@ ACTIVITY_STEP: dict[str, str] = {
     "dispute_rework_started": "billing",
     "invoice_corrected": "billing",
     "payment_received": "billing",
+    **{activity: "billing" for activity in sorted(PREPAYMENT_ACTIVITIES)},
     "return_requested": "returns",
     "return_approval_started": "returns",
     "return_approved": "returns",
@@ -247,8 +254,8 @@ class Recorder:
                     pa.string(): pd.StringDtype()}
         frame = raw.to_pandas(types_mapper=nullable.get)
         frame["time"] = frame["time"].astype("float64")
-        present = set(activity_codes.unique()) & CALENDAR_ACTIVITIES
-        categories = sorted(set(ACTIVITY_STEP) - CALENDAR_ACTIVITIES | present)
+        present = set(activity_codes.unique()) & OPTIONAL_ACTIVITIES
+        categories = sorted(set(ACTIVITY_STEP) - OPTIONAL_ACTIVITIES | present)
         frame["activity"] = pd.Categorical(activity_codes, categories=categories)
         frame["department"] = pd.Categorical(frame["department"].astype(object))
         step = pd.Categorical(activity_codes.map(ACTIVITY_STEP), categories=list(STEPS))

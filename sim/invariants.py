@@ -8,13 +8,15 @@ Each line starts with the letter of its check:
 
 (a) every inquiry appears exactly once in ``orders``, with one known final state;
 (b) shipped units never exceed the quantity and equal the dispatched shipments;
-(c) money ledgers: billed = issued + corrections, paid and refunded = their events;
-    consulting billing charges exactly the invoiced shipped units × agreed price;
-    under any billing policy an order whose invoices are all settled is billed correctly;
+(c) money ledgers: billed = issued + corrections, paid (payments and prepayments settled
+    against invoices) and refunded = their events; consulting billing charges exactly the
+    invoiced shipped units × agreed price; under any billing policy an order whose invoices
+    are all settled is billed correctly; every invoice line is settled at most once, by
+    exactly what it charges, and billed − paid is what the open lines charge (receivables);
 (d) refunded ≤ billed, paid ≤ billed, returned units ≤ shipped units, and each refund
     is the returned units × the agreed price;
 (e) every order has a state and an owner at the horizon; an open order is the
-    customer's only while a quote awaits the customer's answer;
+    customer's only while a quote awaits the customer's answer or the order its prepayment;
 (f) delivered orders went inquiry → entry → first shipment → delivery in time order;
 (g) the event log is in simulation time order, within [0, horizon];
 (h) unattended time is between 0 and the order's age at the horizon;
@@ -34,6 +36,12 @@ Each line starts with the letter of its check:
     order has every line shipped and delivered in full; the stock issued and back-ordered
     per line in the event log are the line's; an event naming a line names its order
     (a line has one owner: its order); a shipment carries lines of its own order only.
+(m) prepayment: only orders on prepayment terms have prepayment events; what the customer
+    paid in advance is what was asked, and what is settled against invoices plus what was
+    paid back never exceeds it; such an order never pays an invoice as well; nothing of it
+    is picked before its payment (nor released, when the release waits for it); a cancelled
+    order was never paid, released, shipped or invoiced; a prepaid order lost for want of
+    stock got its prepayment back.
 
 Money of a multi-line order is checked against what its shipments cost at the lines'
 agreed prices (the model's shipments): its ``unit_price`` is a mean per unit.
@@ -55,7 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ordercycle.sim.entities import FINAL_STATES
+from ordercycle.sim.entities import CANCELLED, FINAL_STATES
 
 EPS = 1e-9
 MAX_PER_CHECK = 20
@@ -97,7 +105,8 @@ def check_inquiries(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
     lines += [f"order {i} has no inquiry_received (or order_carried_over) event"
               for i in sorted(known - set(inquiries))]
     state = orders["final_state"].astype(object)
-    return lines + _rows(~state.isin(FINAL_STATES), orders, "order {order_id}: final_state {final_state!r}")
+    return lines + _rows(~state.isin([*FINAL_STATES, CANCELLED]), orders,
+                         "order {order_id}: final_state {final_state!r}")
 
 
 def check_shipments(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
@@ -139,6 +148,7 @@ def check_billing(orders: pd.DataFrame, events: pd.DataFrame, policy: str, model
               + _per_order(events, "invoice_corrected", "amount", index)
               + _per_order(events, "order_carried_over", "amount", index)).to_numpy()
     paid = (_per_order(events, "payment_received", "amount", index)
+            + _per_order(events, "prepayment_applied", "amount", index)
             + _per_order(events, "payment_carried_over", "amount", index)).to_numpy()
     refunded = (_per_order(events, "refund_paid", "amount", index)
                 + _per_order(events, "refund_carried_over", "amount", index)).to_numpy()
@@ -160,10 +170,11 @@ def check_billing(orders: pd.DataFrame, events: pd.DataFrame, policy: str, model
         _rows(billed != ledger, frame,
               "order {order_id}: billed {billed:.2f} != {ledger:.2f} issued + corrected (+ carried over)")
         + _rows(_cents(orders["paid"]).to_numpy() != paid, frame,
-                "order {order_id}: paid {paid:.2f} != {paid_ev:.2f} in payment_received")
+                "order {order_id}: paid {paid:.2f} != {paid_ev:.2f} in payment_received "
+                "(and prepayment_applied)")
         + _rows(_cents(orders["refunded"]).to_numpy() != refunded, frame,
                 "order {order_id}: refunded {refunded:.2f} != {refunded_ev:.2f} in refund_paid")
-        + _rows(_settled(events, index, "payment_received") & (billed != paid), frame,
+        + _rows(_settled(events, index, "payment_received", "prepayment_applied") & (billed != paid), frame,
                 "order {order_id}: every invoice paid but billed {billed:.2f} != paid {paid:.2f}")
     )
     if policy == CONSULTING:
@@ -184,10 +195,35 @@ def check_billing(orders: pd.DataFrame, events: pd.DataFrame, policy: str, model
             lines += _rows(billed != correct, frame, "order {order_id}: billed {billed:.2f} != invoiced "
                            "shipped units x agreed price {correct:.2f} (consulting billing)")
         else:
-            settled = _settled(events, index, "invoice_corrected", "payment_received")
+            settled = _settled(events, index, "invoice_corrected", "payment_received", "prepayment_applied")
             lines += _rows((billed != correct) & settled, frame, "order {order_id}: billed {billed:.2f} "
                            "!= {correct:.2f} shipped x agreed price after every dispute settled")
     return lines
+
+
+def check_receivables(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
+    """(c) Each invoice line is settled (paid, or settled against a prepayment) at most once and
+    by exactly what it charges; billed − paid = what the open lines charge (orders not carried
+    over from a snapshot, whose opening balance has no lines)."""
+    def by_line(*activities: str) -> pd.DataFrame:
+        rows = _of(events, *activities)
+        keys = [rows["order_id"].astype("int64").to_numpy(), rows["invoice_id"].astype("int64").to_numpy()]
+        return _cents(rows["amount"]).groupby(keys).agg(["sum", "size"])
+
+    charged = by_line("invoice_issued", "invoice_carried_over", "invoice_corrected")["sum"]
+    settled = by_line("payment_received", "prepayment_applied")
+    due = charged.reindex(settled.index, fill_value=0)
+    problems = [f"order {o}: invoice {i} settled {n} times" for (o, i), n in settled["size"].items() if n > 1]
+    problems += [f"order {o}: invoice {i} settled by {a / 100:.2f}, its line charges {due[(o, i)] / 100:.2f}"
+                 for (o, i), a in settled["sum"].items() if a != due[(o, i)]]
+    open_lines = charged[~charged.index.isin(settled.index)]
+    receivable = open_lines.groupby(level=0).sum().reindex(orders["order_id"], fill_value=0).to_numpy()
+    carried = set(_of(events, "order_carried_over")["order_id"].astype("int64"))
+    frame = orders.assign(receivable=receivable / 100)
+    outstanding = _cents(orders["billed"]).to_numpy() - _cents(orders["paid"]).to_numpy()
+    return problems + _rows((outstanding != receivable) & ~orders["order_id"].isin(carried).to_numpy(), frame,
+                            "order {order_id}: billed {billed:.2f} - paid {paid:.2f} != {receivable:.2f} "
+                            "charged by its open invoice lines")
 
 
 def check_bounds(orders: pd.DataFrame, events: pd.DataFrame) -> list[str]:
@@ -232,7 +268,8 @@ def check_ownership(orders: pd.DataFrame) -> list[str]:
         + _rows(_blank(owner), orders, "order {order_id}: no owner_at_horizon")
         + _rows(open_ & _blank(owner), orders,
                 "order {order_id}: open at the horizon with no owner (state {state_at_horizon!r})")
-        + _rows(open_ & (owner == "customer") & (state != "awaiting_customer"), orders,
+        + _rows(open_ & (owner == "customer") & ~state.isin(["awaiting_customer", "awaiting_prepayment"]),
+                orders,
                 "order {order_id}: open at the horizon but owned by the customer "
                 "(state {state_at_horizon!r}, {shipped_units} of {quantity} units shipped)")
     )
@@ -462,6 +499,68 @@ def check_lines(orders: pd.DataFrame, events: pd.DataFrame, lines: pd.DataFrame 
     return problems
 
 
+PREPAYMENT = ("prepayment_invoiced", "prepayment_received", "prepayment_applied", "prepayment_refunded",
+              "order_cancelled")
+
+
+def check_prepayment(orders: pd.DataFrame, events: pd.DataFrame, scenario: Any) -> list[str]:
+    """(m) Prepayment: its money balances, it is paid once, nothing leaves (or is released) before it."""
+    logged = _of(events, *PREPAYMENT)
+    if "pays_in_advance" not in orders:
+        return [f"order {o}: {a} in a run without prepayment terms" for a, o in
+                zip(logged["activity"].astype(str), logged["order_id"], strict=True)]
+    index = pd.Index(orders["order_id"])
+    ahead = orders["pays_in_advance"].to_numpy(dtype=bool)
+
+    def count(activity: str) -> np.ndarray:
+        return _of(events, activity).groupby("order_id").size().reindex(index, fill_value=0).to_numpy()
+
+    def first(activity: str) -> np.ndarray:
+        return _of(events, activity).groupby("order_id")["time"].min().reindex(index).to_numpy(dtype=float)
+
+    asked, received, applied, back = (_per_order(events, activity, "amount", index).to_numpy()
+                                      for activity in PREPAYMENT[:4])
+    paid_at, picked = first("prepayment_received"), first("picking_started")
+    released = first("order_prioritized")
+    blocks = {s.id: s.prepayment.blocks if s.prepayment is not None else "" for s in scenario.segments}
+    at_release = orders["segment"].astype(object).map(blocks).to_numpy() == "release"
+    cancelled = (orders["final_state"] == CANCELLED).to_numpy()
+    frame = orders.assign(asked=asked / 100, received=received / 100, applied_ev=applied / 100,
+                          back=back / 100, paid_at=paid_at, picked=picked, released=released)
+
+    def early(times: np.ndarray) -> np.ndarray:  # happened before the payment came, or without it
+        return ~np.isnan(times) & (np.isnan(paid_at) | (times < paid_at - EPS))
+
+    return (
+        _rows(~ahead & (count("prepayment_invoiced") + count("order_cancelled") > 0), frame,
+              "order {order_id}: prepayment events, but it is not on prepayment terms")
+        + _rows(_cents(orders["prepaid"]).to_numpy() != received, frame,
+                "order {order_id}: prepaid {prepaid:.2f} != {received:.2f} in prepayment_received")
+        + _rows(_cents(orders["prepayment_applied"]).to_numpy() != applied, frame, "order {order_id}: "
+                "prepayment_applied {prepayment_applied:.2f} != {applied_ev:.2f} in its events")
+        + _rows(_cents(orders["prepayment_refunded"]).to_numpy() != back, frame, "order {order_id}: "
+                "prepayment_refunded {prepayment_refunded:.2f} != {back:.2f} in its events")
+        + _rows((count("prepayment_received") > 1) | (count("prepayment_invoiced") > 1), frame,
+                "order {order_id}: more than one prepayment request or payment")
+        + _rows((count("prepayment_received") > 0) & (received != asked), frame,
+                "order {order_id}: paid {received:.2f} in advance, {asked:.2f} were asked")
+        + _rows(applied + back > received, frame, "order {order_id}: {applied_ev:.2f} settled against "
+                "and {back:.2f} paid back of a prepayment of {received:.2f}")
+        + _rows(ahead & (count("payment_received") > 0), frame,
+                "order {order_id}: on prepayment terms, yet it paid an invoice too (payment_received)")
+        + _rows(ahead & early(picked), frame, "order {order_id}: picked at day {picked:.4f}, before its "
+                "prepayment came (day {paid_at:.4f})")
+        + _rows(ahead & at_release & early(released), frame, "order {order_id}: released at day "
+                "{released:.4f}, before its prepayment came (day {paid_at:.4f})")
+        + _rows(cancelled & ((count("order_cancelled") != 1) | (count("prepayment_received") > 0)
+                             | ~np.isnan(released) | (orders["shipments"].to_numpy() > 0)
+                             | (_cents(orders["billed"]).to_numpy() != 0)), frame,
+                "order {order_id}: cancelled, yet paid, released, shipped or billed (or no order_cancelled)")
+        + _rows(ahead & (orders["final_state"] == "lost_sale").to_numpy() & (back != received), frame,
+                "order {order_id}: lost for want of stock, {back:.2f} of {received:.2f} prepaid paid back")
+    )
+
+
 def check_run(result: Any) -> list[str]:
     """Every violated invariant of a finished run, one line each (``[]``: all hold).
 
@@ -477,7 +576,8 @@ def check_run(result: Any) -> list[str]:
     checks = {
         "a": check_inquiries(orders, events),
         "b": check_shipments(orders, events),
-        "c": check_billing(orders, events, policy, getattr(result, "model", None)),
+        "c": check_billing(orders, events, policy, getattr(result, "model", None))
+        + check_receivables(orders, events),
         "d": check_bounds(orders, events),
         "e": check_ownership(orders),
         "f": check_times(orders, horizon),
@@ -487,6 +587,7 @@ def check_run(result: Any) -> list[str]:
         "j": check_machines(events, horizon),
         "k": check_working_time(events, getattr(result, "model", None)),
         "l": check_lines(orders, events, getattr(result, "lines", None), getattr(result, "model", None)),
+        "m": check_prepayment(orders, events, result.scenario),
     }
     problems: list[str] = []
     for tag, lines in checks.items():

@@ -318,6 +318,9 @@ class CompanyModel:
                                ("payment", segment.payment_delay_days)):
                 key = f"segment.{segment.id}.{name}"
                 named[key] = streams.sampler(key, dist)
+            if segment.prepayment is not None:  # the days a prepayment request waits for its payment
+                key = f"segment.{segment.id}.prepayment"
+                named[key] = streams.sampler(key, segment.prepayment.delay_days)
         for provider in scenario.logistics_providers:
             for name, dist in (("handling", provider.handling_hours), ("transit", provider.transit_days),
                                ("delay", provider.delay_days)):

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ordercycle.sim.entities import Invoice, Line, Order, Shipment
+from ordercycle.sim.entities import CANCELLED, Invoice, Line, Order, Shipment
 from ordercycle.sim.model import cents
 from ordercycle.sim.snapshot import (
     FULFILMENT,
@@ -190,7 +190,7 @@ def _relative(t: float, now: float) -> float | None:
 
 def _step(order: Order, product: Any, backordered: Collection[int] = ()) -> str | None:
     """Where a live order stands, as a snapshot step (None: finished, nothing left open)."""
-    if order.final_state in ("lost_quote", "rejected", "lost_sale"):
+    if order.final_state in ("lost_quote", "rejected", "lost_sale", CANCELLED):
         return None
     if order.delivered:
         return "delivered"
@@ -224,8 +224,8 @@ def capture(m: CompanyModel) -> Snapshot:
     progress restarts from its beginning; an order whose stock shipment is still being
     picked while the rest is produced has all its units produced (or back-ordered, with
     what is allocated to it back in stock); repair calls not yet
-    made and the shipments of a return are not kept. Orders of several lines cannot be
-    captured yet (a ``ValueError`` names the first one).
+    made and the shipments of a return are not kept. Orders of several lines and orders on
+    prepayment terms cannot be captured yet (a ``ValueError`` names the first one).
     """
     now = m.env.now
     invoices = sorted(m.open_invoices.values(), key=lambda v: v.invoice_id)
@@ -246,6 +246,9 @@ def capture(m: CompanyModel) -> Snapshot:
         if len(order.lines) > 1:
             raise ValueError(f"a state snapshot holds one-line orders only; order {order.order_id} "
                              f"has {len(order.lines)} lines open at day {now:g}")
+        if order.pays_in_advance:
+            raise ValueError(f"a state snapshot holds no orders on prepayment terms yet; order "
+                             f"{order.order_id} is open at day {now:g}")
         record: dict[str, Any] = {
             "order_id": order.order_id, "customer_id": order.customer_id, "segment": order.segment,
             "product": order.product_id, "quantity": order.quantity, "step": step,

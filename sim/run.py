@@ -22,7 +22,7 @@ from ordercycle.reports.bottlenecks import staffing_field
 from ordercycle.reports.kpis import KpiInputs, compute_kpis
 from ordercycle.scenarios.loader import content_hash
 from ordercycle.scenarios.schema import Scenario
-from ordercycle.sim.entities import FINAL_STATES, Order
+from ordercycle.sim.entities import CANCELLED, FINAL_STATES, Order
 from ordercycle.sim.model import CompanyModel
 
 
@@ -81,9 +81,14 @@ def _final_state(order: Order) -> str:
     return order.final_state or "open"
 
 
-def orders_table(orders: list[Order], now: float) -> pd.DataFrame:
+def orders_table(orders: list[Order], now: float, prepayment: bool = False) -> pd.DataFrame:
     """One row per inquiry at time ``now``: lifecycle times, promise, money, final state,
-    unattended time (a wait still open at ``now`` counts up to ``now``)."""
+    unattended time (a wait still open at ``now`` counts up to ``now``).
+
+    With ``prepayment`` (some segment has prepayment terms,
+    :attr:`~ordercycle.scenarios.schema.Scenario.has_prepayment`) the table has the prepayment
+    columns and ``final_state`` the category ``cancelled``; without, it is as it always was.
+    """
     rows = {
         "order_id": [o.order_id for o in orders],
         "customer_id": [o.customer_id for o in orders],
@@ -118,11 +123,25 @@ def orders_table(orders: list[Order], now: float) -> pd.DataFrame:
         "state_at_horizon": [o.state for o in orders],
         "owner_at_horizon": [o.owner for o in orders],
     }
+    states = list(FINAL_STATES)
+    if prepayment:
+        rows.update(prepayment_columns(orders))
+        states.append(CANCELLED)
     table = pd.DataFrame(rows)
-    table["final_state"] = pd.Categorical(
-        table["final_state"], categories=list(FINAL_STATES)
-    )
+    table["final_state"] = pd.Categorical(table["final_state"], categories=states)
     return table
+
+
+def prepayment_columns(orders: list[Order]) -> dict[str, list[Any]]:
+    """The columns of ``orders.parquet`` about prepayment terms (see ``docs/outputs.md``)."""
+    return {
+        "pays_in_advance": [o.pays_in_advance for o in orders],
+        "prepayment_invoiced_time": [o.prepayment_invoiced_time for o in orders],
+        "prepayment_received_time": [o.prepayment_received_time for o in orders],
+        "prepaid": [o.prepaid_cents / 100 for o in orders],
+        "prepayment_applied": [o.applied_cents / 100 for o in orders],
+        "prepayment_refunded": [o.advance_refunded_cents / 100 for o in orders],
+    }
 
 
 def lines_table(orders: list[Order]) -> pd.DataFrame:
@@ -244,7 +263,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
         snapshot = capture(model)
     model.run(progress=progress)
     events = model.recorder.table()
-    orders = orders_table(model.orders, model.env.now)
+    orders = orders_table(model.orders, model.env.now, scenario.has_prepayment)
     forecasts = pd.DataFrame(
         model.forecast_rows,
         columns=["period", "period_start", "product_id", "statistical_units", "marketing_units",

@@ -30,6 +30,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise BadInput([f"--snapshot-at: a state snapshot holds one-line orders only, and {field} "
                             "gives orders of several lines (try the built-in around-the-clock company)"
                             for field in multi])
+        prepaid = [f"segments.{i}.prepayment" for i, segment in enumerate(scenario.segments)
+                   if segment.prepayment is not None and segment.prepayment.share > 0]
+        if prepaid:  # nor orders on prepayment terms (docs/twin.md)
+            raise BadInput([f"--snapshot-at: a state snapshot holds no orders on prepayment terms yet, and "
+                            f"{field} puts some of them on such terms" for field in prepaid])
     out = Path(args.out) if args.out else Path("out") / f"run-{scenario.name}-seed{args.seed}"
     with run_progress(f"simulating {scenario.name}", scenario.horizon_days, args.quiet) as progress:
         result = simulate(scenario, seed=args.seed, progress=progress, snapshot_at=args.snapshot_at)

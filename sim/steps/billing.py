@@ -7,6 +7,12 @@ consults shipping and sales it sees what shipped and the agreed price (and takes
 the consultation time). An invoice whose lines differ from shipped quantity ×
 agreed price is wrong: the customer disputes it, billing reworks it (the corrected
 invoice charges exactly that), and the payment clock restarts.
+
+An order on prepayment terms (``segments[].prepayment``) gets a prepayment request (a
+pro-forma invoice) with its confirmation; the customer pays it after its own delay, and
+only then is the order released (or are its shipments picked). Its shipment invoices are
+issued, disputed and corrected as any, and each correct line is settled against the
+prepayment at once (``prepayment_applied``): the customer never pays twice.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import simpy
 
 from ordercycle.policies.contexts import BillingContext, BillingLine
 from ordercycle.sim.clock import Environment
-from ordercycle.sim.entities import Invoice, Order, Shipment
+from ordercycle.sim.entities import CANCELLED, Invoice, Order, Shipment
 from ordercycle.sim.model import cents
 
 if TYPE_CHECKING:
@@ -104,6 +110,9 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
         shipment.billed = True
         if shipment.order.order_id not in wrong_ids:
             shipment.settle()
+    advance = {order.order_id for order in orders if order.pays_in_advance}
+    if advance:  # lines of prepaid orders are settled against the prepayment once correct
+        _apply_prepayment(env, m, invoice, advance - wrong_ids)
     if wrong:
         invoice.disputed = True
         yield env.wait(m.draw["billing.dispute"]())
@@ -123,18 +132,107 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
         for shipment in shipments:  # the corrected lines now charge exactly what they should
             if shipment.order.order_id in wrong_ids:
                 shipment.settle()
+        if advance:
+            _apply_prepayment(env, m, invoice, advance & wrong_ids)
+    if len(advance) == len(by_order):  # nothing left for the customer to pay
+        invoice.paid_time = env.now
+        del m.open_invoices[invoice_id]
+        return
     yield env.wait(segment.payment_terms_days + delay())
-    _collect(env, m, invoice)
+    _collect(env, m, invoice, advance)
 
 
-def _collect(env: Environment, m: CompanyModel, invoice: Invoice) -> None:
-    """The customer pays the (correct) lines of an invoice."""
+def _collect(env: Environment, m: CompanyModel, invoice: Invoice, settled: set[int] | None = None) -> None:
+    """The customer pays the (correct) lines of an invoice (but those of the ``settled``
+    orders: settled against their prepayment already)."""
     invoice.paid_time = env.now
     del m.open_invoices[invoice.invoice_id]
     invoice_id, now, log = invoice.invoice_id, env.now, m.log
     for order, _, line_cents in invoice.lines:  # one line per order
+        if settled and order.order_id in settled:
+            continue
         order.paid_cents += line_cents
         log(now, "payment_received", "finance", order.order_id, invoice=invoice_id, amount=line_cents / 100)
+
+
+# --- prepayment ---------------------------------------------------------------------------
+
+
+def order_value_cents(order: Order) -> int:
+    """What the whole order costs the customer at the agreed prices (Σ line units × line price)."""
+    if len(order.lines) <= 1:
+        return order.quantity * cents(order.unit_price)
+    return sum(line.quantity * cents(line.unit_price) for line in order.lines)
+
+
+def prepayment(env: Environment, m: CompanyModel, order: Order) -> Generator[simpy.Event, Any, bool]:
+    """The prepayment of an order on prepayment terms, from its request to its receipt.
+
+    The request (a pro-forma invoice for the order's value at the agreed prices) is issued
+    with the order confirmation, by the ERP (no clerk's work). The customer pays after a
+    draw of ``prepayment.delay_days``; if that is later than ``cancel_after_days``, the
+    order is cancelled at that limit instead and nothing is paid. While the release waits
+    (``blocks: release``) the customer owns the order, in state ``awaiting_prepayment``;
+    when only the shipments wait, the order stays with fulfilment (and a shipment that is
+    ready first waits in that state, :func:`~ordercycle.sim.steps.fulfilment.ship`). With
+    ``promise_from_payment`` the promised date moves by the days from confirmation to payment.
+
+    Returns whether the payment came (False: cancelled, or the order was lost for want of
+    stock at its release before the request went out).
+    """
+    if order.final_state:  # lost at release (a lost-sales policy) before this process began
+        return False
+    segment = m.segments[order.segment]
+    terms = segment.prepayment
+    assert terms is not None  # only orders of segments with prepayment terms pay in advance
+    invoice_id = m.next_id("invoice")
+    refs = {"invoice": invoice_id}
+    confirmed = order.prepayment_invoiced_time = env.now
+    amount = order.prepayment_cents = order_value_cents(order)
+    m.log(confirmed, "prepayment_invoiced", "billing", order.order_id, amount=amount / 100, **refs)
+    if terms.blocks == "release":
+        order.move("awaiting_prepayment", "customer")
+    wait = m.draw[f"segment.{segment.id}.prepayment"]()
+    limit = terms.cancel_after_days
+    if limit is not None and wait > limit:  # not paid in time: sales cancels the order
+        yield env.wait(limit)
+        order.final_state = CANCELLED
+        order.move(CANCELLED, "sales")
+        m.log(env.now, "order_cancelled", "sales", order.order_id, "prepayment_unpaid", **refs)
+        return False
+    yield env.wait(wait)
+    order.prepaid_cents = amount
+    order.prepayment_received_time = env.now
+    m.log(env.now, "prepayment_received", "finance", order.order_id, amount=amount / 100, **refs)
+    if terms.promise_from_payment:  # 'delivery N days after payment'
+        order.promised_date += env.now - confirmed
+    if order.prepayment_paid is not None:
+        order.prepayment_paid.succeed()
+    return True
+
+
+def _apply_prepayment(env: Environment, m: CompanyModel, invoice: Invoice, order_ids: set[int]) -> None:
+    """Settle the (correct) lines of ``order_ids`` on ``invoice`` against their prepayment."""
+    for order, _, line_cents in invoice.lines:
+        if order.order_id not in order_ids:
+            continue
+        if order.applied_cents + line_cents > order.prepaid_cents:
+            raise RuntimeError(f"order {order.order_id}: invoice {invoice.invoice_id} charges "
+                               f"{line_cents / 100:.2f}, more than is left of its prepayment "
+                               f"({(order.prepaid_cents - order.applied_cents) / 100:.2f})")
+        order.applied_cents += line_cents
+        order.paid_cents += line_cents
+        invoice.settled_orders.add(order.order_id)
+        m.log(env.now, "prepayment_applied", "finance", order.order_id, invoice=invoice.invoice_id,
+              amount=line_cents / 100)
+
+
+def refund_prepayment(env: Environment, m: CompanyModel, order: Order) -> None:
+    """Pay back what is left of a prepayment (a prepaid order lost for want of stock at its release)."""
+    left = order.prepaid_cents - order.applied_cents - order.advance_refunded_cents
+    if left > 0:
+        order.advance_refunded_cents += left
+        m.log(env.now, "prepayment_refunded", "finance", order.order_id, amount=left / 100)
 
 
 def resume_invoice(env: Environment, m: CompanyModel, invoice: Invoice,

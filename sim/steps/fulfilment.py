@@ -3,7 +3,9 @@
 Each line of an order takes what stock covers at release (make-to-stock) and has the
 rest produced or back-ordered; a make-to-order line is produced in full. The
 ``fulfilment`` decision chooses what leaves when only part of the order is ready
-(ship-complete or ship-partial); a shipment carries lines of one order only. Each shipment is picked
+(ship-complete, ship-partial, or by-customer: partial only to customers who accept partial
+deliveries); a shipment carries lines of one order only. Nothing of an order on prepayment
+terms is picked before its prepayment is received. Each shipment is picked
 by the warehouse, loaded by the segment's logistics provider (limited loading
 capacity, random transit, a reliability below 1 adds a delay) and registered with
 billing when it leaves. Products with installation skills need a crew of one
@@ -102,7 +104,8 @@ def _decide(env: Environment, m: CompanyModel, order: Order, at_release: bool) -
     lines = order.lines
     if all(line.allocated_units + line.ready_units == line.quantity for line in lines):
         return [(line, line.ready_units) for line in lines if line.ready_units]
-    context = FulfilmentContext(order.order_id, env.now, at_release, _status(order))
+    context = FulfilmentContext(order.order_id, env.now, at_release, _status(order),
+                                m.segments[order.segment].accepts_partial_deliveries)
     decision = m.decide("fulfilment", m.policies.fulfilment.ship, context)
     by_id = {line.line_id: line for line in lines}
     parts, seen = [], set()
@@ -205,6 +208,8 @@ def _lose_sale(env: Environment, m: CompanyModel, order: Order, product: Any) ->
     order.final_state = "lost_sale"
     order.move("lost_sale", "customer")
     m.log(env.now, "sale_lost", "warehouse", order.order_id, product=product.id, quantity=order.quantity)
+    if order.prepaid_cents:  # paid in advance for goods it will not get: the prepayment goes back
+        billing.refund_prepayment(env, m, order)
 
 
 def _backorder(env: Environment, m: CompanyModel, order: Order, product: Any, units: int,
@@ -310,6 +315,12 @@ def ship(env: Environment, m: CompanyModel, order: Order, units: int, from_stock
         for line, shipped in parts:
             line.ready_units -= shipped
             line.allocated_units += shipped
+    if order.pays_in_advance and order.prepayment_received_time != order.prepayment_received_time:
+        # NaN: not paid yet; nothing is picked for an order on prepayment terms before its payment
+        order.move("awaiting_prepayment", "customer")
+        if order.prepayment_paid is None:
+            order.prepayment_paid = env.event()
+        yield order.prepayment_paid
     if len(order.lines) == 1:
         amount = units * cents(order.unit_price)
     else:

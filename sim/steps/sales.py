@@ -4,8 +4,9 @@ Inquiries arrive from each customer segment as a non-homogeneous Poisson process
 (thinning, Lewis & Shedler 1979): rate(t) = rate₀ · (1 + trend · t/365) ·
 (1 + amplitude · cos(2π (t − peak_day) / period)). Everything random about an
 inquiry — its time, customer, product, size and its "fate" uniforms (quote
-acceptance, entry error, repair) — is drawn at arrival from the segment's own
-streams, so every policy set sees the same inquiries (common random numbers).
+acceptance, entry error, repair, return, and whether it is paid in advance where the
+segment has prepayment terms) — is drawn at arrival from the segment's own streams, so
+every policy set sees the same inquiries (common random numbers).
 
 Quote acceptance is a logit choice (documented in ``docs/model.md``):
 P(accept) = 1 / (1 + exp(−(β₀ − β_p·(p/p_list − 1) − β_L·(L − L_desired)/L_desired))).
@@ -33,7 +34,7 @@ from ordercycle.scenarios.schema import WEEKDAYS, Segment
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Line, Order
 from ordercycle.sim.model import SHIFT_HOURS, cents
-from ordercycle.sim.steps import fulfilment, production
+from ordercycle.sim.steps import billing, fulfilment, production
 
 if TYPE_CHECKING:
     from ordercycle.sim.model import CompanyModel
@@ -135,6 +136,9 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
     more_lines = extra_lines(m, segment)
     draw_accept, draw_entry, draw_repair, draw_return = (
         m.streams.uniform(f"{prefix}.fate.{name}") for name in ("accept", "entry", "repair", "return"))
+    prepay_share = segment.prepayment.share if segment.prepayment is not None else 0.0
+    # a stream of its own, drawn only where a share is on prepayment terms: no other stream shifts
+    draw_prepay = m.streams.uniform(f"{prefix}.fate.prepay") if prepay_share > 0 else None
     customers = [f"{segment.id}-{k}" for k in range(1, segment.customers + 1)]
     products = sorted(segment.product_mix)
     total = sum(segment.product_mix.values())
@@ -162,6 +166,8 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
                       products[index], max(1, math.ceil(units)), now)
         order.u_accept, order.u_entry_error, order.u_repair, order.u_return = (
             draw_accept(), draw_entry(), draw_repair(), draw_return())
+        if draw_prepay is not None:
+            order.pays_in_advance = draw_prepay() < prepay_share
         order.lines.append(Line(next_id("line"), order, 1, order.product_id, order.quantity))
         if more_lines is not None:
             more_lines(order, index)
@@ -285,6 +291,12 @@ def order_journey(env: Environment, m: CompanyModel, order: Order,
     if begin <= 3:
         yield from _entry(env, m, order)
     if (yield from _selection(env, m, order, product, segment)):
+        if order.pays_in_advance:  # 9. the prepayment request goes out with the order confirmation
+            if segment.prepayment is not None and segment.prepayment.blocks == "release":
+                if not (yield from billing.prepayment(env, m, order)):
+                    return  # cancelled: the payment did not come in time
+            else:  # the shipments wait for the payment; production and stock go ahead now
+                env.process(billing.prepayment(env, m, order))
         # 6–11: prioritisation, production, fulfilment, billing, returns and service (delegated
         # from here, not from _selection: one generator less between every later event and SimPy)
         yield from fulfilment.fulfil_order(env, m, order)

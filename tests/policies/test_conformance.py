@@ -43,6 +43,7 @@ from ordercycle.policies.contexts import (
     from_json,
     to_json,
 )
+from ordercycle.policies.fulfilment import ShipPartial
 from ordercycle.policies.registry import DECISIONS, registry
 from ordercycle.policies.testing import (
     DECISION_SPECS,
@@ -102,6 +103,14 @@ def test_examples_are_fresh_values_with_readable_labels():
     first, second = labelled_examples("priority"), labelled_examples("priority")
     assert first == second
     assert "empty queue" in first and "ties" in first
+
+
+def test_only_policies_declaring_it_are_held_to_the_partial_delivery_flag():
+    checked = {cls.name for cls in REGISTERED if "check_fulfilment_honours_partial_deliveries"
+               in dict(all_checks(cls))}
+    assert checked == {"by-customer"}
+    examples = labelled_examples("fulfilment").values()
+    assert {c.accepts_partial_deliveries for c in examples} == {True, False}
 
 
 def test_policies_see_the_contexts_the_model_would_give_them():
@@ -477,6 +486,14 @@ class AdaptiveThreshold(SelectionPolicy):
         return SelectionDecision(accept, f"threshold {self.min_units}")
 
 
+class PartialToEveryone(ShipPartial):
+    """Claims to honour the customers' partial-delivery flag, and ships partial to everyone."""
+
+    name = "partial-to-everyone"
+    summary = "ship every ready part at once, whoever the customer"
+    honours_partial_deliveries = True
+
+
 class BadMetadata(SelectionPolicy):
     """Declares a decider the model does not know."""
 
@@ -558,6 +575,8 @@ BITES = [
     (ListRanking, "check_decision_json_round_trip", "Expected `tuple[int, ...]`"),
     (OffCandidateDispatch, "check_output_contract", "job 999 is not one of the candidates"),
     (LineDroppingBilling, "check_output_contract", "expected exactly"),
+    (PartialToEveryone, "check_fulfilment_honours_partial_deliveries",
+     "to a customer who does not accept partial deliveries"),
     (LogicInInit, "check_no_logic_in_init", "also sets ['history_']"),
     (ValidatingInit, "check_no_logic_in_init", "validates or converts"),
     (RequiredParameter, "check_no_logic_in_init", "parameters ['window'] have no default"),

@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from ordercycle.reports.glossary import SEGMENT_KPIS, info, segment_kpi
-from ordercycle.reports.kpis import KpiInputs, busy_hours, mean_inventory, segment_kpis, staffed_hours
+from ordercycle.reports.kpis import (
+    KpiInputs,
+    busy_hours,
+    compute_kpis,
+    mean_inventory,
+    segment_kpis,
+    staffed_hours,
+)
 from ordercycle.scenarios.loader import load, override
 from ordercycle.sim.experiments import flatten_kpis
 from ordercycle.sim.run import simulate
@@ -138,3 +145,51 @@ def test_per_segment_kpis_have_flat_names_the_glossary_knows():
     }
     entry = info(name)
     assert entry.better == "higher" and entry.unit == "share" and "strategic" in entry.label
+
+
+def _prepayment_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two orders entered at day 1: order 1 on credit (invoice 1 of 100 paid 30 days after its issue
+    at day 6), order 2 paid in advance (200 asked at day 2, paid at day 5; invoice 2 of 200 issued at
+    day 6 and settled against the prepayment at once); order 3 cancelled unpaid."""
+    from ordercycle.sim.entities import Order
+    from ordercycle.sim.eventlog import Recorder
+    from ordercycle.sim.run import orders_table
+
+    recorder = Recorder()
+    log = recorder.log
+    orders = []
+    for order_id in (1, 2, 3):
+        order = Order(order_id, f"c-{order_id}", "key", 1.0, "valve", 2, 0.5)
+        order.entered_time, order.decision_time = 1.0, 2.0
+        order.pays_in_advance = order_id > 1
+        orders.append(order)
+    log(0.5, "inquiry_received", "sales", 1)
+    log(2.0, "prepayment_invoiced", "billing", 2, invoice=3, amount=200.0)
+    log(2.0, "prepayment_invoiced", "billing", 3, invoice=4, amount=50.0)
+    log(5.0, "prepayment_received", "finance", 2, invoice=3, amount=200.0)
+    log(6.0, "invoice_issued", "billing", 1, invoice=1, amount=100.0)
+    log(6.0, "invoice_issued", "billing", 2, invoice=2, amount=200.0)
+    log(6.0, "prepayment_applied", "finance", 2, invoice=2, amount=200.0)
+    log(12.0, "order_cancelled", "sales", 3, "prepayment_unpaid", invoice=4)
+    log(36.0, "payment_received", "finance", 1, invoice=1, amount=100.0)
+    one, two, three = orders
+    one.released_time, two.released_time = 2.0, 5.0
+    two.prepayment_invoiced_time, two.prepayment_received_time = 2.0, 5.0
+    three.prepayment_invoiced_time, three.final_state = 2.0, "cancelled"
+    two.prepaid_cents = two.applied_cents = 20_000
+    return recorder.table(), orders_table(orders, 40.0, prepayment=True)
+
+
+def test_prepayment_kpis_dso_and_order_to_cash_on_hand_made_tables():
+    events, orders = _prepayment_tables()
+    forecasts = pd.DataFrame(columns=["period_start", "product_id", "planned_units", "actual_units"])
+    plans = pd.DataFrame(columns=["period", "period_start", "work_centre", "machines", "shifts", "changed"])
+    kpis = compute_kpis(KpiInputs(events, orders, forecasts, plans, 0.0, 40.0, {}, {}, 0.0, 0.0, 0.0, 0.0))
+    assert kpis["days_sales_outstanding"] == pytest.approx((30 * 100 + 0 * 200) / 300)  # settled at issue
+    assert kpis["mean_order_to_cash_days"] == pytest.approx((35 + 4) / 2)  # cash of order 2 at day 5
+    assert kpis["prepaid_order_to_cash_days"] == pytest.approx(4.0)
+    assert kpis["prepaid_order_share"] == pytest.approx(2 / 3)  # all three accepted at selection
+    assert kpis["orders_accepted"] == 3 and kpis["mean_prepayment_wait_days"] == pytest.approx(3.0)
+    assert kpis["orders_cancelled"] == 1 == kpis["final_states"]["cancelled"]
+    assert kpis["unsettled_prepayments"] == 0.0
+    assert kpis["invoices"] == 2  # a prepayment request is no invoice

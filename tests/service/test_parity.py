@@ -71,12 +71,19 @@ POLICY_SETS = {
     "complete shipments, multi-line": {
         "fulfilment": {"name": "ship-complete", "params": {"ship_stock_at_release": False}},
     },
+    "by customer, multi-line": {
+        "fulfilment": {"name": "by-customer", "params": {}},
+        "inventory": {"name": "base-stock", "params": {"cover_days": 3}},
+    },
 }
 CENTRE_CALENDARS = {"overtime, calendared centres"}
 """Policy sets run with every work centre on a Monday-to-Friday calendar (overtime needs one)."""
 LINES_PER_ORDER = {"partial shipments, multi-line": {"dist": "uniform", "low": 0.0, "high": 3.0},
-                   "complete shipments, multi-line": {"dist": "fixed", "value": 2}}
+                   "complete shipments, multi-line": {"dist": "fixed", "value": 2},
+                   "by customer, multi-line": {"dist": "uniform", "low": 0.0, "high": 3.0}}
 """Policy sets run on companies whose orders have several lines (lines_per_order of every segment)."""
+NO_PARTIAL_DELIVERIES = {"by customer, multi-line": {"strategic", "occasional"}}
+"""Policy sets run on companies some of whose segments do not accept partial deliveries."""
 MAX_RANKINGS = 150
 MAX_PER_KIND = 150
 """At most this many traced decisions of one kind are replayed (evenly spread over the run)."""
@@ -162,7 +169,9 @@ async def post_all(app: Any, requests: list[tuple[str, Any]]) -> list[httpx.Resp
 def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, monkeypatch):
     segments = None
     if label in LINES_PER_ORDER:
-        segments = [{**s, "lines_per_order": LINES_PER_ORDER[label]}
+        refuse = NO_PARTIAL_DELIVERIES.get(label, set())
+        segments = [{**s, "lines_per_order": LINES_PER_ORDER[label],
+                     "accepts_partial_deliveries": s["id"] not in refuse}
                     for s in baseline.model_dump(mode="python")["segments"]]
     scenario = override(baseline, horizon_days=30, warmup_days=0, policies=POLICY_SETS[label],
                         segments=segments)
@@ -180,6 +189,9 @@ def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, mo
         assert granted and refused, "the overtime decisions replayed include grants and refusals"
     if label in LINES_PER_ORDER:  # the service replays the fulfilment decisions too
         assert sum(kind == "fulfilment" for kind, _, _ in model.trace) >= 20
+    if label in NO_PARTIAL_DELIVERIES:  # of customers who take partial deliveries and of those who do not
+        flags = {c.accepts_partial_deliveries for kind, c, _ in sampled(model.trace) if kind == "fulfilment"}
+        assert flags == {True, False}
     assert len(rankings.rankings) >= 20
 
     schemas = route_schemas()

@@ -9,7 +9,10 @@ products, 1–2 work centres, 1–2 segments, low arrival rates and horizons of 
 days, so one run takes a fraction of a second, yet every step of the cycle can occur
 (partial shipments from stock, entry errors and disputes, returns, installations,
 repairs, breakdowns, monthly invoices) and, in about half of them, orders of several
-lines (a random ``lines_per_order``) under a random fulfilment policy.
+lines (a random ``lines_per_order``) under a random fulfilment policy; in about half,
+prepayment terms in some segments (released or shipped once paid, some cancelled unpaid)
+and customers who do or do not accept partial deliveries (the ``by-customer`` policy in a
+quarter).
 
 :func:`returns_race_scenario` is a hand-made tiny company whose shipments, invoices,
 disputes and returns overlap on purpose (the reproducers of known simulator bugs), and
@@ -222,6 +225,18 @@ def small_scenario(pick: Picker) -> dict[str, Any]:
         scenario["policies"]["fulfilment"] = pick.choice(
             ["ship-partial", "ship-complete", {"name": "ship-complete",
                                                "params": {"ship_stock_at_release": False}}])
+    if pick.flag():  # prepayment terms and the partial-delivery flag (drawn last, as above)
+        for segment in segments:
+            if pick.flag():
+                blocks = pick.choice(["release", "shipment"])
+                terms = {"share": pick.real(0, 1), "delay_days": _distribution(pick, 0.1, 10),
+                         "blocks": blocks, "promise_from_payment": pick.flag()}
+                if blocks == "release" and pick.flag():
+                    terms["cancel_after_days"] = pick.real(0.5, 15)
+                segment["prepayment"] = terms
+            segment["accepts_partial_deliveries"] = pick.flag()
+        if pick.flag():
+            scenario["policies"]["fulfilment"] = "by-customer"
     return scenario
 
 
@@ -310,4 +325,5 @@ def run_tables(scenario: Scenario, seed: int = 0) -> SimpleNamespace:
     model.start()
     model.run()
     return SimpleNamespace(scenario=scenario, seed=seed, model=model, events=model.recorder.table(),
-                           orders=orders_table(model.orders, model.env.now), lines=lines_table(model.orders))
+                           orders=orders_table(model.orders, model.env.now, scenario.has_prepayment),
+                           lines=lines_table(model.orders))

@@ -20,15 +20,20 @@ THREE_LINES = {"dist": "uniform", "low": 0.0, "high": 3.0}
 """ceil(U(0, 3)): one, two or three lines, each a third of the orders."""
 
 
-def variant(lines_per_order: object = THREE_LINES, make_to_order: bool = False, **policies: object):
-    """The 60-day baseline with multi-line orders (and, optionally, no stock at all)."""
+def variant(lines_per_order: object = THREE_LINES, make_to_order: bool = False,
+            no_partial_deliveries: tuple[str, ...] = (), **policies: object):
+    """The 60-day baseline with multi-line orders (and, optionally, no stock at all, and segments
+    whose customers do not accept partial deliveries)."""
     data = load("around-the-clock").model_dump(mode="json")
     data["horizon_days"], data["warmup_days"] = 60, 7
     for segment in data["segments"]:
         segment["lines_per_order"] = lines_per_order
+        if segment["id"] in no_partial_deliveries:
+            segment["accepts_partial_deliveries"] = False
     if make_to_order:
         for product in data["products"]:
             product.update(stocking="make_to_order", initial_stock_units=0)
+    data.update({key: policies.pop(key) for key in ("horizon_days",) if key in policies})
     data["policies"].update(policies)
     return parse(data)
 
@@ -103,6 +108,41 @@ def test_ship_partial_without_stock_ships_each_line_when_it_is_made():
     assert run.kpis["shipments_per_order"] > 1.5
     assert run.kpis["shipments_per_order"] == pytest.approx(lines_per_order[counted].mean())
     assert check_run(run) == []
+
+
+REFUSING = ("strategic", "occasional")
+"""Segments whose customers do not accept partial deliveries (regular's do)."""
+
+
+def shipments_by_flag(run) -> dict[bool, pd.Series]:
+    """Shipments of the delivered multi-line orders, by whether their customer accepts partial deliveries."""
+    delivered = run.orders[run.orders["delivered_time"].notna() & (run.orders["lines"] > 1)]
+    accepts = ~delivered["segment"].isin(REFUSING)
+    return {True: delivered.loc[accepts, "shipments"], False: delivered.loc[~accepts, "shipments"]}
+
+
+def test_by_customer_ships_partial_only_to_customers_who_accept_it():
+    run = simulate(variant(no_partial_deliveries=REFUSING, fulfilment="by-customer"), seed=0)
+    assert check_run(run) == []
+    shipments = shipments_by_flag(run)
+    assert len(shipments[True]) > 200 and len(shipments[False]) > 200
+    assert (shipments[True] > 1).mean() > 0.2  # the stock part, and each line as it is made
+    assert (shipments[False] == 1).all()
+    refusing = run.orders[run.orders["segment"].isin(REFUSING) & run.orders["delivered_time"].notna()]
+    assert (refusing["shipments"] == 1).all()  # one-line orders too: no stock part first
+    traced = simulate(variant(no_partial_deliveries=REFUSING, fulfilment="by-customer", horizon_days=20),
+                      seed=0, trace_decisions=True)
+    segment = traced.orders.set_index("order_id")["segment"]
+    asked = [(c.accepts_partial_deliveries, segment[c.order_id]) for kind, c, _ in traced.model.trace
+             if kind == "fulfilment"]
+    assert asked and all(flag == (seg not in REFUSING) for flag, seg in asked)  # the segment's flag
+
+
+def test_the_flag_changes_nothing_under_a_company_wide_rule(partial):
+    flagged = simulate(variant(no_partial_deliveries=REFUSING, fulfilment="ship-partial",
+                               billing="consult-shipping-sales"), seed=0)
+    pd.testing.assert_frame_equal(flagged.events, partial.events)
+    assert (shipments_by_flag(flagged)[False] > 1).any()  # ship-partial ignores the flag
 
 
 def test_ship_partial_ships_earlier_but_fewer_orders_in_full(partial, complete_once):

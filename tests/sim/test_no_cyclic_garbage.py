@@ -4,7 +4,8 @@
 so a baseline year runs without a single collection. That costs no memory only while the
 steps free everything by reference counting; a step that starts making reference cycles
 would grow memory between collections, and this test names it. The policy sets cover
-every built-in policy kind with a non-default choice, the CP-SAT optimisers included.
+every built-in policy kind with a non-default choice, the CP-SAT optimisers included, and
+prepayment terms (a shipment waiting for its payment waits on an event of its order).
 """
 
 from __future__ import annotations
@@ -34,13 +35,23 @@ POLICY_SETS = {
         "selection": {"name": "strategic"}, "pricing": {"name": "capable-to-promise"},
         "priority": {"name": "critical-ratio"}, "returns": {"name": "within-window"},
     },
+    "prepayment, by customer": {"fulfilment": {"name": "by-customer"}},
 }
+PREPAYMENT = {"prepayment, by customer": {
+    "regular": {"share": 0.5, "delay_days": 3.0, "cancel_after_days": 10.0},
+    "strategic": {"share": 0.5, "delay_days": {"dist": "exponential", "mean": 4.0}, "blocks": "shipment"}}}
+"""Policy sets run with prepayment terms in some segments (whose release, or shipments, wait)."""
 
 
 @pytest.mark.parametrize("name", sorted(POLICY_SETS))
 def test_a_run_leaves_nothing_for_the_cyclic_collector(name: str) -> None:
     scenario = override(load("baseline"), horizon_days=40.0, warmup_days=0.0,
                         policies=POLICY_SETS[name])
+    if name in PREPAYMENT:
+        segments = [{**s, "prepayment": PREPAYMENT[name].get(s["id"]),
+                     "accepts_partial_deliveries": s["id"] != "strategic"}
+                    for s in scenario.model_dump(mode="json")["segments"]]
+        scenario = override(scenario, segments=segments)
     model = CompanyModel(scenario, seed=1)
     model.start()
     gc.collect()

@@ -86,6 +86,11 @@ def test_the_factory_covers_the_choices_it_promises():
     centre_ids = [{w.id for w in s.work_centres} for s in drawn]
     assert any(s.calendars and set(s.calendars.pools) & ids for s, ids in zip(drawn, centre_ids, strict=True))
     assert {s.policies.overtime.name for s in drawn} == {"none", "backlog-threshold"}
+    terms = [g.prepayment for s in drawn for g in s.segments if g.prepayment is not None]
+    assert {t.blocks for t in terms} == {"release", "shipment"}
+    assert any(t.cancel_after_days for t in terms) and any(t.share > 0.5 for t in terms)
+    assert {g.accepts_partial_deliveries for s in drawn for g in s.segments} == {True, False}
+    assert any(s.policies.fulfilment.name == "by-customer" for s in drawn)
     chosen = {(k, getattr(s.policies, k).name) for s in drawn for k in ("billing", "priority", "dispatch",
                                                                          "selection")}
     assert chosen >= {("billing", "standalone"), ("billing", "consult-shipping-sales"),
@@ -109,3 +114,20 @@ def test_lines_and_their_quantities_are_conserved_in_random_multi_line_companies
     delivered = run.orders[run.orders["delivered_time"].notna()]
     if not partial:  # ship-complete without a stock part first: one shipment per order
         assert (delivered["shipments"] == 1).all()
+
+
+@SETTINGS
+@given(scenario=scenarios(), seed=seeds, refuse=st.lists(st.booleans(), min_size=2, max_size=2))
+def test_customers_who_refuse_partial_deliveries_get_every_order_in_one_shipment(
+        scenario: Scenario, seed: int, refuse: list[bool]):
+    data = scenario.model_dump(mode="json")
+    for segment, refuses in zip(data["segments"], refuse, strict=False):
+        segment["lines_per_order"] = {"dist": "uniform", "low": 0.0,
+                                      "high": float(sum(1 for s in segment["product_mix"].values() if s > 0))}
+        segment["accepts_partial_deliveries"] = not refuses
+    data["policies"]["fulfilment"] = "by-customer"
+    run = run_tables(parse(data), seed)
+    assert check_run(run) == [], f"policies {data['policies']}"
+    refusing = {s["id"] for s in data["segments"] if not s["accepts_partial_deliveries"]}
+    delivered = run.orders[run.orders["delivered_time"].notna() & run.orders["segment"].isin(refusing)]
+    assert (delivered["shipments"] == 1).all()
