@@ -40,13 +40,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.snapshot_at is not None and not 0 < args.snapshot_at <= scenario.horizon_days:
         raise BadInput([f"--snapshot-at: must be in (0, horizon_days = {scenario.horizon_days:g}], "
                         f"got {args.snapshot_at:g}"])
-    if args.snapshot_at is not None:
-        multi = [f"segments.{i}.lines_per_order" for i, segment in enumerate(scenario.segments)
-                 if segment.lines_per_order.model_dump() != {"dist": "fixed", "value": 1.0}]
-        if multi:  # a snapshot holds one-line orders only (docs/twin.md)
-            raise BadInput([f"--snapshot-at: a state snapshot holds one-line orders only, and {field} "
-                            "gives orders of several lines (try the built-in around-the-clock company)"
-                            for field in multi])
     out = Path(args.out) if args.out else Path("out") / f"run-{scenario.name}-seed{args.seed}"
     with tqdm(total=round(scenario.horizon_days), unit="day", desc=f"simulating {scenario.name}",
               disable=None if not args.quiet else True, leave=False) as bar:
