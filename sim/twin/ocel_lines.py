@@ -23,6 +23,8 @@ CONTAINS = "contains"
 """Qualifier of package → item (the example's)."""
 IS_A = "is a"
 """Qualifier of item → product (the example's)."""
+SHIPMENT_ACTIVITIES = ("picking_started", "shipment_dispatched", "shipment_delivered")
+"""A shipment's own events: they name its line when it carries one."""
 ITEM_TYPES = {
     "line": "integer",
     "product": "string",
@@ -52,7 +54,8 @@ def shipment_contents(events: pd.DataFrame, shipment_lines: pd.DataFrame | None)
     """(shipment_id, line_id) of every line a shipment carries: the table, else what the log names."""
     if shipment_lines is not None:
         return shipment_lines[["shipment_id", "line_id"]].drop_duplicates().astype("int64")
-    named = events[["shipment_id", "line_id"]].dropna().drop_duplicates()
+    own = events[events["activity"].isin(SHIPMENT_ACTIVITIES)]  # (a return names the line it claims)
+    named = own[["shipment_id", "line_id"]].dropna().drop_duplicates()
     return named.astype("int64").reset_index(drop=True)
 
 
