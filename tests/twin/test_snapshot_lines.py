@@ -538,3 +538,56 @@ def test_a_written_snapshot_reads_back_equal(tmp_path, company, taken):
     assert data["schema_version"] == 2
     assert read_snapshot(path, company) == taken
     assert Snapshot.model_validate(data) == taken
+
+
+# --- back-orders of lines: a company short of stock ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def short_of_stock():
+    """The around-the-clock company with orders of one to three lines, little stock and a min-max
+    policy that leaves many lines back-ordered, snapshotted at day 23 and continued for 20 days."""
+    data = load("around-the-clock").model_dump(mode="json")
+    data.update(horizon_days=43.0, warmup_days=0.0)
+    for segment in data["segments"]:
+        segment["lines_per_order"] = {"dist": "uniform", "low": 0.0, "high": 3.0}
+    data["policies"]["inventory"] = {
+        "name": "min-max",
+        "params": {"reorder_cover_days": 1, "order_up_to_cover_days": 4, "review_days": 7},
+    }
+    for product in data["products"]:
+        product["initial_stock_units"] = min(product["initial_stock_units"], 20)
+    company = override(load("around-the-clock"), **{k: v for k, v in data.items() if k != "name"})
+    uninterrupted = simulate(company, seed=0, snapshot_at=23.0)
+    snapshot = uninterrupted.snapshot
+    return company, snapshot, simulate(starting_from(company, snapshot, 20.0), seed=1), uninterrupted
+
+
+def test_back_ordered_lines_are_queued_again_in_the_order_they_were_released(short_of_stock):
+    company, snapshot, continued, uninterrupted = short_of_stock
+    waiting = [
+        (o.released_day, o.order_id, number, line.line_id, line.product)
+        for o in _multi(snapshot)
+        for number, line in enumerate(o.lines)
+        if line.pending == "backorder"
+    ]
+    assert len(waiting) > 50
+    model = CompanyModel(starting_from(company, snapshot, 20.0), seed=1)
+    model.start()
+    again = capture(model).model_dump()
+    first = snapshot.model_dump()
+    again.pop("description"), first.pop("description")
+    assert again == first
+    assert check_run(continued) == []
+    for run, since in ((continued, 0.0), (uninterrupted, 23.0)):  # the same queue in both runs
+        events = run.events
+        filled = events[(events["activity"] == "backorder_filled") & (events["time"] >= since)]
+        first_fill = filled.drop_duplicates("line_id")
+        for product in sorted({w[4] for w in waiting}):
+            queued = [w[3] for w in sorted(w for w in waiting if w[4] == product)]
+            fills = first_fill.loc[first_fill["product_id"] == product, "line_id"]
+            order = [int(x) for x in fills if int(x) in queued]
+            assert order == queued[: len(order)], product  # first come, first served
+    lines = continued.lines.set_index("line_id")
+    done = lines.loc[[w[3] for w in waiting]]
+    assert (done["shipped_units"] == done["quantity"]).mean() > 0.8
