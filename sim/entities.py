@@ -31,12 +31,15 @@ class Line:
     ``ready_units`` are units of the line available to ship (from stock at release, a
     filled back-order or finished production) and not yet shipped; ``shipped_units`` have
     left in a shipment. ``backordered_units`` is what the line ever back-ordered.
+    ``making_units`` are being produced for the line (its job chain is at operation
+    ``routing_step``); ``installed`` says its installation visit is done (state snapshots
+    read these three).
     """
 
     __slots__ = ("line_id", "order", "number", "product_id", "quantity", "list_price", "unit_price",
                  "unit_cost", "ready_units", "shipped_units", "backordered_units", "from_stock_units",
                  "ready_time", "shipped_time", "delivered_time", "shipments", "returned_units",
-                 "delivered_units", "allocated_units")
+                 "delivered_units", "allocated_units", "making_units", "routing_step", "installed")
 
     def __init__(self, line_id: int, order: Order, number: int, product_id: str, quantity: int):
         self.line_id = line_id
@@ -54,6 +57,12 @@ class Line:
         """When the last unit became ready, left, arrived (NaN: not yet)."""
         self.shipments = 0
         """Shipments that carried units of the line."""
+        self.making_units = 0
+        """Units of the line in production now (0: none)."""
+        self.routing_step = -1
+        """Index of the routing operation the line's production is at (-1: none released)."""
+        self.installed = False
+        """The line's installation visit is done (only lines whose product needs one have one)."""
 
 
 class Order:
@@ -212,6 +221,8 @@ class Shipment:
     """(line, units) carried."""
     dispatched_time: float = float("nan")
     delivered_time: float = float("nan")
+    arrival_time: float = float("nan")
+    """When the carrier delivers it, known from dispatch (a state snapshot's transit left)."""
     settled: bool = False
     """Its invoice line charges what it should (issued right, or corrected): a refund may be paid."""
     billed: bool = False
@@ -264,3 +275,5 @@ class Invoice:
     charged_cents: dict[int, int] = field(default_factory=dict)  # order id -> cents its line charges now
     settled_orders: set[int] = field(default_factory=set)
     """Orders whose line is settled against their prepayment while the invoice is open for others."""
+    shipments: list[Shipment] = field(default_factory=list)
+    """The shipments it bills (what a state snapshot needs to know which shipments an open invoice covers)."""

@@ -245,7 +245,8 @@ class CompanyModel:
         self.open_invoices: dict[int, Invoice] = {}
         """Issued invoices not yet paid, by id (kept for state snapshots)."""
         self.open_returns: dict[int, list[Any]] = {}
-        """Return claims in progress: id -> [order, shipment, stage, units, reason] (for state snapshots)."""
+        """Return claims in progress: id -> [order, shipment, stage, units, reason, (line, units) of a claim
+        on one line of a shipment of several lines, else None] (for state snapshots)."""
         self.open_tickets: dict[int, Order] = {}
         """Repair tickets awaiting or in service, by id (for state snapshots)."""
         self.replenishing: list[Any] = []

@@ -2,8 +2,9 @@
 
 :func:`simulate` returns a :class:`RunResult` (tables and KPIs) without touching the
 disk; :func:`write_outputs` writes the documented files of an output folder:
-``events.parquet``, ``orders.parquet``, ``lines.parquet``, ``forecasts.parquet``, ``plans.parquet``,
-``kpis.json`` and ``run.json`` (provenance: scenario and its hash, seed, version).
+``events.parquet``, ``orders.parquet``, ``lines.parquet``, ``shipment_lines.parquet``,
+``forecasts.parquet``, ``plans.parquet``, ``kpis.json`` and ``run.json`` (provenance:
+scenario and its hash, seed, version).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class RunResult:
     """One row per order line (:func:`lines_table`)."""
     decisions: pd.DataFrame | None = None
     """Decisions taken per day, kind and outcome (:func:`decisions_table`)."""
+    shipment_lines: pd.DataFrame | None = None
+    """One row per (shipment, line it carries) (:func:`shipment_lines_table`)."""
 
     def provenance(self) -> dict[str, Any]:
         """What produced these outputs (written as ``run.json``)."""
@@ -169,6 +172,20 @@ def lines_table(orders: list[Order]) -> pd.DataFrame:
     }
     return pd.DataFrame(rows).astype({"line_id": "int64", "order_id": "int64", "line_number": "int64",
                                       "quantity": "int64", "shipped_units": "int64"})
+
+
+def shipment_lines_table(orders: list[Order]) -> pd.DataFrame:
+    """One row per shipment and line it carries, by shipment id: the units of the line, and when the
+    shipment left and arrived (NaN: not yet). The event log names the line of a shipment of one line
+    only; this table says what every shipment carries (the OCEL export's package → item links)."""
+    rows = sorted(((s.shipment_id, number, order.order_id, line.line_id, units, s.dispatched_time,
+                    s.delivered_time)
+                   for order in orders for s in order.shipments
+                   for number, (line, units) in enumerate(s.lines)), key=lambda row: row[:2])
+    columns = ["shipment_id", "order_id", "line_id", "units", "dispatched_time", "delivered_time"]
+    table = pd.DataFrame([row[:1] + row[2:] for row in rows], columns=columns)
+    return table.astype({"shipment_id": "int64", "order_id": "int64", "line_id": "int64", "units": "int64",
+                         "dispatched_time": "float64", "delivered_time": "float64"})
 
 
 def pools_table(model: CompanyModel, now: float) -> pd.DataFrame:
@@ -283,7 +300,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
     if scenario.start is not None:
         kpis["carried_over"] = carried_over_kpis(orders, model.env.now)
     return RunResult(scenario, seed, replication, events, orders, forecasts, plans, kpis, model, snapshot,
-                     pools, centres, lines, decisions)
+                     pools, centres, lines, decisions, shipment_lines_table(model.orders))
 
 
 def decisions_table(model: CompanyModel) -> pd.DataFrame:
@@ -356,6 +373,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
         result.lines.to_parquet(out / "lines.parquet", index=False)
     if result.decisions is not None:
         result.decisions.to_parquet(out / "decisions.parquet", index=False)
+    if result.shipment_lines is not None:
+        result.shipment_lines.to_parquet(out / "shipment_lines.parquet", index=False)
     (out / "kpis.json").write_text(kpis_json(result.kpis), encoding="utf-8")
     (out / "run.json").write_text(
         json.dumps(result.provenance(), sort_keys=True, indent=2) + "\n", encoding="utf-8"

@@ -13,6 +13,12 @@ What the model cannot know about an order placed mid-way is drawn afresh from th
 ``snapshot.*`` streams: its fates (quote acceptance, entry error, repair, return) and the
 remaining time of the task it is in (the task restarts, less ``step_progress`` of an
 operation).
+
+Format version 2 (:data:`SCHEMA_VERSION`) adds order lines and shipments
+(:mod:`ordercycle.sim.snapshot_lines`): an order may list its ``lines`` and
+``shipments`` (an order of several lines must), a one-line order may name its
+``line_id``, a return claim its ``shipment_id`` and ``line_id``. A version 1 document
+(one line per order) is read as before.
 """
 
 from __future__ import annotations
@@ -26,8 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ordercycle.scenarios.loader import ScenarioError, format_validation_error, override
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.model import cents
+from ordercycle.sim.snapshot_lines import LineState, ShipmentState, check_order_lines
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+VERSIONS = (1, 2)
+"""Format versions this code reads (1: one line per order; 2: order lines and shipments)."""
 KIND = "ordercycle-state-snapshot"
 PRE_ACCEPTANCE = ("inquiry", "estimating", "awaiting_customer", "entry", "selection")
 FULFILMENT = ("production", "backordered", "shipping", "in_transit", "installation")
@@ -75,7 +84,7 @@ class ReplenishmentState(BaseModel):
 
 
 class OrderState(BaseModel):
-    """One open order (a single order line) at the snapshot."""
+    """One open order at the snapshot: one line in these fields, or its ``lines`` and ``shipments``."""
 
     model_config = _CONFIG
     order_id: int = Field(ge=1, description="order id (new orders of the run get larger ids)")
@@ -111,6 +120,13 @@ class OrderState(BaseModel):
     refunded: float = Field(0.0, ge=0, description="money refunded so far, currency")
     returned_units: int = Field(0, ge=0, description="units received back so far")
     unattended_hours: float = Field(0.0, ge=0, description="unattended time so far, hours")
+    line_id: int | None = Field(None, ge=1, description="id of a one-line order's line (default: a new id)")
+    released_day: float | None = Field(None, le=0, description="release to fulfilment, relative days "
+                                       "(default: the entered day; orders the resumed back-orders)")
+    lines: list[LineState] = Field(default_factory=list, description="its lines, each with where its "
+                                   "units are (empty: one line, the fields above; see snapshot_lines)")
+    shipments: list[ShipmentState] = Field(default_factory=list, description="with `lines`: every "
+                                           "shipment of the order, picked, in transit or delivered")
 
 
 class InvoiceLine(BaseModel):
@@ -143,6 +159,10 @@ class ReturnState(BaseModel):
     stage: Literal["approval", "pickup", "refund"] = Field(
         description="awaiting approval, approved and awaiting pickup, or received and awaiting the refund")
     reason: Literal["defect", "wrong_shipment"] = Field("defect", description="why the goods come back")
+    shipment_id: int | None = Field(None, ge=1, description="the delivered shipment claimed (an order that "
+                                    "lists its shipments; default: one that carried enough units)")
+    line_id: int | None = Field(None, ge=1, description="the line claimed, when the claim is for one line "
+                                "of a shipment (default: the whole shipment)")
 
 
 class TicketState(BaseModel):
@@ -157,7 +177,7 @@ class Snapshot(BaseModel):
     """The state of the company at one moment (simulation time 0 of a run started from it)."""
 
     model_config = _CONFIG
-    schema_version: Literal[1] = Field(1, description="version of this format")
+    schema_version: Literal[1, 2] = Field(2, description="version of this format (1: one line per order)")
     kind: Literal["ordercycle-state-snapshot"] = Field(KIND, description="what this document is")
     taken_at_day: float = Field(0.0, ge=0, description="calendar day of the snapshot in the scenario's "
                                 "time (phase of arrival trends and seasons), days")
@@ -187,7 +207,8 @@ def _duplicates(ids: list[int], path: str, what: str) -> list[str]:
     return problems
 
 
-def _check_order(i: int, o: OrderState, scenario: Scenario, disputed: set[int]) -> list[str]:
+def _check_order(i: int, o: OrderState, scenario: Scenario, disputed: set[int],
+                 invoices: dict[int, InvoiceState]) -> list[str]:
     """Problems of one order: references, the fields its step needs, units, money and times."""
     at = f"orders.{i}"
     products = {p.id: p for p in scenario.products}
@@ -198,16 +219,20 @@ def _check_order(i: int, o: OrderState, scenario: Scenario, disputed: set[int]) 
     if product is None:
         return problems + [f"{at}.product: unknown product {o.product!r}"]
     rank = STEPS.index(o.step)
-    if rank >= 2 and o.unit_price is None:
+    if o.lines:  # per line and shipment, then what holds for every order
+        problems += check_order_lines(at, o, products, invoices, rank, o.order_id in disputed)
+    elif o.shipments:
+        problems.append(f"{at}.shipments: an order that lists its shipments lists its lines too")
+    if rank >= 2 and o.unit_price is None and not o.lines:
         problems.append(f"{at}.unit_price: required from step awaiting_customer on (step {o.step})")
     if o.step in ("awaiting_customer", "entry") and o.quoted_lead_days is None:
         problems.append(f"{at}.quoted_lead_days: required at step {o.step}")
     if rank >= 4 and o.promised_day is None:
         problems.append(f"{at}.promised_day: required from step selection on (step {o.step})")
-    if o.step == "production" and o.routing_step >= len(product.routing):
+    if o.step == "production" and not o.lines and o.routing_step >= len(product.routing):
         problems.append(f"{at}.routing_step: {o.routing_step} is beyond the routing of {o.product!r} "
                         f"({len(product.routing)} operations)")
-    if o.step == "installation" and not product.installation_skills:
+    if o.step == "installation" and not o.lines and not product.installation_skills:
         problems.append(f"{at}.step: product {o.product!r} needs no installation")
     if o.step in PRE_ACCEPTANCE and (o.shipped_units or o.billed or o.paid or o.refunded):
         problems.append(f"{at}: nothing can be shipped or billed before the order is accepted "
@@ -227,12 +252,12 @@ def _check_order(i: int, o: OrderState, scenario: Scenario, disputed: set[int]) 
         problems.append(f"{at}.paid: {o.paid:g} > billed {o.billed:g}")
     if o.refunded > o.billed + 1e-9:
         problems.append(f"{at}.refunded: {o.refunded:g} > billed {o.billed:g}")
-    if o.unit_price is not None and o.order_id not in disputed:
+    if o.unit_price is not None and o.order_id not in disputed and not o.lines:
         due = o.invoiced_units * cents(o.unit_price)
         if cents(o.billed) != due:
             problems.append(f"{at}.billed: {o.billed:.2f} differs from invoiced_units x unit_price "
                             f"({due / 100:.2f}) and no open disputed invoice covers the order")
-    times = [("inquiry_day", o.inquiry_day), ("entered_day", o.entered_day),
+    times = [("inquiry_day", o.inquiry_day), ("entered_day", o.entered_day), ("released_day", o.released_day),
              ("first_ship_day", o.first_ship_day), ("delivered_day", o.delivered_day)]
     known = [(name, t) for name, t in times if t is not None]
     for (name_a, a), (name_b, b) in zip(known, known[1:], strict=False):
@@ -284,8 +309,10 @@ def check(snapshot: Snapshot, scenario: Scenario) -> list[str]:
     problems += _duplicates([r.return_id for r in snapshot.returns], "returns", "return_id")
     problems += _duplicates([t.ticket_id for t in snapshot.tickets], "tickets", "ticket_id")
     disputed = {line.order_id for v in snapshot.invoices if v.disputed for line in v.lines}
+    by_invoice = {v.invoice_id: v for v in snapshot.invoices}
     for i, order in enumerate(snapshot.orders):
-        problems += _check_order(i, order, scenario, disputed)
+        problems += _check_order(i, order, scenario, disputed, by_invoice)
+    problems += _check_ids_and_version(snapshot)
     open_units: dict[int, int] = {}
     open_cents: dict[int, int] = {}
     for i, invoice in enumerate(snapshot.invoices):
@@ -306,6 +333,11 @@ def check(snapshot: Snapshot, scenario: Scenario) -> list[str]:
                                 f"{order.customer_id!r}, the invoice of {invoice.customer_id!r}")
             open_units[line.order_id] = open_units.get(line.order_id, 0) + line.units
             open_cents[line.order_id] = open_cents.get(line.order_id, 0) + cents(line.amount)
+            if order.lines:  # the units of the order's shipments this invoice bills
+                billed = sum(s.units for s in order.shipments if s.invoice_id == invoice.invoice_id)
+                if billed != line.units:
+                    problems.append(f"invoices.{i}.lines.{j}.units: {line.units}, but the shipments of order "
+                                    f"{line.order_id} on invoice {invoice.invoice_id} carry {billed}")
         if len(segments) > 1:
             problems.append(f"invoices.{i}.lines: orders of several segments {sorted(segments)}")
     for i, order in enumerate(snapshot.orders):
@@ -325,7 +357,9 @@ def check(snapshot: Snapshot, scenario: Scenario) -> list[str]:
         order = orders.get(claim.order_id)
         if order is None:
             problems.append(f"returns.{i}.order_id: unknown order {claim.order_id}")
-        elif claim.stage == "refund" and claim.units > order.returned_units:
+            continue
+        problems += _check_claimed_shipment(i, claim, order)
+        if claim.stage == "refund" and claim.units > order.returned_units:
             problems.append(f"returns.{i}.units: {claim.units} awaiting a refund, > the order's "
                             f"returned_units {order.returned_units}")
         elif claim.stage != "refund" and claim.units > order.shipped_units - order.returned_units:
@@ -343,6 +377,55 @@ def check(snapshot: Snapshot, scenario: Scenario) -> list[str]:
     return problems
 
 
+def _check_ids_and_version(snapshot: Snapshot) -> list[str]:
+    """Line and shipment ids are unique across orders; version 1 has none of version 2's fields."""
+    lines: list[tuple[int, int, str]] = []  # (line id, order index, path)
+    shipment_ids: list[int] = []
+    for i, order in enumerate(snapshot.orders):
+        if order.line_id is not None:
+            lines.append((order.line_id, i, f"orders.{i}.line_id"))
+        lines += [(line.line_id, i, f"orders.{i}.lines.{j}.line_id") for j, line in enumerate(order.lines)]
+        shipment_ids += [s.shipment_id for s in order.shipments]
+    problems = []
+    first: dict[int, tuple[int, str]] = {}
+    for ident, i, path in lines:
+        if ident in first and first[ident][0] != i:  # (twice in one order: check_order_lines says so)
+            problems.append(f"{path}: line {ident} is also {first[ident][1]}")
+        first.setdefault(ident, (i, path))
+    counts = {ident: shipment_ids.count(ident) for ident in set(shipment_ids)}
+    problems += [f"orders: shipment {ident} is listed {n} times"
+                 for ident, n in sorted(counts.items()) if n > 1]
+    if snapshot.schema_version == 1:
+        newer = [f"orders.{i}.{name}" for i, o in enumerate(snapshot.orders)
+                 for name in ("lines", "shipments", "line_id", "released_day") if getattr(o, name)]
+        newer += [f"returns.{i}.{name}" for i, r in enumerate(snapshot.returns)
+                  for name in ("shipment_id", "line_id") if getattr(r, name) is not None]
+        problems += [f"{path}: needs schema_version 2 (order lines and shipments), the document says 1"
+                     for path in newer]
+    return problems
+
+
+def _check_claimed_shipment(i: int, claim: ReturnState, order: OrderState) -> list[str]:
+    """A claim naming its shipment (and line) names a delivered one of its order, and no more units."""
+    at = f"returns.{i}"
+    if claim.shipment_id is None:
+        return [f"{at}.line_id: name the shipment_id the line was claimed from"] if claim.line_id else []
+    if not order.shipments:
+        return [f"{at}.shipment_id: order {order.order_id} lists no shipments (give them in its `shipments`)"]
+    shipment = next((s for s in order.shipments if s.shipment_id == claim.shipment_id), None)
+    if shipment is None or shipment.stage != "delivered":
+        return [f"{at}.shipment_id: {claim.shipment_id} is not a delivered shipment of order "
+                f"{order.order_id}"]
+    units = shipment.units
+    if claim.line_id is not None:
+        units = sum(part.units for part in shipment.lines if part.line_id == claim.line_id)
+        if not units:
+            return [f"{at}.line_id: shipment {claim.shipment_id} carries no line {claim.line_id}"]
+    if claim.units > units:
+        return [f"{at}.units: {claim.units} > the {units} units claimed from (shipment {claim.shipment_id})"]
+    return []
+
+
 def parse_snapshot(data: Any, scenario: Scenario, source: str = "snapshot") -> Snapshot:
     """Validate ``data`` (as read from JSON) into a :class:`Snapshot` that fits ``scenario``.
 
@@ -351,6 +434,11 @@ def parse_snapshot(data: Any, scenario: Scenario, source: str = "snapshot") -> S
     """
     if not isinstance(data, dict):
         raise SnapshotError([f"{source}: must be a JSON object, got {type(data).__name__}"])
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version not in VERSIONS:
+        raise SnapshotError([f"{source}: schema_version: {version!r} is not a snapshot format this "
+                             f"version of ordercycle reads ({', '.join(map(str, VERSIONS))}); write it "
+                             "again with `ordercycle run --snapshot-at` or convert it"])
     try:
         snapshot = Snapshot.model_validate(data)
     except ValidationError as error:

@@ -8,10 +8,15 @@ a header row naming the fields (the JSON field names); an empty cell is a field 
 - ``machines.csv``, ``replenishments.csv``, ``orders.csv``, ``returns.csv``, ``tickets.csv``:
   one row per entry, columns as the JSON fields;
 - ``invoices.csv`` (``invoice_id,customer_id,issued_day,disputed``) and
-  ``invoice_lines.csv`` (``invoice_id,order_id,units,amount``).
+  ``invoice_lines.csv`` (``invoice_id,order_id,units,amount``);
+- orders that list their lines (format version 2): ``order_lines.csv`` (``order_id`` and
+  the fields of a line), ``shipments.csv`` (``order_id`` and the fields of a shipment but
+  its lines) and ``shipment_lines.csv`` (``shipment_id,line_id,units``), rows in the order
+  of the lines and shipments.
 
 Problems are reported with the JSON paths (``orders.3.quantity`` is data row 4 of
-``orders.csv``); a CSV file of another name is refused rather than ignored.
+``orders.csv``; the lines and shipments of an order are ``orders.3.lines.0`` …, in their
+files' order); a CSV file of another name is refused rather than ignored.
 """
 
 from __future__ import annotations
@@ -29,9 +34,13 @@ from ordercycle.sim.snapshot import (
     SnapshotError,
     TicketState,
 )
+from ordercycle.sim.snapshot_lines import LineState, ShipmentState
 
 ROW_TABLES = ("machines", "replenishments", "orders", "returns", "tickets")
-TABLES = ("snapshot", "stock", "shifts", *ROW_TABLES, "invoices", "invoice_lines")
+LINE_TABLES = ("order_lines", "shipments", "shipment_lines")
+TABLES = ("snapshot", "stock", "shifts", *ROW_TABLES, "invoices", "invoice_lines", *LINE_TABLES)
+NESTED = ("lines", "shipments")
+"""Fields of an order that have tables of their own."""
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -70,7 +79,8 @@ def tables_to_data(folder: str | Path) -> dict[str, Any]:
         if set(row) != {"field", "value"}:
             problems.append(f"{folder / 'snapshot.csv'}: columns must be field,value, got {','.join(row)}")
             break
-        data[row["field"]] = row["value"]
+        value = row["value"]
+        data[row["field"]] = int(value) if row["field"] == "schema_version" and value.isdigit() else value
     for name, key_column, value_column in (("stock", "product", "units"),
                                            ("shifts", "work_centre", "shifts")):
         for row in tables.get(name, []):
@@ -93,9 +103,35 @@ def tables_to_data(folder: str | Path) -> dict[str, Any]:
             fields = {k: v for k, v in _filled(line).items() if k != "invoice_id"}
             invoice.setdefault("lines", []).append(fields)
         data["invoices"] = invoices
+    problems += _nest_lines(tables, data)
     if problems:
         raise SnapshotError(problems)
     return data
+
+
+def _nest_lines(tables: dict[str, list[dict[str, str]]], data: dict[str, Any]) -> list[str]:
+    """Put the rows of ``order_lines``, ``shipments`` and ``shipment_lines`` into their orders."""
+    problems = []
+    orders = {row.get("order_id"): row for row in data.get("orders", [])}
+    shipments: dict[str | None, dict[str, Any]] = {}
+    for name, key in (("order_lines", "lines"), ("shipments", "shipments")):
+        for i, row in enumerate(tables.get(name, [])):
+            order = orders.get(row.get("order_id"))
+            if order is None:
+                problems.append(f"{name}.{i}.order_id: no order {row.get('order_id')!r} in orders.csv")
+                continue
+            fields = {k: v for k, v in _filled(row).items() if k != "order_id"}
+            order.setdefault(key, []).append(fields)
+            if name == "shipments":
+                shipments[row.get("shipment_id")] = fields
+    for i, row in enumerate(tables.get("shipment_lines", [])):
+        shipment = shipments.get(row.get("shipment_id"))
+        if shipment is None:
+            problems.append(f"shipment_lines.{i}.shipment_id: no shipment {row.get('shipment_id')!r} in "
+                            "shipments.csv")
+            continue
+        shipment.setdefault("lines", []).append({k: v for k, v in _filled(row).items() if k != "shipment_id"})
+    return problems
 
 
 def write_tables(snapshot: Snapshot, folder: str | Path) -> Path:
@@ -119,7 +155,15 @@ def write_tables(snapshot: Snapshot, folder: str | Path) -> Path:
     models = {"machines": MachineState, "replenishments": ReplenishmentState, "orders": OrderState,
               "returns": ReturnState, "tickets": TicketState}
     for name, model in models.items():
-        write(name, list(model.model_fields), data[name])
+        write(name, [f for f in model.model_fields if f not in NESTED], data[name])
+    orders = data["orders"]
+    write("order_lines", ["order_id", *LineState.model_fields],
+          [{"order_id": o["order_id"], **line} for o in orders for line in o["lines"]])
+    write("shipments", ["order_id", *(f for f in ShipmentState.model_fields if f != "lines")],
+          [{"order_id": o["order_id"], **s} for o in orders for s in o["shipments"]])
+    write("shipment_lines", ["shipment_id", "line_id", "units"],
+          [{"shipment_id": s["shipment_id"], **part}
+           for o in orders for s in o["shipments"] for part in s["lines"]])
     write("invoices", ["invoice_id", "customer_id", "issued_day", "disputed"], data["invoices"])
     write("invoice_lines", ["invoice_id", "order_id", "units", "amount"],
           [{"invoice_id": v["invoice_id"], **line} for v in data["invoices"] for line in v["lines"]])

@@ -24,12 +24,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise BadInput([f"--snapshot-at: must be in (0, horizon_days = {scenario.horizon_days:g}], "
                         f"got {args.snapshot_at:g}"])
     if args.snapshot_at is not None:
-        multi = [f"segments.{i}.lines_per_order" for i, segment in enumerate(scenario.segments)
-                 if segment.lines_per_order.model_dump() != {"dist": "fixed", "value": 1.0}]
-        if multi:  # a snapshot holds one-line orders only (docs/twin.md)
-            raise BadInput([f"--snapshot-at: a state snapshot holds one-line orders only, and {field} "
-                            "gives orders of several lines (try the built-in around-the-clock company)"
-                            for field in multi])
         prepaid = [f"segments.{i}.prepayment" for i, segment in enumerate(scenario.segments)
                    if segment.prepayment is not None and segment.prepayment.share > 0]
         if prepaid:  # nor orders on prepayment terms (docs/twin.md)

@@ -36,11 +36,15 @@ def cmd_export_ocel(args: argparse.Namespace) -> int:
         start = pd.Timestamp(start_text or DEFAULT_OCEL_START)
     except ValueError:
         raise BadInput([f"--start: not a timestamp, got {args.start!r} (e.g. 2026-01-01T00:00:00)"]) from None
+    optional = {name: pd.read_parquet(run / f"{name}.parquet") if (run / f"{name}.parquet").exists() else None
+                for name in ("lines", "shipment_lines")}  # (run folders of earlier versions have neither)
     tables = ocel.from_run(
         pd.read_parquet(run / "events.parquet"),
         pd.read_parquet(run / "orders.parquet"),
         start.tz_localize(None) if start.tzinfo else start,
         products,
+        optional["lines"],
+        optional["shipment_lines"],
     )
     out = Path(args.out) if args.out else run
     json_path = write_atomic(out / "ocel.json", lambda p: ocel.write_json(tables, p))

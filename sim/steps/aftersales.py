@@ -92,7 +92,9 @@ def return_claim(env: Environment, m: CompanyModel, order: Order, shipment: Ship
         return_id, stage, units = resume
         requested = 0.0  # a resumed claim's age counts from time 0
         refs = {"return_": return_id, "shipment": shipment.shipment_id}
-    claim = m.open_returns[return_id] = [order, shipment, stage, units, reason_code]
+        if line is not None:
+            refs["line"] = line[0].line_id
+    claim = m.open_returns[return_id] = [order, shipment, stage, units, reason_code, line]
     policy = m.policies.returns
     refund_delay, chase = 0.0, False
     if stage == "approval":

@@ -61,7 +61,7 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
         by_order[order.order_id] = (order, units + shipment.units)
         due[order.order_id] = due.get(order.order_id, 0) + shipment.amount_cents
     orders = [by_order[k][0] for k in sorted(by_order)] if len(by_order) > 1 else [shipments[0].order]
-    invoice = Invoice(m.next_id("invoice"), customer_id, float("nan"))
+    invoice = Invoice(m.next_id("invoice"), customer_id, float("nan"), shipments=shipments)
     invoice_id = invoice.invoice_id
     policy = m.policies.billing
     consults = policy.consults
@@ -239,19 +239,22 @@ def resume_invoice(env: Environment, m: CompanyModel, invoice: Invoice,
                    shipments: list[Shipment]) -> Generator[simpy.Event, Any, None]:
     """An invoice of a state snapshot, issued before time 0 and not yet paid.
 
-    ``invoice.lines`` hold (order, units, cents charged); a disputed invoice is reworked
-    first (its lines then charge units × agreed price) and its payment clock restarts;
-    otherwise the customer pays when the payment terms plus the segment's payment delay,
-    counted from the issue date, have run out (at once if they already have). The
-    ``shipments`` it covers are settled when the lines are correct.
+    ``invoice.lines`` hold (order, units, cents the line should charge) and
+    ``invoice.charged_cents`` what each line charges; a disputed invoice is reworked first
+    (its lines then charge what they should) and its payment clock restarts; otherwise
+    the customer pays when the payment terms plus the segment's payment delay, counted
+    from the issue date, have run out (at once if they already have). The ``shipments``
+    it covers are settled when the lines are correct.
     """
     orders = list(dict.fromkeys(order for order, _, _ in invoice.lines))
     m.open_invoices[invoice.invoice_id] = invoice
     segment = m.segments[orders[0].segment]
     delay = m.segment_draws[segment.id][1]
     refs = {"invoice": invoice.invoice_id}
-    for order, _, charged in invoice.lines:
-        m.log(env.now, "invoice_carried_over", "billing", order.order_id, amount=charged / 100, **refs)
+    charged = invoice.charged_cents
+    for order, _, _ in invoice.lines:
+        m.log(env.now, "invoice_carried_over", "billing", order.order_id,
+              amount=charged[order.order_id] / 100, **refs)
     if not invoice.disputed:
         for shipment in shipments:
             shipment.settle()
@@ -260,16 +263,12 @@ def resume_invoice(env: Environment, m: CompanyModel, invoice: Invoice,
     else:
         yield from m.serve(orders, "billing", "billing_clerks", m.task["dispute_rework"](),
                            "dispute_rework_started", None, "dispute", move=False, **refs)
-        lines = []
-        for order, units, charged in invoice.lines:
-            correct = units * cents(order.unit_price)
-            order.billed_cents += correct - charged
-            invoice.amount_cents += correct - charged
-            invoice.charged_cents[order.order_id] = correct
-            lines.append((order, units, correct))
-            m.log(env.now, "invoice_corrected", "billing", order.order_id, amount=(correct - charged) / 100,
-                  **refs)
-        invoice.lines = lines
+        for order, _, correct in invoice.lines:
+            correction = correct - charged[order.order_id]
+            order.billed_cents += correction
+            invoice.amount_cents += correction
+            charged[order.order_id] = correct
+            m.log(env.now, "invoice_corrected", "billing", order.order_id, amount=correction / 100, **refs)
         for shipment in shipments:
             shipment.settle()
         yield env.wait(segment.payment_terms_days + delay())

@@ -159,7 +159,15 @@ def _fulfil_lines(env: Environment, m: CompanyModel, order: Order) -> Generator[
             pending.append(env.process(_produce_line(env, m, order, line, product, to_make)))
         if product.stocking == "make_to_stock":
             production.check_replenishment(env, m, product)
-    deliveries: list[simpy.Process] = []
+    yield from _ship_as_ready(env, m, order, pending, produced, [], True)
+
+
+def _ship_as_ready(env: Environment, m: CompanyModel, order: Order, pending: list[simpy.Process],
+                   produced: set[int], deliveries: list[simpy.Process],
+                   at_release: bool) -> Generator[simpy.Event, Any, None]:
+    """Ship a multi-line order's parts as the fulfilment policy decides while its ``pending`` parts
+    (back-orders, production) become ready, wait for every shipment (``deliveries``: those already
+    under way), then install and deliver. ``produced``: ids of the lines that needed production."""
 
     def dispatch(at_release: bool) -> None:
         parts = _decide(env, m, order, at_release)
@@ -172,21 +180,24 @@ def _fulfil_lines(env: Environment, m: CompanyModel, order: Order) -> Generator[
             deliveries.append(env.process(ship(env, m, order, units, from_stock, tuple(parts), booked=True)))
 
     if any(line.ready_units for line in order.lines):
-        dispatch(True)
+        dispatch(at_release)
     while pending:
         yield env.any_of(pending)
         pending = [part for part in pending if not part.triggered]
         dispatch(False)
     if deliveries:
         yield env.all_of(deliveries)
-    yield from _finish(env, m, order, products[order.product_id])
+    yield from _finish(env, m, order, m.products[order.product_id])
 
 
-def _produce_line(env: Environment, m: CompanyModel, order: Order, line: Line, product: Any,
-                  units: int) -> Generator[simpy.Event, Any, None]:
-    """Make ``units`` of one line for the order (one job chain per line)."""
+def _produce_line(env: Environment, m: CompanyModel, order: Order, line: Line, product: Any, units: int,
+                  first_step: int = 0, progress: float = 0.0) -> Generator[simpy.Event, Any, None]:
+    """Make ``units`` of one line for the order (one job chain per line; from operation
+    ``first_step`` with ``progress`` of it done when a state snapshot resumes it)."""
+    line.making_units = units
     yield from production.produce(env, m, product, units, order, order.promised_date, order.importance,
-                                  line=line)
+                                  first_step, progress, line=line)
+    line.making_units = 0
     order.production_done_time = env.now  # the last line to finish sets it
     _ready(line, units, env.now)
     order.move("awaiting_lines", "warehouse")
@@ -231,15 +242,17 @@ def _finish(env: Environment, m: CompanyModel, order: Order,
     after another; its repair fate is the first line's product's.
     """
     if len(order.lines) == 1:
-        if product.installation_skills:
+        if product.installation_skills and not order.lines[0].installed:
             yield from aftersales.service_visit(env, m, order, "installation",
                                                 product.installation_skills, product.installation_hours)
+            order.lines[0].installed = True
     else:
         for line in order.lines:
-            installed = m.products[line.product_id]
-            if installed.installation_skills:
-                skills, hours = installed.installation_skills, installed.installation_hours
+            line_product = m.products[line.product_id]
+            if line_product.installation_skills and not line.installed:  # (installed: before a snapshot)
+                skills, hours = line_product.installation_skills, line_product.installation_hours
                 yield from aftersales.service_visit(env, m, order, "installation", skills, hours)
+                line.installed = True
     order.delivered_time = env.now
     if env.now > order.promised_date + 1e-9:
         m.grieve(order, "late_delivery")
@@ -303,33 +316,35 @@ def resume_fulfilment(env: Environment, m: CompanyModel, order: Order, step: str
 
 
 def ship(env: Environment, m: CompanyModel, order: Order, units: int, from_stock: bool,
-         parts: tuple[tuple[Line, int], ...], booked: bool = False) -> Generator[simpy.Event, Any, None]:
+         parts: tuple[tuple[Line, int], ...], booked: bool = False,
+         shipment: Shipment | None = None) -> Generator[simpy.Event, Any, None]:
     """Pick, load and transport one shipment of the order's ``parts`` ((line, units));
     register it with billing on dispatch.
 
     The units are taken off the lines' ready units now, or were when the fulfilment
     decision was taken (``booked``: a multi-line order, whose next decision must not offer
     the same units again); they count as the lines' ``shipped_units`` from dispatch.
+    ``shipment``: one of a state snapshot not yet dispatched (already the order's, its
+    units booked), picked and loaded again from the start.
     """
-    if not booked:
-        for line, shipped in parts:
-            line.ready_units -= shipped
-            line.allocated_units += shipped
-    if order.pays_in_advance and order.prepayment_received_time != order.prepayment_received_time:
-        # NaN: not paid yet; nothing is picked for an order on prepayment terms before its payment
-        order.move("awaiting_prepayment", "customer")
-        if order.prepayment_paid is None:
-            order.prepayment_paid = env.event()
-        yield order.prepayment_paid
-    if len(order.lines) == 1:
-        amount = units * cents(order.unit_price)
-    else:
-        amount = sum(shipped * cents(line.unit_price) for line, shipped in parts)
-    shipment = Shipment(m.next_id("shipment"), order, units, from_stock, amount, parts)
-    order.shipments.append(shipment)
-    refs = {"shipment": shipment.shipment_id}
-    if len(parts) == 1:
-        refs["line"] = parts[0][0].line_id
+    if shipment is None:
+        if not booked:
+            for line, shipped in parts:
+                line.ready_units -= shipped
+                line.allocated_units += shipped
+        if order.pays_in_advance and order.prepayment_received_time != order.prepayment_received_time:
+            # NaN: not paid yet; nothing is picked for an order on prepayment terms before its payment
+            order.move("awaiting_prepayment", "customer")
+            if order.prepayment_paid is None:
+                order.prepayment_paid = env.event()
+            yield order.prepayment_paid
+        if len(order.lines) == 1:
+            amount = units * cents(order.unit_price)
+        else:
+            amount = sum(shipped * cents(line.unit_price) for line, shipped in parts)
+        shipment = Shipment(m.next_id("shipment"), order, units, from_stock, amount, parts)
+        order.shipments.append(shipment)
+    refs = _refs(shipment)
     yield from m.serve([order], "warehouse", "warehouse_staff",
                        m.task["picking"](), "picking_started", None, "picking", **refs)
     segment = m.segments[order.segment]
@@ -363,12 +378,65 @@ def ship(env: Environment, m: CompanyModel, order: Order, units: int, from_stock
     transit = transit_days()
     if reliability() >= provider.reliability:
         transit += delay()
+    shipment.arrival_time = now + transit
     yield env.wait(transit)
-    shipment.delivered_time = env.now
-    for line, shipped in parts:
+    _arrive(env, m, order, shipment, provider.id, refs)
+
+
+def _refs(shipment: Shipment) -> dict[str, int]:
+    """The ids a shipment's events carry: the shipment, and its line when it carries one."""
+    refs = {"shipment": shipment.shipment_id}
+    if len(shipment.lines) == 1:
+        refs["line"] = shipment.lines[0][0].line_id
+    return refs
+
+
+def _arrive(env: Environment, m: CompanyModel, order: Order, shipment: Shipment, provider_id: str,
+            refs: dict[str, int]) -> None:
+    """The carrier delivers ``shipment`` now; it may come back (returns)."""
+    now = shipment.delivered_time = env.now
+    for line, shipped in shipment.lines:
         line.delivered_units += shipped
         if line.delivered_units == line.quantity:
-            line.delivered_time = env.now
-    m.log(env.now, "shipment_delivered", "logistics", order.order_id, provider.id,
-          quantity=units, **refs)
+            line.delivered_time = now
+    m.log(now, "shipment_delivered", "logistics", order.order_id, provider_id,
+          quantity=shipment.units, **refs)
     aftersales.maybe_return(env, m, order, shipment)
+
+
+def resume_lines(env: Environment, m: CompanyModel, order: Order, making: list[tuple[Line, int, int, float]],
+                 backorders: list[tuple[Line, Backorder]], picking: list[Shipment],
+                 in_transit: list[tuple[Shipment, float | None]]) -> Generator[simpy.Event, Any, None]:
+    """Fulfilment of an order of a state snapshot that lists its lines and shipments.
+
+    ``making``: (line, units, routing step, progress of that operation) of each line in
+    production; ``backorders``: each line's open back-order (already queued);
+    ``picking``: shipments not yet dispatched (picked and loaded again); ``in_transit``:
+    (shipment, days until delivery or None for a fresh transit draw). Ready units not in
+    a shipment are offered to the fulfilment policy at once; then, as for any order of
+    several lines, shipments as the policy decides while the pending parts become ready,
+    installation of the lines not yet installed, final delivery.
+    """
+    products = m.products
+    pending = [env.process(_await_backorder(env, m, order, line, backorder))
+               for line, backorder in backorders]
+    pending += [env.process(_produce_line(env, m, order, line, products[line.product_id], units, step,
+                                          progress))
+                for line, units, step, progress in making]
+    produced = {line.line_id for line in order.lines
+                if line.quantity > line.from_stock_units + line.backordered_units}
+    deliveries = [env.process(ship(env, m, order, s.units, s.from_stock, s.lines, shipment=s))
+                  for s in picking]
+    deliveries += [env.process(_carry(env, m, order, s, left)) for s, left in in_transit]
+    yield from _ship_as_ready(env, m, order, pending, produced, deliveries, False)
+
+
+def _carry(env: Environment, m: CompanyModel, order: Order, shipment: Shipment,
+           days_left: float | None) -> Generator[simpy.Event, Any, None]:
+    """A shipment of a state snapshot in transit: delivered after ``days_left`` (None: a fresh draw)."""
+    provider = m.providers[m.segments[order.segment].logistics_provider]
+    if days_left is None:
+        days_left = m.carrier_draws[provider.id][1]()
+    shipment.arrival_time = env.now + days_left
+    yield env.wait(days_left)
+    _arrive(env, m, order, shipment, provider.id, _refs(shipment))

@@ -238,7 +238,8 @@ def produce(env: Environment, m: CompanyModel, product: Product, units: int,
             line: Line | None = None) -> Generator[simpy.Event, Any, None]:
     """Take ``units`` of ``product`` through its routing, one job per operation.
 
-    ``line`` is the order line the units are for (its id goes into the event log).
+    ``line`` is the order line the units are for (its id goes into the event log; it
+    keeps the index of the operation its units are at).
 
     A state snapshot resumes production at operation ``first_step`` with ``progress``
     (a fraction) of it done; the order (or the replenishment ``batch``) keeps the index
@@ -252,6 +253,8 @@ def produce(env: Environment, m: CompanyModel, product: Product, units: int,
             continue
         if order is not None:
             order.routing_step = step
+            if line is not None:
+                line.routing_step = step
             projected = _promise_at_risk(m, order, product, step, env.now)
             if projected is not None:
                 yield from _request_expedite(env, m, order, projected)
@@ -347,11 +350,14 @@ class Replenishment:
 
 
 def replenish(env: Environment, m: CompanyModel, product: Product, units: int,
-              first_step: int = 0, progress: float = 0.0) -> Generator[simpy.Event, Any, None]:
-    """Make a batch of ``units`` for stock (from operation ``first_step`` when resumed), then stock it."""
+              first_step: int = 0, progress: float = 0.0,
+              batch: Replenishment | None = None) -> Generator[simpy.Event, Any, None]:
+    """Make a batch of ``units`` for stock (from operation ``first_step`` when resumed: ``batch``, the
+    state snapshot's batch, already among the model's), then stock it."""
     due = env.now + m.scenario.planning.stock_cover_days
-    batch = Replenishment(product.id, units, first_step)
-    m.replenishing.append(batch)
+    if batch is None:
+        batch = Replenishment(product.id, units, first_step)
+        m.replenishing.append(batch)
     yield from produce(env, m, product, units, None, due, 0.0, first_step, progress, batch)
     m.replenishing.remove(batch)
     m.stock_pipeline[product.id] -= units

@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ordercycle.scenarios.loader import format_validation_error
 from ordercycle.sim.eventlog import ACTIVITY_STEP
-from ordercycle.sim.twin.ocel import ID_TYPES, OcelError, OcelTables, read_ocel
+from ordercycle.sim.twin.ocel import ID_TYPES, LEGACY_TYPES, OcelError, OcelTables, read_ocel
 
 OBJECT_COLUMNS = tuple(ID_TYPES)[1:]
-"""Ids of the other objects an event may carry: shipment, invoice, return, ticket, job."""
+"""Ids of the other objects an event may carry: shipment (package), invoice, return, ticket, job,
+line (item)."""
 
 CASE_ATTRIBUTES = ("segment", "customer", "product", "quantity", "price", "promised_date")
 """Order attributes calibration and validation use (all optional)."""
@@ -352,8 +353,11 @@ def read_flat(path: Path, mapping: Mapping) -> CaseLog:
 
 
 def from_ocel(tables: OcelTables, mapping: Mapping, source: str) -> CaseLog:
-    """Flatten an OCEL log on the case object type (``order``): one row per (event, order)."""
-    kinds = tables.objects.set_index("ocel_id")["ocel_type"]
+    """Flatten an OCEL log on the case object type (``order``): one row per (event, order).
+
+    An event related to several objects of one type (the items of a package) keeps the first.
+    """
+    kinds = tables.objects.set_index("ocel_id")["ocel_type"].replace(LEGACY_TYPES)
     relations = tables.e2o.assign(kind=tables.e2o["ocel_object_id"].map(kinds))
     case_type = mapping.case_object_type
     case_rel = relations[relations["kind"] == case_type]

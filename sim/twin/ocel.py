@@ -5,7 +5,9 @@
 :func:`from_run` builds it from a run's ``events.parquet`` / ``orders.parquet`` (the
 mapping of ``docs/outputs.md``), :func:`write_json` / :func:`write_sqlite` write the
 two standard files, :func:`read_ocel` reads either back. Object ids are prefixed with
-their type (``order:17``) because OCEL ids are unique across types.
+their type (``order:17``) because OCEL ids are unique across types. Order lines are
+``item`` objects and shipments ``package`` objects (:mod:`ordercycle.sim.twin.ocel_lines`);
+exports written before them named shipments ``shipment`` (:data:`LEGACY_TYPES`).
 """
 
 from __future__ import annotations
@@ -19,18 +21,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ordercycle.sim.twin import ocel_lines
+
 STATIC_TIME = pd.Timestamp("1970-01-01")
 """Time of an attribute value that never changes (OCEL 2.0 convention)."""
 
 ID_TYPES = {
     "order_id": "order",
-    "shipment_id": "shipment",
+    "shipment_id": "package",
     "invoice_id": "invoice",
     "return_id": "return",
     "ticket_id": "ticket",
     "job_id": "job",
+    "line_id": "item",
 }
 """Id columns of ``events.parquet`` and the OCEL object type each names."""
+LEGACY_TYPES = {"shipment": "package"}
+"""Object types of earlier exports and the type they are read as."""
 
 EVENT_ATTRIBUTES = {
     "step": "string",
@@ -86,6 +93,8 @@ def from_run(
     orders: pd.DataFrame,
     start: pd.Timestamp,
     products: list[dict[str, Any]] | None = None,
+    lines: pd.DataFrame | None = None,
+    shipment_lines: pd.DataFrame | None = None,
 ) -> OcelTables:
     """The OCEL tables of one run (see ``docs/outputs.md``, "Mapping to OCEL 2.0").
 
@@ -94,10 +103,14 @@ def from_run(
         orders: ``orders.parquet`` of the run.
         start: the timestamp of simulated time 0.
         products: the scenario's products (``run.json``), for product attributes.
+        lines: ``lines.parquet`` (item attributes; without it, the items the log names).
+        shipment_lines: ``shipment_lines.parquet`` (what each package carries; without it,
+            only the line a shipment of one line names in the log).
     """
     events = events.reset_index(drop=True)
     for column in ID_TYPES:  # replenishment jobs carry order -1 in some versions: no order
-        events[column] = events[column].where(events[column].fillna(-1) > 0)
+        values = events[column] if column in events else pd.Series(pd.NA, index=events.index, dtype="Int64")
+        events[column] = values.where(values.fillna(-1) > 0)
     event_ids = "e" + pd.Series(np.arange(1, len(events) + 1), dtype="int64").astype(str)
     times = start + pd.to_timedelta(events["time"].to_numpy(dtype=float), unit="D")
     table = pd.DataFrame(
@@ -122,6 +135,8 @@ def from_run(
                 }
             )
         )
+    contents = ocel_lines.shipment_contents(events, shipment_lines)
+    relations.append(ocel_lines.carried_item_relations(events, event_ids, contents))
     has_product = events["product_id"].notna()
     relations.append(
         pd.DataFrame(
@@ -132,7 +147,7 @@ def from_run(
             }
         )
     )
-    e2o = pd.concat(relations, ignore_index=True)
+    e2o = pd.concat(relations, ignore_index=True).drop_duplicates(ignore_index=True)
     e2o["_order"] = e2o["ocel_event_id"].str[1:].astype("int64")
     e2o = e2o.sort_values(["_order", "ocel_qualifier"], kind="stable").drop(columns="_order")
 
@@ -176,8 +191,9 @@ def from_run(
         )
     )
 
-    def owner_links(kind: str, column: str, target: str) -> None:
-        pairs = events[[column, f"{target}_id"]].dropna().drop_duplicates()
+    def owner_links(kind: str, column: str, target_column: str) -> None:
+        target = ID_TYPES[target_column]
+        pairs = events[[column, target_column]].dropna().drop_duplicates()
         links.append(
             pd.DataFrame(
                 {
@@ -188,24 +204,29 @@ def from_run(
             )
         )
 
+    attributes["item"], attribute_types["item"], item_links = ocel_lines.items(events, lines)
+    links += item_links
     for kind, column in (
-        ("shipment", "shipment_id"),
+        ("package", "shipment_id"),
         ("invoice", "invoice_id"),
         ("return", "return_id"),
         ("ticket", "ticket_id"),
         ("job", "job_id"),
     ):
         ids = pd.Series(sorted(events[column].dropna().unique()), dtype="Int64")
+        if kind == "package":
+            ids = ocel_lines.package_ids(events, shipment_lines)
         frame = pd.DataFrame({"ocel_id": _prefixed(kind, ids)})
         keyed = ids.to_numpy()
-        if kind == "shipment":
-            frame["units"] = (
-                _first(events, "shipment_dispatched", column, "quantity").reindex(keyed).to_numpy()
-            )
+        if kind == "package":
+            dispatched = _first(events, "shipment_dispatched", column, "quantity").astype(float)
+            units = dispatched.combine_first(ocel_lines.package_units(shipment_lines))
+            frame["units"] = units.reindex(keyed).to_numpy(dtype=float)
             frame["provider"] = (
                 _first(events, "shipment_dispatched", column, "resource").reindex(keyed).to_numpy()
             )
             types = {"units": "float", "provider": "string"}
+            links += ocel_lines.package_links(events, shipment_lines, contents)
         elif kind == "invoice":
             issued = events[events["activity"] == "invoice_issued"].groupby(column)["amount"].sum()
             frame["amount"] = issued.reindex(keyed).to_numpy(dtype=float)
@@ -213,7 +234,8 @@ def from_run(
         elif kind == "return":
             frame["units"] = _first(events, "return_requested", column, "quantity").reindex(keyed).to_numpy()
             types = {"units": "float"}
-            owner_links(kind, column, "shipment")
+            owner_links(kind, column, "shipment_id")
+            owner_links(kind, column, "line_id")  # a claim on one line of a shipment
         elif kind == "ticket":
             frame["kind"] = _first(events, "ticket_opened", column, "resource").reindex(keyed).to_numpy()
             types = {"kind": "string"}
@@ -223,6 +245,7 @@ def from_run(
             )
             frame["units"] = _first(events, "operation_queued", column, "quantity").reindex(keyed).to_numpy()
             types = {"work_centre": "string", "units": "float"}
+            owner_links(kind, column, "line_id")  # the line the job makes
             product = events.dropna(subset=[column, "product_id"]).groupby(column)["product_id"].first()
             links.append(
                 pd.DataFrame(
@@ -233,7 +256,7 @@ def from_run(
                     }
                 )
             )
-        owner_links(kind, column, "order")
+        owner_links(kind, column, "order_id")
         attributes[kind] = frame
         attribute_types[kind] = types
 

@@ -27,6 +27,7 @@ from ordercycle.sim.experiments.executors import Executor, SerialExecutor, run_a
 from ordercycle.sim.experiments.replications import ReplicationTask, make_task
 from ordercycle.sim.twin.calibrate import WAITS, pair_durations
 from ordercycle.sim.twin.logs import OBJECT_COLUMNS, CaseLog
+from ordercycle.sim.twin.ocel import ID_TYPES
 
 DISTRIBUTION_LEVEL = 0.05
 """Family-wise error rate of the distribution judgements (Holm across distributions)."""
@@ -53,7 +54,10 @@ def case_log_from_run(
     frame["timestamp"] = origin + pd.to_timedelta(frame["time"], unit="D")
     frame["resource_name"] = frame["resource"]
     for column in OBJECT_COLUMNS:
-        kind = column.removesuffix("_id")
+        kind = ID_TYPES[column]  # the object type of the OCEL export (``package:17``)
+        if column not in rows:  # (a log without lines)
+            frame[column] = None
+            continue
         values = rows[column]
         frame[column] = (kind + ":" + values.astype("Int64").astype(str)).where(values.notna(), None)
     frame["quantity"] = rows["quantity"].astype("float64")

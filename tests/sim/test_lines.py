@@ -242,11 +242,6 @@ def test_a_bad_number_of_lines_is_refused_naming_the_field(lines, reason):
     assert reason in str(error.value)
 
 
-def test_a_snapshot_of_open_multi_line_orders_is_refused_with_the_reason():
-    with pytest.raises(ValueError, match=r"one-line orders only; order \d+ has [23] lines"):
-        simulate(variant(fulfilment="ship-partial"), seed=0, snapshot_at=30.0)
-
-
 def test_a_shipment_of_several_lines_is_returned_line_by_line(complete_once):
     events, lines = complete_once.events, complete_once.lines.set_index("line_id")
     received = events[events["activity"] == "return_received"]
