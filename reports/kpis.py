@@ -319,9 +319,9 @@ def segment_kpis(inputs: KpiInputs) -> dict[str, dict[str, Any]]:
     money = window[activity.isin(["invoice_issued", "invoice_corrected", "refund_paid"])]
     signed = money["amount"].astype("float64") * np.where(money["activity"] == "refund_paid", -1.0, 1.0)
     revenue = signed.groupby(money["order_id"].map(segment_of)).sum()
-    dispatched = window[activity == "shipment_dispatched"]
-    order_ids = dispatched["order_id"]
-    cogs = dispatched["quantity"].astype("float64") * order_ids.map(unit_cost).astype("float64")
+    billed = billed_goods(window)
+    order_ids = billed["order_id"]
+    cogs = billed["quantity"].astype("float64") * order_ids.map(unit_cost).astype("float64")
     cogs = cogs.groupby(order_ids.map(segment_of)).sum()
     result = {}
     for name in names:
@@ -401,6 +401,17 @@ def fulfilment_kpis(orders: pd.DataFrame, lines: pd.DataFrame | None,
     }
 
 
+def billed_goods(window: pd.DataFrame) -> pd.DataFrame:
+    """The goods whose cost is booked in the window (``order_id``, ``quantity``): the units the
+    invoices issued in it bill, so that cost of goods is matched with the revenue it earned
+    (a shipment invoiced at the month's end carries its cost into that month, not into the
+    dispatch's). Event logs written before invoices named their units book the cost at dispatch."""
+    issued = window[window["activity"] == "invoice_issued"]
+    if len(issued) and issued["quantity"].notna().all():
+        return issued
+    return window[window["activity"] == "shipment_dispatched"]
+
+
 def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     """All KPIs of one run (see ``docs/kpis.md`` for every definition)."""
     warmup, horizon = inputs.warmup_days, inputs.horizon_days
@@ -417,8 +428,9 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     revenue = float(invoiced) - float(refunded)
     unit_cost = inputs.orders.set_index("order_id")["unit_cost"]
     dispatched = window[activity == "shipment_dispatched"]
-    cogs = float((dispatched["quantity"].astype("float64")
-                  * dispatched["order_id"].map(unit_cost).astype("float64")).sum())
+    billed = billed_goods(window)
+    cogs = float((billed["quantity"].astype("float64")
+                  * billed["order_id"].map(unit_cost).astype("float64")).sum())
     gross_margin = revenue - cogs
 
     changeovers = int((activity == "changeover_started").sum())

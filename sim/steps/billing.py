@@ -100,7 +100,8 @@ def invoice_run(env: Environment, m: CompanyModel, customer_id: str, rhythm: str
         invoice.correct_cents += correct
         order.billed_cents += line_cents
         order.invoices.append(invoice_id)
-        log(now, "invoice_issued", "billing", order.order_id, invoice=invoice_id, amount=line_cents / 100)
+        log(now, "invoice_issued", "billing", order.order_id, invoice=invoice_id, amount=line_cents / 100,
+            quantity=units)  # the units it bills: their cost of goods is booked with the revenue
         if line_cents != correct:
             wrong.append(order)
     segment = m.segments[orders[0].segment]
