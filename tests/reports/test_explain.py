@@ -168,15 +168,18 @@ def test_a_set_still_moving_at_the_horizon_is_named():
     assert any("on-time delivery falls 8.0 points" in w for w in warnings)
 
 
-def test_the_trend_kpis_see_a_growing_queue(short_baseline):
-    """Demand far above capacity fills the plant's queues: more orders in progress at the end."""
-    steady = simulate(override(short_baseline, horizon_days=90.0), seed=2).kpis["trend"]
-    data = short_baseline.model_dump(mode="python")
-    for segment in data["segments"]:
-        segment["arrivals"]["rate_per_day"] *= 2.0
-    flooded = simulate(override(short_baseline, horizon_days=90.0, segments=data["segments"]), seed=2)
-    assert abs(steady["open_orders"]) < 0.15
-    assert flooded.kpis["trend"]["open_orders"] > 0.3
+def test_the_trend_kpis_see_a_growing_queue(plain_short):
+    """One machine per work centre, every order accepted: the plant's queue grows through the run,
+    so far more orders are in progress at the end than at mid-window, and on-time falls."""
+    normal = simulate(override(plain_short, horizon_days=90.0), seed=2).kpis["trend"]
+    data = plain_short.model_dump(mode="python")
+    for centre in data["work_centres"]:
+        centre["machines"] = 1
+    starved = override(plain_short, horizon_days=90.0, work_centres=data["work_centres"],
+                       policies={**data["policies"], "selection": {"name": "accept-all", "params": {}}})
+    trend = simulate(starved, seed=2).kpis["trend"]
+    assert trend["open_orders"] > max(0.3, normal["open_orders"] + 0.25)
+    assert trend["on_time_delivery_rate"] < normal["on_time_delivery_rate"] - 0.05
 
 
 @pytest.fixture(scope="module")
