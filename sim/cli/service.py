@@ -105,8 +105,12 @@ def _created_at() -> str:
 
 
 def export_bundle(results_dir: str | Path, set_name: str | None = None,
-                  winner: bool = False) -> dict[str, Any]:
+                  winner: bool = False, decisions: list[str] | None = None) -> dict[str, Any]:
     """A bundle document for one policy set of a ``compare`` results directory.
+
+    With ``decisions`` the bundle ships only those decision kinds of the set (a service
+    built from it answers only those routes); the evidence, about the whole set as it was
+    simulated, records which were shipped.
 
     Raises:
         BadInput: naming the file and field at fault (missing files, no winner, unknown
@@ -148,9 +152,13 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
         "ranking": ranking["ranking"],
         "summary": _summary_rows(results, set_name),
     }
+    policies = experiment["sets"][set_name]
+    if decisions is not None:
+        policies = _subset(policies, decisions, results / "experiment.json", set_name)
+        evidence["source"]["decisions"] = sorted(policies)
     try:
         return make_bundle(
-            experiment["sets"][set_name], scenario=experiment["scenario"],
+            policies, scenario=experiment["scenario"],
             scenario_name=experiment["scenario_name"], scenario_hash=experiment["scenario_hash"],
             evidence=evidence, package_version=package_version(), created_at=_created_at(),
         )
@@ -160,11 +168,33 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
                         for line in error.problems]) from None
 
 
+def _subset(policies: Any, decisions: list[str], where: Path, set_name: str) -> dict[str, Any]:
+    """The set's policies for ``decisions`` only.
+
+    Raises:
+        BadInput: for a decision kind that is unknown or that the set does not choose.
+    """
+    from ordercycle.policies.registry import DECISIONS
+
+    if not isinstance(policies, dict):
+        raise BadInput([f"{where}: sets.{set_name}: must be an object {{decision: policy}}"])
+    problems = [f"--decisions {kind}: unknown decision (known: {', '.join(DECISIONS)})"
+                for kind in decisions if kind not in DECISIONS]
+    problems += [f"--decisions {kind}: set {set_name!r} in {where} chooses no {kind} policy"
+                 for kind in decisions if kind in DECISIONS and kind not in policies]
+    if not decisions:
+        problems.append("--decisions: name at least one decision kind (e.g. selection,pricing)")
+    if problems:
+        raise BadInput(problems)
+    return {kind: policies[kind] for kind in decisions}
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    """``ordercycle export RESULTS_DIR (--set NAME | --winner) --out bundle.json``."""
+    """``ordercycle export RESULTS_DIR (--set NAME | --winner) [--decisions KIND,…] --out bundle.json``."""
     from ordercycle.policies.bundle import write_bundle
 
-    document = export_bundle(args.results_dir, args.set, args.winner)
+    decisions = None if args.decisions is None else [kind for kind in args.decisions.split(",") if kind]
+    document = export_bundle(args.results_dir, args.set, args.winner, decisions)
     out = write_bundle(document, args.out)
     source = document["evidence"]["source"]
     print(f"bundle {document['content_hash'][:12]} of set {source['set']!r} ({source['selected_by']}) "
@@ -218,6 +248,9 @@ options; the token itself stays in its environment variable or file)."""
 SERVE_OPTIONS = ("bundle", "shadow", "db", "synchronous", "token_env", "token_file", "max_body_bytes",
                  "max_items", "snapshot", "promise_scenario", "promise_max_reps")
 """The options of ``serve`` a worker needs to build the application."""
+WORKER_START_SECONDS = 120
+"""How long uvicorn's supervisor waits for a new worker to be ready (it imports the package
+and loads the bundle: seconds on a busy machine) before it keeps the old one."""
 
 
 def _token(args: argparse.Namespace) -> str | None:
@@ -309,13 +342,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"{workers}", file=sys.stderr)
     options: dict[str, Any] = {"host": args.host, "port": args.port, "log_level": args.log_level,
                                "access_log": False, "proxy_headers": True,
-                               "forwarded_allow_ips": args.forwarded_allow_ips}
+                               "forwarded_allow_ips": args.forwarded_allow_ips, "http": args.http,
+                               "loop": args.loop}
     if args.workers == 1:
         uvicorn.run(app, **options)
         return 0
     del app
     os.environ[SERVE_CONFIG_ENV] = json.dumps({name: getattr(args, name) for name in SERVE_OPTIONS})
-    uvicorn.run("ordercycle.sim.cli.service:serve_app", factory=True, workers=args.workers, **options)
+    uvicorn.run("ordercycle.sim.cli.service:serve_app", factory=True, workers=args.workers,
+                timeout_worker_healthcheck=WORKER_START_SECONDS, **options)
     return 0
 
 
@@ -450,6 +485,9 @@ def register(commands: Any) -> None:
     choice = export.add_mutually_exclusive_group(required=True)
     choice.add_argument("--set", metavar="NAME", help="export this policy set")
     choice.add_argument("--winner", action="store_true", help="export the ranking's winner")
+    export.add_argument("--decisions", metavar="KIND[,KIND…]",
+                        help="ship only these decisions of the set (e.g. selection,pricing): the service "
+                             "answers only their routes (default: every decision of the set)")
     export.add_argument("--out", default="bundle.json", help="bundle file to write (default bundle.json)")
     export.set_defaults(func=cmd_export)
 
@@ -488,6 +526,11 @@ def register(commands: Any) -> None:
                        help="addresses of the reverse proxies whose X-Forwarded-For/-Proto headers are "
                             "trusted (comma-separated, '*' for any; default $FORWARDED_ALLOW_IPS or "
                             "127.0.0.1)")
+    serve.add_argument("--http", choices=["auto", "h11", "httptools"], default="auto",
+                       help="HTTP parser (default auto: httptools if installed, as with "
+                            "pip install 'ordercycle[fast]')")
+    serve.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                       help="event loop (default auto: uvloop if installed)")
     serve.add_argument("--log-level", default="warning",
                        choices=["critical", "error", "warning", "info", "debug"],
                        help="uvicorn log level (default warning)")
