@@ -300,8 +300,14 @@ def serve_app() -> Any:
     """uvicorn's application factory in each worker of ``serve --workers N``: the options
     from :data:`SERVE_CONFIG_ENV`, the bundle files read afresh — so a ``SIGHUP`` to the
     supervisor, which replaces the workers one by one, deploys the bundle file's new content
-    without downtime."""
-    return build_app(argparse.Namespace(**json.loads(os.environ[SERVE_CONFIG_ENV])))
+    without downtime. A bundle that does not load stops the new worker with its ``path:
+    reason`` lines in the log; the supervisor then keeps the old workers serving."""
+    try:
+        return build_app(argparse.Namespace(**json.loads(os.environ[SERVE_CONFIG_ENV])))
+    except BadInput as error:
+        for line in error.problems:
+            print(f"ordercycle serve: worker not started: {line}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
