@@ -43,7 +43,7 @@ about half a millisecond more per request. Exits 1 if any request failed. Run fr
 repository root::
 
     python benchmarks/bench_service.py [--requests 2000] [--rounds 2] [--clients 1] \
-        [--variants h11,standard,standard-2w] [--priority importance-capacity]
+        [--variants h11,standard,standard-2w] [--priority importance-capacity] [--db postgresql://…]
 
 A quick try: ``--requests 100 --warmup 20 --rounds 1``.
 """
@@ -127,7 +127,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(bundle: Path, db: Path, options: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(bundle: Path, db: Path | str, options: list[str]) -> tuple[subprocess.Popen[bytes], str]:
     """``ordercycle serve`` with ``options`` on a free port, once ``/healthz`` answers."""
     port = free_port()
     process = subprocess.Popen(
@@ -295,6 +295,9 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time bound per run (default 120)")
     parser.add_argument("--orders", type=int, default=100, help="open orders to prioritise (default 100)")
     parser.add_argument("--priority", default="importance-capacity", help="priority policy deployed")
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="log every variant's decisions in this PostgreSQL database (postgresql://…) "
+                             "instead of a fresh SQLite file each")
     args = parser.parse_args()
     fast = all(importlib.util.find_spec(name) for name in ("httptools", "uvloop"))
     names = (args.variants.split(",") if args.variants
@@ -321,7 +324,8 @@ def main() -> int:
         ("select", schemas["selection"], SELECTION, bundle.policies["selection"].select),
     ]
     load_before = os.getloadavg()
-    servers = {name: start_server(bundle_path, folder / f"{name}.sqlite", VARIANTS[name]) for name in names}
+    servers = {name: start_server(bundle_path, args.db or folder / f"{name}.sqlite", VARIANTS[name])
+               for name in names}
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     try:
         for round_number in range(args.rounds):
@@ -344,7 +348,7 @@ def main() -> int:
     print(f"decision service on loopback: {args.requests} requests per route, variant and round after "
           f"{args.warmup} warm-up, {args.rounds} interleaved rounds, {args.clients} client thread(s) "
           f"({args.client}), policies priority={args.priority}, selection=capacity-aware; "
-          f"SQLite log (WAL, synchronous=NORMAL)")
+          + ("PostgreSQL log" if args.db else "SQLite log (WAL, synchronous=NORMAL)"))
     print(f"{'':<38}{'client':>60}{'server':>18}{'server CPU':>18}{'in-process':>12}")
     print(f"{'variant / route':<38}{'done':>6}{'errors':>7}{'req/s':>9}{'req/s by round':>16}{'p50 ms':>8}"
           f"{'p99 ms':>8}{'max ms':>8}{'p50':>7}{'p99':>7}{f'<={WITHIN_MS:g}ms':>8}{'p50':>8}{'p99':>7}"

@@ -4,8 +4,10 @@
 :class:`ServiceSettings`; its lifespan opens the decision log once. Every decision route
 parses and validates the raw body against the bounded schema (:mod:`.schemas`) in one
 step, turns it into the simulation's context dataclass, asks the bundle's policy, logs
-request and decision (committed before answering; the id is in the ``X-Decision-Id``
-header) and answers with the decision's JSON, encoded once. A decision takes well
+request and decision (committed before answering, in SQLite or PostgreSQL; the id is in
+the ``X-Decision-Id`` header, the context's time on the company's calendar in
+``X-Context-Time``) and answers with the decision's JSON, encoded once. A request with an
+``Idempotency-Key`` already in the log gets the logged decision back instead. A decision takes well
 under a millisecond of CPU, so routes decide on the event loop: a hop to the thread
 pool costs more than it saves (the GIL serialises the work anyway) and is where the
 latency tail grew. Routes of solver-backed policies (a time limit, seconds) and of
