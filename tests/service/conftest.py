@@ -41,7 +41,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         unavailable("psycopg is not installed (pip install 'ordercycle[postgres]')")
     bin_dir = binaries()
     if bin_dir is None:
-        unavailable("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+        unavailable("no PostgreSQL server binaries (initdb, pg_ctl) on this machine "
+                    "(on the PATH, in /usr/lib/postgresql/N/bin, or in $ORDERCYCLE_POSTGRES_BIN)")
     server = PostgresServer(bin_dir).start()  # type: ignore[arg-type]
     try:
         wait_accepting(server.url())

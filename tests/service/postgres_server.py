@@ -40,9 +40,17 @@ def unavailable(reason: str) -> None:
                 f"{REQUIRE_ENV}=1 makes this a failure")
 
 
+BIN_ENV = "ORDERCYCLE_POSTGRES_BIN"
+"""Names the folder of ``initdb`` and ``pg_ctl`` where they are neither on the PATH nor in
+Debian's place."""
+
+
 def binaries() -> Path | None:
-    """The folder of ``initdb`` and ``pg_ctl``: on the PATH, else Debian's newest
-    ``/usr/lib/postgresql/N/bin``."""
+    """The folder of ``initdb`` and ``pg_ctl``: :data:`BIN_ENV`, else on the PATH, else
+    Debian's newest ``/usr/lib/postgresql/N/bin``."""
+    if os.environ.get(BIN_ENV):
+        folder = Path(os.environ[BIN_ENV])
+        return folder if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file() else None
     found = shutil.which("initdb")
     if found and shutil.which("pg_ctl"):
         return Path(found).resolve().parent
