@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import ipaddress
 import json
 import os
@@ -326,6 +327,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         problems.append(f"--max-items: must be >= 1, got {args.max_items}")
     if args.workers < 1:
         problems.append(f"--workers: must be >= 1, got {args.workers}")
+    for option, module in (("--http", args.http), ("--loop", args.loop)):
+        if module in ("httptools", "uvloop") and importlib.util.find_spec(module) is None:
+            problems.append(f"{option} {module}: not installed (pip install 'ordercycle[fast]')")
     token = _token(args)
     if token is None and not is_loopback(args.host):
         problems.append(f"--host {args.host}: refusing to listen beyond loopback without a bearer token; "
