@@ -1,37 +1,51 @@
-"""Benchmark: the decision service under a bounded load on loopback, next to in-process calls.
+"""Benchmark: the decision service under a bounded load on loopback, next to in-process calls;
+an interleaved A/B of server variants.
 
-Starts ``ordercycle serve`` (uvicorn, one process) on a free loopback port with the
-baseline's policies (priority: ``--priority``, default ``importance-capacity``) and a
-fresh decision log, then for each route sends a fixed number of requests
-(``--requests``, after ``--warmup`` unmeasured ones) from ``--clients`` threads with
-keep-alive connections, stopping early if ``--max-seconds`` pass. Routes:
+Starts one ``ordercycle serve`` per **variant** on free loopback ports with the baseline's
+policies (priority: ``--priority``, default ``importance-capacity``) and a fresh decision
+log each, then, in ``--rounds`` rounds, measures every variant in turn (interleaved, so
+that a change in the machine's load falls on all of them alike): for each route a fixed
+number of requests (``--requests``, after ``--warmup`` unmeasured ones) from
+``--clients`` threads with keep-alive connections, stopping early if ``--max-seconds``
+pass. Variants (``--variants``, comma-separated):
+
+* ``h11``: one worker, uvicorn's pure-Python stack (``--http h11 --loop asyncio``);
+* ``standard``: one worker, ``uvicorn[standard]``'s C parts (``--http httptools --loop
+  uvloop``; needs ``pip install 'ordercycle[fast]'``);
+* ``standard-2w``: the same with ``--workers 2`` (uvicorn's supervisor; the kernel spreads
+  connections over the workers, so it shows with ``--clients 2`` or more).
+
+Routes:
 
 * ``POST /v1/prioritize`` with 100 open orders;
 * ``POST /v1/select`` with a senior's context.
 
-Prints per route, side by side from one run:
+Prints per variant and route, pooled over the rounds (and the spread of the rounds):
 
 * **client**: requests done, errors (any non-200 or transport error), requests/s and
   the p50 / p99 / max latency seen by the client (full round trip: JSON encoding, HTTP,
   validation, the policy, the SQLite commit of the decision log, the answer);
-* **server**: p50 / p99 / max of the service's own time per request (its
-  ``Server-Timing`` header: from the request entering the application to the start of
-  the answer), and the share of the measured requests that ``/metrics``'s latency
-  histogram puts within the goal (the difference of two scrapes, so the warm-up is not
-  counted);
-* **server CPU**: p50 / p99 of the CPU time the service process spent per request
-  (``Server-Timing``'s ``cpu``; exact with one client thread), the figure that the
-  other jobs on a shared machine do not disturb;
-* **in-process**: the floor, the same policy method called on the same context
-  (p50 / p99 per call).
+* **server**: p50 / p99 of the service's own time per request (its ``Server-Timing``
+  header: from the request entering the application to the start of the answer), and
+  the share of the measured requests within the goal by ``/metrics``' histogram (the
+  difference of two scrapes, so the warm-up is not counted; one worker's view);
+* **server CPU**: p50 / p99 of the CPU time the serving process spent per request
+  (``Server-Timing``'s ``cpu``; exact with one client thread), the figure that the other
+  jobs on a shared machine do not disturb;
+* **in-process**: the floor, the same policy method called on the same context.
 
-The gap between client and server is HTTP (uvicorn, the client library) and the
-scheduling of two processes on a shared machine. Exits 1 if any request failed. The
-goal: p99 < 20 ms for prioritising 100 orders. Run from the repository root::
+Then each variant's client p99 and rate relative to the first variant (the ratio of one
+interleaved run is the honest figure on a shared machine), the verdict on the goal —
+``/v1/prioritize`` (100 orders), one worker: client p99 <= 8 ms and >= 400 requests/s —
+and the load average. The client is the standard library's ``http.client`` (one
+keep-alive connection per thread): ``--client httpx`` uses httpx, which costs the client
+about half a millisecond more per request. Exits 1 if any request failed. Run from the
+repository root::
 
-    python benchmarks/bench_service.py [--requests 2000] [--clients 1] [--priority importance-capacity]
+    python benchmarks/bench_service.py [--requests 2000] [--rounds 2] [--clients 1] \
+        [--variants h11,standard,standard-2w] [--priority importance-capacity] [--db postgresql://…]
 
-A quick try: ``--requests 50 --warmup 10``.
+A quick try: ``--requests 100 --warmup 20 --rounds 1``.
 """
 
 from __future__ import annotations
@@ -59,7 +73,18 @@ from ordercycle.policies.service.schemas import route_schemas
 from ordercycle.scenarios.loader import content_hash, load
 
 TOKEN = "bench-token"
-GOAL_P99_MS = 20.0
+GOAL_P99_MS = 8.0
+GOAL_RATE = 400.0
+WITHIN_MS = 20.0
+"""The share of requests the server answered within this time (a bucket of the histogram)."""
+
+VARIANTS = {
+    "h11": ["--http", "h11", "--loop", "asyncio"],
+    "standard": ["--http", "httptools", "--loop", "uvloop"],
+    "standard-2w": ["--http", "httptools", "--loop", "uvloop", "--workers", "2"],
+    "h11-2w": ["--http", "h11", "--loop", "asyncio", "--workers", "2"],
+}
+"""Variant name -> the options of ``ordercycle serve`` it adds."""
 
 
 def ranking_context(orders: int, seed: int = 0) -> RankingContext:
@@ -102,11 +127,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(bundle: Path, db: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(bundle: Path, db: Path | str, options: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``ordercycle serve`` with ``options`` on a free port, once ``/healthz`` answers."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "ordercycle.sim.cli", "serve", str(bundle), "--port", str(port),
-         "--db", str(db)],
+         "--db", str(db), *options],
         env={**os.environ, "ORDERCYCLE_TOKEN": TOKEN}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -115,6 +141,7 @@ def start_server(bundle: Path, db: Path) -> tuple[subprocess.Popen[bytes], str]:
             raise SystemExit(f"serve exited: {process.stderr.read().decode() if process.stderr else ''}")
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                time.sleep(0.5 if "--workers" in options else 0)  # let every worker come up
                 return process, url
         except httpx.TransportError:
             time.sleep(0.1)
@@ -142,8 +169,46 @@ def share_within(before: dict[float, int], after: dict[float, int], seconds: flo
     return (after[seconds] - before.get(seconds, 0)) / total
 
 
+class StdlibClient:
+    """One keep-alive connection of the standard library's ``http.client``: POST -> (status, timing)."""
+
+    def __init__(self, url: str, headers: dict[str, str]):
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.headers = headers
+
+    def post(self, path: str, payload: bytes) -> tuple[int, str | None]:
+        self.connection.request("POST", path, body=payload, headers=self.headers)
+        response = self.connection.getresponse()
+        response.read()
+        return response.status, response.getheader("server-timing")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class HttpxClient:
+    """An ``httpx.Client`` with keep-alive: POST -> (status, timing)."""
+
+    def __init__(self, url: str, headers: dict[str, str]):
+        self.client = httpx.Client(base_url=url, headers=headers, timeout=30)
+
+    def post(self, path: str, payload: bytes) -> tuple[int, str | None]:
+        response = self.client.post(path, content=payload)
+        return response.status_code, response.headers.get("server-timing")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+CLIENTS = {"http.client": StdlibClient, "httpx": HttpxClient}
+
+
 def load_route(url: str, path: str, body: dict[str, Any], requests: int, clients: int,
-               max_seconds: float) -> dict[str, Any]:
+               max_seconds: float, client_kind: str = "http.client") -> dict[str, Any]:
     """Send ``requests`` POSTs from ``clients`` threads; client and server latencies (ms),
     errors, rate."""
     payload = json.dumps(body).encode()
@@ -157,18 +222,20 @@ def load_route(url: str, path: str, body: dict[str, Any], requests: int, clients
     deadline = time.monotonic() + max_seconds
 
     def worker() -> None:
-        with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        client = CLIENTS[client_kind](url, headers)
+        try:
             for _ in counter:
                 if time.monotonic() > deadline:
                     return
                 started = time.perf_counter()
                 timing = None
                 try:
-                    response = client.post(path, content=payload)
-                    ok = response.status_code == 200
-                    timing = response.headers.get("server-timing")
-                except httpx.TransportError:
+                    status, timing = client.post(path, payload)
+                    ok = status == 200
+                except (OSError, httpx.TransportError, ConnectionError):
                     ok = False
+                    client.close()
+                    client = CLIENTS[client_kind](url, headers)
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     latencies.append(elapsed)
@@ -177,6 +244,8 @@ def load_route(url: str, path: str, body: dict[str, Any], requests: int, clients
                         durations = dict(item.strip().split(";dur=") for item in timing.split(","))
                         server.append(float(durations["app"]))
                         server_cpu.append(float(durations["cpu"]))
+        finally:
+            client.close()
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     started = time.perf_counter()
@@ -185,26 +254,59 @@ def load_route(url: str, path: str, body: dict[str, Any], requests: int, clients
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    nan = float("nan")
     return {"done": len(latencies), "errors": errors[0], "rate": len(latencies) / wall,
+            "latencies": latencies, "server": server, "server_cpu": server_cpu}
+
+
+def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Figures of several measured runs of one variant and route: percentiles of all their
+    requests together, the rate of each run."""
+    nan = float("nan")
+
+    def joined(key: str) -> list[float]:
+        return [value for run in runs for value in run[key]]
+
+    latencies, server, cpu = joined("latencies"), joined("server"), joined("server_cpu")
+    within = [run["within"] for run in runs if run["within"] == run["within"]]
+    return {"done": sum(run["done"] for run in runs), "errors": sum(run["errors"] for run in runs),
+            "rates": [run["rate"] for run in runs], "rate": sum(run["done"] for run in runs)
+            / sum(run["done"] / run["rate"] for run in runs),
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
+            "round_p99": [percentile(run["latencies"], 99) for run in runs],
             "server_p50": percentile(server, 50) if server else nan,
             "server_p99": percentile(server, 99) if server else nan,
-            "server_max": max(server) if server else nan,
-            "cpu_p50": percentile(server_cpu, 50) if server_cpu else nan,
-            "cpu_p99": percentile(server_cpu, 99) if server_cpu else nan}
+            "cpu_p50": percentile(cpu, 50) if cpu else nan, "cpu_p99": percentile(cpu, 99) if cpu else nan,
+            "within": sum(within) / len(within) if within else nan}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000,
-                        help="measured requests per route (default 2000)")
-    parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests first (default 200)")
+                        help="measured requests per route, variant and round (default 2000)")
+    parser.add_argument("--warmup", type=int, default=200,
+                        help="unmeasured requests first, every round (default 200)")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     parser.add_argument("--clients", type=int, default=1, help="concurrent client threads (default 1)")
-    parser.add_argument("--max-seconds", type=float, default=120.0, help="time bound per route (default 120)")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="http.client",
+                        help="client library (default http.client)")
+    parser.add_argument("--variants", default=None,
+                        help=f"comma-separated, from {', '.join(VARIANTS)} (default: h11, and standard and "
+                             "standard-2w where uvloop and httptools are installed)")
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="time bound per run (default 120)")
     parser.add_argument("--orders", type=int, default=100, help="open orders to prioritise (default 100)")
     parser.add_argument("--priority", default="importance-capacity", help="priority policy deployed")
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="log every variant's decisions in this PostgreSQL database (postgresql://…) "
+                             "instead of a fresh SQLite file each")
     args = parser.parse_args()
+    fast = all(importlib.util.find_spec(name) for name in ("httptools", "uvloop"))
+    names = (args.variants.split(",") if args.variants
+             else ["h11", "standard", "standard-2w"] if fast else ["h11", "h11-2w"])
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants: unknown {', '.join(unknown)} (known: {', '.join(VARIANTS)})")
+    if not fast and any(name.startswith("standard") for name in names):
+        parser.error("--variants standard…: needs uvloop and httptools (pip install 'ordercycle[fast]')")
 
     scenario = load("baseline")
     policies = {**scenario.policies.model_dump(mode="json"),
@@ -221,43 +323,65 @@ def main() -> int:
         ("prioritize", schemas["priority"], ranking_context(args.orders), bundle.policies["priority"].rank),
         ("select", schemas["selection"], SELECTION, bundle.policies["selection"].select),
     ]
-    process, url = start_server(bundle_path, folder / "decisions.sqlite")
-    results = []
+    load_before = os.getloadavg()
+    servers = {name: start_server(bundle_path, args.db or folder / f"{name}.sqlite", VARIANTS[name])
+               for name in names}
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     try:
-        for label, schema, context, method in cases:
-            body = schema.context_dict(context)
-            load_route(url, schema.path, body, args.warmup, args.clients, args.max_seconds)
-            before = scrape_latency(url, schema.path)
-            served = load_route(url, schema.path, body, args.requests, args.clients, args.max_seconds)
-            served["within_goal"] = share_within(before, scrape_latency(url, schema.path), GOAL_P99_MS / 1000)
-            results.append((label, schema.path, served, in_process(method, context, args.requests)))
+        for round_number in range(args.rounds):
+            for name in (names if round_number % 2 == 0 else names[::-1]):  # ABC, CBA, …
+                _, url = servers[name]
+                for label, schema, context, _ in cases:
+                    body, path = schema.context_dict(context), schema.path
+                    load_route(url, path, body, args.warmup, args.clients, args.max_seconds, args.client)
+                    before = scrape_latency(url, path)
+                    served = load_route(url, path, body, args.requests, args.clients, args.max_seconds,
+                                        args.client)
+                    served["within"] = share_within(before, scrape_latency(url, path), WITHIN_MS / 1000)
+                    runs.setdefault((name, label), []).append(served)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        for process, _ in servers.values():
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+    floors = {label: in_process(method, context, args.requests) for label, _, context, method in cases}
 
-    fast = [name for name in ("httptools", "uvloop") if importlib.util.find_spec(name)]
-    print(f"decision service on loopback: {args.requests} requests per route after {args.warmup} warm-up, "
-          f"{args.clients} client thread(s), bundle policies priority={args.priority}, "
-          f"selection=capacity-aware; one uvicorn process ({' + '.join(fast) or 'h11 + asyncio'}), "
-          f"SQLite log (WAL, synchronous=NORMAL)")
-    print(f"{'':<26}{'client':>51}{'server':>28}{'server CPU':>24}{'in-process':>20}")
-    print(f"{'route':<26}{'done':>6}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-          f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'<=20ms':>8}{'p50 ms':>11}{'p99 ms':>9}"
-          f"{'p50 ms':>11}{'p99 ms':>9}")
+    print(f"decision service on loopback: {args.requests} requests per route, variant and round after "
+          f"{args.warmup} warm-up, {args.rounds} interleaved rounds, {args.clients} client thread(s) "
+          f"({args.client}), policies priority={args.priority}, selection=capacity-aware; "
+          + ("PostgreSQL log" if args.db else "SQLite log (WAL, synchronous=NORMAL)"))
+    print(f"{'':<38}{'client':>60}{'server':>18}{'server CPU':>18}{'in-process':>12}")
+    print(f"{'variant / route':<38}{'done':>6}{'errors':>7}{'req/s':>9}{'req/s by round':>16}{'p50 ms':>8}"
+          f"{'p99 ms':>8}{'max ms':>8}{'p50':>7}{'p99':>7}{f'<={WITHIN_MS:g}ms':>8}{'p50':>8}{'p99':>7}"
+          f"{'p50 ms':>10}")
     failed = False
-    for label, path, served, floor in results:
-        name = f"{path} ({args.orders} orders)" if label == "prioritize" else path
-        print(f"{name:<26}{served['done']:>6}{served['errors']:>8}{served['rate']:>9.0f}{served['p50']:>9.2f}"
-              f"{served['p99']:>9.2f}{served['max']:>9.2f}{served['server_p50']:>9.2f}"
-              f"{served['server_p99']:>9.2f}{served['server_max']:>9.2f}{served['within_goal']:>8.1%}"
-              f"{served['cpu_p50']:>11.2f}{served['cpu_p99']:>9.2f}{floor['p50']:>11.3f}{floor['p99']:>9.3f}")
-        failed |= served["errors"] > 0 or served["done"] < args.requests
-    prioritize = results[0][2]
-    verdict = "met" if prioritize["p99"] < GOAL_P99_MS else "NOT met"
-    print(f"goal p99 < {GOAL_P99_MS:g} ms for prioritising {args.orders} orders: {verdict} "
-          f"(client p99 {prioritize['p99']:.2f} ms, server p99 {prioritize['server_p99']:.2f} ms)")
-    print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
-          f"on {os.cpu_count()} cores")
+    figures = {}
+    for name in names:
+        for label, schema, _, _ in cases:
+            figure = figures[name, label] = pooled(runs[name, label])
+            route = f"{schema.path} ({args.orders} orders)" if label == "prioritize" else schema.path
+            by_round = "/".join(f"{rate:.0f}" for rate in figure["rates"])
+            print(f"{name + ' ' + route:<38}{figure['done']:>6}{figure['errors']:>7}{figure['rate']:>9.0f}"
+                  f"{by_round:>16}{figure['p50']:>8.2f}{figure['p99']:>8.2f}{figure['max']:>8.1f}"
+                  f"{figure['server_p50']:>7.2f}{figure['server_p99']:>7.2f}{figure['within']:>8.1%}"
+                  f"{figure['cpu_p50']:>8.2f}{figure['cpu_p99']:>7.2f}{floors[label]['p50']:>10.3f}")
+            failed |= figure["errors"] > 0 or figure["done"] < args.requests * args.rounds
+    reference = names[0]
+    for name in names[1:]:
+        for label, schema, _, _ in cases:
+            mine, theirs = figures[name, label], figures[reference, label]
+            print(f"{name} / {reference} {schema.path}: client p99 x{mine['p99'] / theirs['p99']:.2f}, "
+                  f"p50 x{mine['p50'] / theirs['p50']:.2f}, req/s x{mine['rate'] / theirs['rate']:.2f}, "
+                  f"server CPU p50 x{mine['cpu_p50'] / theirs['cpu_p50']:.2f}")
+    for name in names:
+        if "--workers" in VARIANTS[name]:
+            continue
+        prioritize = figures[name, "prioritize"]
+        met = prioritize["p99"] <= GOAL_P99_MS and prioritize["rate"] >= GOAL_RATE
+        print(f"goal for {name} (one worker), /v1/prioritize with {args.orders} orders: client p99 <= "
+              f"{GOAL_P99_MS:g} ms and >= {GOAL_RATE:g} req/s: {'met' if met else 'NOT met'} "
+              f"(p99 {prioritize['p99']:.2f} ms, {prioritize['rate']:.0f} req/s)")
+    print(f"load average before / after: {' '.join(f'{x:.1f}' for x in load_before)} / "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     if failed:
         print("FAILED: some requests erred or the time bound cut the run short", file=sys.stderr)
     return 1 if failed else 0

@@ -4,8 +4,10 @@
 :class:`ServiceSettings`; its lifespan opens the decision log once. Every decision route
 parses and validates the raw body against the bounded schema (:mod:`.schemas`) in one
 step, turns it into the simulation's context dataclass, asks the bundle's policy, logs
-request and decision (committed before answering; the id is in the ``X-Decision-Id``
-header) and answers with the decision's JSON, encoded once. A decision takes well
+request and decision (committed before answering, in SQLite or PostgreSQL; the id is in
+the ``X-Decision-Id`` header, the context's time on the company's calendar in
+``X-Context-Time``) and answers with the decision's JSON, encoded once. A request with an
+``Idempotency-Key`` already in the log gets the logged decision back instead. A decision takes well
 under a millisecond of CPU, so routes decide on the event loop: a hop to the thread
 pool costs more than it saves (the GIL serialises the work anyway) and is where the
 latency tail grew. Routes of solver-backed policies (a time limit, seconds) and of
@@ -21,6 +23,7 @@ bounded in bytes, lists in length and numbers in magnitude; every error is JSON:
 
 import hmac
 import json
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
@@ -28,7 +31,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Request
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -40,13 +43,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordercycle.policies.bundle import Bundle
-from ordercycle.policies.service.log import DecisionLog, ShadowRecord
+from ordercycle.policies.service.clock import CompanyClock, order_id
+from ordercycle.policies.service.log import (
+    MAX_IDEMPOTENCY_KEY,
+    DecisionLog,
+    DecisionLogUnavailable,
+    LoggedDecision,
+    ShadowRecord,
+    open_log,
+)
 from ordercycle.policies.service.metrics import CONTENT_TYPE, ServiceMetrics
 from ordercycle.policies.service.outcomes import outcome, same_decision
 from ordercycle.policies.service.promise import DEFAULT_MAX_REPS, PromiseEstimator, add_promise_route
 from ordercycle.policies.service.schemas import DEFAULT_MAX_ITEMS, RouteSchema, route_schemas
 
 TOKEN_ENV = "ORDERCYCLE_TOKEN"
+logger = logging.getLogger("ordercycle.service")
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
@@ -55,7 +67,8 @@ class ServiceSettings:
     """How the service runs.
 
     Attributes:
-        db_path: the decision log (SQLite file).
+        db_path: the decision log: a SQLite file, or a ``postgresql://`` URL (a log that
+            several instances share).
         token: bearer token required on every route but ``/healthz``; ``None``: no auth
             (loopback only).
         max_body_bytes: largest request body accepted (413 beyond).
@@ -119,8 +132,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
     413: {"model": ErrorBody, "description": "Request body larger than the service accepts."},
     422: {"model": ErrorBody, "description": "The context does not match the schema, or the policy "
-                                             "cannot decide it; `errors` names each field at fault."},
+                                             "cannot decide it, or the `Idempotency-Key` was used for "
+                                             "another request; `errors` names each field at fault."},
+    503: {"model": ErrorBody, "description": "The decision log could not commit the decision: nothing "
+                                             "was decided; retry (with the same `Idempotency-Key`)."},
 }
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+"""Request header naming a request, so that it can be retried safely: a second request with
+the same key — to this or to another instance on the same log — gets the logged decision
+back (same ``X-Decision-Id``, ``Idempotent-Replayed: true``) instead of a new one."""
+IDEMPOTENCY_KEY_PATTERN = f"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$"
+"""Visible ASCII characters, 1 to :data:`~.log.MAX_IDEMPOTENCY_KEY` of them (a UUID fits)."""
 
 
 # --- middleware -----------------------------------------------------------------------
@@ -286,6 +309,26 @@ def decision_route_class(handler: Callable[[Request], Awaitable[Response]]) -> t
     return DecisionRoute
 
 
+def _idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` (``None`` without one).
+
+    Raises:
+        RequestValidationError: if it is empty, too long or not visible ASCII.
+    """
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and all("!" <= character <= "~" for character in key)):
+        raise RequestValidationError([{
+            "type": "idempotency_key", "loc": ("header", IDEMPOTENCY_KEY), "input": None,
+            "msg": f"must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters (e.g. a UUID)"}])
+    return key
+
+
+def _context_time(timestamp: str | None) -> dict[str, str]:
+    return {"X-Context-Time": timestamp} if timestamp else {}
+
+
 def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow: Bundle | None,
                         metrics: ServiceMetrics, dependencies: list[Any], token: str | None) -> None:
     kind = schema.decision
@@ -300,6 +343,7 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
     offload = kind == "schedule" or solver_backed(live.policies[kind]) or (
         shadow is not None and kind in shadow.policies and solver_backed(shadow.policies[kind]))
     authorized = token_matcher(token)
+    clock = CompanyClock.of_scenario(live.document.get("scenario"))
 
     def shadow_answer(context: Any, live_json: bytes) -> ShadowRecord:
         try:
@@ -313,7 +357,19 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         return ShadowRecord(shadow_id, shadow_hash, outcome(kind, context, decision), shadow_json.decode(),
                             agrees)
 
-    def answer(raw: bytes, log: DecisionLog) -> Response:
+    def earlier_answer(earlier: LoggedDecision, request_json: bytes, context: Any) -> Response:
+        """The logged decision of an earlier request with the same idempotency key (the same
+        bytes as its first answer), if the request is the same."""
+        if json.loads(request_json) != earlier.request:
+            raise RequestValidationError([{
+                "type": "idempotency_key", "loc": ("header", IDEMPOTENCY_KEY), "input": None,
+                "msg": f"already used for another request (decision {earlier.id}); use a new key"}])
+        response_json = schema.decision_json(schema.decision_from_json(earlier.response))
+        return Response(response_json, media_type="application/json", headers={
+            "X-Decision-Id": str(earlier.id), "Idempotent-Replayed": "true",
+            **_context_time(clock.context_timestamp(context))})
+
+    def answer(raw: bytes, log: DecisionLog, idempotency_key: str | None) -> Response:
         """Validate the raw body, decide, log (committed) and answer: the CPU-bound part."""
         started = time.perf_counter()
         try:
@@ -321,6 +377,9 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         except ValidationError as error:
             raise RequestValidationError([{**item, "loc": ("body", *item["loc"])}
                                           for item in error.errors(include_url=False)]) from None
+        request_json = schema.context_json(context)
+        if idempotency_key is not None and (earlier := log.find(idempotency_key)) is not None:
+            return earlier_answer(earlier, request_json, context)
         try:
             decision = decide(context)
         except Exception as error:
@@ -330,16 +389,21 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         label = outcome(kind, context, decision)
         shadow_record = shadow_answer(context, response_json) if shadow_decide else None
         latency_ms = (time.perf_counter() - started) * 1000.0
-        decision_id = log.append(decision=kind, policy=policy_id, bundle_hash=live_hash, outcome=label,
-                                 latency_ms=latency_ms, request=schema.context_json(context).decode(),
-                                 response=response_json.decode(), shadow=shadow_record)
+        context_at = clock.context_timestamp(context)
+        logged = log.append(decision=kind, policy=policy_id, bundle_hash=live_hash, outcome=label,
+                            latency_ms=latency_ms, request=request_json.decode(),
+                            response=response_json.decode(), shadow=shadow_record, context_at=context_at,
+                            order_id=order_id(context), idempotency_key=idempotency_key)
+        if logged.earlier:  # another request with this key was logged meanwhile (another instance)
+            return earlier_answer(logged, request_json, context)
         metrics.decisions.inc(kind, policy_id, label)
         return Response(response_json, media_type="application/json",
-                        headers={"X-Decision-Id": str(decision_id)})
+                        headers={"X-Decision-Id": str(logged.id), **_context_time(context_at)})
 
     async def handle(request: Request) -> Response:
         if not authorized(request.headers.get("authorization")):
             raise _unauthorized()
+        idempotency_key = _idempotency_key(request)
         raw = await request.body()
         if not _is_json(request.headers.get("content-type")):
             raise RequestValidationError([{"type": "content_type", "loc": ("body",), "input": None,
@@ -350,11 +414,16 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
             raise HTTPException(400, "There was an error parsing the body") from None
         log = request.app.state.decision_log
         if offload:
-            return await run_in_threadpool(answer, raw, log)
-        return answer(raw, log)
+            return await run_in_threadpool(answer, raw, log, idempotency_key)
+        return answer(raw, log, idempotency_key)
 
     def documented(
         body: Annotated[request_model, Body(openapi_examples=examples)],  # type: ignore[valid-type]
+        idempotency_key: Annotated[str | None, Header(
+            alias=IDEMPOTENCY_KEY, pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="Names the request so that it can be retried safely: a repeated key (on any "
+                        "instance sharing the log) gets the logged decision back, a key reused for "
+                        "another request 422.")] = None,
     ) -> Response:
         """Documents the route; requests are answered by ``handle``."""
         raise NotImplementedError
@@ -366,11 +435,19 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         description=(f"Asks the deployed `{kind}` policy (`{policy_id}`). Request: "
                      f"`{schema.context_type.__name__}`; response: `{schema.decision_type.__name__}`, "
                      "the same values the simulation uses. The decision's id in the decision log is "
-                     "in the `X-Decision-Id` header."),
+                     "in the `X-Decision-Id` header, the context's time as a timestamp in "
+                     f"`X-Context-Time`. {clock.describe()}"),
         response_class=JSONResponse,
         responses={200: {"model": schema.response_model, "description": "The decision.",
                          "headers": {"X-Decision-Id": {"description": "Id of the logged decision.",
-                                                       "schema": {"type": "string"}}}},
+                                                       "schema": {"type": "string"}},
+                                     "X-Context-Time": {"description": "The context's time on the "
+                                                        "company's calendar (ISO 8601, local time).",
+                                                        "schema": {"type": "string"}},
+                                     "Idempotent-Replayed": {"description": "`true` when the answer is "
+                                                             "the logged decision of an earlier request "
+                                                             "with the same Idempotency-Key.",
+                                                             "schema": {"type": "string"}}}},
                    **ERROR_RESPONSES},
         operation_id=f"decide_{kind}",
         route_class_override=decision_route_class(handle),
@@ -396,7 +473,7 @@ def create_app(live: Bundle, settings: ServiceSettings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log = DecisionLog(settings.db_path, settings.synchronous)
+        log = open_log(settings.db_path, settings.synchronous)
         app.state.decision_log = log
         try:
             yield
@@ -425,6 +502,12 @@ def create_app(live: Bundle, settings: ServiceSettings | None = None,
     async def undecidable(request: Request, error: DecisionFailed) -> JSONResponse:
         return _error_response(422, f"the {error.decision} policy cannot decide this context",
                                [{"field": None, "reason": f"{type(error.error).__name__}: {error.error}"}])
+
+    @app.exception_handler(DecisionLogUnavailable)
+    async def log_unavailable(request: Request, error: DecisionLogUnavailable) -> JSONResponse:
+        logger.error("decision log unavailable: %s", error)  # the details stay in the service's log
+        return _error_response(503, "the decision log could not commit the decision; retry",
+                               [{"field": None, "reason": "decision log unavailable"}], {"Retry-After": "1"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -12,7 +12,6 @@ amounts.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,7 +131,8 @@ class ReplayReport:
 
 
 def replay(path: str | Path, candidate: Bundle, filters: Filters | None = None) -> ReplayReport:
-    """Re-decide every logged decision matching ``filters`` with ``candidate``'s policies.
+    """Re-decide every logged decision matching ``filters`` with ``candidate``'s policies
+    (``path``: a SQLite log or a ``postgresql://`` URL).
 
     Raises:
         DecisionLogError: if ``path`` is not a decision log.
@@ -146,10 +146,10 @@ def replay(path: str | Path, candidate: Bundle, filters: Filters | None = None) 
             skipped[kind] += 1
             continue
         schema, report = schemas[kind], kinds.setdefault(kind, KindReport(kind))
-        logged = json.loads(row["response"])
+        logged = row["response"]
         report.replayed += 1
         try:
-            context = schema.context_from_json(json.loads(row["request"]))
+            context = schema.context_from_json(row["request"])
         except ValueError:  # logged before a domain range it breaks was declared: not decidable now
             report.errors += 1
             continue

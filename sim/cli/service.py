@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import ipaddress
 import json
 import os
@@ -105,8 +106,12 @@ def _created_at() -> str:
 
 
 def export_bundle(results_dir: str | Path, set_name: str | None = None,
-                  winner: bool = False) -> dict[str, Any]:
+                  winner: bool = False, decisions: list[str] | None = None) -> dict[str, Any]:
     """A bundle document for one policy set of a ``compare`` results directory.
+
+    With ``decisions`` the bundle ships only those decision kinds of the set (a service
+    built from it answers only those routes); the evidence, about the whole set as it was
+    simulated, records which were shipped.
 
     Raises:
         BadInput: naming the file and field at fault (missing files, no winner, unknown
@@ -148,9 +153,13 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
         "ranking": ranking["ranking"],
         "summary": _summary_rows(results, set_name),
     }
+    policies = experiment["sets"][set_name]
+    if decisions is not None:
+        policies = _subset(policies, decisions, results / "experiment.json", set_name)
+        evidence["source"]["decisions"] = sorted(policies)
     try:
         return make_bundle(
-            experiment["sets"][set_name], scenario=experiment["scenario"],
+            policies, scenario=experiment["scenario"],
             scenario_name=experiment["scenario_name"], scenario_hash=experiment["scenario_hash"],
             evidence=evidence, package_version=package_version(), created_at=_created_at(),
         )
@@ -160,11 +169,33 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
                         for line in error.problems]) from None
 
 
+def _subset(policies: Any, decisions: list[str], where: Path, set_name: str) -> dict[str, Any]:
+    """The set's policies for ``decisions`` only.
+
+    Raises:
+        BadInput: for a decision kind that is unknown or that the set does not choose.
+    """
+    from ordercycle.policies.registry import DECISIONS
+
+    if not isinstance(policies, dict):
+        raise BadInput([f"{where}: sets.{set_name}: must be an object {{decision: policy}}"])
+    problems = [f"--decisions {kind}: unknown decision (known: {', '.join(DECISIONS)})"
+                for kind in decisions if kind not in DECISIONS]
+    problems += [f"--decisions {kind}: set {set_name!r} in {where} chooses no {kind} policy"
+                 for kind in decisions if kind in DECISIONS and kind not in policies]
+    if not decisions:
+        problems.append("--decisions: name at least one decision kind (e.g. selection,pricing)")
+    if problems:
+        raise BadInput(problems)
+    return {kind: policies[kind] for kind in decisions}
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    """``ordercycle export RESULTS_DIR (--set NAME | --winner) --out bundle.json``."""
+    """``ordercycle export RESULTS_DIR (--set NAME | --winner) [--decisions KIND,…] --out bundle.json``."""
     from ordercycle.policies.bundle import write_bundle
 
-    document = export_bundle(args.results_dir, args.set, args.winner)
+    decisions = None if args.decisions is None else [kind for kind in args.decisions.split(",") if kind]
+    document = export_bundle(args.results_dir, args.set, args.winner, decisions)
     out = write_bundle(document, args.out)
     source = document["evidence"]["source"]
     print(f"bundle {document['content_hash'][:12]} of set {source['set']!r} ({source['selected_by']}) "
@@ -208,12 +239,84 @@ def _promise_estimator(args: argparse.Namespace, live: Any) -> Any:
     return service_estimator(company, read_snapshot(args.snapshot, company))
 
 
+TOKEN_FILE_ENV = "ORDERCYCLE_TOKEN_FILE"
+"""Environment variable naming a file that holds the bearer token (``--token-file``'s default),
+e.g. a container secret: ``/run/secrets/ordercycle_token``."""
+MAX_TOKEN_FILE_BYTES = 4096
+SERVE_CONFIG_ENV = "ORDERCYCLE_SERVE_CONFIG"
+"""How ``serve --workers N`` hands its options to the worker processes (JSON of the parsed
+options; the token itself stays in its environment variable or file)."""
+SERVE_OPTIONS = ("bundle", "shadow", "db", "synchronous", "token_env", "token_file", "max_body_bytes",
+                 "max_items", "snapshot", "promise_scenario", "promise_max_reps")
+"""The options of ``serve`` a worker needs to build the application."""
+WORKER_START_SECONDS = 120
+"""How long uvicorn's supervisor waits for a new worker to be ready (it imports the package
+and loads the bundle: seconds on a busy machine) before it keeps the old one."""
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    """The bearer token: from ``--token-file`` (surrounding whitespace, e.g. the file's final
+    newline, stripped) or from the environment variable ``--token-env`` names."""
+    from_env = os.environ.get(args.token_env) or None
+    if not args.token_file:
+        return from_env
+    if from_env is not None:
+        raise BadInput([f"--token-file {args.token_file}: ${args.token_env} is set too; give the token "
+                        "one way"])
+    path = Path(args.token_file)
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_TOKEN_FILE_BYTES + 1)
+    except OSError as error:
+        raise BadInput([f"--token-file {path}: cannot read ({error.strerror or error})"]) from None
+    if len(raw) > MAX_TOKEN_FILE_BYTES:
+        raise BadInput([f"--token-file {path}: larger than {MAX_TOKEN_FILE_BYTES} bytes: not a token file"])
+    try:
+        token = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BadInput([f"--token-file {path}: not UTF-8 text"]) from None
+    if not token:
+        raise BadInput([f"--token-file {path}: empty"])
+    return token
+
+
+def build_app(args: argparse.Namespace) -> Any:
+    """The decision service's application for the options of ``serve`` (bundles loaded and
+    verified, the token read, the promise-risk estimator built).
+
+    Raises:
+        BadInput: naming the option at fault.
+    """
+    from ordercycle.policies.service.app import ServiceSettings, create_app
+
+    live = _load_bundle(args.bundle, "")
+    shadow = _load_bundle(args.shadow, "--shadow") if args.shadow else None
+    settings = ServiceSettings(db_path=args.db, token=_token(args), max_body_bytes=args.max_body_bytes,
+                               max_items=args.max_items, synchronous=args.synchronous)
+    estimator = _promise_estimator(args, live) if args.snapshot else None
+    return create_app(live, settings, shadow, promise_risk=estimator, promise_max_reps=args.promise_max_reps)
+
+
+def serve_app() -> Any:
+    """uvicorn's application factory in each worker of ``serve --workers N``: the options
+    from :data:`SERVE_CONFIG_ENV`, the bundle files read afresh — so a ``SIGHUP`` to the
+    supervisor, which replaces the workers one by one, deploys the bundle file's new content
+    without downtime. A bundle that does not load stops the new worker with its ``path:
+    reason`` lines in the log; the supervisor then keeps the old workers serving."""
+    try:
+        return build_app(argparse.Namespace(**json.loads(os.environ[SERVE_CONFIG_ENV])))
+    except BadInput as error:
+        for line in error.problems:
+            print(f"ordercycle serve: worker not started: {line}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """``ordercycle serve bundle.json``: the decision service under uvicorn."""
     import uvicorn
 
-    from ordercycle.policies.service.app import ServiceSettings, create_app
-    from ordercycle.policies.service.log import DecisionLog, DecisionLogError
+    from ordercycle.policies.service.log import DecisionLogError, open_log
+    from ordercycle.policies.service.log_postgres import masked
 
     problems = []
     if not 0 <= args.port <= 65535:
@@ -222,27 +325,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
         problems.append(f"--max-body-bytes: must be >= 1024, got {args.max_body_bytes}")
     if args.max_items < 1:
         problems.append(f"--max-items: must be >= 1, got {args.max_items}")
-    token = os.environ.get(args.token_env) or None
+    if args.workers < 1:
+        problems.append(f"--workers: must be >= 1, got {args.workers}")
+    for option, module in (("--http", args.http), ("--loop", args.loop)):
+        if module in ("httptools", "uvloop") and importlib.util.find_spec(module) is None:
+            problems.append(f"{option} {module}: not installed (pip install 'ordercycle[fast]')")
+    token = _token(args)
     if token is None and not is_loopback(args.host):
         problems.append(f"--host {args.host}: refusing to listen beyond loopback without a bearer token; "
-                        f"set the environment variable {args.token_env}")
+                        f"set the environment variable {args.token_env} or give --token-file")
     if problems:
         raise BadInput(problems)
-    live = _load_bundle(args.bundle, "")
-    shadow = _load_bundle(args.shadow, "--shadow") if args.shadow else None
     try:
-        DecisionLog(args.db, args.synchronous).close()
+        open_log(args.db, args.synchronous).close()
     except DecisionLogError as error:
         raise BadInput([f"--db {line}" for line in error.problems]) from None
-    settings = ServiceSettings(db_path=args.db, token=token, max_body_bytes=args.max_body_bytes,
-                               max_items=args.max_items, synchronous=args.synchronous)
-    estimator = _promise_estimator(args, live) if args.snapshot else None
-    app = create_app(live, settings, shadow, promise_risk=estimator, promise_max_reps=args.promise_max_reps)
-    auth = f"bearer token from ${args.token_env}" if token else "none (loopback only)"
+    app = build_app(args)  # in the workers' case too: every error here, before any worker starts
+    live, shadow = app.state.live, app.state.shadow
+    source = f"--token-file {args.token_file}" if args.token_file else f"${args.token_env}"
+    auth = f"bearer token from {source}" if token else "none (loopback only)"
     shadowing = f"; shadow bundle {shadow.content_hash[:12]}" if shadow else ""
+    workers = (f"; {args.workers} workers (SIGHUP: reload the bundle, worker by worker)"
+               if args.workers > 1 else "")
     print(f"serving bundle {live.content_hash[:12]} ({', '.join(sorted(live.policies))}) on "
-          f"http://{args.host}:{args.port}{shadowing}; decision log {args.db}; auth: {auth}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+          f"http://{args.host}:{args.port}{shadowing}; decision log {masked(str(args.db))}; auth: {auth}"
+          f"{workers}", file=sys.stderr)
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "log_level": args.log_level,
+                               "access_log": False, "proxy_headers": True,
+                               "forwarded_allow_ips": args.forwarded_allow_ips, "http": args.http,
+                               "loop": args.loop}
+    if args.workers == 1:
+        uvicorn.run(app, **options)
+        return 0
+    del app
+    os.environ[SERVE_CONFIG_ENV] = json.dumps({name: getattr(args, name) for name in SERVE_OPTIONS})
+    uvicorn.run("ordercycle.sim.cli.service:serve_app", factory=True, workers=args.workers,
+                timeout_worker_healthcheck=WORKER_START_SECONDS, **options)
     return 0
 
 
@@ -274,7 +392,8 @@ def _filters(args: argparse.Namespace, newest_first: bool = False) -> Any:
         raise BadInput([f"--limit: must be >= 1, got {limit}"])
     return Filters(since=parse_time(args.since, "--since"), until=parse_time(args.until, "--until"),
                    decision=args.decision, outcome=getattr(args, "outcome", None),
-                   policy=getattr(args, "policy", None), limit=limit, newest_first=newest_first)
+                   policy=getattr(args, "policy", None), order_id=getattr(args, "order", None), limit=limit,
+                   newest_first=newest_first)
 
 
 def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -288,6 +407,13 @@ def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     print("  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True)))
     for line in cells:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell: JSON values (requests, responses) as compact JSON text."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return value
 
 
 def cmd_decisions(args: argparse.Namespace) -> int:
@@ -305,17 +431,17 @@ def cmd_decisions(args: argparse.Namespace) -> int:
             columns = list(COLUMNS)
     except DecisionLogError as error:
         raise BadInput(error.problems) from None
-    if args.format == "csv":
+    if args.format == "csv":  # the JSON columns as compact JSON text
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
-    elif args.format == "json":
+        writer.writerows({column: _csv_cell(row[column]) for column in columns} for row in rows)
+    elif args.format == "json":  # request and response nested as JSON values
         for row in rows:
             print(json.dumps({column: row[column] for column in columns}, sort_keys=True))
     else:
         if not args.summary:
-            columns = ["id", "at", "decision", "policy", "outcome", "latency_ms", "shadow_outcome",
-                       "shadow_agrees"]
+            columns = ["id", "at", "context_at", "decision", "order_id", "policy", "outcome", "latency_ms",
+                       "shadow_outcome", "shadow_agrees"]
         _print_table(rows, columns)
         print(f"\n{len(rows)} rows", file=sys.stderr)
     return 0
@@ -369,6 +495,9 @@ def register(commands: Any) -> None:
     choice = export.add_mutually_exclusive_group(required=True)
     choice.add_argument("--set", metavar="NAME", help="export this policy set")
     choice.add_argument("--winner", action="store_true", help="export the ranking's winner")
+    export.add_argument("--decisions", metavar="KIND[,KIND…]",
+                        help="ship only these decisions of the set (e.g. selection,pricing): the service "
+                             "answers only their routes (default: every decision of the set)")
     export.add_argument("--out", default="bundle.json", help="bundle file to write (default bundle.json)")
     export.set_defaults(func=cmd_export)
 
@@ -376,7 +505,9 @@ def register(commands: Any) -> None:
     serve.add_argument("bundle", help="policy bundle (JSON) to deploy")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--db", default="decisions.sqlite", help="decision log (default decisions.sqlite)")
+    serve.add_argument("--db", default="decisions.sqlite",
+                       help="decision log: a SQLite file (default decisions.sqlite) or a postgresql:// URL, "
+                            "which several instances can share")
     serve.add_argument("--snapshot", metavar="SNAPSHOT.json",
                        help="state snapshot: enables POST /v1/promise-risk (look-ahead simulations from it)")
     serve.add_argument("--promise-scenario", metavar="SCENARIO",
@@ -393,27 +524,44 @@ def register(commands: Any) -> None:
                        help="longest list accepted in a request (default 10000)")
     serve.add_argument("--synchronous", choices=["normal", "full"], default="normal",
                        help="SQLite synchronous mode of the log: normal survives a process crash, "
-                            "full also a power loss (default normal)")
+                            "full also a power loss (default normal; a PostgreSQL log follows the "
+                            "server's synchronous_commit)")
+    serve.add_argument("--token-file", metavar="PATH", default=os.environ.get(TOKEN_FILE_ENV) or None,
+                       help="file holding the bearer token (e.g. a container secret; surrounding whitespace "
+                            f"stripped); default ${TOKEN_FILE_ENV}")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes (default 1); with 2 or more, SIGHUP to the supervisor replaces "
+                            "them one by one, loading the bundle file afresh (a deployment without downtime)")
+    serve.add_argument("--forwarded-allow-ips", metavar="IPS", default=None,
+                       help="addresses of the reverse proxies whose X-Forwarded-For/-Proto headers are "
+                            "trusted (comma-separated, '*' for any; default $FORWARDED_ALLOW_IPS or "
+                            "127.0.0.1)")
+    serve.add_argument("--http", choices=["auto", "h11", "httptools"], default="auto",
+                       help="HTTP parser (default auto: httptools if installed, as with "
+                            "pip install 'ordercycle[fast]')")
+    serve.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                       help="event loop (default auto: uvloop if installed)")
     serve.add_argument("--log-level", default="warning",
                        choices=["critical", "error", "warning", "info", "debug"],
                        help="uvicorn log level (default warning)")
     serve.set_defaults(func=cmd_serve)
 
     decisions = commands.add_parser("decisions", help="query the decision log of `ordercycle serve`")
-    decisions.add_argument("db", metavar="DB", help="decision log (SQLite)")
+    decisions.add_argument("db", metavar="DB", help="decision log: a SQLite file or a postgresql:// URL")
     _add_filters(decisions)
     decisions.add_argument("--outcome", help="only this outcome (accept, reject, grant, refuse …)")
     decisions.add_argument("--policy", metavar="ID", help="only this policy id (e.g. selection/strategic@1)")
+    decisions.add_argument("--order", type=int, metavar="ORDER_ID", help="only decisions about this order")
     decisions.add_argument("--limit", type=int, help="at most this many rows")
     decisions.add_argument("--summary", action="store_true",
                            help="counts per decision, policy and outcome, with the shadow disagreement rate")
     decisions.add_argument("--format", choices=["table", "csv", "json"], default="table",
-                           help="table (default), csv (every column, request and response included) "
-                                "or json lines")
+                           help="table (default), csv (every column; request and response as JSON "
+                                "text) or json lines (request and response as JSON values)")
     decisions.set_defaults(func=cmd_decisions)
 
     replay = commands.add_parser("replay", help="re-decide logged contexts with a candidate bundle")
-    replay.add_argument("db", metavar="DB", help="decision log (SQLite)")
+    replay.add_argument("db", metavar="DB", help="decision log: a SQLite file or a postgresql:// URL")
     replay.add_argument("--bundle", required=True, help="candidate policy bundle")
     _add_filters(replay)
     replay.add_argument("--format", choices=["table", "json"], default="table",

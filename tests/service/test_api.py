@@ -262,7 +262,7 @@ def test_decisions_command_filters_by_decision_outcome_and_time(filled_log, caps
     assert len(list(csv.DictReader(io.StringIO(capsys.readouterr().out)))) == 0
     assert main(["decisions", str(filled_log), "--since", "2000-01-01T00:00", "--limit", "2"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split()[:4] == ["id", "at", "decision", "policy"] and len(table) == 3
+    assert table[0].split()[:5] == ["id", "at", "context_at", "decision", "order_id"] and len(table) == 3
     assert main(["decisions", str(filled_log), "--since", "yesterday"]) == 2
     assert "--since: not an ISO 8601 date or time" in capsys.readouterr().err
     assert main(["decisions", str(filled_log.parent / "none.sqlite")]) == 2

@@ -12,19 +12,15 @@ must get new ids.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
-from service_helpers import AUTH, TOKEN, bundle_document
+from serve_process import Server
+from service_helpers import AUTH, bundle_document
 
 from ordercycle.policies.bundle import write_bundle
 from ordercycle.policies.contexts import OrderView, RankingContext, SelectionContext
@@ -33,46 +29,6 @@ from ordercycle.policies.service.schemas import route_schemas
 ACKNOWLEDGED_BEFORE_KILL = 300
 CLIENTS = 4
 SCHEMAS = route_schemas()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """An ``ordercycle serve`` subprocess on a free loopback port."""
-
-    def __init__(self, bundle: Path, db: Path, logs: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.stderr = logs.open("ab")
-        env = {**os.environ, "ORDERCYCLE_TOKEN": TOKEN}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ordercycle.sim.cli", "serve", str(bundle), "--port", str(self.port),
-             "--db", str(db)], env=env, stdout=subprocess.DEVNULL, stderr=self.stderr)
-        self.logs = logs
-
-    def wait_ready(self, patience_seconds: float = 120.0) -> None:
-        """Poll ``/healthz`` until it answers (fails if the process dies first)."""
-        deadline = time.monotonic() + patience_seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited {self.process.returncode}: {self.logs.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"serve did not start: {self.logs.read_text()}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        self.process.wait(timeout=60)
-        self.stderr.close()
 
 
 def request_for(client: int, index: int) -> tuple[str, dict[str, Any]]:
