@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ordercycle.policies.input_files import InputFileError
+from ordercycle.policies.input_files import read_yaml as read_bounded_yaml
 from ordercycle.scenarios.loader import ScenarioError, format_validation_error, parse
 from ordercycle.scenarios.schema import PolicySetChanges, Scenario
 
@@ -145,9 +146,9 @@ def read_yaml(path: str | Path, what: str) -> Any:
     if not file.is_file():
         raise ScenarioError([f"{file}: {what} file not found"])
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ScenarioError([f"{file}: not valid YAML ({error})"]) from None
+        return read_bounded_yaml(file)
+    except InputFileError as error:
+        raise ScenarioError(error.problems) from None
 
 
 def validate_file(model: type[BaseModel], data: Any, source: str) -> Any:

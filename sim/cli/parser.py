@@ -17,6 +17,7 @@ import importlib
 import sys
 
 from ordercycle.policies.base import PolicyParameterError
+from ordercycle.policies.input_files import InputFileError
 from ordercycle.scenarios.loader import ScenarioError
 from ordercycle.sim.cli.common import EXIT_BAD_INPUT, BadInput
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ScenarioError, PolicyParameterError, BadInput) as error:
+    except (ScenarioError, PolicyParameterError, BadInput, InputFileError) as error:
         for line in error.problems:
             print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -13,6 +13,7 @@ import csv
 import ipaddress
 import json
 import os
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,12 +32,14 @@ SUMMARY_COLUMNS = ("set", "kpi", "n", "mean", "std", "ci_low", "ci_high", "diff_
 
 
 def _read_json(path: Path) -> Any:
-    if not path.is_file():
+    from ordercycle.policies.input_files import InputFileError, read_json
+
+    if not path.exists():
         raise BadInput([f"{path}: missing (is this a results directory of `ordercycle compare`?)"])
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise BadInput([f"{path}: not JSON ({error})"]) from None
+        return read_json(path)
+    except InputFileError as error:
+        raise BadInput(error.problems) from None
 
 
 def _read_experiment(results: Path) -> dict[str, Any]:
@@ -305,6 +308,8 @@ def cmd_decisions(args: argparse.Namespace) -> int:
             columns = list(COLUMNS)
     except DecisionLogError as error:
         raise BadInput(error.problems) from None
+    except sqlite3.Error as error:  # a damaged database page, text that is not UTF-8
+        raise BadInput([f"{args.db}: cannot read the decision log ({error})"]) from None
     if args.format == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
@@ -332,6 +337,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         report = replay(args.db, candidate, filters)
     except DecisionLogError as error:
         raise BadInput(error.problems) from None
+    except sqlite3.Error as error:
+        raise BadInput([f"{args.db}: cannot read the decision log ({error})"]) from None
     if args.format == "json":
         print(json.dumps(report.as_dict(), indent=2, sort_keys=True, default=str))
         return 0

@@ -28,7 +28,13 @@ def cmd_export_ocel(args: argparse.Namespace) -> int:
         raise BadInput([f"{run}: not a run folder of `ordercycle run` (missing {', '.join(missing)})"])
     products, start_text = None, args.start
     if (run / "run.json").exists():
-        scenario = json.loads((run / "run.json").read_text(encoding="utf-8"))["scenario"]
+        from ordercycle.policies.input_files import read_json
+
+        record = read_json(run / "run.json")
+        scenario = record.get("scenario") if isinstance(record, dict) else None
+        if not isinstance(scenario, dict) or not isinstance(scenario.get("products"), list):
+            raise BadInput([f"{run / 'run.json'}: scenario.products: missing (not a run record of "
+                            "`ordercycle run`)"])
         products = scenario["products"]
         if start_text is None and scenario.get("calendars"):
             start_text = scenario["calendars"]["start_date"]  # the run's own day 0

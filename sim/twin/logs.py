@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ordercycle.policies.input_files import InputFileError, read_yaml
 from ordercycle.scenarios.loader import format_validation_error
 from ordercycle.sim.eventlog import ACTIVITY_STEP
 from ordercycle.sim.twin.ocel import ID_TYPES, OcelError, OcelTables, read_ocel
@@ -100,11 +100,9 @@ def load_mapping(path: str | Path | None) -> Mapping:
         return Mapping()
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as error:
-        raise LogError([f"{path}: cannot read the mapping file: {error.strerror}"]) from None
-    except yaml.YAMLError as error:
-        raise LogError([f"{path}: not valid YAML: {error}".replace("\n", " ")]) from None
+        data = read_yaml(path) or {}
+    except InputFileError as error:
+        raise LogError(error.problems) from None
     try:
         return Mapping.model_validate(data)
     except ValidationError as error:

@@ -185,7 +185,7 @@ def test_unreadable_bundles_are_refused_with_the_file_named(tmp_path):
         load_bundle(missing)
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    with pytest.raises(BundleError, match="broken.json: not JSON"):
+    with pytest.raises(BundleError, match="broken.json: not valid JSON"):
         load_bundle(broken)
 
 
