@@ -82,7 +82,8 @@ def test_json_depth_integers_and_non_finite_numbers_are_bounded():
         f"f.json: an integer of 5,000 digits (at most {MAX_INT_DIGITS} are read)")
     assert parse_json("9" * MAX_INT_DIGITS, "f.json") == int("9" * MAX_INT_DIGITS)
     assert refused(parse_json, "[NaN]", "f.json") == "f.json: NaN is not a number JSON allows here"
-    assert refused(parse_json, "[-Infinity]", "f.json") == "f.json: -Infinity is not a number JSON allows here"
+    assert refused(parse_json, "[-Infinity]", "f.json") == (
+        "f.json: -Infinity is not a number JSON allows here")
     assert refused(parse_json, "[1e400]", "f.json") == "f.json: the number 1e400 is too large"
     assert [str(v) for v in parse_json("[NaN, Infinity]", "f.json", allow_nan=True)] == ["nan", "inf"]
     assert refused(parse_json, "{not json", "f.json").startswith("f.json: not valid JSON (Expecting")
@@ -121,6 +122,7 @@ def test_yaml_reads_exponent_numbers_as_numbers():
 def test_read_yaml_goes_through_the_same_bounds(tmp_path: Path):
     path = tmp_path / "s.yaml"
     path.write_bytes(b"name: caf\xe9\n")
-    assert refused(read_yaml, path) == f"{path}: not UTF-8 text (byte 0xe9 at offset 9); save the file as UTF-8"
+    assert refused(read_yaml, path) == (
+        f"{path}: not UTF-8 text (byte 0xe9 at offset 9); save the file as UTF-8")
     path.write_text(json.dumps({"a": [1, 2]}))
     assert read_yaml(path) == {"a": [1, 2]}
