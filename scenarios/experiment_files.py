@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ordercycle.policies.input_files import InputFileError
 from ordercycle.policies.input_files import read_yaml as read_bounded_yaml
 from ordercycle.scenarios.loader import ScenarioError, format_validation_error, parse
+from ordercycle.scenarios.numbers import ScenarioModel
 from ordercycle.scenarios.schema import PolicySetChanges, Scenario
 
 _CONFIG = ConfigDict(extra="forbid", validate_default=True)
@@ -54,7 +55,7 @@ class SetsFile(BaseModel):
         return self
 
 
-class Range(BaseModel):
+class Range(ScenarioModel):
     """An interval to sample uniformly (integers when ``integer``)."""
 
     model_config = _CONFIG
@@ -69,7 +70,7 @@ class Range(BaseModel):
         return self
 
 
-class Scaled(BaseModel):
+class Scaled(ScenarioModel):
     """Multiply the current value(s) by a factor: listed factors, or a range of factors."""
 
     model_config = _CONFIG

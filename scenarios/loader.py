@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ordercycle.policies.input_files import InputFileError, read_json, read_yaml
+from ordercycle.scenarios.numbers import NUMBER_ERROR
 from ordercycle.scenarios.schema import Scenario
 
 BUILTIN = ("baseline", "around-the-clock")
@@ -61,7 +62,11 @@ def format_validation_error(error: ValidationError) -> list[str]:
         loc = [part for part in loc if part not in {"fixed", "exponential", "lognormal", "gamma",
                                                     "uniform", "triangular"}]
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
+        if item["type"] == NUMBER_ERROR:  # the number rules name the place below the field
+            context = item.get("ctx") or {}
+            loc += [part for part in str(context.get("below", "")).split(".") if part]
+            message = str(context.get("reason", message))
+        elif item["type"] == "extra_forbidden":
             message = "unknown key"
         elif "input" in item and item["type"] not in {"missing", "value_error"}:
             message = f"{_lower_first(message)} (got {short_repr(item['input'])})"

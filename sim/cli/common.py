@@ -8,9 +8,12 @@ traceback: a command raises :class:`BadInput` (or a scenario / policy error) and
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import os
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -27,6 +30,29 @@ class BadInput(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+MAX_FOLDER_NAME = 80
+"""Longest name of a default output folder (file systems allow 255 bytes; paths get long)."""
+
+
+def folder_name(text: str) -> str:
+    """``text`` (a scenario name, a file stem) as one safe folder name: letters, digits, ``.``,
+    ``_`` and ``-`` only (every other run of characters becomes ``-``, so a ``/`` or ``..`` cannot
+    leave the output folder), no leading dot, at most :data:`MAX_FOLDER_NAME` characters. A name
+    that had to be changed or cut ends in 8 hex digits of its SHA-256, so two names never share
+    a folder by accident."""
+    cleaned = re.sub(r"[^\w.-]+", "-", text).strip("-.").replace("..", "-") or "scenario"
+    if cleaned == text and len(cleaned) <= MAX_FOLDER_NAME:
+        return cleaned
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{cleaned[:MAX_FOLDER_NAME - 9].rstrip('-.')}-{digest}"
+
+
+def default_output(kind: str, name: str, seed: int | None = None) -> Path:
+    """The default output folder of a command: ``out/KIND-NAME[-seedSEED]``, always inside ``out/``."""
+    suffix = f"-seed{seed}" if seed is not None else ""
+    return Path("out") / f"{kind}-{folder_name(name)}{suffix}"
 
 
 def split_outside_brackets(text: str, separator: str = ",") -> list[str]:

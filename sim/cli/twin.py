@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ordercycle.sim.cli.common import BadInput, executor_from, progress_bars
+from ordercycle.sim.cli.common import BadInput, default_output, executor_from, progress_bars
 
 DEFAULT_OCEL_START = "2026-01-01T00:00:00"
 """Timestamp of day 0 in an OCEL export of a scenario without ``calendars``."""
@@ -114,7 +114,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         executor.close()
     console = format_validation(result)
     print(console)
-    out = Path(args.out) if args.out else Path("out") / f"validate-{scenario.name}"
+    out = Path(args.out) if args.out else default_output("validate", scenario.name)
     summary = {k: v for k, v in result.items() if k != "samples"}
     html_text = validation_html(result, console)
     write_texts_atomic({out / "validation.json": json_text(summary), out / "validation.html": html_text})
@@ -158,7 +158,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     bundles = _bundles(args.bundle)
     scenario = load(args.scenario) if args.scenario else bundle_scenario(bundles[0])
     snapshot = read_snapshot(args.snapshot, scenario)
-    out = Path(args.out or f"out/whatif-{Path(args.snapshot).stem}-seed{args.seed}")
+    out = Path(args.out) if args.out else default_output("whatif", Path(args.snapshot).stem, args.seed)
     executor = executor_from(args)
     try:
         comparison = whatif(snapshot, bundles, scenario, days=args.days, reps=args.reps, seed=args.seed,
