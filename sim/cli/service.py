@@ -80,7 +80,8 @@ def _check_scenario(experiment: dict[str, Any], where: Path) -> None:
                         f"scenario it records ({computed[:12]}…): the results were edited"])
 
 
-def _summary_rows(results: Path, set_name: str) -> list[dict[str, Any]]:
+def _summary_rows(results: Path) -> dict[str, list[dict[str, Any]]]:
+    """The rows of ``summary.parquet`` by set, sorted by KPI."""
     import pandas as pd
 
     path = results / "summary.parquet"
@@ -93,11 +94,12 @@ def _summary_rows(results: Path, set_name: str) -> list[dict[str, Any]]:
     missing = [column for column in SUMMARY_COLUMNS if column not in table.columns]
     if missing:
         raise BadInput([f"{path}: missing columns {', '.join(missing)}"])
-    rows = table[table["set"] == set_name][list(SUMMARY_COLUMNS)].sort_values("kpi")
-    if rows.empty:
-        raise BadInput([f"{path}: no rows for set {set_name!r}: no evidence to export"])
-    return [{key: (value.item() if hasattr(value, "item") else value) for key, value in row.items()}
-            for row in rows.to_dict(orient="records")]
+    by_set: dict[str, list[dict[str, Any]]] = {}
+    for name, rows in table[list(SUMMARY_COLUMNS)].groupby("set", sort=False):
+        by_set[str(name)] = [{key: (value.item() if hasattr(value, "item") else value)
+                              for key, value in row.items()}
+                             for row in rows.sort_values("kpi").to_dict(orient="records")]
+    return by_set
 
 
 def _created_at() -> str:
@@ -111,9 +113,14 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
                   winner: bool = False) -> dict[str, Any]:
     """A bundle document for one policy set of a ``compare`` results directory.
 
+    Before anything is written, the evidence is verified
+    (:func:`~ordercycle.sim.experiments.evidence.check_evidence`): every set's policies are
+    those whose replications it cites, every cited record is in the result store and the
+    summary is computed from them. The bundle's evidence records the run keys.
+
     Raises:
         BadInput: naming the file and field at fault (missing files, no winner, unknown
-            set, edited results, unknown policy or bad parameter).
+            set, edited results or evidence, unknown policy or bad parameter).
     """
     from ordercycle.policies.base import PolicyParameterError
     from ordercycle.policies.bundle import make_bundle
@@ -139,6 +146,10 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
         where = results / "experiment.json"
         raise BadInput([f"--set {set_name}: no such policy set in {where} (sets: {known})"])
     _check_scenario(experiment, results / "experiment.json")
+    summary = _summary_rows(results)
+    if set_name not in summary:
+        where = results / "summary.parquet"
+        raise BadInput([f"{where}: no rows for set {set_name!r}: no evidence to export"])
     entry = next((row for row in ranking["ranking"] if row.get("set") == set_name), None)
     evidence = {
         "source": {"kind": "compare", "results_dir": str(results.resolve()), "selected_by": selected_by,
@@ -149,10 +160,11 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
         "confidence": experiment["confidence"],
         "objective": ranking.get("objective"), "rank": entry, "winner": ranking["winner"],
         "ranking": ranking["ranking"],
-        "summary": _summary_rows(results, set_name),
+        "summary": summary[set_name],
+        "run_keys": experiment.get("run_keys"),
     }
     try:
-        return make_bundle(
+        document = make_bundle(
             experiment["sets"][set_name], scenario=experiment["scenario"],
             scenario_name=experiment["scenario_name"], scenario_hash=experiment["scenario_hash"],
             evidence=evidence, package_version=package_version(), created_at=_created_at(),
@@ -161,6 +173,12 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
         where = results / "experiment.json"
         raise BadInput([f"{where}: sets.{set_name}.{line.removeprefix('policies.')}"
                         for line in error.problems]) from None
+    from ordercycle.sim.experiments.evidence import check_evidence
+
+    problems = check_evidence(results, experiment, summary)
+    if problems:
+        raise BadInput(problems)
+    return document
 
 
 def cmd_export(args: argparse.Namespace) -> int:
