@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import math
 import os
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,30 @@ def default_output(kind: str, name: str, seed: int | None = None) -> Path:
     """The default output folder of a command: ``out/KIND-NAME[-seedSEED]``, always inside ``out/``."""
     suffix = f"-seed{seed}" if seed is not None else ""
     return Path("out") / f"{kind}-{folder_name(name)}{suffix}"
+
+
+class _StderrLines(logging.Handler):
+    """Writes each log message as one line to the current ``sys.stderr``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(record.getMessage(), file=sys.stderr)
+
+
+@contextmanager
+def warnings_on_stderr() -> Iterator[None]:
+    """While a command runs, the warnings ordercycle logs (a damaged result record run again …)
+    are printed on stderr as they are, one line each (``warning: path: reason``)."""
+    logger = logging.getLogger("ordercycle")
+    handler, propagate, level = _StderrLines(logging.WARNING), logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate = False
+    if logger.level == logging.NOTSET or logger.level > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = propagate, level
 
 
 def split_outside_brackets(text: str, separator: str = ",") -> list[str]:
