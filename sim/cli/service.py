@@ -229,12 +229,30 @@ def _promise_estimator(args: argparse.Namespace, live: Any) -> Any:
     return service_estimator(company, read_snapshot(args.snapshot, company))
 
 
+def service_tokens(args: argparse.Namespace) -> tuple[str, ...]:
+    """The bearer tokens of ``serve`` from ``--token-env``, checked for the ``--host`` it binds
+    (printing a warning for each token whose surrounding whitespace was removed)."""
+    from ordercycle.policies.service.tokens import parse_tokens, public_problems
+
+    where = f"${args.token_env}"
+    tokens, warnings, problems = parse_tokens(os.environ.get(args.token_env), where)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not is_loopback(args.host):
+        if not tokens and not problems:
+            problems.append(f"--host {args.host}: refusing to listen beyond loopback without a bearer token; "
+                            f"set the environment variable {args.token_env}")
+        problems += public_problems(tokens, where, args.host)
+    if problems:
+        raise BadInput(problems)
+    return tokens
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """``ordercycle serve bundle.json``: the decision service under uvicorn."""
-    import uvicorn
-
     from ordercycle.policies.service.app import ServiceSettings, create_app
     from ordercycle.policies.service.log import DecisionLog, DecisionLogError
+    from ordercycle.policies.service.server import ServerLimits, serve
 
     problems = []
     if not 0 <= args.port <= 65535:
@@ -243,27 +261,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         problems.append(f"--max-body-bytes: must be >= 1024, got {args.max_body_bytes}")
     if args.max_items < 1:
         problems.append(f"--max-items: must be >= 1, got {args.max_items}")
-    token = os.environ.get(args.token_env) or None
-    if token is None and not is_loopback(args.host):
-        problems.append(f"--host {args.host}: refusing to listen beyond loopback without a bearer token; "
-                        f"set the environment variable {args.token_env}")
+    for option, value in (("--header-timeout", args.header_timeout), ("--body-timeout", args.body_timeout)):
+        if not 0 < value <= 3600:
+            problems.append(f"{option}: must be between 0 and 3600 seconds, got {value:g}")
+    if not 1 <= args.keep_alive <= 3600:
+        problems.append(f"--keep-alive: must be between 1 and 3600 seconds, got {args.keep_alive}")
+    if args.limit_concurrency < 1:
+        problems.append(f"--limit-concurrency: must be >= 1, got {args.limit_concurrency}")
     if problems:
         raise BadInput(problems)
+    tokens = service_tokens(args)
     live = _load_bundle(args.bundle, "")
     shadow = _load_bundle(args.shadow, "--shadow") if args.shadow else None
     try:
         DecisionLog(args.db, args.synchronous).close()
     except DecisionLogError as error:
         raise BadInput([f"--db {line}" for line in error.problems]) from None
-    settings = ServiceSettings(db_path=args.db, token=token, max_body_bytes=args.max_body_bytes,
-                               max_items=args.max_items, synchronous=args.synchronous)
+    settings = ServiceSettings(db_path=args.db, token=tokens[0] if tokens else None, tokens=tokens[1:],
+                               max_body_bytes=args.max_body_bytes, max_items=args.max_items,
+                               synchronous=args.synchronous, body_timeout=args.body_timeout)
     estimator = _promise_estimator(args, live) if args.snapshot else None
     app = create_app(live, settings, shadow, promise_risk=estimator, promise_max_reps=args.promise_max_reps)
-    auth = f"bearer token from ${args.token_env}" if token else "none (loopback only)"
+    count = f"{len(tokens)} bearer tokens" if len(tokens) > 1 else "bearer token"
+    auth = f"{count} from ${args.token_env}" if tokens else "none (loopback only)"
     shadowing = f"; shadow bundle {shadow.content_hash[:12]}" if shadow else ""
     print(f"serving bundle {live.content_hash[:12]} ({', '.join(sorted(live.policies))}) on "
           f"http://{args.host}:{args.port}{shadowing}; decision log {args.db}; auth: {auth}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    limits = ServerLimits(header_timeout=args.header_timeout, keep_alive=args.keep_alive,
+                          limit_concurrency=args.limit_concurrency)
+    serve(app, args.host, args.port, limits, args.log_level)
     return 0
 
 
@@ -411,9 +437,19 @@ def register(commands: Any) -> None:
     serve.add_argument("--shadow", metavar="BUNDLE",
                        help="also decide every request with this bundle; log both")
     serve.add_argument("--token-env", default="ORDERCYCLE_TOKEN",
-                       help="environment variable holding the bearer token (default ORDERCYCLE_TOKEN)")
+                       help="environment variable holding the bearer token, or several separated by "
+                            "commas for rotation (default ORDERCYCLE_TOKEN)")
     serve.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024,
                        help="largest request body accepted (default 4 MiB)")
+    serve.add_argument("--header-timeout", type=float, default=10.0,
+                       help="seconds a client has to send a request's line and headers (default 10)")
+    serve.add_argument("--body-timeout", type=float, default=15.0,
+                       help="seconds a client has to send a request's body (default 15)")
+    serve.add_argument("--keep-alive", type=int, default=5,
+                       help="seconds an idle connection stays open between requests (default 5)")
+    serve.add_argument("--limit-concurrency", type=int, default=64,
+                       help="open connections or running requests beyond which the service answers "
+                            "503 (default 64)")
     serve.add_argument("--max-items", type=int, default=10_000,
                        help="longest list accepted in a request (default 10000)")
     serve.add_argument("--synchronous", choices=["normal", "full"], default="normal",
