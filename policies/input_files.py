@@ -261,8 +261,9 @@ def parse_yaml(text: str, where: str) -> Any:
     Raises:
         InputFileError: ``where: not valid YAML: line L, column C: …``, or the limit exceeded.
     """
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)  # the reader refuses control characters already here
         return loader.get_single_data()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -273,7 +274,8 @@ def parse_yaml(text: str, where: str) -> Any:
         reason = " ".join(str(error).split())
         raise InputFileError([f"{where}: not valid YAML: {reason}"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml(path: str | Path, max_bytes: int = MAX_YAML_BYTES) -> Any:

@@ -53,11 +53,16 @@ def short_repr(value: Any) -> str:
     return _SHORT.repr(value)
 
 
+def _short_key(key: str, limit: int = 60) -> str:
+    """A key of a path, cut to ``limit`` characters (an unknown key may be a megabyte long)."""
+    return key if len(key) <= limit else f"{key[:limit - 11]}…({len(key):,} characters)"
+
+
 def format_validation_error(error: ValidationError) -> list[str]:
     """Turn a pydantic error into ``path: reason`` lines."""
     lines: list[str] = []
     for item in error.errors():
-        loc = [str(part) for part in item["loc"] if not str(part).startswith("function-")]
+        loc = [_short_key(str(part)) for part in item["loc"] if not str(part).startswith("function-")]
         # discriminated unions add the tag name to the path: drop it
         loc = [part for part in loc if part not in {"fixed", "exponential", "lognormal", "gamma",
                                                     "uniform", "triangular"}]

@@ -51,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
             return int(args.func(args))
         except (ScenarioError, PolicyParameterError, BadInput, InputFileError) as error:
             for line in error.problems:
-                print(f"error: {line}", file=sys.stderr)
+                print(f"error: {_bounded(line)}", file=sys.stderr)
             return EXIT_BAD_INPUT
+
+
+MAX_LINE = 1000
+"""Longest problem line printed: a message naming hostile input never floods the terminal."""
+
+
+def _bounded(line: str) -> str:
+    return line if len(line) <= MAX_LINE else f"{line[:MAX_LINE]}… ({len(line) - MAX_LINE:,} more characters)"
 

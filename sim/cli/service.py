@@ -273,6 +273,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     tokens = service_tokens(args)
     live = _load_bundle(args.bundle, "")
     shadow = _load_bundle(args.shadow, "--shadow") if args.shadow else None
+    estimator = _promise_estimator(args, live) if args.snapshot else None  # every input read before the log
     try:
         DecisionLog(args.db, args.synchronous).close()
     except DecisionLogError as error:
@@ -280,7 +281,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = ServiceSettings(db_path=args.db, token=tokens[0] if tokens else None, tokens=tokens[1:],
                                max_body_bytes=args.max_body_bytes, max_items=args.max_items,
                                synchronous=args.synchronous, body_timeout=args.body_timeout)
-    estimator = _promise_estimator(args, live) if args.snapshot else None
     app = create_app(live, settings, shadow, promise_risk=estimator, promise_max_reps=args.promise_max_reps)
     count = f"{len(tokens)} bearer tokens" if len(tokens) > 1 else "bearer token"
     auth = f"{count} from ${args.token_env}" if tokens else "none (loopback only)"

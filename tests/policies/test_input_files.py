@@ -106,6 +106,8 @@ def test_a_yaml_alias_bomb_fails_at_once_without_printing_its_expansion():
     ("when: 2025-13-01", "month must be in 1..12"),
     ("name: [unclosed\n", "line 2, column 1: while parsing a flow sequence, expected ',' or ']', but got "
                           "'<stream end>'"),
+    ("\x01name: x", "unacceptable character #x0001: special characters are not allowed in "
+                     "\"<unicode string>\", position 0"),
     ("run: !!python/object/apply:os.system [ls]",
      "line 1, column 6: could not determine a constructor for the tag "
      "'tag:yaml.org,2002:python/object/apply:os.system'"),
