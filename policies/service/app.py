@@ -12,10 +12,13 @@ latency tail grew. Routes of solver-backed policies (a time limit, seconds) and 
 re-planning decide in the thread pool, so that one long search does not stall the
 other routes.
 
-Security: with a token set, every route but ``/healthz`` — the OpenAPI document and the
-docs page included — requires ``Authorization: Bearer <token>``; without one the
-service must only listen on loopback (the CLI refuses otherwise). Request bodies are
-bounded in bytes, lists in length and numbers in magnitude; every error is JSON:
+Security: with a token set (or several, for rotation), every route but ``/healthz`` —
+the OpenAPI document and the docs page included — requires ``Authorization: Bearer
+<token>``; without one the service must only listen on loopback (the CLI refuses
+otherwise). :class:`RequestGuard` checks the token before it reads a byte of the body,
+then reads the body with a cap and a deadline; uvicorn's protocol bounds the time to
+send headers and the open connections (:mod:`.server`). Lists are bounded in length and
+numbers in magnitude; metric labels come from closed sets; every error is JSON:
 ``{"detail": …, "errors": [{"field": "orders.3.due_date", "reason": …}]}``.
 """
 

@@ -269,6 +269,37 @@ def test_unreadable_bundles_are_refused_with_the_file_named(tmp_path):
         load_bundle(broken)
 
 
+HOSTILE_FILES = [
+    (b'{"kind": "caf\xe9"}', "not UTF-8 text (byte 0xe9 at offset 13); save the file as UTF-8"),
+    ('{"kind": "x"}'.encode("utf-16"), "UTF-16 text (byte-order mark); save the file as UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 64 levels"),
+    (b'{"seed": ' + b"7" * 5000 + b"}", "an integer of 5,000 digits (at most 30 are read)"),
+]
+
+
+@pytest.mark.parametrize(("content", "reason"), HOSTILE_FILES, ids=["latin-1", "utf-16", "deep", "digits"])
+@pytest.mark.parametrize("role", ["serve", "serve --shadow", "export experiment.json", "export ranking.json"])
+def test_hostile_bundle_and_results_files_exit_2_naming_the_file(results, tmp_path, baseline, capsys, role,
+                                                                 content, reason):
+    good = write_bundle(bundle_document(baseline), tmp_path / "good.json")
+    hostile = tmp_path / "hostile.json"
+    hostile.write_bytes(content)
+    db = tmp_path / "log.sqlite"
+    if role == "serve":
+        argv = ["serve", str(hostile), "--db", str(db)]
+    elif role == "serve --shadow":
+        argv = ["serve", str(good), "--shadow", str(hostile), "--db", str(db)]
+    else:
+        hostile = results / role.split()[1]
+        hostile.write_bytes(content)
+        argv = ["export", str(results), "--winner", "--out", str(tmp_path / "b.json")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    prefix = "--shadow " if role == "serve --shadow" else ""
+    assert err == f"error: {prefix}{hostile}: {reason}\n", err
+    assert not db.exists() and not (tmp_path / "b.json").exists()
+
+
 def test_export_of_a_real_compare_run_deploys_the_chosen_set(tmp_path, baseline):
     from ordercycle.scenarios.loader import override
     from ordercycle.sim.experiments import compare, write_comparison
