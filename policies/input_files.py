@@ -66,8 +66,9 @@ def _size(limit: int) -> str:
     return f"{limit} bytes"
 
 
-def read_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """The content of a regular file of at most ``max_bytes`` bytes.
+def check_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> None:
+    """Refuse, without opening it, anything but a regular file of at most ``max_bytes`` bytes
+    (a reader given ``/dev/zero`` or a pipe would never finish, or never start).
 
     Raises:
         InputFileError: a missing or unreadable file, not a regular file, or a larger one.
@@ -82,6 +83,16 @@ def read_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
         raise InputFileError([f"{where}: not a regular file ({kind})"])
     if info.st_size > max_bytes:
         raise InputFileError([f"{where}: {info.st_size:,} bytes, larger than the {_size(max_bytes)} read"])
+
+
+def read_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The content of a regular file of at most ``max_bytes`` bytes.
+
+    Raises:
+        InputFileError: a missing or unreadable file, not a regular file, or a larger one.
+    """
+    where = str(path)
+    check_file(path, max_bytes)
     try:
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)  # the file may have grown since stat

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ordercycle.policies.input_files import InputFileError, read_yaml
+from ordercycle.policies.input_files import InputFileError, check_file, read_yaml
 from ordercycle.scenarios.loader import format_validation_error
 from ordercycle.sim.eventlog import ACTIVITY_STEP
 from ordercycle.sim.twin.ocel import ID_TYPES, OcelError, OcelTables, read_ocel
@@ -31,6 +31,10 @@ CASE_ATTRIBUTES = ("segment", "customer", "product", "quantity", "price", "promi
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
 MAX_LISTED = 5
+
+
+MAX_LOG_BYTES = 2 * 1024**3
+"""Largest event log read (a year of a large company's events is a few hundred MB)."""
 
 
 class LogError(ValueError):
@@ -406,6 +410,10 @@ def read_log(path: str | Path, mapping: Mapping | None = None) -> CaseLog:
     path = Path(path)
     if not path.exists():
         raise LogError([f"{path}: no such log file"])
+    try:
+        check_file(path, MAX_LOG_BYTES)
+    except InputFileError as error:
+        raise LogError(error.problems) from None
     if path.suffix.lower() in (".csv", ".txt", ".parquet"):
         log = read_flat(path, mapping)
     else:
