@@ -33,10 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from ordercycle.policies.base import Policy, PolicyParameterError
+from ordercycle.policies.input_files import MAX_FILE_BYTES, InputFileError, read_json
 from ordercycle.policies.registry import DECISIONS, lookup, make
 
 SCHEMA_VERSION = 1
 BUNDLE_KIND = "ordercycle-policy-bundle"
+MAX_BUNDLE_BYTES = MAX_FILE_BYTES
+"""Largest bundle file read (its scenario may embed a snapshot)."""
 REQUIRED_KEYS = ("schema_version", "kind", "created_at", "package_version", "policies", "scenario",
                  "scenario_name", "scenario_hash", "evidence", "content_hash")
 
@@ -233,18 +236,15 @@ def load_bundle(path: str | Path) -> Bundle:
     """Read and verify a bundle file.
 
     Raises:
-        BundleError: naming the file and every problem (unreadable, not JSON, tampered,
-            unknown policy, bad parameter).
+        BundleError: naming the file and every problem (unreadable, not a regular file,
+            too large, not UTF-8, not JSON, too deep, tampered, unknown policy, bad
+            parameter).
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise BundleError([f"{path}: cannot read ({error.strerror or error})"]) from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BundleError([f"{path}: not JSON ({error})"]) from None
+        document = read_json(path, MAX_BUNDLE_BYTES)
+    except InputFileError as error:
+        raise BundleError(error.problems) from None
     try:
         return verify_bundle(document, str(path))
     except BundleError as error:

@@ -23,7 +23,9 @@ from statistics import NormalDist
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+
+from ordercycle.scenarios.numbers import DistributionModel
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
 
@@ -35,7 +37,7 @@ def _check_level(q: float) -> float:
     return float(q)
 
 
-class Fixed(BaseModel):
+class Fixed(DistributionModel):
     """A constant value (no randomness)."""
 
     model_config = _CONFIG
@@ -61,7 +63,7 @@ class Fixed(BaseModel):
         return np.full(size, self.value)
 
 
-class Exponential(BaseModel):
+class Exponential(DistributionModel):
     """Exponential distribution given by its mean."""
 
     model_config = _CONFIG
@@ -82,7 +84,7 @@ class Exponential(BaseModel):
         return rng.exponential(self.mean, size)
 
 
-class LogNormal(BaseModel):
+class LogNormal(DistributionModel):
     """Log-normal distribution given by its mean and coefficient of variation."""
 
     model_config = _CONFIG
@@ -113,7 +115,7 @@ class LogNormal(BaseModel):
         return rng.lognormal(mu, math.sqrt(sigma2), size)
 
 
-class Gamma(BaseModel):
+class Gamma(DistributionModel):
     """Gamma distribution given by its mean and coefficient of variation."""
 
     model_config = _CONFIG
@@ -140,7 +142,7 @@ class Gamma(BaseModel):
         return rng.gamma(shape, self.mean / shape, size)
 
 
-class Uniform(BaseModel):
+class Uniform(DistributionModel):
     """Continuous uniform distribution on [low, high]."""
 
     model_config = _CONFIG
@@ -176,7 +178,7 @@ class Uniform(BaseModel):
         return rng.uniform(self.low, self.high, size)
 
 
-class Triangular(BaseModel):
+class Triangular(DistributionModel):
     """Triangular distribution on [low, high] with the given mode."""
 
     model_config = _CONFIG

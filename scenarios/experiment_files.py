@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ordercycle.policies.input_files import InputFileError
+from ordercycle.policies.input_files import read_yaml as read_bounded_yaml
 from ordercycle.scenarios.loader import ScenarioError, format_validation_error, parse
+from ordercycle.scenarios.numbers import ScenarioModel
 from ordercycle.scenarios.schema import PolicySetChanges, Scenario
 
 _CONFIG = ConfigDict(extra="forbid", validate_default=True)
@@ -53,7 +55,7 @@ class SetsFile(BaseModel):
         return self
 
 
-class Range(BaseModel):
+class Range(ScenarioModel):
     """An interval to sample uniformly (integers when ``integer``)."""
 
     model_config = _CONFIG
@@ -68,7 +70,7 @@ class Range(BaseModel):
         return self
 
 
-class Scaled(BaseModel):
+class Scaled(ScenarioModel):
     """Multiply the current value(s) by a factor: listed factors, or a range of factors."""
 
     model_config = _CONFIG
@@ -145,9 +147,9 @@ def read_yaml(path: str | Path, what: str) -> Any:
     if not file.is_file():
         raise ScenarioError([f"{file}: {what} file not found"])
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ScenarioError([f"{file}: not valid YAML ({error})"]) from None
+        return read_bounded_yaml(file)
+    except InputFileError as error:
+        raise ScenarioError(error.problems) from None
 
 
 def validate_file(model: type[BaseModel], data: Any, source: str) -> Any:

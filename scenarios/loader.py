@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from ordercycle.policies.input_files import InputFileError, read_json, read_yaml
+from ordercycle.scenarios.numbers import NUMBER_ERROR
 from ordercycle.scenarios.schema import Scenario
 
 BUILTIN = ("baseline", "around-the-clock")
@@ -34,19 +36,45 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+def _short_repr() -> reprlib.Repr:
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother, short.maxlong = 2, 60, 60, 40
+    short.maxdict = short.maxlist = short.maxtuple = short.maxset = 4
+    return short
+
+
+_SHORT = _short_repr()
+"""How a refused value is quoted in a message: never more than a line (an alias bomb's
+expansion or a megabyte string is not printed)."""
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)``, cut to a few dozen characters."""
+    return _SHORT.repr(value)
+
+
+def _short_key(key: str, limit: int = 60) -> str:
+    """A key of a path, cut to ``limit`` characters (an unknown key may be a megabyte long)."""
+    return key if len(key) <= limit else f"{key[:limit - 11]}…({len(key):,} characters)"
+
+
 def format_validation_error(error: ValidationError) -> list[str]:
     """Turn a pydantic error into ``path: reason`` lines."""
     lines: list[str] = []
     for item in error.errors():
-        loc = [str(part) for part in item["loc"] if not str(part).startswith("function-")]
+        loc = [_short_key(str(part)) for part in item["loc"] if not str(part).startswith("function-")]
         # discriminated unions add the tag name to the path: drop it
         loc = [part for part in loc if part not in {"fixed", "exponential", "lognormal", "gamma",
                                                     "uniform", "triangular"}]
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
+        if item["type"] == NUMBER_ERROR:  # the number rules name the place below the field
+            context = item.get("ctx") or {}
+            loc += [part for part in str(context.get("below", "")).split(".") if part]
+            message = str(context.get("reason", message))
+        elif item["type"] == "extra_forbidden":
             message = "unknown key"
         elif "input" in item and item["type"] not in {"missing", "value_error"}:
-            message = f"{_lower_first(message)} (got {item['input']!r})"
+            message = f"{_lower_first(message)} (got {short_repr(item['input'])})"
         path = ".".join(loc)
         if not path and ": " in message:  # cross-field checks name their own paths
             lines.extend(part.strip() for part in message.split("; "))
@@ -80,9 +108,9 @@ def load(source: str | Path | None = None) -> Scenario:
     if not path.exists():
         raise ScenarioError([f"{source}: no such scenario file (built-in: {', '.join(BUILTIN)})"])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ScenarioError([f"{path}: not valid YAML: {error}".replace("\n", " ")]) from None
+        data = read_yaml(path)
+    except InputFileError as error:
+        raise ScenarioError(error.problems) from None
     if isinstance(data, dict) and isinstance(data.get("start"), dict):
         data["start"] = _with_snapshot(data["start"], path.parent)
     return parse(data)
@@ -99,11 +127,9 @@ def _with_snapshot(start: dict[str, Any], folder: Path) -> dict[str, Any]:
         return start
     path = folder / name
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ScenarioError([f"start.snapshot: cannot read {path} ({error.strerror or error})"]) from None
-    except json.JSONDecodeError as error:
-        raise ScenarioError([f"start.snapshot: {path} is not valid JSON ({error})"]) from None
+        state = read_json(path)
+    except InputFileError as error:
+        raise ScenarioError([f"start.snapshot: {line}" for line in error.problems]) from None
     if not isinstance(state, dict):
         raise ScenarioError([f"start.snapshot: {path} must hold a JSON object, got {type(state).__name__}"])
     return {**start, "state": state}

@@ -23,7 +23,9 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from ordercycle.policies.input_files import MAX_DEPTH, MAX_YAML_NODES
 from ordercycle.scenarios.distributions import Distribution
+from ordercycle.scenarios.numbers import MAX_EXPECTED_INQUIRIES, MAX_MAGNITUDE
 from ordercycle.scenarios.schema import Scenario
 
 REGENERATE = "python -m ordercycle.scenarios.reference > docs/scenario-reference.md"
@@ -41,8 +43,14 @@ _NOTES: dict[str, list[str]] = {
         "names a provider.",
         "Every skill in `products[].installation_skills`, and `products[].service_skill` when "
         "`repair_probability` > 0, must be a key of `staff.technicians`.",
+        f"The inquiries a run can expect — every segment's `rate_per_day`, grown by its "
+        f"`trend_per_year` to the horizon's end and at its seasonal peak, times `horizon_days` — "
+        f"are at most {MAX_EXPECTED_INQUIRIES:,} (about ten minutes of simulation).",
+        "Every name in `objective` is a KPI of the scenario (`ordercycle scenario check` and the "
+        "experiments check it against the KPIs a run computes).",
     ],
-    "WorkCentre": ["`initial_shifts` must not exceed `max_shifts`."],
+    "WorkCentre": ["`initial_shifts` must not exceed `max_shifts`.",
+                   "Every entry of `changeover_matrix_hours` is >= 0."],
     "Segment": ["`product_mix` shares must be >= 0 and not all zero; they are normalised to sum to 1."],
     "Staff": ["Every `technicians` count must be >= 1."],
     "PolicySet": [
@@ -259,6 +267,13 @@ def render_reference() -> str:
         "content in **hours**, money in the scenario's `currency`; each description names its "
         "unit. Unknown keys are errors, never ignored. `ordercycle scenario check FILE` "
         "validates a file and `ordercycle scenario schema` prints the same format as JSON Schema.",
+        "",
+        f"Every number, in every section, is finite (`.nan`, `.inf` and literals that overflow are "
+        f"refused), is not a boolean (`machines: true` is an error, not 1) and is at most "
+        f"{MAX_MAGNITUDE:,.0f} in magnitude; the fields that set how much the model simulates have "
+        "tighter maxima in their *constraints* (machines, customers, rates, trends, the horizon) and "
+        "periods that repeat an event have minima. A scenario file is UTF-8 YAML of at most 4 MiB, "
+        f"nested at most {MAX_DEPTH} levels, with aliases that expand to at most {MAX_YAML_NODES:,} values.",
         "",
         "Columns: *default* is the value used when the key is absent (\"required\": the key must "
         "be given; \"all defaults\": the section may be omitted and every field takes its own "

@@ -14,7 +14,6 @@ from datetime import date
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -25,6 +24,7 @@ from pydantic import (
 )
 
 from ordercycle.scenarios.distributions import Distribution, Fixed
+from ordercycle.scenarios.numbers import MAX_EXPECTED_INQUIRIES, ScenarioModel
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 Probability = float
@@ -46,7 +46,7 @@ def _unique(ids: list[str], what: str) -> None:
         seen.add(ident)
 
 
-class Operation(BaseModel):
+class Operation(ScenarioModel):
     """One step of a product's routing: work done at one work centre."""
 
     model_config = _CONFIG
@@ -57,7 +57,7 @@ class Operation(BaseModel):
     )
 
 
-class Product(BaseModel):
+class Product(ScenarioModel):
     """A product the company sells."""
 
     model_config = _CONFIG
@@ -90,12 +90,12 @@ class Product(BaseModel):
     initial_stock_units: int = Field(0, ge=0, description="stock on hand at time 0, units")
 
 
-class WorkCentre(BaseModel):
+class WorkCentre(ScenarioModel):
     """A group of identical machines with one queue."""
 
     model_config = _CONFIG
     id: str = Field(description="unique work centre id")
-    machines: int = Field(ge=1, description="installed machines")
+    machines: int = Field(ge=1, le=1000, description="installed machines (at most 1000: each is simulated)")
     initial_shifts: int = Field(2, ge=1, le=3, description="staffed 8-hour shifts per day at start")
     max_shifts: int = Field(3, ge=1, le=3, description="most shifts per day the plan may staff")
     machine_hour_cost: float = Field(
@@ -110,7 +110,7 @@ class WorkCentre(BaseModel):
         "pairs not listed use changeover_hours",
     )
     mtbf_hours: float | None = Field(
-        None, gt=0, description="mean busy hours between breakdowns (exponential); null: none"
+        None, ge=0.1, description="mean busy hours between breakdowns (exponential); null: none"
     )
     repair_hours: Distribution = Field(2.0, description="time to repair a breakdown, hours")
     overtime_hour_cost: float = Field(
@@ -118,6 +118,16 @@ class WorkCentre(BaseModel):
         "machine working past the shift), currency per hour; overtime is the overtime policy's decision "
         "and needs a working calendar (calendars.pools names the centre)",
     )
+
+    @field_validator("changeover_matrix_hours")
+    @classmethod
+    def _changeovers(cls, matrix: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for origin, row in matrix.items():
+            for target, hours in row.items():
+                if hours < 0:
+                    raise ValueError(
+                        f"a changeover from {origin!r} to {target!r} must be >= 0 hours, got {hours:g}")
+        return matrix
 
     @model_validator(mode="after")
     def _shifts(self) -> WorkCentre:
@@ -128,7 +138,7 @@ class WorkCentre(BaseModel):
         return self
 
 
-class Seasonality(BaseModel):
+class Seasonality(ScenarioModel):
     """Sinusoidal seasonality of an arrival rate."""
 
     model_config = _CONFIG
@@ -137,13 +147,14 @@ class Seasonality(BaseModel):
     peak_day: float = Field(0.0, ge=0, description="day of the cycle with the highest rate")
 
 
-class Arrivals(BaseModel):
+class Arrivals(ScenarioModel):
     """Non-homogeneous Poisson arrivals of inquiries from one segment."""
 
     model_config = _CONFIG
-    rate_per_day: float = Field(gt=0, description="mean inquiries per day at time 0")
+    rate_per_day: float = Field(gt=0, le=10_000, description="mean inquiries per day at time 0")
     trend_per_year: float = Field(
-        0.0, ge=-0.9, description="relative change of the rate per 365 days (linear)"
+        0.0, ge=-0.9, le=10, description="relative change of the rate per 365 days (linear; at most "
+        "10, an elevenfold rate after a year)"
     )
     seasonality: Seasonality = Field(default_factory=Seasonality)
     weekday_profile: dict[Weekday, float] | None = Field(
@@ -180,7 +191,7 @@ class Arrivals(BaseModel):
         return profile
 
 
-class Prepayment(BaseModel):
+class Prepayment(ScenarioModel):
     """Advance-payment terms of a segment: a share of its orders is paid before it is released or shipped.
 
     At the order confirmation (selection accepts the order) the ERP issues a prepayment
@@ -216,12 +227,12 @@ class Prepayment(BaseModel):
         return days
 
 
-class Segment(BaseModel):
+class Segment(ScenarioModel):
     """Customers that behave alike: strategic, regular, occasional …"""
 
     model_config = _CONFIG
     id: str = Field(description="unique segment id")
-    customers: int = Field(ge=1, description="number of distinct customers in the segment")
+    customers: int = Field(ge=1, le=100_000, description="number of distinct customers in the segment")
     importance: float = Field(gt=0, description="weight of the segment's customers (higher: more important)")
     arrivals: Arrivals
     order_size_units: Distribution = Field(description="units per order line (rounded up, at least 1)")
@@ -280,7 +291,7 @@ class Segment(BaseModel):
         return mix
 
 
-class LogisticsProvider(BaseModel):
+class LogisticsProvider(ScenarioModel):
     """An outside carrier."""
 
     model_config = _CONFIG
@@ -293,7 +304,7 @@ class LogisticsProvider(BaseModel):
     cost_per_shipment: float = Field(0.0, ge=0, description="freight cost, currency")
 
 
-class Staff(BaseModel):
+class Staff(ScenarioModel):
     """Headcount per department (people who work in parallel)."""
 
     model_config = _CONFIG
@@ -336,7 +347,7 @@ class Staff(BaseModel):
         return techs
 
 
-class TaskTimes(BaseModel):
+class TaskTimes(ScenarioModel):
     """How long office and service tasks take, in hours."""
 
     model_config = _CONFIG
@@ -358,7 +369,7 @@ class TaskTimes(BaseModel):
     debrief: Distribution = Field(0.5, description="debrief of a technician after a visit")
 
 
-class Quality(BaseModel):
+class Quality(ScenarioModel):
     """Error and dispute behaviour."""
 
     model_config = _CONFIG
@@ -395,7 +406,7 @@ class Quality(BaseModel):
     )
 
 
-class Goodwill(BaseModel):
+class Goodwill(ScenarioModel):
     """Customers remember bad service: each grievance lowers the logit utility of the
     customer's later quotes (see the acceptance model) for ``memory_days``; grievances add up."""
 
@@ -418,11 +429,11 @@ Figure = Literal["marketing", "production"]
 """Which department's forecast figure drives a planning decision."""
 
 
-class Planning(BaseModel):
+class Planning(ScenarioModel):
     """The periodic planning cycle and the forecast game."""
 
     model_config = _CONFIG
-    period_days: float = Field(7.0, gt=0, description="length of one planning period, days")
+    period_days: float = Field(7.0, ge=0.1, description="length of one planning period, days")
     marketing_inflation: float = Field(
         0.0, ge=0, description="marketing inflates its forecast by this share"
     )
@@ -443,7 +454,7 @@ class Planning(BaseModel):
         "minus this margin, days",
     )
     replan_days: float | None = Field(
-        None, gt=0,
+        None, ge=0.1,
         description="days between two re-plans of the work-centre sequences by the schedule policy "
         "(null: every period_days; ignored when the schedule policy is none)",
     )
@@ -459,7 +470,7 @@ class Planning(BaseModel):
     )
 
 
-class Costs(BaseModel):
+class Costs(ScenarioModel):
     """Cost rates that are not attached to a resource."""
 
     model_config = _CONFIG
@@ -476,7 +487,7 @@ class Costs(BaseModel):
     dispute_cost: float = Field(0.0, ge=0, description="handling cost per disputed invoice")
 
 
-class Information(BaseModel):
+class Information(ScenarioModel):
     """Who knows what: which departments share their information with sales."""
 
     model_config = _CONFIG
@@ -493,7 +504,7 @@ class Information(BaseModel):
     )
 
 
-class WorkingTime(BaseModel):
+class WorkingTime(ScenarioModel):
     """A working calendar: a weekly pattern of working periods and the public holidays."""
 
     model_config = _CONFIG
@@ -539,7 +550,7 @@ class WorkingTime(BaseModel):
         return result
 
 
-class Calendars(BaseModel):
+class Calendars(ScenarioModel):
     """The calendar of the company: its start date, working calendars and which resource keeps which."""
 
     model_config = _CONFIG
@@ -561,7 +572,7 @@ class Calendars(BaseModel):
     )
 
 
-class PolicyChoice(BaseModel):
+class PolicyChoice(ScenarioModel):
     """A policy by its registered name, with parameters."""
 
     model_config = _CONFIG
@@ -573,7 +584,7 @@ def _as_choice(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
 
-class PolicySet(BaseModel):
+class PolicySet(ScenarioModel):
     """Which policy takes each decision of the cycle."""
 
     model_config = _CONFIG
@@ -600,7 +611,7 @@ class PolicySet(BaseModel):
         return data
 
 
-class PolicySetChanges(BaseModel):
+class PolicySetChanges(ScenarioModel):
     """A policy set named in an experiment: the decisions it changes from the scenario's set."""
 
     model_config = _CONFIG
@@ -632,7 +643,7 @@ class PolicySetChanges(BaseModel):
         return policies.model_copy(update=changes)
 
 
-class KpiBound(BaseModel):
+class KpiBound(ScenarioModel):
     """A constraint on one KPI's mean (a set breaking one is ranked after every set that keeps all)."""
 
     model_config = _CONFIG
@@ -649,7 +660,7 @@ class KpiBound(BaseModel):
         return self
 
 
-class Objective(BaseModel):
+class Objective(ScenarioModel):
     """How experiments rank policy sets: maximise the score Σ weight × KPI, subject to constraints.
 
     Weights are in the KPI's own unit: a cost KPI gets a negative weight.
@@ -670,7 +681,7 @@ class Objective(BaseModel):
         return list(dict.fromkeys(names))
 
 
-class StartState(BaseModel):
+class StartState(ScenarioModel):
     """Where the simulation starts: a state snapshot of the company instead of an empty one."""
 
     model_config = _CONFIG
@@ -685,14 +696,14 @@ class StartState(BaseModel):
     )
 
 
-class Scenario(BaseModel):
+class Scenario(ScenarioModel):
     """One simulated company, its horizon and its policy set."""
 
     model_config = _CONFIG
     name: str = Field(description="short name, used in output folders")
     description: str = Field("", description="what this scenario represents")
     currency: str = Field("EUR", description="currency of all money fields")
-    horizon_days: float = Field(gt=0, description="simulated time, days")
+    horizon_days: float = Field(gt=0, le=3650, description="simulated time, days (at most ten years)")
     warmup_days: float = Field(0.0, ge=0, description="start-up period excluded from KPIs, days")
     products: list[Product] = Field(min_length=1)
     work_centres: list[WorkCentre] = Field(min_length=1)
@@ -732,6 +743,13 @@ class Scenario(BaseModel):
         providers = {lp.id for lp in self.logistics_providers}
         skills = set(self.staff.technicians)
         problems: list[str] = []
+        expected = self.expected_inquiries()
+        if expected > MAX_EXPECTED_INQUIRIES:
+            problems.append(
+                f"segments: {expected:,.0f} inquiries expected over {self.horizon_days:g} days (rates, "
+                f"trends and seasonality at their highest), more than the {MAX_EXPECTED_INQUIRIES:,} a run "
+                "may simulate (shorten horizon_days or lower the rates)"
+            )
         if self.warmup_days >= self.horizon_days:
             problems.append(
                 f"warmup_days: must be less than horizon_days ({self.horizon_days:g}), "
@@ -852,6 +870,17 @@ class Scenario(BaseModel):
         that a sweep over the share keeps its columns): the outputs then carry the prepayment
         columns and KPIs."""
         return any(s.prepayment is not None for s in self.segments)
+
+    def expected_inquiries(self) -> float:
+        """An upper estimate of the inquiries over the horizon: every segment's rate with its
+        trend at the horizon's end (when it grows) and its seasonal peak, all the time."""
+        total = 0.0
+        for segment in self.segments:
+            arrivals = segment.arrivals
+            growth = 1.0 + max(0.0, arrivals.trend_per_year) * self.horizon_days / 365.0
+            peak = 1.0 + arrivals.seasonality.amplitude
+            total += arrivals.rate_per_day * growth * peak * self.horizon_days
+        return total
 
     def product(self, product_id: str) -> Product:
         """The product with this id."""

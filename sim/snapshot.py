@@ -23,12 +23,12 @@ Format version 2 (:data:`SCHEMA_VERSION`) adds order lines and shipments
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ordercycle.policies.input_files import InputFileError, read_json
 from ordercycle.scenarios.loader import ScenarioError, format_validation_error, override
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.model import cents
@@ -460,11 +460,9 @@ def read_snapshot(path: str | Path, scenario: Scenario) -> Snapshot:
 
         return parse_snapshot(tables_to_data(path), scenario, str(path))
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SnapshotError([f"{path}: cannot read the snapshot ({error.strerror or error})"]) from None
-    except json.JSONDecodeError as error:
-        raise SnapshotError([f"{path}: not valid JSON ({error})"]) from None
+        data = read_json(path)
+    except InputFileError as error:
+        raise SnapshotError(error.problems) from None
     return parse_snapshot(data, scenario, str(path))
 
 

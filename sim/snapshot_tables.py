@@ -22,9 +22,11 @@ files' order); a CSV file of another name is refused rather than ignored.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
+from ordercycle.policies.input_files import InputFileError, read_text
 from ordercycle.sim.snapshot import (
     MachineState,
     OrderState,
@@ -44,9 +46,12 @@ NESTED = ("lines", "shipments")
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [{key.strip(): (value or "").strip() for key, value in row.items() if key is not None}
-                for row in csv.DictReader(handle)]
+    try:
+        text = read_text(path)
+    except InputFileError as error:
+        raise SnapshotError(error.problems) from None
+    return [{key.strip(): (value or "").strip() for key, value in row.items() if key is not None}
+            for row in csv.DictReader(io.StringIO(text, newline=""))]
 
 
 def _filled(row: dict[str, str]) -> dict[str, str]:
@@ -71,7 +76,7 @@ def tables_to_data(folder: str | Path) -> dict[str, Any]:
         if path.exists():
             try:
                 tables[name] = _rows(path)
-            except (OSError, UnicodeDecodeError, csv.Error) as error:
+            except csv.Error as error:
                 raise SnapshotError([f"{path}: cannot read it as CSV ({error})"]) from None
     problems: list[str] = []
     data: dict[str, Any] = {}

@@ -77,6 +77,10 @@ FORBIDDEN_ARROWS = [
     ("ordercycle.policies.service.log", "ordercycle.reports.statistics", "policies-alone"),
     ("ordercycle.policies.commercial", "ordercycle.scenarios.schema", "policies-alone"),
     ("ordercycle.reports.comparison_report", "ordercycle.policies.registry", "reports-on-tables"),
+    ("ordercycle.scenarios.schema", "ordercycle.policies.registry", "scenarios-read-through-input-files"),
+    ("ordercycle.scenarios.loader", "ordercycle.policies.bundle", "scenarios-read-through-input-files"),
+    ("ordercycle.policies.input_files", "ordercycle.policies.base", "input-files-leaf"),
+    ("ordercycle.policies.input_files", "ordercycle.scenarios.schema", "input-files-leaf"),
 ]
 
 

@@ -14,14 +14,17 @@ latency tail grew. Routes of solver-backed policies (a time limit, seconds) and 
 re-planning decide in the thread pool, so that one long search does not stall the
 other routes.
 
-Security: with a token set, every route but ``/healthz`` — the OpenAPI document and the
-docs page included — requires ``Authorization: Bearer <token>``; without one the
-service must only listen on loopback (the CLI refuses otherwise). Request bodies are
-bounded in bytes, lists in length and numbers in magnitude; every error is JSON:
+Security: with a token set (or several, for rotation), every route but ``/healthz`` —
+the OpenAPI document and the docs page included — requires ``Authorization: Bearer
+<token>``; without one the service must only listen on loopback (the CLI refuses
+otherwise). :class:`RequestGuard` checks the token before it reads a byte of the body,
+then reads the body with a cap and a deadline; uvicorn's protocol bounds the time to
+send headers and the open connections (:mod:`.server`). Lists are bounded in length and
+numbers in magnitude; metric labels come from closed sets; every error is JSON:
 ``{"detail": …, "errors": [{"field": "orders.3.due_date", "reason": …}]}``.
 """
 
-import hmac
+import asyncio
 import json
 import logging
 import os
@@ -56,10 +59,17 @@ from ordercycle.policies.service.metrics import CONTENT_TYPE, ServiceMetrics
 from ordercycle.policies.service.outcomes import outcome, same_decision
 from ordercycle.policies.service.promise import DEFAULT_MAX_REPS, PromiseEstimator, add_promise_route
 from ordercycle.policies.service.schemas import DEFAULT_MAX_ITEMS, RouteSchema, route_schemas
+from ordercycle.policies.service.tokens import parse_tokens, token_matcher
 
 TOKEN_ENV = "ORDERCYCLE_TOKEN"
 logger = logging.getLogger("ordercycle.service")
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_BODY_TIMEOUT = 15.0
+"""Seconds to receive a request's body (4 MiB at 2.2 Mbit/s)."""
+OPEN_PATHS = frozenset({"/healthz"})
+"""Paths that need no token."""
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
+"""The methods metrics name; any other (a client may send any token) is counted as ``other``."""
 
 
 @dataclass(frozen=True)
@@ -71,24 +81,40 @@ class ServiceSettings:
             several instances share).
         token: bearer token required on every route but ``/healthz``; ``None``: no auth
             (loopback only).
+        tokens: more tokens accepted besides ``token`` (rotation: the new and the old one).
         max_body_bytes: largest request body accepted (413 beyond).
         max_items: longest list accepted in a request (422 beyond).
         synchronous: SQLite ``synchronous`` of the log: ``normal`` or ``full``.
+        body_timeout: seconds a client has to send a request's body once its headers are in
+            (408 after).
     """
 
     db_path: str = "decisions.sqlite"
     token: str | None = None
+    tokens: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_items: int = DEFAULT_MAX_ITEMS
     synchronous: str = "normal"
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+
+    def accepted_tokens(self) -> tuple[str, ...]:
+        """Every token a request may carry (none: no auth)."""
+        return tuple(dict.fromkeys(((self.token,) if self.token else ()) + self.tokens))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, token_env: str = TOKEN_ENV,
                  **overrides: Any) -> "ServiceSettings":
-        """Settings with the token read from the environment variable ``token_env``."""
+        """Settings with the tokens read from the environment variable ``token_env`` (comma
+        separated, surrounding whitespace removed; see :mod:`.tokens`).
+
+        Raises:
+            ValueError: if the variable holds an empty or non-ASCII token.
+        """
         environ = os.environ if environ is None else environ
-        token = environ.get(token_env) or None
-        return cls(token=token, **overrides)
+        tokens, _, problems = parse_tokens(environ.get(token_env), f"${token_env}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return cls(token=tokens[0] if tokens else None, tokens=tokens[1:], **overrides)
 
 
 class FieldError(BaseModel):
@@ -130,6 +156,7 @@ def _field_path(location: tuple[Any, ...]) -> str:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The body cannot be read as JSON text (e.g. not UTF-8)."},
     401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
+    408: {"model": ErrorBody, "description": "The body did not arrive in time."},
     413: {"model": ErrorBody, "description": "Request body larger than the service accepts."},
     422: {"model": ErrorBody, "description": "The context does not match the schema, or the policy "
                                              "cannot decide it, or the `Idempotency-Key` was used for "
@@ -149,30 +176,57 @@ IDEMPOTENCY_KEY_PATTERN = f"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$"
 # --- middleware -----------------------------------------------------------------------
 
 
-class BodyLimit:
-    """Refuses request bodies over ``max_bytes`` with a JSON 413, before any parsing."""
+class RequestGuard:
+    """Checks a request before any of its body is read, then reads the body within bounds.
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    In order: the token (401, unless the path is open or no token is set) — before a byte of
+    the body is read, so an unauthenticated client cannot make the service hold its body; the
+    declared ``Content-Length`` (413 beyond ``max_bytes``); then the body, streamed with a cap
+    (413 as soon as it passes ``max_bytes``) and a deadline (408 when it is not complete
+    within ``body_timeout`` seconds of the headers). A refused request that has a body is
+    answered with ``Connection: close``: the rest of its body is never read.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, tokens: tuple[str, ...] = (),
+                 body_timeout: float = DEFAULT_BODY_TIMEOUT):
         self.app = app
         self.max_bytes = max_bytes
+        self.authorized = token_matcher(tokens)
+        self.protected = bool(tokens)
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        unread = b"transfer-encoding" in headers or declared not in (None, b"0")
+        if self.protected and scope["path"] not in OPEN_PATHS:
+            header = headers.get(b"authorization")
+            if not self.authorized(header.decode("latin-1") if header is not None else None):
+                await self._refuse(scope, send, 401, "missing or wrong bearer token", None,
+                                   [(b"www-authenticate", b"Bearer")], close=unread)
+                return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+            await self._too_large(scope, send)
             return
         chunks, size, more = [], 0, True
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
         while more:
-            message = await receive()
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), max(remaining, 0.0))
+            except TimeoutError:
+                await self._refuse(scope, send, 408, "request body not received in time",
+                                   f"the body must arrive within {self.body_timeout:g} s")
+                return
             if message["type"] != "http.request":
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
+                await self._too_large(scope, send)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -187,11 +241,19 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        reason = f"body must be at most {self.max_bytes} bytes"
-        response = _error_response(413, f"request body over {self.max_bytes} bytes",
-                                   [{"field": None, "reason": reason}])
-        await response(scope, receive, send)
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        await self._refuse(scope, send, 413, f"request body over {self.max_bytes} bytes",
+                           f"body must be at most {self.max_bytes} bytes")
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, detail: str, reason: str | None,
+                      headers: list[tuple[bytes, bytes]] | None = None, close: bool = True) -> None:
+        response = _error_response(status, detail, [{"field": None, "reason": reason or detail}])
+        response.raw_headers.extend([*(headers or []), *([(b"connection", b"close")] if close else [])])
+
+        async def nothing() -> Message:  # a refused request's body is never read
+            return {"type": "http.disconnect"}
+
+        await response(scope, nothing, send)
 
 
 class RequestMetrics:
@@ -231,7 +293,8 @@ class RequestMetrics:
             await self.app(scope, receive, observe)
         finally:
             route = scope["path"] if scope["path"] in self.known_paths else "unmatched"
-            self.metrics.requests.inc(route, scope["method"], str(status))
+            method = scope["method"] if scope["method"] in HTTP_METHODS else "other"
+            self.metrics.requests.inc(route, method, str(status))
             self.metrics.latency.observe(time.perf_counter() - started, route)
 
 
@@ -241,31 +304,18 @@ class RequestMetrics:
 bearer_scheme = HTTPBearer(auto_error=False, description=f"The token in the service's `{TOKEN_ENV}`.")
 
 
-def token_matcher(token: str | None) -> Callable[[str | None], bool]:
-    """Whether an ``Authorization`` header carries ``Bearer <token>`` (constant-time
-    comparison); with no token set, every request passes."""
-    if token is None:
-        return lambda header: True
-    expected = token.encode("utf-8")
-
-    def matches(header: str | None) -> bool:
-        scheme, _, given = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.encode("utf-8"), expected)
-
-    return matches
-
-
 def _unauthorized() -> HTTPException:
     return HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
 
-def token_check(token: str) -> Callable[..., Awaitable[None]]:
-    """A dependency that refuses requests without ``Authorization: Bearer <token>``.
+def token_check(tokens: str | tuple[str, ...]) -> Callable[..., Awaitable[None]]:
+    """A dependency that refuses requests without ``Authorization: Bearer <token>`` (one of
+    ``tokens``); it also documents the security scheme in the OpenAPI document.
 
     It is ``async`` (cheap, no I/O) so that FastAPI runs it on the event loop instead of
-    hopping to the thread pool.
+    hopping to the thread pool. :class:`RequestGuard` has checked the token already.
     """
-    authorized = token_matcher(token)
+    authorized = token_matcher(tokens)
 
     Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
@@ -330,7 +380,7 @@ def _context_time(timestamp: str | None) -> dict[str, str]:
 
 
 def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow: Bundle | None,
-                        metrics: ServiceMetrics, dependencies: list[Any], token: str | None) -> None:
+                        metrics: ServiceMetrics, dependencies: list[Any], tokens: tuple[str, ...]) -> None:
     kind = schema.decision
     decide = _decide(live.policies[kind], schema)
     policy_id, live_hash = live.policy_id(kind), live.content_hash
@@ -342,7 +392,7 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
     examples = schema.openapi_examples()
     offload = kind == "schedule" or solver_backed(live.policies[kind]) or (
         shadow is not None and kind in shadow.policies and solver_backed(shadow.policies[kind]))
-    authorized = token_matcher(token)
+    authorized = token_matcher(tokens)
     clock = CompanyClock.of_scenario(live.document.get("scenario"))
 
     def shadow_answer(context: Any, live_json: bytes) -> ShadowRecord:
@@ -489,8 +539,9 @@ def create_app(live: Bundle, settings: ServiceSettings | None = None,
         lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None,
     )
     app.state.settings, app.state.metrics, app.state.live, app.state.shadow = settings, metrics, live, shadow
-    protected = [Depends(token_check(settings.token))] if settings.token else []
-    error_docs = {401: ERROR_RESPONSES[401]} if settings.token else {}
+    tokens = settings.accepted_tokens()
+    protected = [Depends(token_check(tokens))] if tokens else []
+    error_docs = {401: ERROR_RESPONSES[401]} if tokens else {}
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -536,9 +587,25 @@ def create_app(live: Bundle, settings: ServiceSettings | None = None,
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     for kind in sorted(live.policies, key=list(schemas).index):
-        _add_decision_route(app, schemas[kind], live, shadow, metrics, protected, settings.token)
+        _add_decision_route(app, schemas[kind], live, shadow, metrics, protected, tokens)
     if promise_risk is not None:
         add_promise_route(app, promise_risk, protected, ERROR_RESPONSES, promise_max_reps)
+
+    generate_openapi = app.openapi
+    routed = [schemas[kind] for kind in live.policies]
+
+    def openapi_with_examples() -> dict[str, Any]:
+        """FastAPI's document with the request examples as they are: it drops every null from the
+        document, so an example with ``current_family: null`` lost the key and failed its schema."""
+        if app.openapi_schema is None:
+            document = generate_openapi()
+            for schema in routed:
+                body = document["paths"][schema.path]["post"]["requestBody"]["content"]["application/json"]
+                body["examples"] = schema.openapi_examples()
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi_with_examples  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=protected)
     def openapi_document() -> JSONResponse:
@@ -549,6 +616,7 @@ def create_app(live: Bundle, settings: ServiceSettings | None = None,
         return get_swagger_ui_html(openapi_url="/openapi.json", title="ordercycle decision service")
 
     known = {route.path for route in app.routes if hasattr(route, "path")}
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestMetrics, metrics=metrics, known_paths=known)  # outermost: counts 413s too
+    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, tokens=tokens,
+                       body_timeout=settings.body_timeout)
+    app.add_middleware(RequestMetrics, metrics=metrics, known_paths=known)  # outermost: counts 401s and 413s
     return app

@@ -394,7 +394,7 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
     if not path.is_file():
         raise DecisionLogError([f"{path}: no such decision log"])
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)  # ?, # and % escaped
         connection.row_factory = sqlite3.Row
         names = {row[1] for row in connection.execute("PRAGMA table_info(decisions)")}
     except sqlite3.Error as error:

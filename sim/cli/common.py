@@ -8,9 +8,15 @@ traceback: a command raises :class:`BadInput` (or a scenario / policy error) and
 from __future__ import annotations
 
 import argparse
+import hashlib
+import logging
 import math
 import os
-from collections.abc import Callable
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -27,6 +33,53 @@ class BadInput(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+MAX_FOLDER_NAME = 80
+"""Longest name of a default output folder (file systems allow 255 bytes; paths get long)."""
+
+
+def folder_name(text: str) -> str:
+    """``text`` (a scenario name, a file stem) as one safe folder name: letters, digits, ``.``,
+    ``_`` and ``-`` only (every other run of characters becomes ``-``, so a ``/`` or ``..`` cannot
+    leave the output folder), no leading dot, at most :data:`MAX_FOLDER_NAME` characters. A name
+    that had to be changed or cut ends in 8 hex digits of its SHA-256, so two names never share
+    a folder by accident."""
+    cleaned = re.sub(r"[^\w.-]+", "-", text).strip("-.").replace("..", "-") or "scenario"
+    if cleaned == text and len(cleaned) <= MAX_FOLDER_NAME:
+        return cleaned
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{cleaned[:MAX_FOLDER_NAME - 9].rstrip('-.')}-{digest}"
+
+
+def default_output(kind: str, name: str, seed: int | None = None) -> Path:
+    """The default output folder of a command: ``out/KIND-NAME[-seedSEED]``, always inside ``out/``."""
+    suffix = f"-seed{seed}" if seed is not None else ""
+    return Path("out") / f"{kind}-{folder_name(name)}{suffix}"
+
+
+class _StderrLines(logging.Handler):
+    """Writes each log message as one line to the current ``sys.stderr``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(record.getMessage(), file=sys.stderr)
+
+
+@contextmanager
+def warnings_on_stderr() -> Iterator[None]:
+    """While a command runs, the warnings ordercycle logs (a damaged result record run again …)
+    are printed on stderr as they are, one line each (``warning: path: reason``)."""
+    logger = logging.getLogger("ordercycle")
+    handler, propagate, level = _StderrLines(logging.WARNING), logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate = False
+    if logger.level == logging.NOTSET or logger.level > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = propagate, level
 
 
 def split_outside_brackets(text: str, separator: str = ",") -> list[str]:

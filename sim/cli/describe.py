@@ -10,6 +10,7 @@ from ordercycle.policies.base import describe_params
 from ordercycle.policies.registry import registry
 from ordercycle.scenarios.loader import load
 from ordercycle.scenarios.schema import Scenario
+from ordercycle.sim.cli.common import BadInput
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
@@ -25,6 +26,12 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         from ordercycle.sim.snapshot import snapshot_of_scenario
 
         snapshot_of_scenario(scenario)
+    from ordercycle.sim.experiments.replications import ExperimentError, check_objective, kpi_names
+
+    try:  # the KPI names depend on the company (utilization.<centre>, by_segment.<id>): a one-day run
+        check_objective(scenario, kpi_names(scenario))
+    except ExperimentError as error:
+        raise BadInput(error.problems) from None
     print(f"{args.file}: valid scenario {scenario.name!r}")
     return 0
 

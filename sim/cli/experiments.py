@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ordercycle.sim.cli.common import BadInput, executor_from, number, progress_bars
+from ordercycle.sim.cli.common import BadInput, default_output, executor_from, number, progress_bars
 
 HEADLINE_KPIS = [
     "on_time_delivery_rate",
@@ -86,7 +86,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.horizon is not None:
         scenario = override(scenario, horizon_days=args.horizon)
     sets = load_sets(args.sets) if args.sets else None
-    out = Path(args.out or f"out/compare-{scenario.name}-seed{args.seed}")
+    out = Path(args.out) if args.out else default_output("compare", scenario.name, args.seed)
     executor = executor_from(args)
     started = time.perf_counter()
     try:
@@ -145,7 +145,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         scenario = override(scenario, horizon_days=args.horizon)
     grid = load_grid(args.grid)
     sets = load_sets(args.sets) if args.sets else None
-    out = Path(args.out or f"out/sweep-{scenario.name}-seed{args.seed}")
+    out = Path(args.out) if args.out else default_output("sweep", scenario.name, args.seed)
     executor = executor_from(args)
     started = time.perf_counter()
     try:
@@ -251,7 +251,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     if args.horizon is not None:
         scenario = override(scenario, horizon_days=args.horizon)
     space = load_space(args.space)
-    out = Path(args.out or f"out/optimise-{scenario.name}-seed{args.seed}")
+    out = Path(args.out) if args.out else default_output("optimise", scenario.name, args.seed)
     for flag, value, least in (
         ("--trials", args.trials, 1),
         ("--reps", args.reps, 2),

@@ -17,8 +17,9 @@ import importlib
 import sys
 
 from ordercycle.policies.base import PolicyParameterError
+from ordercycle.policies.input_files import InputFileError
 from ordercycle.scenarios.loader import ScenarioError
-from ordercycle.sim.cli.common import EXIT_BAD_INPUT, BadInput
+from ordercycle.sim.cli.common import EXIT_BAD_INPUT, BadInput, warnings_on_stderr
 
 # One module per command group, in the order of the help text. Each has
 # ``register(commands)``, which adds parsers to the sub-parser action and sets ``func``
@@ -45,10 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ordercycle`` console script."""
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (ScenarioError, PolicyParameterError, BadInput) as error:
-        for line in error.problems:
-            print(f"error: {line}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    with warnings_on_stderr():
+        try:
+            return int(args.func(args))
+        except (ScenarioError, PolicyParameterError, BadInput, InputFileError) as error:
+            for line in error.problems:
+                print(f"error: {_bounded(line)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+
+
+MAX_LINE = 1000
+"""Longest problem line printed: a message naming hostile input never floods the terminal."""
+
+
+def _bounded(line: str) -> str:
+    return line if len(line) <= MAX_LINE else f"{line[:MAX_LINE]}… ({len(line) - MAX_LINE:,} more characters)"
 

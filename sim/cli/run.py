@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ordercycle.scenarios.loader import load, override
-from ordercycle.sim.cli.common import BadInput, parse_policy_overrides
+from ordercycle.sim.cli.common import BadInput, default_output, parse_policy_overrides
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -29,7 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if prepaid:  # nor orders on prepayment terms (docs/twin.md)
             raise BadInput([f"--snapshot-at: a state snapshot holds no orders on prepayment terms yet, and "
                             f"{field} puts some of them on such terms" for field in prepaid])
-    out = Path(args.out) if args.out else Path("out") / f"run-{scenario.name}-seed{args.seed}"
+    out = Path(args.out) if args.out else default_output("run", scenario.name, args.seed)
     with run_progress(f"simulating {scenario.name}", scenario.horizon_days, args.quiet) as progress:
         result = simulate(scenario, seed=args.seed, progress=progress, snapshot_at=args.snapshot_at)
     write_outputs(result, out)

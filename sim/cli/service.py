@@ -14,6 +14,7 @@ import importlib.util
 import ipaddress
 import json
 import os
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,12 +33,14 @@ SUMMARY_COLUMNS = ("set", "kpi", "n", "mean", "std", "ci_low", "ci_high", "diff_
 
 
 def _read_json(path: Path) -> Any:
-    if not path.is_file():
+    from ordercycle.policies.input_files import InputFileError, read_json
+
+    if not path.exists():
         raise BadInput([f"{path}: missing (is this a results directory of `ordercycle compare`?)"])
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise BadInput([f"{path}: not JSON ({error})"]) from None
+        return read_json(path)
+    except InputFileError as error:
+        raise BadInput(error.problems) from None
 
 
 def _read_experiment(results: Path) -> dict[str, Any]:
@@ -78,7 +81,8 @@ def _check_scenario(experiment: dict[str, Any], where: Path) -> None:
                         f"scenario it records ({computed[:12]}…): the results were edited"])
 
 
-def _summary_rows(results: Path, set_name: str) -> list[dict[str, Any]]:
+def _summary_rows(results: Path) -> dict[str, list[dict[str, Any]]]:
+    """The rows of ``summary.parquet`` by set, sorted by KPI."""
     import pandas as pd
 
     path = results / "summary.parquet"
@@ -91,11 +95,12 @@ def _summary_rows(results: Path, set_name: str) -> list[dict[str, Any]]:
     missing = [column for column in SUMMARY_COLUMNS if column not in table.columns]
     if missing:
         raise BadInput([f"{path}: missing columns {', '.join(missing)}"])
-    rows = table[table["set"] == set_name][list(SUMMARY_COLUMNS)].sort_values("kpi")
-    if rows.empty:
-        raise BadInput([f"{path}: no rows for set {set_name!r}: no evidence to export"])
-    return [{key: (value.item() if hasattr(value, "item") else value) for key, value in row.items()}
-            for row in rows.to_dict(orient="records")]
+    by_set: dict[str, list[dict[str, Any]]] = {}
+    for name, rows in table[list(SUMMARY_COLUMNS)].groupby("set", sort=False):
+        by_set[str(name)] = [{key: (value.item() if hasattr(value, "item") else value)
+                              for key, value in row.items()}
+                             for row in rows.sort_values("kpi").to_dict(orient="records")]
+    return by_set
 
 
 def _created_at() -> str:
@@ -113,9 +118,14 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
     built from it answers only those routes); the evidence, about the whole set as it was
     simulated, records which were shipped.
 
+    Before anything is written, the evidence is verified
+    (:func:`~ordercycle.sim.experiments.evidence.check_evidence`): every set's policies are
+    those whose replications it cites, every cited record is in the result store and the
+    summary is computed from them. The bundle's evidence records the run keys.
+
     Raises:
         BadInput: naming the file and field at fault (missing files, no winner, unknown
-            set, edited results, unknown policy or bad parameter).
+            set, edited results or evidence, unknown policy or bad parameter).
     """
     from ordercycle.policies.base import PolicyParameterError
     from ordercycle.policies.bundle import make_bundle
@@ -141,6 +151,10 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
         where = results / "experiment.json"
         raise BadInput([f"--set {set_name}: no such policy set in {where} (sets: {known})"])
     _check_scenario(experiment, results / "experiment.json")
+    summary = _summary_rows(results)
+    if set_name not in summary:
+        where = results / "summary.parquet"
+        raise BadInput([f"{where}: no rows for set {set_name!r}: no evidence to export"])
     entry = next((row for row in ranking["ranking"] if row.get("set") == set_name), None)
     evidence = {
         "source": {"kind": "compare", "results_dir": str(results.resolve()), "selected_by": selected_by,
@@ -151,14 +165,15 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
         "confidence": experiment["confidence"],
         "objective": ranking.get("objective"), "rank": entry, "winner": ranking["winner"],
         "ranking": ranking["ranking"],
-        "summary": _summary_rows(results, set_name),
+        "summary": summary[set_name],
+        "run_keys": experiment.get("run_keys"),
     }
     policies = experiment["sets"][set_name]
     if decisions is not None:
         policies = _subset(policies, decisions, results / "experiment.json", set_name)
         evidence["source"]["decisions"] = sorted(policies)
     try:
-        return make_bundle(
+        document = make_bundle(
             policies, scenario=experiment["scenario"],
             scenario_name=experiment["scenario_name"], scenario_hash=experiment["scenario_hash"],
             evidence=evidence, package_version=package_version(), created_at=_created_at(),
@@ -167,6 +182,12 @@ def export_bundle(results_dir: str | Path, set_name: str | None = None,
         where = results / "experiment.json"
         raise BadInput([f"{where}: sets.{set_name}.{line.removeprefix('policies.')}"
                         for line in error.problems]) from None
+    from ordercycle.sim.experiments.evidence import check_evidence
+
+    problems = check_evidence(results, experiment, summary)
+    if problems:
+        raise BadInput(problems)
+    return document
 
 
 def _subset(policies: Any, decisions: list[str], where: Path, set_name: str) -> dict[str, Any]:
@@ -247,19 +268,20 @@ SERVE_CONFIG_ENV = "ORDERCYCLE_SERVE_CONFIG"
 """How ``serve --workers N`` hands its options to the worker processes (JSON of the parsed
 options; the token itself stays in its environment variable or file)."""
 SERVE_OPTIONS = ("bundle", "shadow", "db", "synchronous", "token_env", "token_file", "max_body_bytes",
-                 "max_items", "snapshot", "promise_scenario", "promise_max_reps")
+                 "max_items", "snapshot", "promise_scenario", "promise_max_reps", "host", "body_timeout",
+                 "header_timeout")
 """The options of ``serve`` a worker needs to build the application."""
 WORKER_START_SECONDS = 120
 """How long uvicorn's supervisor waits for a new worker to be ready (it imports the package
 and loads the bundle: seconds on a busy machine) before it keeps the old one."""
 
 
-def _token(args: argparse.Namespace) -> str | None:
-    """The bearer token: from ``--token-file`` (surrounding whitespace, e.g. the file's final
-    newline, stripped) or from the environment variable ``--token-env`` names."""
+def _token_text(args: argparse.Namespace) -> tuple[str | None, str]:
+    """The raw bearer token text and where it came from: ``--token-file`` or the environment
+    variable ``--token-env`` names (never both)."""
     from_env = os.environ.get(args.token_env) or None
     if not args.token_file:
-        return from_env
+        return from_env, f"${args.token_env}"
     if from_env is not None:
         raise BadInput([f"--token-file {args.token_file}: ${args.token_env} is set too; give the token "
                         "one way"])
@@ -272,17 +294,37 @@ def _token(args: argparse.Namespace) -> str | None:
     if len(raw) > MAX_TOKEN_FILE_BYTES:
         raise BadInput([f"--token-file {path}: larger than {MAX_TOKEN_FILE_BYTES} bytes: not a token file"])
     try:
-        token = raw.decode("utf-8").strip()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadInput([f"--token-file {path}: not UTF-8 text"]) from None
-    if not token:
+    if not text.strip():
         raise BadInput([f"--token-file {path}: empty"])
-    return token
+    return text, f"--token-file {path}"
 
 
-def build_app(args: argparse.Namespace) -> Any:
+def service_tokens(args: argparse.Namespace, quiet: bool = False) -> tuple[str, ...]:
+    """The bearer tokens of ``serve`` (from ``--token-file`` or ``--token-env``; several,
+    comma-separated, for rotation), checked for the ``--host`` it binds, printing a warning
+    for each token whose surrounding whitespace (a secret file's final newline) was removed."""
+    from ordercycle.policies.service.tokens import parse_tokens, public_problems
+
+    text, where = _token_text(args)
+    tokens, warnings, problems = parse_tokens(text, where)
+    for warning in warnings if not quiet else ():
+        print(f"warning: {warning}", file=sys.stderr)
+    if not is_loopback(args.host):
+        if not tokens and not problems:
+            problems.append(f"--host {args.host}: refusing to listen beyond loopback without a bearer token; "
+                            f"set the environment variable {args.token_env} or give --token-file")
+        problems += public_problems(tokens, where, args.host)
+    if problems:
+        raise BadInput(problems)
+    return tokens
+
+
+def build_app(args: argparse.Namespace, tokens: tuple[str, ...]) -> Any:
     """The decision service's application for the options of ``serve`` (bundles loaded and
-    verified, the token read, the promise-risk estimator built).
+    verified, the promise-risk estimator built): every input read before the log is opened.
 
     Raises:
         BadInput: naming the option at fault.
@@ -291,9 +333,10 @@ def build_app(args: argparse.Namespace) -> Any:
 
     live = _load_bundle(args.bundle, "")
     shadow = _load_bundle(args.shadow, "--shadow") if args.shadow else None
-    settings = ServiceSettings(db_path=args.db, token=_token(args), max_body_bytes=args.max_body_bytes,
-                               max_items=args.max_items, synchronous=args.synchronous)
     estimator = _promise_estimator(args, live) if args.snapshot else None
+    settings = ServiceSettings(db_path=args.db, token=tokens[0] if tokens else None, tokens=tokens[1:],
+                               max_body_bytes=args.max_body_bytes, max_items=args.max_items,
+                               synchronous=args.synchronous, body_timeout=args.body_timeout)
     return create_app(live, settings, shadow, promise_risk=estimator, promise_max_reps=args.promise_max_reps)
 
 
@@ -303,8 +346,12 @@ def serve_app() -> Any:
     supervisor, which replaces the workers one by one, deploys the bundle file's new content
     without downtime. A bundle that does not load stops the new worker with its ``path:
     reason`` lines in the log; the supervisor then keeps the old workers serving."""
+    from ordercycle.policies.service.server import HeaderDeadlineH11
+
     try:
-        return build_app(argparse.Namespace(**json.loads(os.environ[SERVE_CONFIG_ENV])))
+        args = argparse.Namespace(**json.loads(os.environ[SERVE_CONFIG_ENV]))
+        HeaderDeadlineH11.header_timeout = args.header_timeout  # this worker's protocol class
+        return build_app(args, service_tokens(args, quiet=True))
     except BadInput as error:
         for line in error.problems:
             print(f"ordercycle serve: worker not started: {line}", file=sys.stderr, flush=True)
@@ -313,10 +360,10 @@ def serve_app() -> Any:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """``ordercycle serve bundle.json``: the decision service under uvicorn."""
-    import uvicorn
-
+    from ordercycle.policies.service import server
     from ordercycle.policies.service.log import DecisionLogError, open_log
     from ordercycle.policies.service.log_postgres import masked
+    from ordercycle.policies.service.server import ServerLimits
 
     problems = []
     if not 0 <= args.port <= 65535:
@@ -330,37 +377,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for option, module in (("--http", args.http), ("--loop", args.loop)):
         if module in ("httptools", "uvloop") and importlib.util.find_spec(module) is None:
             problems.append(f"{option} {module}: not installed (pip install 'ordercycle[fast]')")
-    token = _token(args)
-    if token is None and not is_loopback(args.host):
-        problems.append(f"--host {args.host}: refusing to listen beyond loopback without a bearer token; "
-                        f"set the environment variable {args.token_env} or give --token-file")
+    for option, value in (("--header-timeout", args.header_timeout), ("--body-timeout", args.body_timeout)):
+        if not 0 < value <= 3600:
+            problems.append(f"{option}: must be between 0 and 3600 seconds, got {value:g}")
+    if not 1 <= args.keep_alive <= 3600:
+        problems.append(f"--keep-alive: must be between 1 and 3600 seconds, got {args.keep_alive}")
+    if args.limit_concurrency < 1:
+        problems.append(f"--limit-concurrency: must be >= 1, got {args.limit_concurrency}")
     if problems:
         raise BadInput(problems)
+    tokens = service_tokens(args)
+    app = build_app(args, tokens)  # in the workers' case too: every input error here, before the log
+    live, shadow = app.state.live, app.state.shadow
     try:
         open_log(args.db, args.synchronous).close()
     except DecisionLogError as error:
         raise BadInput([f"--db {line}" for line in error.problems]) from None
-    app = build_app(args)  # in the workers' case too: every error here, before any worker starts
-    live, shadow = app.state.live, app.state.shadow
     source = f"--token-file {args.token_file}" if args.token_file else f"${args.token_env}"
-    auth = f"bearer token from {source}" if token else "none (loopback only)"
+    count = f"{len(tokens)} bearer tokens" if len(tokens) > 1 else "bearer token"
+    auth = f"{count} from {source}" if tokens else "none (loopback only)"
     shadowing = f"; shadow bundle {shadow.content_hash[:12]}" if shadow else ""
     workers = (f"; {args.workers} workers (SIGHUP: reload the bundle, worker by worker)"
                if args.workers > 1 else "")
     print(f"serving bundle {live.content_hash[:12]} ({', '.join(sorted(live.policies))}) on "
           f"http://{args.host}:{args.port}{shadowing}; decision log {masked(str(args.db))}; auth: {auth}"
           f"{workers}", file=sys.stderr)
-    options: dict[str, Any] = {"host": args.host, "port": args.port, "log_level": args.log_level,
-                               "access_log": False, "proxy_headers": True,
-                               "forwarded_allow_ips": args.forwarded_allow_ips, "http": args.http,
-                               "loop": args.loop}
+    limits = ServerLimits(header_timeout=args.header_timeout, keep_alive=args.keep_alive,
+                          limit_concurrency=args.limit_concurrency)
+    options: dict[str, Any] = {"proxy_headers": True, "forwarded_allow_ips": args.forwarded_allow_ips,
+                               "loop": args.loop, "http": args.http}
     if args.workers == 1:
-        uvicorn.run(app, **options)
+        server.serve(app, args.host, args.port, limits, args.log_level, **options)
         return 0
     del app
     os.environ[SERVE_CONFIG_ENV] = json.dumps({name: getattr(args, name) for name in SERVE_OPTIONS})
-    uvicorn.run("ordercycle.sim.cli.service:serve_app", factory=True, workers=args.workers,
-                timeout_worker_healthcheck=WORKER_START_SECONDS, **options)
+    server.serve_workers("ordercycle.sim.cli.service:serve_app", args.workers, args.host, args.port, limits,
+                         args.log_level, start_seconds=WORKER_START_SECONDS, **options)
     return 0
 
 
@@ -431,6 +483,8 @@ def cmd_decisions(args: argparse.Namespace) -> int:
             columns = list(COLUMNS)
     except DecisionLogError as error:
         raise BadInput(error.problems) from None
+    except sqlite3.Error as error:  # a damaged database page, text that is not UTF-8
+        raise BadInput([f"{args.db}: cannot read the decision log ({error})"]) from None
     if args.format == "csv":  # the JSON columns as compact JSON text
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
@@ -458,6 +512,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         report = replay(args.db, candidate, filters)
     except DecisionLogError as error:
         raise BadInput(error.problems) from None
+    except sqlite3.Error as error:
+        raise BadInput([f"{args.db}: cannot read the decision log ({error})"]) from None
     if args.format == "json":
         print(json.dumps(report.as_dict(), indent=2, sort_keys=True, default=str))
         return 0
@@ -517,9 +573,19 @@ def register(commands: Any) -> None:
     serve.add_argument("--shadow", metavar="BUNDLE",
                        help="also decide every request with this bundle; log both")
     serve.add_argument("--token-env", default="ORDERCYCLE_TOKEN",
-                       help="environment variable holding the bearer token (default ORDERCYCLE_TOKEN)")
+                       help="environment variable holding the bearer token, or several separated by "
+                            "commas for rotation (default ORDERCYCLE_TOKEN)")
     serve.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024,
                        help="largest request body accepted (default 4 MiB)")
+    serve.add_argument("--header-timeout", type=float, default=10.0,
+                       help="seconds a client has to send a request's line and headers (default 10)")
+    serve.add_argument("--body-timeout", type=float, default=15.0,
+                       help="seconds a client has to send a request's body (default 15)")
+    serve.add_argument("--keep-alive", type=int, default=5,
+                       help="seconds an idle connection stays open between requests (default 5)")
+    serve.add_argument("--limit-concurrency", type=int, default=64,
+                       help="open connections or running requests beyond which the service answers "
+                            "503 (default 64)")
     serve.add_argument("--max-items", type=int, default=10_000,
                        help="longest list accepted in a request (default 10000)")
     serve.add_argument("--synchronous", choices=["normal", "full"], default="normal",

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ordercycle.sim.cli.common import BadInput, executor_from, progress_bars
+from ordercycle.sim.cli.common import BadInput, default_output, executor_from, progress_bars
 
 DEFAULT_OCEL_START = "2026-01-01T00:00:00"
 """Timestamp of day 0 in an OCEL export of a scenario without ``calendars``."""
@@ -28,7 +28,13 @@ def cmd_export_ocel(args: argparse.Namespace) -> int:
         raise BadInput([f"{run}: not a run folder of `ordercycle run` (missing {', '.join(missing)})"])
     products, start_text = None, args.start
     if (run / "run.json").exists():
-        scenario = json.loads((run / "run.json").read_text(encoding="utf-8"))["scenario"]
+        from ordercycle.policies.input_files import read_json
+
+        record = read_json(run / "run.json")
+        scenario = record.get("scenario") if isinstance(record, dict) else None
+        if not isinstance(scenario, dict) or not isinstance(scenario.get("products"), list):
+            raise BadInput([f"{run / 'run.json'}: scenario.products: missing (not a run record of "
+                            "`ordercycle run`)"])
         products = scenario["products"]
         if start_text is None and scenario.get("calendars"):
             start_text = scenario["calendars"]["start_date"]  # the run's own day 0
@@ -112,7 +118,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         executor.close()
     console = format_validation(result)
     print(console)
-    out = Path(args.out) if args.out else Path("out") / f"validate-{scenario.name}"
+    out = Path(args.out) if args.out else default_output("validate", scenario.name)
     summary = {k: v for k, v in result.items() if k != "samples"}
     html_text = validation_html(result, console)
     write_texts_atomic({out / "validation.json": json_text(summary), out / "validation.html": html_text})
@@ -156,7 +162,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     bundles = _bundles(args.bundle)
     scenario = load(args.scenario) if args.scenario else bundle_scenario(bundles[0])
     snapshot = read_snapshot(args.snapshot, scenario)
-    out = Path(args.out or f"out/whatif-{Path(args.snapshot).stem}-seed{args.seed}")
+    out = Path(args.out) if args.out else default_output("whatif", Path(args.snapshot).stem, args.seed)
     executor = executor_from(args)
     try:
         comparison = whatif(snapshot, bundles, scenario, days=args.days, reps=args.reps, seed=args.seed,

@@ -76,6 +76,13 @@ class Comparison:
     confidence: float
     replications_used: int
     open_kpis: list[str] = field(default_factory=list)
+    run_keys: dict[str, list[str]] = field(default_factory=dict)
+    """Set name -> the content keys of its replications, in replication order (the result
+    records the summary and the ranking are computed from)."""
+    first_replication: int = 0
+    """Number of the first replication (an optimisation confirms on fresh ones)."""
+    result_store: str = "runs"
+    """Where the result records are, relative to the results directory."""
 
     def winner(self) -> str | None:
         """The best feasible set, or None when no set keeps the constraints."""
@@ -168,8 +175,9 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
             break
         count = min(max_reps, count + step)
     ranking = rank_sets(replications, scenario.objective.weights, constraints, confidence)
+    run_keys = {name: [task.key for task in tasks if task.set_name == name] for name in full_sets}
     return Comparison(scenario, full_sets, reference, seed, replications, summary, ranking, errors, found,
-                      confidence, count, open_kpis)
+                      confidence, count, open_kpis, run_keys)
 
 
 def experiment_json(comparison: Comparison) -> dict[str, Any]:
@@ -194,6 +202,9 @@ def experiment_json(comparison: Comparison) -> dict[str, Any]:
         "unresolved_kpis": comparison.open_kpis,
         "failed_replications": len(comparison.errors),
         "package_version": package_version(),
+        "run_keys": comparison.run_keys,
+        "first_replication": comparison.first_replication,
+        "result_store": comparison.result_store,
     }
 
 

@@ -431,6 +431,10 @@ def optimise(
             Warmup(scenario.warmup_days, "scenario"),
             confidence,
             confirm_reps,
+            run_keys={name: [make_task(variant, name, r, seed).key for r in range(reps, reps + confirm_reps)]
+                      for name, variant in [(CURRENT, scenario), *finalists]},
+            first_replication=reps,
+            result_store="../runs",  # written to <out>/confirmation; the store is <out>/runs
         )
     return Study(
         trials_table,

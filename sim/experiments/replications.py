@@ -59,14 +59,28 @@ def _canonical(scenario: Scenario) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
+def task_key(scenario_json: str, replication: int, seed: int, series: bool = False,
+             version: str | None = None) -> str:
+    """The content key of a replication: what it simulates (the canonical scenario with its
+    policies), seed, replication number, whether it records warm-up series, and the package
+    version that computes it (default: this one). A result record is named by it, and an
+    experiment cites its replications by it."""
+    identity = json.dumps([scenario_json, seed, replication, series, version or package_version()])
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
+
+
 def make_task(
     scenario: Scenario, set_name: str, replication: int, seed: int, point: int = 0, series: bool = False
 ) -> ReplicationTask:
     """The task that simulates ``scenario`` (policies already set) as replication ``replication``."""
     scenario_json = _canonical(scenario)
-    identity = json.dumps([scenario_json, seed, replication, series, package_version()])
-    key = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
+    key = task_key(scenario_json, replication, seed, series)
     return ReplicationTask(key, set_name, replication, seed, scenario_json, point, series)
+
+
+def canonical_json(scenario: Scenario) -> str:
+    """The scenario as a replication's key sees it (its ``sets:`` section left out)."""
+    return _canonical(scenario)
 
 
 def flatten_kpis(kpis: Mapping[str, Any], prefix: str = "") -> dict[str, float]:

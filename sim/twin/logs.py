@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ordercycle.policies.input_files import InputFileError, check_file, read_yaml
 from ordercycle.scenarios.loader import format_validation_error
 from ordercycle.sim.eventlog import ACTIVITY_STEP
 from ordercycle.sim.twin.ocel import ID_TYPES, LEGACY_TYPES, OcelError, OcelTables, read_ocel
@@ -32,6 +32,10 @@ CASE_ATTRIBUTES = ("segment", "customer", "product", "quantity", "price", "promi
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
 MAX_LISTED = 5
+
+
+MAX_LOG_BYTES = 2 * 1024**3
+"""Largest event log read (a year of a large company's events is a few hundred MB)."""
 
 
 class LogError(ValueError):
@@ -101,11 +105,9 @@ def load_mapping(path: str | Path | None) -> Mapping:
         return Mapping()
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as error:
-        raise LogError([f"{path}: cannot read the mapping file: {error.strerror}"]) from None
-    except yaml.YAMLError as error:
-        raise LogError([f"{path}: not valid YAML: {error}".replace("\n", " ")]) from None
+        data = read_yaml(path) or {}
+    except InputFileError as error:
+        raise LogError(error.problems) from None
     try:
         return Mapping.model_validate(data)
     except ValidationError as error:
@@ -412,6 +414,10 @@ def read_log(path: str | Path, mapping: Mapping | None = None) -> CaseLog:
     path = Path(path)
     if not path.exists():
         raise LogError([f"{path}: no such log file"])
+    try:
+        check_file(path, MAX_LOG_BYTES)
+    except InputFileError as error:
+        raise LogError(error.problems) from None
     if path.suffix.lower() in (".csv", ".txt", ".parquet"):
         log = read_flat(path, mapping)
     else:

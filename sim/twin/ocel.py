@@ -21,8 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ordercycle.policies.input_files import InputFileError, read_json
 from ordercycle.sim.twin import ocel_lines
 
+MAX_OCEL_JSON_BYTES = 2 * 1024**3
+"""Largest OCEL 2.0 JSON log read."""
 STATIC_TIME = pd.Timestamp("1970-01-01")
 """Time of an attribute value that never changes (OCEL 2.0 convention)."""
 
@@ -461,9 +464,9 @@ def _parse_times(values: pd.Series, where: str, ids: pd.Series) -> pd.Series:
 
 def _read_json(path: Path) -> OcelTables:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise OcelError([f"{path}: not a readable JSON file: {error}"]) from None
+        document = read_json(path, MAX_OCEL_JSON_BYTES)
+    except InputFileError as error:
+        raise OcelError(error.problems) from None
     missing = [
         key
         for key in ("objectTypes", "eventTypes", "objects", "events")

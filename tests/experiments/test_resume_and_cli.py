@@ -69,6 +69,43 @@ def test_killed_experiment_resumes_to_the_uninterrupted_result(mm1_files, tmp_pa
     assert "Winner:" in resumed.stdout and "mean_lead_time_days" in resumed.stdout
 
 
+DAMAGED_RECORDS = [
+    (b'{"status": "ok", "kpis": {"profit": 1.0', "not valid JSON"),
+    (b'{"status": "ok", "kpis": {"profit": "\xff"}}', "not UTF-8 text (byte 0xff at offset 37)"),
+    ('{"status": "ok", "kpis": {}}'.encode("utf-16"), "UTF-16 text (byte-order mark)"),
+    (b"[" * 100_000, "nested deeper than 64 levels"),
+    (b'{"status": "ok", "kpis": {"profit": ' + b"9" * 5000 + b"}}", "an integer of 5,000 digits"),
+    (b"[1, 2, 3]", "must be a JSON object, got list"),
+    (b'{"status": "ok", "kpis": {"profit": "a lot"}}', "kpis.profit: must be a number or null, got str"),
+    (b'{"status": "ok"}', "kpis: must be a non-empty object of KPI values"),
+]
+
+
+@pytest.mark.parametrize(("content", "reason"), DAMAGED_RECORDS, ids=[r for _, r in DAMAGED_RECORDS])
+def test_a_damaged_record_is_run_again_with_a_warning_naming_it(mm1_files, tmp_path, capsys, content, reason):
+    scenario, sets = mm1_files
+    args = ["compare", str(scenario), "--sets", str(sets), "--reps", "2", "--seed", "3", "--quiet",
+            "--workers", "1", "--no-report"]
+    first, clean = tmp_path / "first", tmp_path / "clean"
+    assert main([*args, "--out", str(first)]) == 0
+    assert main([*args, "--out", str(clean)]) == 0
+    capsys.readouterr()
+    damaged = sorted((first / "runs").glob("*.json"))[1]
+    damaged.write_bytes(content)
+    assert main([*args, "--out", str(first)]) == 0  # every later resume works, not only this one
+    err = capsys.readouterr().err
+    assert f"warning: {damaged}: damaged result record ({reason}" in err, err
+    assert "running the replication again" in err and "Traceback" not in err
+    assert (damaged.parent / f"{damaged.name}.damaged").read_bytes() == content
+    for name in ("replications.parquet", "summary.parquet", "ranking.json"):
+        assert (first / name).read_bytes() == (clean / name).read_bytes(), f"{name} differs"
+    kpis = [json.dumps(json.loads((folder / "runs" / damaged.name).read_text())["kpis"])
+            for folder in (first, clean)]
+    assert kpis[0] == kpis[1]  # the replication was computed again (only its run time differs)
+    assert main([*args, "--out", str(first)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("sets", "expected"), [
     ({"sets": {"a": {}, "b": {"priority": "fastest"}}}, "sets.b.priority.name: unknown policy 'fastest'"),
     ({"sets": {"a": {}, "b": {"priorty": "edd"}}}, "sets.b.priorty: unknown key"),

@@ -15,6 +15,7 @@ from ordercycle.policies.bundle import BundleError, bundle_hash, load_bundle, ve
 from ordercycle.scenarios.loader import content_hash
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.cli import main
+from ordercycle.sim.experiments.evidence import expected_keys
 
 KPIS = ("profit", "on_time_delivery_rate")
 
@@ -38,7 +39,13 @@ def write_results(folder: Path, scenario: Scenario, winner: str | None = "inform
         "reference": "status-quo", "seed": 7, "replications": 5, "warmup_days": 30.0,
         "horizon_days": scenario.horizon_days, "confidence": 0.95, "package_version": "0.1.0",
     }
+    experiment["run_keys"] = {name: expected_keys(experiment, name) for name in sets}
     (folder / "experiment.json").write_text(json.dumps(experiment, indent=2))
+    (folder / "runs").mkdir()
+    for index, name in enumerate(sets):  # every replication of a set: the summary's mean
+        for key in experiment["run_keys"][name]:
+            record = {"status": "ok", "kpis": {kpi: 10.0 + index for kpi in KPIS}, "seconds": 1.0}
+            (folder / "runs" / f"{key}.json").write_text(json.dumps(record))
     rows = []
     for index, name in enumerate(sets):
         for kpi in KPIS:
@@ -128,6 +135,79 @@ def test_export_refuses_bad_results_clearly(change, expected, tmp_path, baseline
     assert "Traceback" not in err and not (tmp_path / "b.json").exists()
 
 
+# --- the evidence is bound to the policies (issue 18 item 3) -------------------------------
+
+
+def export_fails(results: Path, tmp_path: Path, capsys, *args: str) -> str:
+    """Run `ordercycle export RESULTS --winner`: it must exit 2 and write nothing; its stderr."""
+    out = tmp_path / "bundle.json"
+    assert main(["export", str(results), *(args or ("--winner",)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and not out.exists()
+    return err
+
+
+def edit_experiment(results: Path, edit) -> dict[str, Any]:
+    experiment = json.loads((results / "experiment.json").read_text())
+    edit(experiment)
+    (results / "experiment.json").write_text(json.dumps(experiment))
+    return experiment
+
+
+def test_the_bundle_records_the_run_keys_its_evidence_cites(results, tmp_path):
+    out = tmp_path / "bundle.json"
+    assert main(["export", str(results), "--winner", "--out", str(out)]) == 0
+    evidence = load_bundle(out).document["evidence"]
+    experiment = json.loads((results / "experiment.json").read_text())
+    assert evidence["run_keys"] == experiment["run_keys"]
+    assert len(evidence["run_keys"]["informed"]) == 5 and len(set(evidence["run_keys"]["informed"])) == 5
+
+
+@pytest.mark.parametrize("set_name", ["informed", "status-quo"])
+def test_an_experiment_whose_policies_were_edited_is_refused_naming_the_set(results, tmp_path, capsys,
+                                                                           set_name):
+    def edit(experiment):
+        experiment["sets"][set_name]["expedite"] = {"name": "top-tier", "params": {"max_per_period": 9}}
+
+    edit_experiment(results, edit)
+    err = export_fails(results, tmp_path, capsys)
+    assert (f"experiment.json: sets.{set_name}: its policies are not those of the replications it cites"
+            in err), err
+    assert "the ranking is no evidence for these policies" in err
+
+
+def test_rehashed_run_keys_of_edited_policies_name_the_missing_records(results, tmp_path, capsys):
+    def edit(experiment):
+        experiment["sets"]["informed"]["expedite"]["params"]["max_per_period"] = 9
+        experiment["run_keys"]["informed"] = expected_keys(experiment, "informed")
+
+    experiment = edit_experiment(results, edit)
+    err = export_fails(results, tmp_path, capsys)
+    first = experiment["run_keys"]["informed"][0]
+    assert f"runs/{first}.json: cannot read (No such file or directory) (a replication set 'informed' " \
+           "cites)" in err, err
+
+
+def test_an_edited_summary_or_a_damaged_record_is_refused(results, tmp_path, capsys):
+    experiment = json.loads((results / "experiment.json").read_text())
+    record = results / "runs" / f"{experiment['run_keys']['informed'][2]}.json"
+    record.write_text(json.dumps({"status": "ok", "kpis": {"profit": 99.0, "on_time_delivery_rate": 11.0}}))
+    err = export_fails(results, tmp_path, capsys)
+    assert "summary.parquet: set 'informed', KPI on_time_delivery_rate" not in err
+    assert "summary.parquet: set 'informed', KPI profit: n 5 and mean 11.0 are not those of its 5 cited " \
+           "replications (n 5, mean 28.6)" in err, err
+    record.write_bytes(b'{"status": "ok", "kpis": {"profit": \xff}}')
+    err = export_fails(results, tmp_path, capsys)
+    assert f"{record}: not UTF-8 text (byte 0xff at offset 36); save the file as UTF-8 (a replication " \
+           "set 'informed' cites)" in err, err
+
+
+def test_results_that_cite_no_replications_are_refused(results, tmp_path, capsys):
+    edit_experiment(results, lambda experiment: experiment.pop("run_keys"))
+    err = export_fails(results, tmp_path, capsys)
+    assert "experiment.json: run_keys: missing: the results do not cite their replications" in err
+
+
 # --- loading and its refusals ------------------------------------------------------------
 
 
@@ -185,8 +265,39 @@ def test_unreadable_bundles_are_refused_with_the_file_named(tmp_path):
         load_bundle(missing)
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    with pytest.raises(BundleError, match="broken.json: not JSON"):
+    with pytest.raises(BundleError, match="broken.json: not valid JSON"):
         load_bundle(broken)
+
+
+HOSTILE_FILES = [
+    (b'{"kind": "caf\xe9"}', "not UTF-8 text (byte 0xe9 at offset 13); save the file as UTF-8"),
+    ('{"kind": "x"}'.encode("utf-16"), "UTF-16 text (byte-order mark); save the file as UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 64 levels"),
+    (b'{"seed": ' + b"7" * 5000 + b"}", "an integer of 5,000 digits (at most 30 are read)"),
+]
+
+
+@pytest.mark.parametrize(("content", "reason"), HOSTILE_FILES, ids=["latin-1", "utf-16", "deep", "digits"])
+@pytest.mark.parametrize("role", ["serve", "serve --shadow", "export experiment.json", "export ranking.json"])
+def test_hostile_bundle_and_results_files_exit_2_naming_the_file(results, tmp_path, baseline, capsys, role,
+                                                                 content, reason):
+    good = write_bundle(bundle_document(baseline), tmp_path / "good.json")
+    hostile = tmp_path / "hostile.json"
+    hostile.write_bytes(content)
+    db = tmp_path / "log.sqlite"
+    if role == "serve":
+        argv = ["serve", str(hostile), "--db", str(db)]
+    elif role == "serve --shadow":
+        argv = ["serve", str(good), "--shadow", str(hostile), "--db", str(db)]
+    else:
+        hostile = results / role.split()[1]
+        hostile.write_bytes(content)
+        argv = ["export", str(results), "--winner", "--out", str(tmp_path / "b.json")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    prefix = "--shadow " if role == "serve --shadow" else ""
+    assert err == f"error: {prefix}{hostile}: {reason}\n", err
+    assert not db.exists() and not (tmp_path / "b.json").exists()
 
 
 def test_export_of_a_real_compare_run_deploys_the_chosen_set(tmp_path, baseline):
@@ -195,7 +306,8 @@ def test_export_of_a_real_compare_run_deploys_the_chosen_set(tmp_path, baseline)
 
     scenario = override(baseline, horizon_days=20, warmup_days=2)
     sets = {"status-quo": {}, "due-dates": {"priority": "edd", "expedite": {"name": "never"}}}
-    results = write_comparison(compare(scenario, sets, reps=2, seed=1), tmp_path / "compare")
+    comparison = compare(scenario, sets, reps=2, seed=1, out=tmp_path / "compare")
+    results = write_comparison(comparison, tmp_path / "compare")
     out = tmp_path / "bundle.json"
     assert main(["export", str(results), "--set", "due-dates", "--out", str(out)]) == 0
     bundle = load_bundle(out)
@@ -204,6 +316,9 @@ def test_export_of_a_real_compare_run_deploys_the_chosen_set(tmp_path, baseline)
     assert bundle.document["scenario_hash"] == content_hash(scenario)
     assert bundle.document["evidence"]["replications"] == 2
     assert {row["set"] for row in bundle.document["evidence"]["summary"]} == {"due-dates"}
+    assert bundle.document["evidence"]["run_keys"] == comparison.run_keys
+    assert all((results / "runs" / f"{key}.json").is_file() for keys in comparison.run_keys.values()
+               for key in keys)
     winner = json.loads((results / "ranking.json").read_text())["winner"]
     code = main(["export", str(results), "--winner", "--out", str(tmp_path / "winner.json")])
     assert code == (0 if winner else 2)

@@ -153,7 +153,23 @@ def _write_json(tmp_path, document) -> object:
 
 def test_ocel_json_that_is_not_json(tmp_path, capsys):
     path = _write_json(tmp_path, '{"objectTypes": [')
-    _assert_refused(*_calibrate(tmp_path, path, capsys), "not a readable JSON file", "line 1")
+    _assert_refused(*_calibrate(tmp_path, path, capsys), "not valid JSON", "line 1")
+
+
+def test_ocel_json_nested_too_deep_or_not_utf8(tmp_path, capsys):
+    path = _write_json(tmp_path, "[" * 100_000)
+    _assert_refused(*_calibrate(tmp_path, path, capsys), f"{path}: nested deeper than 64 levels")
+    path.write_bytes(b'{"objectTypes": "\xff"}')
+    _assert_refused(*_calibrate(tmp_path, path, capsys), f"{path}: not UTF-8 text (byte 0xff at offset 17)")
+
+
+def test_a_log_that_is_not_a_regular_file_is_not_read(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "log.csv"
+    os.mkfifo(fifo)  # pandas would wait for a writer forever
+    expected = f"{fifo}: not a regular file (a device, pipe or socket)"
+    _assert_refused(*_calibrate(tmp_path, fifo, capsys), expected)
 
 
 def test_ocel_json_missing_keys(tmp_path, capsys):
