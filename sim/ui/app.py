@@ -34,6 +34,8 @@ from ordercycle.sim.ui.progress import ProgressReader
 from ordercycle.sim.ui.workspace import Workspace
 
 COOKIE = "ordercycle_workbench"
+REFUSED_HEADER = "X-Workbench-Refused"
+"""Set on a page that shows a form again with its problems."""
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 STEPS = (("scenario", "1 · Scenario"), ("sets", "2 · Policy sets"), ("run", "3 · Run"),
          ("runs", "4 · Results"), ("deploy", "5 · Deploy"))
@@ -71,10 +73,18 @@ class Workbench:
     templates: Jinja2Templates
 
     def page(self, request: Request, template: str, context: dict[str, Any],
-             status: int = 200) -> HTMLResponse:
-        """A rendered page."""
-        return self.templates.TemplateResponse(request, template, {"steps": STEPS, **context},
-                                               status_code=status)
+             status: int = 200, refused: bool = False) -> HTMLResponse:
+        """A rendered page; ``refused``: a form shown again with its problems.
+
+        A refused form is answered 200 with the header ``X-Workbench-Refused: 1``: it is the page
+        the browser shows, its problems are in it (``role=alert``), and a 4xx document would be
+        logged by the browser as a console error.
+        """
+        response = self.templates.TemplateResponse(request, template, {"steps": STEPS, **context},
+                                                   status_code=status)
+        if refused:
+            response.headers[REFUSED_HEADER] = "1"
+        return response
 
     def results_text(self) -> str:
         """The results folder as commands name it."""

@@ -48,13 +48,13 @@ def _see(path: str) -> RedirectResponse:
 def _scenario_page(workbench: Workbench, request: Request, draft: Draft, *,
                    form: dict[str, str] | None = None,
                    problems: dict[str, list[str]] | None = None, source_problems: list[str] | None = None,
-                   saved: bool = False, status: int = 200) -> HTMLResponse:
+                   saved: bool = False, refused: bool = False) -> HTMLResponse:
     """The scenario page; ``form`` holds submitted values to show again beside their problems."""
     return workbench.page(request, "scenario.html", {
         "step": "scenario", "draft": draft, "builtin": BUILTIN, "company": company_in_words(draft.company()),
         "groups": lever_groups(draft.data, draft.demand_scale), "form": form or {},
         "problems": problems or {}, "source_problems": source_problems or [], "saved": saved,
-    }, status)
+    }, refused=refused)
 
 
 @router.get("/scenario", response_class=HTMLResponse)
@@ -77,7 +77,7 @@ async def choose_scenario(request: Request, workbench: WorkbenchDep) -> Response
             workbench.workspace.start_from(str(form.get("builtin", "baseline")))
     except ScenarioError as error:
         return _scenario_page(workbench, request, workbench.workspace.draft(), source_problems=error.problems,
-                              status=422)
+                              refused=True)
     return _see("/scenario?saved=1")
 
 
@@ -88,7 +88,7 @@ async def set_levers(request: Request, workbench: WorkbenchDep) -> Response:
     draft = workbench.workspace.draft()
     result = apply_levers(draft.data, form, draft.demand_scale)
     if not result.valid:
-        return _scenario_page(workbench, request, draft, form=form, problems=result.problems, status=422)
+        return _scenario_page(workbench, request, draft, form=form, problems=result.problems, refused=True)
     draft.data, draft.demand_scale = result.data, float(result.demand_scale)
     workbench.workspace.save(draft)
     return _see("/scenario?saved=1")
@@ -98,7 +98,7 @@ async def set_levers(request: Request, workbench: WorkbenchDep) -> Response:
 
 
 def _sets_page(workbench: Workbench, request: Request, draft: Draft, *, problems: list[str] | None = None,
-               status: int = 200, message: str = "") -> HTMLResponse:
+               refused: bool = False, message: str = "") -> HTMLResponse:
     words = describe_sets(draft.company(), draft.sets)
     changes = {name: [(kind, *change_of(draft.sets, name, kind)) for kind in DECISIONS  # type: ignore[misc]
                       if change_of(draft.sets, name, kind) is not None] for name in draft.sets["sets"]}
@@ -107,7 +107,7 @@ def _sets_page(workbench: Workbench, request: Request, draft: Draft, *, problems
         "decisions": DECISIONS, "in_force": dict(zip(DECISIONS, (policy_line(kind, *_choice(draft, kind))
                                                                 for kind in DECISIONS), strict=True)),
         "builtin_sets": list(builtin_sets_files()), "problems": problems or [], "message": message,
-    }, status)
+    }, refused=refused)
 
 
 def _choice(draft: Draft, kind: str) -> tuple[str, dict[str, Any]]:
@@ -129,7 +129,7 @@ async def add_set(request: Request, workbench: WorkbenchDep) -> Response:
     name = form.get("name", "").strip()
     problem = check_set_name(draft.sets, name)
     if problem:
-        return _sets_page(workbench, request, draft, problems=[problem], status=422)
+        return _sets_page(workbench, request, draft, problems=[problem], refused=True)
     copy_from = form.get("copy_from", "")
     draft.sets["sets"][name] = dict(draft.sets["sets"].get(copy_from, {}))
     workbench.workspace.save(draft)
@@ -180,13 +180,13 @@ async def load_sets(request: Request, workbench: WorkbenchDep) -> Response:
                 raise ScenarioError([f"builtin: no packaged sets file {label!r}"])
             draft.sets = sets_from_yaml(files[label].read_text(encoding="utf-8"), label)
     except ScenarioError as error:
-        return _sets_page(workbench, request, draft, problems=error.problems, status=422)
+        return _sets_page(workbench, request, draft, problems=error.problems, refused=True)
     workbench.workspace.save(draft)
     return _see("/sets")
 
 
 def _policy_page(workbench: Workbench, request: Request, draft: Draft, set_name: str, decision: str,
-                 policy: str, values: dict[str, str], problems: dict[str, list[str]], status: int = 200
+                 policy: str, values: dict[str, str], problems: dict[str, list[str]], refused: bool = False
                  ) -> HTMLResponse:
     from ordercycle.policies.registry import lookup
 
@@ -194,7 +194,7 @@ def _policy_page(workbench: Workbench, request: Request, draft: Draft, set_name:
         "step": "sets", "set_name": set_name, "decision": decision, "policy": policy,
         "summary": lookup(decision, policy).summary, "fields": param_fields(decision, policy),
         "values": values, "problems": problems, "draft": draft,
-    }, status)
+    }, refused=refused)
 
 
 def _parse_choice(choice: str) -> tuple[str, str]:
@@ -209,10 +209,11 @@ def policy_form(request: Request, set_name: str, choice: str,
     draft = workbench.workspace.draft()
     decision, policy = _parse_choice(choice)
     if set_name not in draft.sets["sets"]:
-        return _sets_page(workbench, request, draft, problems=[f"sets.{set_name}: no such set"], status=404)
+        return _sets_page(workbench, request, draft, problems=[f"sets.{set_name}: no such set"],
+                          refused=True)
     if decision not in DECISIONS:
         return _sets_page(workbench, request, draft, problems=[f"choice: unknown decision {decision!r}"],
-                          status=422)
+                          refused=True)
     if policy == "":  # keep the scenario's policy for this decision
         draft.sets["sets"][set_name].pop(decision, None)
         workbench.workspace.save(draft)
@@ -222,7 +223,7 @@ def policy_form(request: Request, set_name: str, choice: str,
         given = current[1] if current and current[0] == policy else {}
         fields = param_fields(decision, policy)
     except PolicyParameterError as error:
-        return _sets_page(workbench, request, draft, problems=error.problems, status=422)
+        return _sets_page(workbench, request, draft, problems=error.problems, refused=True)
     values = {f.name: param_text(given[f.name]) if f.name in given else f.default for f in fields}
     return _policy_page(workbench, request, draft, set_name, decision, policy, values, {})
 
@@ -234,14 +235,15 @@ async def set_policy(request: Request, set_name: str, workbench: WorkbenchDep) -
     draft = workbench.workspace.draft()
     decision, policy = form.get("decision", ""), form.get("policy", "")
     if set_name not in draft.sets["sets"]:
-        return _sets_page(workbench, request, draft, problems=[f"sets.{set_name}: no such set"], status=404)
+        return _sets_page(workbench, request, draft, problems=[f"sets.{set_name}: no such set"],
+                          refused=True)
     try:
         params, problems = read_params(decision, policy, form)
     except PolicyParameterError as error:
-        return _sets_page(workbench, request, draft, problems=error.problems, status=422)
+        return _sets_page(workbench, request, draft, problems=error.problems, refused=True)
     if problems:
         values = {f.name: form.get(f.name, f.default) for f in param_fields(decision, policy)}
-        return _policy_page(workbench, request, draft, set_name, decision, policy, values, problems, 422)
+        return _policy_page(workbench, request, draft, set_name, decision, policy, values, problems, True)
     set_change(draft.sets, set_name, decision, policy, params)
     workbench.workspace.save(draft)
     return _see("/sets")

@@ -70,7 +70,7 @@ def _defaults(workbench: Workbench) -> dict[str, dict[str, str]]:
 
 
 def _run_page(workbench: Workbench, request: Request, *, kind: str = "", form: dict[str, str] | None = None,
-              problems: dict[str, list[str]] | None = None, status: int = 200) -> HTMLResponse:
+              problems: dict[str, list[str]] | None = None, refused: bool = False) -> HTMLResponse:
     draft = workbench.workspace.draft()
     values = _defaults(workbench)
     if kind and form is not None:
@@ -79,7 +79,7 @@ def _run_page(workbench: Workbench, request: Request, *, kind: str = "", form: d
     return workbench.page(request, "run.html", {
         "step": "run", "draft": draft, "values": values, "kind": kind, "problems": problems or {},
         "words": words, "keynotes": _keynotes(), "results": workbench.results_text(),
-    }, status)
+    }, refused=refused)
 
 
 @router.get("/run", response_class=HTMLResponse)
@@ -147,7 +147,7 @@ def _start(workbench: Workbench, request: Request, kind: str, folder: str, argv:
         workbench.jobs.start(workbench.settings.results / folder, kind, argv, params)
     except JobError as error:
         return _run_page(workbench, request, kind=page_kind, form=form, problems={"folder": [str(error)]},
-                         status=409)
+                         refused=True)
     return _see(f"/runs/{folder}")
 
 
@@ -164,7 +164,7 @@ async def start_compare(request: Request, workbench: WorkbenchDep) -> Response:
         for lines in words.problems.values():
             problems.setdefault("sets", []).extend(lines)
     if problems:
-        return _run_page(workbench, request, kind="compare", form=form, problems=problems, status=422)
+        return _run_page(workbench, request, kind="compare", form=form, problems=problems, refused=True)
     folder = workbench.settings.results / asked["folder"]
     shown = f"{workbench.results_text()}/{asked['folder']}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -192,7 +192,7 @@ async def start_keynote(request: Request, workbench: WorkbenchDep) -> Response:
         problems.setdefault("horizon", []).append(
             f"horizon: must be above the claim's warm-up of {claim.warmup_days:g} days, got {horizon:g}")
     if problems or claim is None:
-        return _run_page(workbench, request, kind="keynote", form=form, problems=problems, status=422)
+        return _run_page(workbench, request, kind="keynote", form=form, problems=problems, refused=True)
     shown = f"{workbench.results_text()}/{asked['folder']}"
     argv = ["ordercycle", "keynotes", "--only", claim.id, *_options(asked), "--out", shown]
     if horizon is not None:
@@ -219,7 +219,7 @@ async def start_sweep(request: Request, workbench: WorkbenchDep) -> Response:
         for lines in describe_sets(scenario, draft.sets).problems.values():
             problems.setdefault("sets", []).extend(lines)
     if problems:
-        return _run_page(workbench, request, kind="sweep", form=form, problems=problems, status=422)
+        return _run_page(workbench, request, kind="sweep", form=form, problems=problems, refused=True)
     draft.grid_text = grid_text
     workbench.workspace.save(draft)
     folder = workbench.settings.results / asked["folder"]
@@ -250,7 +250,7 @@ def _folder_or_404(workbench: Workbench, name: str) -> Any:
     return run_folder(workbench.settings.results, name, workbench.jobs)
 
 
-def _detail(workbench: Workbench, request: Request, folder: Any, export: Any = None, status: int = 200
+def _detail(workbench: Workbench, request: Request, folder: Any, export: Any = None, refused: bool = False
             ) -> HTMLResponse:
     comparison = folder.comparison_folder()
     shown = f"{workbench.results_text()}/{folder.name}"
@@ -259,14 +259,17 @@ def _detail(workbench: Workbench, request: Request, folder: Any, export: Any = N
     relative = shown + ("" if comparison in (None, folder.path) else f"/{comparison.name}")
     experiment = folder.experiment()
     keynote_reports = sorted(p.parent.name for p in folder.path.glob("K*/report.html"))
+    ranking: dict[str, Any] = {}
+    if comparison is not None and (comparison / "ranking.json").is_file():
+        ranking = json.loads((comparison / "ranking.json").read_text(encoding="utf-8"))
     return workbench.page(request, "result.html", {
         "step": "runs", "folder": folder, "progress": workbench.progress.read(folder.path, folder.record),
         "kpi_label": kpi_label, "command": reproduce_command(folder, workbench.results_text()),
         "downloads": folder.downloads(), "has_report": (folder.path / "report.html").is_file(),
         "keynote_reports": keynote_reports, "comparison": comparison, "bundle": bundle,
         "serve": serve_commands(f"{relative}/bundle.json", relative) if bundle else [],
-        "export": export, "experiment": experiment, "shown": shown,
-    }, status)
+        "export": export, "experiment": experiment, "shown": shown, "ranking": ranking,
+    }, refused=refused)
 
 
 @router.get("/runs/{name}", response_class=HTMLResponse)
@@ -310,7 +313,7 @@ async def resume_run(request: Request, name: str, workbench: WorkbenchDep) -> Re
         problems: dict[str, list[str]] = {}
         reps = _number(form, "reps", problems, whole=True, least=2)
         if problems or reps is None:
-            return _detail(workbench, request, folder, status=422)
+            return _detail(workbench, request, folder, refused=True)
         argv[argv.index("--reps") + 1], params["reps"] = str(reps), reps
     try:
         workbench.jobs.start(folder.path, folder.record.kind, argv, params)
@@ -352,7 +355,7 @@ async def export_run(request: Request, name: str, workbench: WorkbenchDep) -> Re
         shown += f"/{comparison.name}"
     exported = await run_in_threadpool(export_winner, comparison, form.get("set") or None,
                                        workbench.settings.python, workbench.settings.cwd, shown)
-    return _detail(workbench, request, folder, export=exported, status=200 if exported.ok else 422)
+    return _detail(workbench, request, folder, export=exported, refused=not exported.ok)
 
 
 @router.get("/deploy", response_class=HTMLResponse)
