@@ -30,6 +30,9 @@ from ordercycle.sim.ui.jobs import LOG, RECORD, JobRecord, Jobs, read_record, st
 DOWNLOADS = (
     ("report.html", "the report (one self-contained file)"),
     ("report.md", "its Markdown summary"),
+    ("keynotes.html", "the keynote report: a verdict per claim"),
+    ("keynotes.md", "its Markdown summary"),
+    ("verdicts.json", "the verdicts and the checks behind them"),
     ("summary.csv", "means, intervals and paired differences per set and KPI"),
     ("ranking.csv", "the ranking by the objective"),
     ("ranking.json", "the ranking with the winner"),
@@ -45,7 +48,9 @@ DOWNLOADS = (
     (LOG, "the run's output"),
 )
 """Files a result folder may offer for download, with what they are."""
-FINISHED_MARKER = {"compare": "ranking.json", "sweep": "summary.parquet", "keynotes": "report.html"}
+FINISHED_MARKER = {"compare": "ranking.json", "sweep": "summary.parquet", "keynotes": "keynotes.html"}
+REPORTS = ("report.html", "keynotes.html")
+"""The report files a result folder may have (a keynote run's is ``keynotes.html``)."""
 
 
 @dataclass
@@ -78,6 +83,10 @@ class RunFolder:
             return self.path
         found = sorted(p.parent for p in self.path.glob("K*/ranking.json"))
         return found[0] if len(found) == 1 else None
+
+    def report(self) -> str | None:
+        """The name of the folder's report file, or None while there is none."""
+        return next((name for name in REPORTS if (self.path / name).is_file()), None)
 
     def downloads(self) -> list[tuple[str, str]]:
         """``(file, what it is)`` for every downloadable file it has (reproducing files included)."""

@@ -25,6 +25,7 @@ from ordercycle.sim.ui.policy_sets import describe_sets, sets_yaml
 from ordercycle.sim.ui.progress import kpi_label
 from ordercycle.sim.ui.results import (
     DOWNLOADS,
+    REPORTS,
     export_winner,
     list_runs,
     read_bundle,
@@ -265,7 +266,7 @@ def _detail(workbench: Workbench, request: Request, folder: Any, export: Any = N
     return workbench.page(request, "result.html", {
         "step": "runs", "folder": folder, "progress": workbench.progress.read(folder.path, folder.record),
         "kpi_label": kpi_label, "command": reproduce_command(folder, workbench.results_text()),
-        "downloads": folder.downloads(), "has_report": (folder.path / "report.html").is_file(),
+        "downloads": folder.downloads(), "report": folder.report(),
         "keynote_reports": keynote_reports, "comparison": comparison, "bundle": bundle,
         "serve": serve_commands(f"{relative}/bundle.json", relative) if bundle else [],
         "export": export, "experiment": experiment, "shown": shown, "ranking": ranking,
@@ -337,7 +338,7 @@ def run_file(name: str, file: str, workbench: WorkbenchDep) -> Response:
             return Response("no such file", status_code=404, media_type="text/plain")
         return Response(text, media_type="application/yaml",
                         headers={"Content-Disposition": f'attachment; filename="{file}"'})
-    if base == "report.html":
+    if base in REPORTS:
         return FileResponse(path, media_type="text/html; charset=utf-8")
     return FileResponse(path, filename=f"{name}-{file.replace('/', '-')}")
 

@@ -217,3 +217,36 @@ def test_the_runs_page_lists_both(finished):
     client, _ = finished
     listing = client.get("/runs").text
     assert 'href="/runs/cmp"' in listing and "the workbench" in listing
+
+
+def test_a_keynote_claim_and_a_sweep_run_from_the_workbench(finished):
+    client, folder = finished
+    results = folder.parent
+    workbench = client.app.state.workbench
+    common = {"reps": "2", "workers": "1", "seed": "0", "confidence": "0.95"}
+    client.post(
+        "/run/keynote",
+        data={**common, "folder": "k4", "keynote": "K4", "horizon": "35", "no_conditions": "on"},
+    )
+    grid = "parameters:\n  staff.entry_clerks: [3, 4]\n"
+    client.post(
+        "/run/sweep", data={**common, "folder": "sw", "horizon_days": "20", "warmup_days": "5", "grid": grid}
+    )
+    assert workbench.jobs.wait(results / "k4", timeout=300) and workbench.jobs.wait(
+        results / "sw", timeout=300
+    )
+    keynote = client.get("/runs/k4").text
+    assert read_record(results / "k4").returncode == 0, (results / "k4" / "workbench.log").read_text()[-2000:]
+    assert (
+        'src="/runs/k4/files/keynotes.html"' in keynote and 'src="/runs/k4/files/K4/report.html"' in keynote
+    )
+    assert (
+        client.get("/runs/k4/files/K4/report.html").content
+        == (results / "k4" / "K4" / "report.html").read_bytes()
+    )
+    page = client.post("/runs/k4/export", data={"set": "edd"}).text
+    assert f"ordercycle serve {results}/k4/K4/bundle.json" in page
+    sweep = client.get("/runs/sw").text
+    assert read_record(results / "sw").returncode == 0, (results / "sw" / "workbench.log").read_text()[-2000:]
+    assert 'src="/runs/sw/files/report.html"' in sweep and "export-form" not in sweep
+    assert len(pd.read_parquet(results / "sw" / "points.parquet")) == 2
