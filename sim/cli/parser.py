@@ -5,7 +5,7 @@ Commands: ``run`` (one simulation, outputs and a KPI table), ``scenario schema``
 ``schedule`` (solve a job shop with CP-SAT), the experiments (``compare``, ``sweep``,
 ``optimise``), the twin (``export-ocel``, ``calibrate``, ``validate``, ``whatif``,
 ``promise-risk``), the decision service (``export``, ``serve``, ``decisions``,
-``replay``) and the reports (``report``, ``keynotes``).
+``replay``), the workbench (``ui``) and the reports (``report``, ``keynotes``).
 Bad input exits with code 2 and one line per problem (``path: reason``), never a
 traceback.
 """
@@ -29,7 +29,7 @@ from ordercycle.sim.cli.common import EXIT_BAD_INPUT, BadInput, warnings_on_stde
 COMMAND_MODULES: tuple[str, ...] = (
     "ordercycle.sim.cli.run", "ordercycle.sim.cli.describe", "ordercycle.sim.cli.schedule",
     "ordercycle.sim.cli.experiments", "ordercycle.sim.cli.twin", "ordercycle.sim.cli.service",
-    "ordercycle.sim.cli.reports",
+    "ordercycle.sim.cli.workbench", "ordercycle.sim.cli.reports",
 )
 
 

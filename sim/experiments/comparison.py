@@ -31,6 +31,7 @@ from ordercycle.sim.experiments.replications import (
     SCHEMA_VERSION,
     ExperimentError,
     Progress,
+    ReplicationTask,
     check_objective,
     kpi_names,
     make_task,
@@ -109,6 +110,15 @@ def detect_warmup(scenario: Scenario, reference: PolicySet, seed: int, pilots: i
     return Warmup(days, "mser-5", per_series, len(series), mean)
 
 
+def comparison_tasks(base: Scenario, sets: Mapping[str, PolicySet], reps: int, seed: int
+                     ) -> list[ReplicationTask]:
+    """The replications a comparison runs: every set for ``reps`` replications on ``base`` (the
+    scenario with its warm-up already set), in set order. Their keys name the result store's files,
+    so a reader (the workbench's live progress) finds a running comparison's replications by set."""
+    return [make_task(base.model_copy(update={"policies": policies}), name, r, seed)
+            for name, policies in sets.items() for r in range(reps)]
+
+
 def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None, *, reps: int = 10,
             seed: int = 0, executor: Executor | None = None, out: str | Path | None = None,
             confidence: float = 0.95, reference: str | None = None, warmup: float | str | None = None,
@@ -159,8 +169,7 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
     count = reps
     outcomes: dict[str, dict[str, Any]] = {}
     while True:
-        tasks = [make_task(base.model_copy(update={"policies": policies}), name, r, seed)
-                 for name, policies in full_sets.items() for r in range(count)]
+        tasks = comparison_tasks(base, full_sets, count, seed)
         new = [task for task in tasks if task.key not in outcomes]
         outcomes.update(run_tasks(new, executor, store, progress, f"compare ({count} replications per set)"))
         replications, errors = replication_tables(tasks, outcomes, found.days, set_order)
