@@ -39,8 +39,14 @@ def case_log_from_run(
     origin: pd.Timestamp,
     span_days: float,
     source: str = "simulation",
+    lines: pd.DataFrame | None = None,
+    shipment_lines: pd.DataFrame | None = None,
 ) -> CaseLog:
-    """The case view of a run's tables, as :func:`~ordercycle.sim.twin.logs.read_log` gives for its export."""
+    """The case view of a run's tables, as :func:`~ordercycle.sim.twin.logs.read_log` gives for its export.
+
+    With ``lines`` (``lines.parquet``) and ``shipment_lines`` the orders' lines and what each
+    package carries come too, as the OCEL export's items and packages give them.
+    """
     rows = events[events["order_id"].fillna(-1) > 0].reset_index(drop=True)
     frame = pd.DataFrame(
         {
@@ -63,6 +69,7 @@ def case_log_from_run(
     frame["quantity"] = rows["quantity"].astype("float64")
     frame["amount"] = rows["amount"].astype("float64")
     frame["row"] = np.arange(len(frame))
+    frame["event_id"] = (frame["row"] + 1).astype(str)
     cases = pd.DataFrame(
         {
             "segment": orders["segment"].astype("string").to_numpy(),
@@ -74,7 +81,26 @@ def case_log_from_run(
         },
         index=pd.Index("order:" + orders["order_id"].astype(str), name="case_id"),
     )
-    return CaseLog(frame, cases, origin, span_days, source)
+    items = contents = None
+    if lines is not None and len(lines):
+        items = pd.DataFrame({
+            "line_id": "item:" + lines["line_id"].astype(str),
+            "case_id": "order:" + lines["order_id"].astype(str),
+            "product": lines["product_id"].astype("string"),
+            "quantity": lines["quantity"].astype(float),
+            "price": lines["unit_price"].astype(float),
+            "line": lines["line_number"].astype(float),
+        })
+    if shipment_lines is not None and len(shipment_lines):
+        contents = pd.DataFrame({
+            "shipment_id": "package:" + shipment_lines["shipment_id"].astype(str),
+            "line_id": "item:" + shipment_lines["line_id"].astype(str),
+            "case_id": "order:" + shipment_lines["order_id"].astype(str),
+        })
+    counts = frame["activity"].value_counts()
+    return CaseLog(frame, cases, origin, span_days, source, lines=items, contents=contents,
+                   totals={str(k): int(v) for k, v in counts.items()},
+                   mapped={str(k): str(k) for k in counts.index}, source_format="simulation")
 
 
 def log_metrics(log: CaseLog, days: float) -> dict[str, Any]:
