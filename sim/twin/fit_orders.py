@@ -113,10 +113,12 @@ def _lines_of(log: CaseLog, members: pd.Index) -> pd.DataFrame:
     if log.lines is not None:
         lines = log.lines[log.lines["case_id"].isin(members)].copy()
         single = lines.groupby("case_id")["line_id"].transform("size") == 1
-        for attr in ("quantity", "product"):  # an item without attributes: its order's, if it is its only one
-            if attr in cases:
-                gap = lines[attr].isna() & single
-                lines.loc[gap, attr] = lines.loc[gap, "case_id"].map(cases[attr]).to_numpy()
+        lines["quantity"] = pd.to_numeric(lines["quantity"], errors="coerce").astype(float)
+        lines["product"] = lines["product"].astype("string")
+        for attr, kind in (("quantity", float), ("product", "string")):  # an item without attributes:
+            gap = lines[attr].isna() & single  # its order's, if it is the order's only line
+            if attr in cases and gap.any():
+                lines[attr] = lines[attr].where(~gap, lines["case_id"].map(cases[attr]).astype(kind))
         return lines
     quantity = cases["quantity"] if "quantity" in cases else pd.Series(np.nan, index=members)
     if quantity.isna().all():

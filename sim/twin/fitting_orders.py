@@ -229,37 +229,45 @@ def fit_transit(samples: np.ndarray | list[float]) -> TransitFit:
                    "delay_days": {"dist": "fixed", "value": 0.0}, "aic": c.aic} for c in single.candidates]
     if n >= 100:
         low_bound = float(np.min(x))
+        body = x[x <= np.quantile(x, 0.9)]
+        tail = max(float(np.mean(x[x > np.quantile(x, 0.9)])) - float(body.mean()), 0.1)
+        counts, edges = np.histogram(body, bins=30)
+        peak = float((edges[np.argmax(counts)] + edges[np.argmax(counts) + 1]) / 2)
         for family in ("triangular", "lognormal", "gamma"):
-            body = x[x <= np.quantile(x, 0.9)]
-            if family == "triangular":
-                start = [2.0, math.log(max(np.median(body) - low_bound, 1e-3)),
-                         math.log(max(body.max() - np.median(body), 1e-3))]
+            if family == "triangular":  # several starts: the likelihood has local optima at its corners
+                tops = (float(np.quantile(x, 0.9)), float(np.quantile(x, 0.97)), float(body.max()))
+                starts = [[2.0, math.log(max(peak - low_bound, 1e-3)), math.log(max(q - peak, 1e-3))]
+                          for q in tops]
             else:
-                start = [math.log(body.mean()), math.log(max(body.std() / body.mean(), 0.05))]
-            tail = float(np.mean(x[x > np.quantile(x, 0.9)])) - float(body.mean())
-            start += [math.log(0.9 / 0.1), math.log(max(tail, 0.1))]
+                starts = [[math.log(body.mean()), math.log(max(body.std() / body.mean(), 0.05))]]
+            best = None
+            for start in starts:
+                theta = np.array(start + [math.log(0.9 / 0.1), math.log(tail)])
 
-            def negative_loglik(theta: np.ndarray, family: str = family) -> float:
-                if np.any(np.abs(theta) > 25):
-                    return 1e300
-                main = _main_spec(family, theta[:-2], low_bound)
-                r = 1 / (1 + math.exp(-theta[-2]))
-                density = (r * scipy_distribution(main).pdf(x)
-                           + (1 - r) * _delayed_density(main, math.exp(theta[-1]), x))
-                return -float(np.sum(np.log(np.maximum(density, 1e-300))))
+                def negative_loglik(theta: np.ndarray, family: str = family) -> float:
+                    if np.any(np.abs(theta) > 25):
+                        return 1e300
+                    main = _main_spec(family, theta[:-2], low_bound)
+                    r = 1 / (1 + math.exp(-theta[-2]))
+                    density = (r * scipy_distribution(main).pdf(x)
+                               + (1 - r) * _delayed_density(main, math.exp(theta[-1]), x))
+                    return -float(np.sum(np.log(np.maximum(density, 1e-300))))
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = optimize.minimize(negative_loglik, np.array(start), method="Nelder-Mead",
-                                           options={"xatol": 1e-5, "fatol": 1e-6, "maxiter": 3000})
-            if not math.isfinite(result.fun) or result.fun >= 1e299:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    result = optimize.minimize(negative_loglik, theta, method="Nelder-Mead",
+                                               options={"xatol": 1e-5, "fatol": 1e-6, "maxiter": 3000})
+                better = best is None or result.fun < best.fun
+                if math.isfinite(result.fun) and result.fun < 1e299 and better:
+                    best = result
+            if best is None:
                 continue
             main = {k: (_round(v) if k != "dist" else v)
-                    for k, v in _main_spec(family, result.x[:-2], low_bound).items()}
+                    for k, v in _main_spec(family, best.x[:-2], low_bound).items()}
             candidates.append({"form": f"{family}+delay", "transit_days": main,
-                               "reliability": _round(1 / (1 + math.exp(-result.x[-2]))),
-                               "delay_days": {"dist": "exponential", "mean": _round(math.exp(result.x[-1]))},
-                               "aic": 2 * len(start) + 2 * float(result.fun)})
+                               "reliability": _round(1 / (1 + math.exp(-best.x[-2]))),
+                               "delay_days": {"dist": "exponential", "mean": _round(math.exp(best.x[-1]))},
+                               "aic": 2 * len(best.x) + 2 * float(best.fun)})
     candidates.sort(key=lambda c: c["aic"])
     chosen = candidates[0] if candidates else {
         "transit_days": single.chosen, "reliability": 1.0, "delay_days": {"dist": "fixed", "value": 0.0}}
