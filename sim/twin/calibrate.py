@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pydantic import BaseModel
+
 from ordercycle.scenarios.loader import parse
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.twin.calibration import HOURS_PER_DAY, TASKS, WAITS, Calibration, pair_durations
@@ -50,26 +52,40 @@ SEGMENT_FIELDS = ("customers", "importance", "price_sensitivity", "lead_time_sen
                   "desired_lead_days", "invoice_rhythm", "logistics_provider", "return_window_days")
 
 
-def _leaves(data: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The parameters of a scenario at the granularity the report lists them: ``section.id.field``."""
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+def _fields(model: BaseModel, prefix: str) -> list[tuple[str, Any]]:
+    return [(f"{prefix}.{name}", _plain(getattr(model, name))) for name in type(model).model_fields
+            if name != "id"]
+
+
+def _leaves(scenario: Scenario) -> list[tuple[str, Any]]:
+    """The parameters of a scenario at the granularity the report lists them: ``section.id.field``
+    (every field, defaults included)."""
     rows: list[tuple[str, Any]] = []
     for section in ("segments", "products", "work_centres", "logistics_providers"):
-        for item in data.get(section) or []:
-            rows += [(f"{section}.{item['id']}.{key}", value) for key, value in item.items() if key != "id"]
+        for item in getattr(scenario, section):
+            rows += _fields(item, f"{section}.{item.id}")
     for section in ("task_hours", "staff", "quality", "planning", "costs", "information", "policies"):
-        rows += [(f"{section}.{key}", value) for key, value in (data.get(section) or {}).items()]
-    calendars = data.get("calendars")
-    if calendars:
-        rows += [(f"calendars.{key}", value) for key, value in calendars.items()]
-    rows += [("objective", data.get("objective")), ("goodwill", data.get("goodwill"))]
+        rows += _fields(getattr(scenario, section), section)
+    if scenario.calendars is not None:
+        rows += _fields(scenario.calendars, "calendars")
+    rows += [("objective", _plain(scenario.objective)), ("goodwill", _plain(scenario.goodwill))]
     return rows
 
 
-def _parameters(data: dict[str, Any], record: Calibration) -> None:
+def _parameters(scenario: Scenario, record: Calibration) -> None:
     """Every parameter of the twin with its source (fitted or base) and why."""
-    segment_ids = {s["id"] for s in data["segments"]}
     record.parameters = []
-    for path, value in _leaves(data):
+    for path, value in _leaves(scenario):
         parts = path.split(".")
         fitted_key = path
         if parts[0] == "segments" and f"segments.{parts[1]}.{parts[2]}" not in record.fitted:
@@ -85,8 +101,6 @@ def _parameters(data: dict[str, Any], record: Calibration) -> None:
         record.parameters.append({"path": path, "source": "base", "value": value,
                                   "why": why or BASE_REASONS.get(parts[0], "the log does not show it")})
     record.from_base = sorted(p["path"] for p in record.parameters if p["source"] == "base")
-    if not segment_ids:
-        record.notes.append("the twin has no segment")
 
 
 def calibrate(log: CaseLog, base: Scenario, name: str | None = None) -> tuple[Scenario, Calibration]:
@@ -108,9 +122,11 @@ def calibrate(log: CaseLog, base: Scenario, name: str | None = None) -> tuple[Sc
             "activities not mapped to the cycle (not used): "
             + ", ".join(f"{k} ({v})" for k, v in log.unmapped.items())
         )
+    if data.get("calendars"):  # the base's calendars on the log's dates (the twin's day 0 is its first day)
+        data["calendars"]["start_date"] = log.origin.date().isoformat()
+    transit_fits(log, data, record)  # first: the promises quotes carried include the carriers' transit
     segment_fits(log, base, data, record)
     task_fits(log, data, record)
-    transit_fits(log, data, record)
     resource_fits(log, data, record)
     weekday = any(s["arrivals"].get("weekday_profile") for s in data["segments"])
     calendar_fits(log, data, record, weekday)
@@ -124,6 +140,6 @@ def calibrate(log: CaseLog, base: Scenario, name: str | None = None) -> tuple[Sc
     )
     data["sets"] = {}
     scenario = parse(data)
-    _parameters(scenario.model_dump(mode="json"), record)
+    _parameters(scenario, record)
     record.close(log)
     return scenario, record

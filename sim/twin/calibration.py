@@ -173,3 +173,15 @@ def use_pairs(record: Calibration, log: CaseLog, paired: pd.DataFrame, purpose: 
         return
     ids = set(paired["event_id"].astype(str)) | set(paired["end_event_id"].astype(str))
     record.use(log.events[log.events["event_id"].astype(str).isin(ids)], purpose)
+
+
+def settled(starts: pd.Series, days: pd.Series, end: float, level: float = 0.99) -> pd.Series:
+    """Mask of the durations whose start is early enough for the log to show their end.
+
+    A duration that starts near the log's end and is long is missing from the log (its end
+    comes later): the shortest are over-represented. Keeping only the starts at least the
+    ``level`` quantile of the observed durations before ``end`` removes most of that bias.
+    """
+    if not len(days):
+        return pd.Series(dtype=bool)
+    return starts <= end - float(days.quantile(level))

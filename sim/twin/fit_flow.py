@@ -27,6 +27,7 @@ from ordercycle.sim.twin.calibration import (
     WAITS,
     Calibration,
     pair_durations,
+    settled,
     use_pairs,
 )
 from ordercycle.sim.twin.fitting import MIN_SAMPLES, fit_distribution
@@ -47,18 +48,48 @@ CALENDAR_TOLERANCE = 0.02
 """Share of a pool's task starts outside its calendar above which the report warns."""
 
 
+TASK_POOLS = {"sales_contact": "sales_reps", "cost_estimation": "estimators", "order_entry": "entry_clerks",
+              "selection_junior": "junior_staff", "selection_senior": "senior_managers",
+              "expedite_request": "sales_reps", "invoicing": "billing_clerks",
+              "dispute_rework": "billing_clerks", "return_approval": "returns_staff",
+              "refund": "finance_clerks"}
+"""The staff pool that does each office task (a return's approval: the ``within-window`` policy's)."""
+
+
+def pool_calendars(data: dict[str, Any]) -> dict[str, Any]:
+    """Resource -> its working calendar in the (base) scenario ``data``, on the log's dates."""
+    from types import SimpleNamespace
+
+    from ordercycle.scenarios.schema import Calendars
+
+    if not data.get("calendars"):
+        return {}
+    return scenario_calendars(SimpleNamespace(calendars=Calendars.model_validate(data["calendars"])))
+
+
 def task_fits(log: CaseLog, data: dict[str, Any], record: Calibration) -> None:
-    """Office task hours from start-to-end pairs; the waits between steps, reported."""
+    """Office task hours from start-to-end pairs, counted in the pool's working time; the waits, reported.
+
+    A person of a pool on a calendar pauses a task at closing and resumes it at the next
+    opening, so a task begun at 16:00 and ended at 08:30 the next day took one hour of work:
+    the hours fitted are the open hours of the pool's calendar between start and end.
+    """
+    calendars = pool_calendars(data)
     for task, (starts, ends, key, pool) in TASKS.items():
         paired = pair_durations(log, starts, ends, key, pool)
         hours = paired["days"].to_numpy() * HOURS_PER_DAY
+        calendar = calendars.get(TASK_POOLS[task])
+        if calendar is not None and len(paired):
+            hours = np.array([calendar.open_days(a, b) for a, b in zip(paired["time"], paired["end"],
+                                                                      strict=True)]) * HOURS_PER_DAY
         fit = fit_distribution(hours)
         record.statistics[f"task_hours.{task}"] = fit.to_json()
         record.samples[f"task_hours.{task}"] = hours.tolist()
         if fit.n >= MIN_SAMPLES:
             data["task_hours"][task] = fit.chosen
             record.fit(f"task_hours.{task}", fit.chosen,
-                       f"{fit.n} pairs {'/'.join(starts)} → {'/'.join(ends)} (AIC)")
+                       f"{fit.n} pairs {'/'.join(starts)} → {'/'.join(ends)} (AIC)"
+                       + (f", hours open on calendar {calendar.name!r}" if calendar is not None else ""))
             use_pairs(record, log, paired, f"task_hours.{task}")
         elif fit.n:
             record.keep(f"task_hours.{task}", f"only {fit.n} start–end pairs in the log")
@@ -89,6 +120,7 @@ def task_fits(log: CaseLog, data: dict[str, Any], record: Calibration) -> None:
 def transit_fits(log: CaseLog, data: dict[str, Any], record: Calibration) -> None:
     """Transit days per logistics provider: on-schedule distribution, reliability and delays."""
     paired = pair_durations(log, ("shipment_dispatched",), ("shipment_delivered",), "shipment_id")
+    paired = paired[settled(paired["time"], paired["days"], log.span_days, 0.999)]  # seen delivered
     providers = {p["id"]: p for p in data["logistics_providers"]}
     if paired.empty:
         for provider in providers:

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import optimize
 
 from ordercycle.scenarios.schema import Scenario
-from ordercycle.sim.twin.calibration import Calibration, pair_durations, use_pairs
+from ordercycle.sim.twin.calibration import Calibration, pair_durations, settled, use_pairs
 from ordercycle.sim.twin.fitting import MIN_SAMPLES, fit_arrivals, fit_distribution, fit_order_size
 from ordercycle.sim.twin.fitting_orders import (
     WEEKDAYS,
@@ -162,28 +162,84 @@ def _acceptance_utility(probability: float, offsets: np.ndarray) -> float:
     return float(optimize.brentq(gap, -30, 30))
 
 
-def _acceptance_offsets(base: Scenario, segment: dict[str, Any], cases: pd.DataFrame) -> np.ndarray:
+def _published_transit(data: dict[str, Any], segment: dict[str, Any]) -> float:
+    """The transit the base's pricing policy adds to its promises (0 unless it publishes one)."""
+    from ordercycle.scenarios.distributions import delayed_quantile
+    from ordercycle.scenarios.schema import LogisticsProvider
+
+    pricing = data.get("policies", {}).get("pricing") or {}
+    level = (data.get("information") or {}).get("carrier_transit_quantile")
+    adds = pricing.get("name") in ("list-price", "tier-discount") and (pricing.get("params") or {}).get(
+        "add_transit")
+    if level is None or not adds:
+        return 0.0
+    spec = next(p for p in data["logistics_providers"] if p["id"] == segment["logistics_provider"])
+    provider = LogisticsProvider.model_validate(spec)
+    return float(delayed_quantile(provider.transit_days, provider.reliability, provider.delay_days, level))
+
+
+def _acceptance_offsets(base: Scenario, data: dict[str, Any], segment: dict[str, Any],
+                        lines: pd.DataFrame, cases: pd.Index) -> np.ndarray:
     """Per quote, the utility the logit loses to price and promised lead.
 
-    The log shows no promise for a lost quote, so every quote is taken to promise the
-    product's ``standard_lead_days`` (what the list-price policy promises) and no debrief
-    bonus; see docs/twin.md for when that biases ``base_utility``.
+    An order's price ratio is its amount over its amount at list prices (the lines'), its
+    promise the longest of its lines' standard lead times plus the transit the base's
+    pricing policy publishes (``add_transit``): what the list-price policy quotes. The log
+    shows no promise for a lost quote, so other promises (load-dependent ones) and debrief
+    bonuses are absorbed into ``base_utility``; see docs/twin.md.
     """
     products = {p.id: p for p in base.products}
     desired = float(segment["desired_lead_days"])
-    offsets = []
-    for row in cases.itertuples():
-        product = products.get(str(getattr(row, "product", "")))
-        if product is None:
-            offsets.append(0.0)
+    transit = _published_transit(data, segment)
+    known = lines[lines["product"].isin(list(products)) & lines["case_id"].isin(cases)]
+    listed = known["product"].map(lambda p: products[p].list_price)
+    lead = known["product"].map(lambda p: products[p].standard_lead_days)
+    quantity = known["quantity"].fillna(1.0)
+    price = known["price"].fillna(listed)
+    grouped = known.assign(value=quantity * price, listed=quantity * listed, lead=lead).groupby("case_id")
+    ratio = (grouped["value"].sum() / grouped["listed"].sum()).reindex(cases).fillna(1.0)
+    promise = (grouped["lead"].max() + transit).reindex(cases).fillna(desired)
+    offsets = (float(segment["price_sensitivity"]) * (ratio - 1)
+               + float(segment["lead_time_sensitivity"]) * (promise - desired) / desired)
+    return offsets.to_numpy() if len(offsets) else np.asarray([0.0])
+
+
+def _remembered(log: CaseLog, data: dict[str, Any], answers: pd.DataFrame) -> np.ndarray:
+    """Per answered quote, the utility its customer's remembered grievances take (base's ``goodwill``).
+
+    The grievances the log shows: late deliveries (the order's delivery — ``order_delivered``,
+    else its last package — after its promised date) and disputed invoices. Without them the
+    fitted ``base_utility`` would absorb the customers' mean grudge.
+    """
+    goodwill = data.get("goodwill")
+    if not goodwill or "customer" not in log.cases or not len(answers):
+        return np.zeros(len(answers))
+    delivered = log.activity("order_delivered").groupby("case_id")["time"].min()
+    if delivered.empty:
+        delivered = log.activity("shipment_delivered").groupby("case_id")["time"].max()
+    grudges = []
+    if "promised_date" in log.cases:
+        promised = log.cases["promised_date"].reindex(delivered.index)
+        late = delivered[delivered > promised + 1e-9]
+        grudges.append(pd.DataFrame({"case_id": late.index, "time": late.to_numpy(),
+                                     "penalty": float(goodwill.get("late_delivery", 0.0))}))
+    disputed = log.activity("invoice_disputed")
+    grudges.append(pd.DataFrame({"case_id": disputed["case_id"].to_numpy(),
+                                 "time": disputed["time"].to_numpy(),
+                                 "penalty": float(goodwill.get("wrong_invoice", 0.0))}))
+    table = pd.concat(grudges, ignore_index=True)
+    table["customer"] = table["case_id"].map(log.cases["customer"])
+    memory = float(goodwill.get("memory_days", 90.0))
+    by_customer = {c: rows for c, rows in table.dropna(subset=["customer"]).groupby("customer")}
+    penalties = []
+    for case, time in zip(answers["case_id"], answers["time"], strict=True):
+        rows = by_customer.get(log.cases["customer"].get(case))
+        if rows is None:
+            penalties.append(0.0)
             continue
-        price = getattr(row, "price", float("nan"))
-        ratio = price / product.list_price if price == price and price else 1.0
-        offsets.append(
-            float(segment["price_sensitivity"]) * (ratio - 1)
-            + float(segment["lead_time_sensitivity"]) * (product.standard_lead_days - desired) / desired
-        )
-    return np.asarray(offsets if offsets else [0.0])
+        remembered = (rows["time"] < time) & (rows["time"] + memory > time)
+        penalties.append(float(rows.loc[remembered, "penalty"].sum()))
+    return np.asarray(penalties)
 
 
 def _payments(log: CaseLog, members: pd.Index, terms: float, record: Calibration, name: str) -> dict:
@@ -197,8 +253,10 @@ def _payments(log: CaseLog, members: pd.Index, terms: float, record: Calibration
     billed = bills.assign(paid=bills["invoice_id"].map(first_paid)).dropna(subset=["paid"])
     billed = billed[billed["time"] <= billed["paid"] + 1e-9]
     last_bill = billed.groupby("invoice_id")["time"].max()
-    days = (first_paid.reindex(last_bill.index) - last_bill).to_numpy()
-    record.use(billed, f"segments.{name}.payment_delay_days")
+    waited = first_paid.reindex(last_bill.index) - last_bill
+    last_bill = last_bill[settled(last_bill, waited, log.span_days)]  # invoices the log sees paid
+    days = waited.reindex(last_bill.index).to_numpy()
+    record.use(billed[billed["invoice_id"].isin(last_bill.index)], f"segments.{name}.payment_delay_days")
     record.use(paid[paid["invoice_id"].isin(last_bill.index)], f"segments.{name}.payment_delay_days")
     early = float(np.mean(days < terms - 0.5)) if len(days) else 0.0
     fitted_terms = terms if early <= 0.02 else max(0.0, math.floor(float(np.quantile(days, 0.01))))
@@ -340,7 +398,8 @@ def segment_fits(log: CaseLog, base: Scenario, data: dict[str, Any], record: Cal
             if response_fit.n >= MIN_SAMPLES:
                 target["response_days"] = response_fit.chosen
             if quoted >= MIN_SAMPLES and lost:
-                offsets = _acceptance_offsets(base, target, cases.loc[answers["case_id"]])
+                offsets = _acceptance_offsets(base, data, target, lines, pd.Index(answers["case_id"]))
+                offsets = offsets + _remembered(log, data, answers)
                 target["base_utility"] = _round(_acceptance_utility(accepted / quoted, offsets))
             elif not quoting:
                 target["base_utility"] = ALWAYS_ACCEPTED
@@ -368,7 +427,7 @@ def segment_fits(log: CaseLog, base: Scenario, data: dict[str, Any], record: Cal
                        f"{'lines' if log.lines is not None else 'orders'} (AIC)")
         if mix:
             record.fit(f"{prefix}.product_mix", mix, f"{mix_stats['method']}, {mix_stats['orders']} orders")
-            stats["product_mix"] = mix_stats["shares"]
+            stats["product_mix"] = mix_stats
         if lines_fit is not None:
             stats["lines_per_order"] = lines_fit.to_json()
             if lines_fit.n >= MIN_SAMPLES:

@@ -46,6 +46,9 @@ class MeasurePlan:
     products: tuple[str, ...]
     refused: tuple[tuple[str, str], ...] = field(default=())
     """(measure, why it is not judged)."""
+    aliases: tuple[tuple[str, str], ...] = field(default=())
+    """(cycle activity, the one the log records it as): a log with one payment activity records a
+    prepayment as a payment, so the replications' prepayments are counted as payments too."""
     notes: tuple[str, ...] = field(default=())
 
 
@@ -86,15 +89,20 @@ def plan_for(log: CaseLog) -> MeasurePlan:
     products = ()
     if log.lines is not None and log.lines["product"].notna().any():
         products = tuple(sorted(log.lines["product"].dropna().astype(str).unique()))
+    aliases = ()
+    if "payment_received" in present and "prepayment_received" not in present:
+        aliases = (("prepayment_received", "payment_received"),)
     return MeasurePlan(present, end, "inquiry_received" if "inquiry_received" in present else None, start,
                        delivered_by, bool(lines), packages, segments, products, tuple(refused),
-                       tuple(scratch.notes))
+                       aliases, tuple(scratch.notes))
 
 
 def restrict(log: CaseLog, plan: MeasurePlan) -> CaseLog:
     """The log as the plan sees it: its activities only, its window, the cases that arrived in it."""
-    inside = log.events["activity"].isin(plan.activities) & (log.events["time"] <= plan.days + 1e-9)
-    events = log.events[inside]
+    events = log.events
+    if plan.aliases:
+        events = events.assign(activity=events["activity"].replace(dict(plan.aliases)))
+    events = events[events["activity"].isin(plan.activities) & (events["time"] <= plan.days + 1e-9)]
     first = events.groupby("case_id")["time"].min()
     if plan.arrival is not None:
         arrived = events[events["activity"] == plan.arrival]["case_id"].unique()
@@ -210,14 +218,15 @@ def _money(log: CaseLog, scalars: dict[str, Any], lead: dict[str, list[float]]) 
     billed = billed[billed["time"] <= billed["paid"] + 1e-9]
     last = billed.groupby("invoice_id")["time"].max()
     lead["payment_days"] = (paid.reindex(last.index) - last).tolist()
-    received = _first(log, "prepayment_received")
-    if len(received):
-        asked = _first(log, "prepayment_invoiced").reindex(received.index)
-        asked = asked.fillna(_first(log, "order_accepted").reindex(received.index))
-        lead["prepayment_days"] = (received - asked).dropna().tolist()
-        accepted = _first(log, "order_accepted")
-        if len(accepted):
-            scalars["prepaid_share"] = float(accepted.index.isin(received.index).mean())
+    paid = _first(log, "payment_received", "prepayment_received")
+    shipped = _first(log, "shipment_dispatched").reindex(paid.index).fillna(np.inf)
+    invoiced = _first(log, "invoice_issued").reindex(paid.index).fillna(np.inf)
+    early = paid[(paid < shipped) & (paid < invoiced)]  # paid before it shipped or was invoiced
+    accepted = _first(log, "order_accepted")
+    if len(early) and len(accepted):
+        asked = _first(log, "prepayment_invoiced").reindex(early.index).fillna(accepted.reindex(early.index))
+        lead["prepayment_days"] = (early - asked).dropna().tolist()
+        scalars["prepaid_share"] = float(accepted.index.isin(early.index).mean())
 
 
 def _shape(log: CaseLog, plan: MeasurePlan, scalars: dict[str, Any]) -> None:

@@ -16,9 +16,9 @@ gives every event the orders it concerns, through the objects it relates to:
   without object-to-object relations (OCEL 1.0) links an object to the objects it shares
   events with (``place order`` relates the order and its items) — only objects with no
   relation at all are linked so;
-- an event concerns the orders it relates to and those of every item, package, invoice
-  … it relates to: one row per (event, order). Events that reach no order are counted
-  per activity, with the reason, never dropped silently.
+- an event concerns the orders it relates to; one that relates to no order concerns those
+  of every item, package, invoice … it relates to: one row per (event, order). Events
+  that reach no order are counted per activity, with the reason, never dropped silently.
 
 It also gives the order lines (``items``: product, quantity, price of each) and what each
 package carries (``contents``), which calibration fits lines per order, units per line,
@@ -180,7 +180,11 @@ def flatten(tables: OcelTables, object_types: dict[str, str], case_type: str,
     e2o = tables.e2o.assign(role=tables.e2o["ocel_object_id"].map(role))
     followed = e2o[e2o["role"].isin(("order", *PARTS))]
     rows = followed.merge(owners, left_on="ocel_object_id", right_on="object")
-    pairs = rows[["ocel_event_id", "case_id"]].drop_duplicates().reset_index(drop=True)
+    # an event that names orders is theirs alone (a dispute of one order's line on a monthly invoice);
+    # one that names none reaches the orders of the items, packages, invoices … it names
+    direct = set(followed.loc[followed["role"] == "order", "ocel_event_id"])
+    reach = rows[(rows["role"] == "order") | ~rows["ocel_event_id"].isin(direct)]
+    pairs = reach[["ocel_event_id", "case_id"]].drop_duplicates().reset_index(drop=True)
     for part, column in ID_COLUMN.items():
         # the part of this order the event relates to, when it relates to exactly one
         mine = rows[rows["role"] == part].drop_duplicates(["ocel_event_id", "case_id", "ocel_object_id"])
