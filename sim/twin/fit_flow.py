@@ -80,8 +80,14 @@ def task_fits(log: CaseLog, data: dict[str, Any], record: Calibration) -> None:
         hours = paired["days"].to_numpy() * HOURS_PER_DAY
         calendar = calendars.get(TASK_POOLS[task])
         if calendar is not None and len(paired):
-            hours = np.array([calendar.open_days(a, b) for a, b in zip(paired["time"], paired["end"],
-                                                                      strict=True)]) * HOURS_PER_DAY
+            outside = float(np.mean([not calendar.is_open(float(t) + 1e-9) for t in paired["time"]]))
+            if outside > CALENDAR_TOLERANCE:  # the company works when the base's calendar is closed
+                record.notes.append(f"task_hours.{task}: {outside:.0%} of its starts fall outside the base's "
+                                    f"calendar {calendar.name!r}: its hours are fitted as elapsed time")
+                calendar = None
+            else:
+                hours = np.array([calendar.open_days(a, b) for a, b in zip(paired["time"], paired["end"],
+                                                                          strict=True)]) * HOURS_PER_DAY
         fit = fit_distribution(hours)
         record.statistics[f"task_hours.{task}"] = fit.to_json()
         record.samples[f"task_hours.{task}"] = hours.tolist()

@@ -125,8 +125,9 @@ def _lines_of(log: CaseLog, members: pd.Index) -> pd.DataFrame:
         asked = log.activity("inquiry_received").groupby("case_id")["quantity"].first()
         quantity = asked.reindex(members)
     product = cases["product"] if "product" in cases else pd.Series(pd.NA, index=members, dtype="string")
+    price = cases["price"] if "price" in cases else pd.Series(np.nan, index=members)
     return pd.DataFrame({"case_id": members, "line_id": members, "product": product.to_numpy(),
-                         "quantity": quantity.to_numpy(), "line": 1.0})
+                         "quantity": quantity.to_numpy(), "price": price.to_numpy(), "line": 1.0})
 
 
 def _mix(lines: pd.DataFrame, products: set[str], name: str, record: Calibration) -> tuple[dict, dict]:
@@ -195,7 +196,7 @@ def _acceptance_offsets(base: Scenario, data: dict[str, Any], segment: dict[str,
     listed = known["product"].map(lambda p: products[p].list_price)
     lead = known["product"].map(lambda p: products[p].standard_lead_days)
     quantity = known["quantity"].fillna(1.0)
-    price = known["price"].fillna(listed)
+    price = (known["price"] if "price" in known else pd.Series(np.nan, index=known.index)).fillna(listed)
     grouped = known.assign(value=quantity * price, listed=quantity * listed, lead=lead).groupby("case_id")
     ratio = (grouped["value"].sum() / grouped["listed"].sum()).reindex(cases).fillna(1.0)
     promise = (grouped["lead"].max() + transit).reindex(cases).fillna(desired)
