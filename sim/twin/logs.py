@@ -408,6 +408,13 @@ def read_flat(path: Path, mapping: Mapping) -> CaseLog:
     if raw.empty:
         raise LogError([f"{path}: no data rows (columns: {', '.join(map(str, raw.columns)) or 'none'})"])
     names = mapping.columns
+    columns = [str(c) for c in raw.columns]
+    if names.case_id not in columns and ({"ocel:eid", "ocel:activity"} <= set(columns)
+                                         or any(c.startswith(("ot:", "ocel:type:")) for c in columns)):
+        raise LogError([f"{path}: an OCEL CSV (pm4py's flat layout: one row per event, object ids in "
+                        f"{', '.join(c for c in columns if c.startswith(('ot:', 'ocel:type:')))[:80]}): its "
+                        "object-to-object relations are lost; write it as OCEL 2.0 JSON, XML or SQLite "
+                        "(pm4py.write_ocel2_json / write_ocel2_xml / write_ocel2_sqlite) and read that"])
     problems = []
     for attr in ("case_id", "activity", "timestamp"):
         column = getattr(names, attr)

@@ -140,6 +140,7 @@ def from_run(
         )
     contents = ocel_lines.shipment_contents(events, shipment_lines)
     relations.append(ocel_lines.carried_item_relations(events, event_ids, contents))
+    relations.append(ocel_lines.asked_item_relations(events, event_ids, lines))
     has_product = events["product_id"].notna()
     relations.append(
         pd.DataFrame(

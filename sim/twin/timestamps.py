@@ -45,7 +45,8 @@ def format_names_a_day(time_format: str) -> bool:
 
 
 def to_utc(values: pd.Series, time_format: str | None = None) -> pd.Series:
-    """Parse to naive UTC timestamps (NaT where unparsable); zone-aware values are converted to UTC."""
+    """Parse to naive UTC timestamps to the microsecond (NaT where unparsable); zone-aware values are
+    converted to UTC."""
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
     else:
@@ -53,7 +54,7 @@ def to_utc(values: pd.Series, time_format: str | None = None) -> pd.Series:
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format=time_format or "mixed")
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed
+    return parsed.astype("datetime64[us]")  # (what OCEL files hold; whatever the parser inferred)
 
 
 def parse_times(values: pd.Series, where: str, ids: pd.Series) -> pd.Series:

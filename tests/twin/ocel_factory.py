@@ -119,8 +119,12 @@ class _Log:
         return OCEL(events, objects, relations, o2o=o2o)
 
 
-def order_management(truth: Truth | None = None, seed: int = 0, segments: bool = True):
-    """An order-management log drawn from ``truth``; without ``segments`` customers have none."""
+def order_management(truth: Truth | None = None, seed: int = 0, segments: bool = True, after: float = 0.0):
+    """An order-management log drawn from ``truth``; without ``segments`` customers have none.
+
+    Orders arrive over ``truth.days``; the log is extracted ``after`` days later (the later
+    events of the orders, no new order).
+    """
     truth = truth or Truth()
     rng = np.random.default_rng(seed)
     log = _Log()
@@ -194,7 +198,7 @@ def order_management(truth: Truth | None = None, seed: int = 0, segments: bool =
                           [(order, "order"), (invoice, "invoice")])
     for k in range(20):  # stock work of products: reaches no order
         log.event("reorder item", 3.0 * k + 1.0, [(products[k % len(products)], "product")])
-    return log.ocel(cut=truth.days)
+    return log.ocel(cut=truth.days + after)
 
 
 # --- a run of the model, as a third party logs it ------------------------------------------------
