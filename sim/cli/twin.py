@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +206,8 @@ def snapshot_scenario(snapshot_path: str) -> Any:
             except (OSError, ValueError, KeyError, TypeError, ScenarioError) as error:
                 raise BadInput([f"{candidate}: not the run.json of `ordercycle run` ({error}); give "
                                 "--scenario"]) from None
-            print(f"scenario: {scenario.name!r}, the one the snapshot was taken from ({candidate})")
+            print(f"scenario: {scenario.name!r}, the one the snapshot was taken from ({candidate})",
+                  file=sys.stderr)  # (stdout may be --json)
             return scenario
     raise BadInput([f"{snapshot_path}: a state snapshot does not say which company it is of, and no "
                     "run.json of `ordercycle run --snapshot-at` is beside it; give --scenario (the scenario "
