@@ -304,6 +304,9 @@ def format_validation(result: dict[str, Any]) -> str:
         "",
     ]
     lines += [f"note: {note}" for note in result.get("notes", [])]
+    if result["replications"] < 5:
+        lines.append(f"note: {result['replications']} replications: the tests have little power (Student's t "
+                     "with R − 1 degrees of freedom, Holm across every statistic); use --reps 5 or more")
     lines.append(f"{'measure':<34}{'log':>11}{'twin mean':>11}{'interval':>24}{'p Holm':>8}  verdict")
     for name, row in result["scalars"].items():
         if row["inside"] is None:
