@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -24,7 +25,7 @@ from ocel_factory import FORMATS, Truth, order_management, write_all
 from ordercycle.sim.twin.logs import LogError, Mapping, load_mapping, read_log
 from ordercycle.sim.twin.ocel import OcelError, read_ocel
 
-MAPPING = "scenarios/twin/order-management-mapping.yaml"
+MAPPING = Path(__file__).resolve().parents[2] / "scenarios" / "twin" / "order-management-mapping.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ cannot show must be said.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from ordercycle.sim.twin.logs import load_mapping, read_log
 from ordercycle.sim.twin.measures import plan_for
 from ordercycle.sim.twin.validate import format_validation, validate
 
-MAPPING = "scenarios/twin/order-management-mapping.yaml"
+MAPPING = Path(__file__).resolve().parents[2] / "scenarios" / "twin" / "order-management-mapping.yaml"
 TRUTH = Truth()
 
 
