@@ -703,7 +703,9 @@ class Scenario(ScenarioModel):
     name: str = Field(description="short name, used in output folders")
     description: str = Field("", description="what this scenario represents")
     currency: str = Field("EUR", description="currency of all money fields")
-    horizon_days: float = Field(gt=0, le=36500, description="simulated time, days (at most a hundred years: queueing validations run long; the expected inquiries are bounded separately)")
+    horizon_days: float = Field(
+        gt=0, le=36500, description="simulated time, days (at most a hundred years: queueing validations run "
+        "long; the expected inquiries are bounded separately)")
     warmup_days: float = Field(0.0, ge=0, description="start-up period excluded from KPIs, days")
     products: list[Product] = Field(min_length=1)
     work_centres: list[WorkCentre] = Field(min_length=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +93,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             out: header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
         }
     )
-    print(f"{record.cases:,} cases, {record.events:,} events over {record.span_days:.1f} days")
+    print(f"{record.cases:,} cases, {record.events:,} events over {record.span_days:.1f} days "
+          f"({record.source_format})")
     for note in record.notes:
-        print(f"note: {note}")
-    print(f"fitted {len(record.fitted)} fields; from the base: {len(record.from_base)} fields/sections")
+        print(note if note.startswith("warning: ") else f"note: {note}")
+    unused = sum(sum(a["not_used"].values()) for a in record.ledger)
+    print(f"fitted {len(record.fitted)} parameters; from the base: {len(record.from_base)} (each with why "
+          f"in {report.name}); {unused:,} events of the log not used (per activity, with the reason, in "
+          f"{report.name})")
     print(f"-> {out}, {report}, {out.with_suffix('.json')}")
     return 0
 
@@ -187,6 +192,34 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return 1 if len(comparison.errors) else 0
 
 
+def snapshot_scenario(snapshot_path: str) -> Any:
+    """The scenario a snapshot was taken from: ``run.json`` of the run folder it is in.
+
+    ``ordercycle run SCENARIO --snapshot-at DAYS`` writes ``snapshot.json`` beside the run's
+    ``run.json``, which holds the scenario as run (a calibrated twin, say). A snapshot with
+    no ``run.json`` beside it (or beside its folder of CSV tables) does not say which company
+    it is of: refused, asking for ``--scenario``.
+    """
+    from ordercycle.scenarios.loader import ScenarioError, parse
+
+    path = Path(snapshot_path)
+    folder = path.parent if path.is_file() else path
+    for candidate in (folder / "run.json", folder.parent / "run.json"):
+        if candidate.exists():
+            try:
+                provenance = json.loads(candidate.read_text(encoding="utf-8"))
+                scenario = parse(provenance["scenario"])
+            except (OSError, ValueError, KeyError, TypeError, ScenarioError) as error:
+                raise BadInput([f"{candidate}: not the run.json of `ordercycle run` ({error}); give "
+                                "--scenario"]) from None
+            print(f"scenario: {scenario.name!r}, the one the snapshot was taken from ({candidate})",
+                  file=sys.stderr)  # (stdout may be --json)
+            return scenario
+    raise BadInput([f"{snapshot_path}: a state snapshot does not say which company it is of, and no "
+                    "run.json of `ordercycle run --snapshot-at` is beside it; give --scenario (the scenario "
+                    "or twin it was taken from)"])
+
+
 def cmd_promise_risk(args: argparse.Namespace) -> int:
     """Probability of delivering a new order by each candidate date, from a state snapshot."""
     from ordercycle.scenarios.loader import load
@@ -194,7 +227,7 @@ def cmd_promise_risk(args: argparse.Namespace) -> int:
     from ordercycle.sim.snapshot import read_snapshot
     from ordercycle.sim.twin.promise import NewOrder, default_segment, format_promise_risk, promise_risk
 
-    scenario = load(args.scenario)
+    scenario = load(args.scenario) if args.scenario else snapshot_scenario(args.snapshot)
     snapshot = read_snapshot(args.snapshot, scenario)
     products = {p.id for p in scenario.products}
     if args.segment is None and args.product not in products:
@@ -227,9 +260,10 @@ def register(commands: Any) -> None:
     export.set_defaults(func=cmd_export_ocel)
 
     calibrate = commands.add_parser(
-        "calibrate", help="fit a scenario to an event log (flat CSV/parquet or OCEL)"
+        "calibrate", help="fit a scenario to an event log (flat CSV/parquet, or OCEL 2.0 / 1.0)"
     )
-    calibrate.add_argument("log", metavar="LOG", help=".csv / .parquet (flat) or .json / .sqlite (OCEL 2.0)")
+    calibrate.add_argument("log", metavar="LOG", help=".csv / .parquet (flat), or OCEL 2.0 / 1.0 as JSON, "
+                           "XML or SQLite (.json, .jsonocel, .xml, .xmlocel, .sqlite)")
     calibrate.add_argument("--mapping", metavar="MAP.yaml", help="columns and activity names of the log")
     calibrate.add_argument("--base", default="baseline", help="scenario supplying what the log does not show")
     calibrate.add_argument(
@@ -279,7 +313,8 @@ def register(commands: Any) -> None:
     risk.add_argument("--dates", required=True, metavar="D1,D2,...",
                       help="candidate promised dates, days from the snapshot (e.g. 7,14,21)")
     risk.add_argument("--reps", type=int, default=20, help="replications per date (default 20)")
-    risk.add_argument("--scenario", default="baseline", help="the company (default: baseline)")
+    risk.add_argument("--scenario", help="the company (default: the scenario the snapshot was taken from, "
+                      "from the run.json beside it)")
     risk.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     risk.add_argument("--workers", type=int, default=1,
                       help="worker processes (default 1; the answer does not depend on it)")

@@ -322,18 +322,41 @@ def _rate(theta: np.ndarray, t: np.ndarray, trend: bool, period: float | None) -
     return rate
 
 
-def fit_arrivals(times: np.ndarray, span_days: float) -> ArrivalFit:
-    """Fit the arrival process of one segment to its arrival times (days from the log's origin)."""
+def fit_arrivals(
+    times: np.ndarray,
+    span_days: float,
+    start_day: float = 0.0,
+    day_weights: np.ndarray | None = None,
+    weekly: bool = True,
+) -> ArrivalFit:
+    """Fit the arrival process of one segment to its arrival times (days from the log's origin).
+
+    Args:
+        times: arrival times, days.
+        span_days: the end of the window in which arrivals are observed.
+        start_day: its start (days before it are not exposed).
+        day_weights: per day of the window (from day 0), the mean weekday and hourly profile
+            factor over its exposed part (1 without profiles): the expected count of day d is
+            ``weight[d] × ∫ rate``.
+        weekly: whether weekly seasonality is a candidate form (not when a weekday profile
+            is fitted: the profile is the weekly pattern).
+    """
     from statsmodels.base.model import GenericLikelihoodModel
 
     times = np.sort(np.asarray(times, dtype=float))
     span = max(span_days, float(times.max()) if len(times) else 0.0, 1e-9)
     days = max(1, math.ceil(span))
-    counts = np.bincount(np.minimum(times.astype(int), days - 1), minlength=days).astype(float)
-    exposure = np.clip(span - np.arange(days), 0.0, 1.0)
-    # Simpson's rule over the exposed part of each day
+    counts = np.bincount(np.clip(times.astype(int), 0, days - 1), minlength=days).astype(float)
     starts = np.arange(days, dtype=float)
-    nodes = [starts, starts + exposure / 2, starts + exposure]
+    begin = np.clip(start_day - starts, 0.0, 1.0)
+    exposure = np.clip(span - starts, 0.0, 1.0) - begin
+    weights = np.ones(days) if day_weights is None else np.asarray(day_weights, dtype=float)[:days]
+    exposed = exposure > 0
+    # Simpson's rule over the exposed part of each day
+    lows = starts + begin
+    nodes = [lows[exposed], (lows + exposure / 2)[exposed], (lows + exposure)[exposed]]
+    scale = (exposure * weights)[exposed]
+    observed = counts[exposed]
 
     class DailyPoisson(GenericLikelihoodModel):
         trend = False
@@ -341,19 +364,20 @@ def fit_arrivals(times: np.ndarray, span_days: float) -> ArrivalFit:
 
         def loglikeobs(self, params: np.ndarray) -> np.ndarray:
             rates = [_rate(params, t, self.trend, self.period) for t in nodes]
-            expected = exposure * (rates[0] + 4 * rates[1] + rates[2]) / 6
+            expected = scale * (rates[0] + 4 * rates[1] + rates[2]) / 6
             if np.any(expected <= 0) or not np.all(np.isfinite(expected)):
-                return np.full(days, -1e10)
+                return np.full(len(observed), -1e10)
             return self.endog * np.log(expected) - expected - _lgamma(self.endog)
 
-    total = float(counts.sum())
-    mean_rate = total / float(exposure.sum())
+    total = float(observed.sum())
+    mean_rate = total / float(scale.sum())
+    window = span - start_day
     fits: dict[str, Any] = {}
     aic: dict[str, float] = {}
     for name, (trend, period, minimum) in _FORMS.items():
-        if span < minimum or total == 0:
+        if window < minimum or total == 0 or (period == 7.0 and not weekly):
             continue
-        model = DailyPoisson(counts, np.ones((days, 1)))
+        model = DailyPoisson(observed, np.ones((len(observed), 1)))
         model.trend, model.period = trend, period
         start = np.array([math.log(mean_rate)] + [0.0] * (int(trend) + (2 if period else 0)))
         with warnings.catch_warnings():
@@ -362,7 +386,7 @@ def fit_arrivals(times: np.ndarray, span_days: float) -> ArrivalFit:
             result = model.fit(start_params=result.params, method="bfgs", maxiter=200, disp=False)
         if trend and result.params[1] < -0.9:
             continue  # outside what a scenario can hold (trend_per_year >= -0.9)
-        aic[name] = float(len(start) * math.log(days) - 2 * result.llf)  # BIC: few days, be sparing
+        aic[name] = float(len(start) * math.log(len(observed)) - 2 * result.llf)  # BIC: few days, be sparing
         fits[name] = (result, trend, period)
     best = min(aic, key=aic.__getitem__) if aic else "constant"
     if best not in fits:
@@ -404,8 +428,8 @@ def fit_arrivals(times: np.ndarray, span_days: float) -> ArrivalFit:
             gradient = np.array([c, s]) / amplitude
             amplitude_se = float(math.sqrt(max(gradient @ block @ gradient, 0.0)))
     trend_value = max(trend_value, -0.9)
-    mid = starts + exposure / 2
-    fitted = exposure * _rate(params, mid, trend, period)
+    mid = lows + exposure / 2
+    fitted = np.where(exposed, exposure * weights * _rate(params, mid, trend, period), 0.0)
     return ArrivalFit(
         len(times),
         days,
@@ -417,7 +441,7 @@ def fit_arrivals(times: np.ndarray, span_days: float) -> ArrivalFit:
         seasonality,
         amplitude_se,
         mean_rate,
-        math.sqrt(total) / float(exposure.sum()),
+        math.sqrt(total) / float(scale.sum()),
         aic,
         counts.tolist(),
         fitted.tolist(),

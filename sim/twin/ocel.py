@@ -4,7 +4,8 @@
 (events, objects, event–object and object–object relations, typed attributes);
 :func:`from_run` builds it from a run's ``events.parquet`` / ``orders.parquet`` (the
 mapping of ``docs/outputs.md``), :func:`write_json` / :func:`write_sqlite` write the
-two standard files, :func:`read_ocel` reads either back. Object ids are prefixed with
+two standard files, :func:`read_ocel` reads them back, and every other OCEL 2.0 and 1.0
+file (:mod:`~ordercycle.sim.twin.ocel_read`). Object ids are prefixed with
 their type (``order:17``) because OCEL ids are unique across types. Order lines are
 ``item`` objects and shipments ``package`` objects (:mod:`ordercycle.sim.twin.ocel_lines`);
 exports written before them named shipments ``shipment`` (:data:`LEGACY_TYPES`).
@@ -21,11 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ordercycle.policies.input_files import InputFileError, read_json
 from ordercycle.sim.twin import ocel_lines
 
-MAX_OCEL_JSON_BYTES = 2 * 1024**3
-"""Largest OCEL 2.0 JSON log read."""
 STATIC_TIME = pd.Timestamp("1970-01-01")
 """Time of an attribute value that never changes (OCEL 2.0 convention)."""
 
@@ -80,6 +78,8 @@ class OcelTables:
     object_attributes: dict[str, pd.DataFrame] = field(default_factory=dict)
     event_attribute_types: dict[str, str] = field(default_factory=dict)
     object_attribute_types: dict[str, dict[str, str]] = field(default_factory=dict)
+    source_format: str = "OCEL 2.0"
+    """The format the log was read from (``OCEL 2.0 SQLite``, ``OCEL 1.0 JSON`` …)."""
 
 
 def _prefixed(kind: str, values: pd.Series) -> pd.Series:
@@ -140,6 +140,7 @@ def from_run(
         )
     contents = ocel_lines.shipment_contents(events, shipment_lines)
     relations.append(ocel_lines.carried_item_relations(events, event_ids, contents))
+    relations.append(ocel_lines.asked_item_relations(events, event_ids, lines))
     has_product = events["product_id"].notna()
     relations.append(
         pd.DataFrame(
@@ -450,129 +451,8 @@ def write_sqlite(tables: OcelTables, path: str | Path) -> None:
         connection.close()
 
 
-def _parse_times(values: pd.Series, where: str, ids: pd.Series) -> pd.Series:
-    """Parse timestamps; unparsable or missing ones are refused naming the event ids."""
-    parsed = pd.to_datetime(values.astype("string"), errors="coerce", utc=True, format="mixed")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        listed = ", ".join(f"{ids.iloc[i]!r} ({values.iloc[i]!r})" for i in np.flatnonzero(bad)[:5])
-        more = " …" if bad.sum() > 5 else ""
-        count = int(bad.sum())
-        raise OcelError([f"{where}: {count} unparsable or missing timestamps, events {listed}{more}"])
-    return parsed.dt.tz_localize(None)
-
-
-def _read_json(path: Path) -> OcelTables:
-    try:
-        document = read_json(path, MAX_OCEL_JSON_BYTES)
-    except InputFileError as error:
-        raise OcelError(error.problems) from None
-    missing = [
-        key
-        for key in ("objectTypes", "eventTypes", "objects", "events")
-        if not isinstance(document, dict) or key not in document
-    ]
-    if missing:
-        raise OcelError([f"{path}: not OCEL 2.0 JSON, missing key(s) {', '.join(missing)}"])
-    try:
-        event_types = {
-            t["name"]: {a["name"]: a["type"] for a in t.get("attributes", [])} for t in document["eventTypes"]
-        }
-        object_types = {
-            t["name"]: {a["name"]: a["type"] for a in t.get("attributes", [])}
-            for t in document["objectTypes"]
-        }
-        rows, e2o = [], []
-        for event in document["events"]:
-            row = {"ocel_id": event["id"], "ocel_type": event["type"], "ocel_time": event["time"]}
-            row.update({a["name"]: a["value"] for a in event.get("attributes", [])})
-            rows.append(row)
-            e2o += [
-                (event["id"], r["objectId"], r.get("qualifier", "")) for r in event.get("relationships", [])
-            ]
-        objects, o2o, attributes = [], [], {}
-        for obj in document["objects"]:
-            objects.append((obj["id"], obj["type"]))
-            values = {"ocel_id": obj["id"]}
-            for attr in sorted(obj.get("attributes", []), key=lambda a: str(a.get("time", ""))):
-                values[attr["name"]] = attr["value"]  # the latest value wins
-            attributes.setdefault(obj["type"], []).append(values)
-            o2o += [(obj["id"], r["objectId"], r.get("qualifier", "")) for r in obj.get("relationships", [])]
-    except (KeyError, TypeError, AttributeError) as error:
-        raise OcelError([f"{path}: malformed OCEL 2.0 JSON entry (missing or wrong key {error})"]) from None
-    events = pd.DataFrame(rows, columns=["ocel_id", "ocel_type", "ocel_time"] if not rows else None)
-    events["ocel_time"] = _parse_times(events["ocel_time"], f"{path}: events.time", events["ocel_id"])
-    event_attrs = {name: kind for types in event_types.values() for name, kind in types.items()}
-    return OcelTables(
-        events,
-        pd.DataFrame(objects, columns=["ocel_id", "ocel_type"]),
-        pd.DataFrame(e2o, columns=["ocel_event_id", "ocel_object_id", "ocel_qualifier"]),
-        pd.DataFrame(o2o, columns=["ocel_source_id", "ocel_target_id", "ocel_qualifier"]),
-        {kind: pd.DataFrame(values) for kind, values in attributes.items()},
-        event_attrs,
-        object_types,
-    )
-
-
-def _read_sqlite(path: Path) -> OcelTables:
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError as error:
-        raise OcelError([f"{path}: not a readable SQLite file: {error}"]) from None
-    try:
-        missing = sorted(
-            {"event", "object", "event_object", "object_object", "event_map_type", "object_map_type"} - tables
-        )
-        if missing:
-            raise OcelError([f"{path}: not OCEL 2.0 SQLite, missing table(s) {', '.join(missing)}"])
-        event_map = dict(connection.execute("SELECT ocel_type, ocel_type_map FROM event_map_type").fetchall())
-        object_map = dict(
-            connection.execute("SELECT ocel_type, ocel_type_map FROM object_map_type").fetchall()
-        )
-        frames = []
-        for event_type, suffix in sorted(event_map.items()):
-            frame = pd.read_sql(f'SELECT * FROM "event_{suffix}"', connection)
-            frame.insert(1, "ocel_type", event_type)
-            frames.append(frame)
-        events = (
-            pd.concat(frames, ignore_index=True)
-            if frames
-            else pd.DataFrame(columns=["ocel_id", "ocel_type", "ocel_time"])
-        )
-        order = pd.read_sql("SELECT ocel_id FROM event", connection)["ocel_id"]
-        events = events.set_index("ocel_id").reindex(order).reset_index()
-        events["ocel_time"] = _parse_times(
-            events["ocel_time"], f"{path}: event tables, ocel_time", events["ocel_id"]
-        )
-        attributes = {}
-        for kind, suffix in sorted(object_map.items()):
-            frame = pd.read_sql(f'SELECT * FROM "object_{suffix}"', connection)
-            frame = frame.sort_values("ocel_time", kind="stable").drop(
-                columns=["ocel_time", "ocel_changed_field"]
-            )
-            attributes[kind] = frame.groupby("ocel_id", sort=False).last().reset_index()
-        result = OcelTables(
-            events,
-            pd.read_sql("SELECT ocel_id, ocel_type FROM object", connection),
-            pd.read_sql("SELECT ocel_event_id, ocel_object_id, ocel_qualifier FROM event_object", connection),
-            pd.read_sql(
-                "SELECT ocel_source_id, ocel_target_id, ocel_qualifier FROM object_object", connection
-            ),
-            attributes,
-        )
-    except (sqlite3.DatabaseError, pd.errors.DatabaseError, KeyError) as error:
-        raise OcelError([f"{path}: malformed OCEL 2.0 SQLite: {error}"]) from None
-    finally:
-        connection.close()
-    return result
-
-
 def read_ocel(path: str | Path) -> OcelTables:
-    """Read an OCEL 2.0 file: JSON (``.json``, ``.jsonocel``) or SQLite (any other suffix)."""
-    path = Path(path)
-    if not path.exists():
-        raise OcelError([f"{path}: no such file"])
-    if path.suffix.lower() in (".json", ".jsonocel"):
-        return _read_json(path)
-    return _read_sqlite(path)
+    """Read an OCEL 2.0 or 1.0 file, JSON, XML or SQLite (:func:`ordercycle.sim.twin.ocel_read.read_ocel`)."""
+    from ordercycle.sim.twin.ocel_read import read_ocel as read
+
+    return read(path)

@@ -3,7 +3,9 @@
 Like the OCEL 2.0 order-management example (objects *orders*, *items*, *packages*; an
 order *comprises* items, a package *contains* items, an item *is a* product), each
 order line of ``lines.parquet`` is an ``item`` and each shipment a ``package``; what a
-package carries comes from ``shipment_lines.parquet``. Events that concern a line
+package carries comes from ``shipment_lines.parquet``. The inquiry relates to every item
+of its order (the lines asked for, as ``place order`` in the example, so that pm4py, which
+keeps only objects some event relates to, keeps every item). Events that concern a line
 (stock issued, back-orders, a job's ``operation_queued``, a return of one line) relate
 to its item through ``events.line_id``; the events of a shipment (picking, dispatch,
 delivery, and the return of a whole shipment) relate to every item its package carries.
@@ -75,6 +77,24 @@ def carried_item_relations(
             "ocel_qualifier": "item",
         }
     )
+
+
+def asked_item_relations(
+    events: pd.DataFrame, event_ids: pd.Series, lines: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Event → item relations of each ``inquiry_received``: every line the customer asks for.
+
+    As ``place order`` in the standard's example, so that every item has an event (pm4py
+    keeps only the objects some event relates to).
+    """
+    if lines is None:
+        return pd.DataFrame(columns=["ocel_event_id", "ocel_object_id", "ocel_qualifier"])
+    asked = events["activity"] == "inquiry_received"
+    rows = pd.DataFrame({"ocel_event_id": event_ids[asked], "order_id": events.loc[asked, "order_id"]})
+    rows = rows.dropna().astype({"order_id": "int64"}).merge(
+        lines[["order_id", "line_id"]].astype("int64"), on="order_id", sort=False)
+    return pd.DataFrame({"ocel_event_id": rows["ocel_event_id"],
+                         "ocel_object_id": _ids("item", rows["line_id"]), "ocel_qualifier": "item"})
 
 
 def items(

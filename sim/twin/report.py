@@ -100,8 +100,33 @@ def _table(rows: list[list[Any]], header: list[str]) -> str:
     return f"<table><tr>{head}</tr>{cells}</table>"
 
 
+def _distribution_rows(record: Any) -> tuple[list[list[Any]], list[tuple[str, dict[str, Any]]]]:
+    """Rows of every candidate of every fit, and the fits (name, statistics) with a chosen distribution."""
+    rows, fits = [], []
+    for key, stats in record.statistics.items():
+        if not isinstance(stats, dict):
+            continue
+        found = [(key, stats)] if "candidates" in stats else [
+            (f"{key}.{sub}", value) for sub, value in stats.items()
+            if isinstance(value, dict) and "candidates" in value]
+        for name, fit in found:
+            chosen = fit.get("chosen") or fit.get("transit_days")
+            for c in fit["candidates"]:
+                family = c.get("family") or c.get("form")
+                keys = ("transit_days", "reliability", "delay_days")
+                spec = c.get("distribution") or {k: c[k] for k in keys if k in c}
+                ks = c.get("ks_statistic")
+                picked = c.get("distribution", c.get("transit_days")) == chosen
+                rows.append([name, fit.get("n"), family, json.dumps(spec), f"{c['aic']:.1f}",
+                             "–" if ks is None else f"{ks:.3f}", "chosen" if picked else ""])
+            if isinstance(chosen, dict) and chosen.get("dist") not in (None, "fixed"):
+                fits.append((name, fit))
+    return rows, fits
+
+
 def calibration_html(record: Any) -> str:
-    """The calibration report: what was fitted and from what, fitted vs empirical plots."""
+    """The calibration report: every parameter (fitted or from the base, and why), the activities of the
+    log (events used for what, not used and why), fitted vs empirical plots."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,17 +134,28 @@ def calibration_html(record: Any) -> str:
 
     from ordercycle.sim.twin.fitting import scipy_distribution
 
+    start, end = record.window
     body = [
-        f"<p>Log <code>{html.escape(record.log_source)}</code>: {record.cases} cases, "
-        f"{record.events} events, "
-        f"{record.span_days:.1f} days from {html.escape(record.origin)}.</p>",
+        f"<p>Log <code>{html.escape(record.log_source)}</code> ({html.escape(record.source_format)}): "
+        f"{record.cases} cases, {record.events} events, {record.span_days:.1f} days from "
+        f"{html.escape(record.origin)}; arrivals fitted over days {start:g}–{end:.2f}.</p>",
         "<h2>Notes</h2><ul>",
     ]
     body += [f"<li>{html.escape(note)}</li>" for note in record.notes] + ["</ul>"]
-    body.append(
-        "<h2>Fitted</h2>" + _table([[k, json.dumps(v)] for k, v in record.fitted.items()], ["field", "value"])
-    )
-    body.append("<h2>From the base scenario</h2><p>" + html.escape(", ".join(record.from_base)) + "</p>")
+    rows_of = {source: [[p["path"], json.dumps(p["value"]), p["why"]] for p in record.parameters
+                        if p["source"] == source] for source in ("fitted", "base")}
+    fitted, kept = rows_of["fitted"], rows_of["base"]
+    body.append("<h2>Fitted from the log</h2>" + _table(fitted, ["field", "value", "from"]))
+    body.append("<h2>Taken from the base scenario</h2>" + _table(kept, ["field", "value", "why"]))
+    activities = [
+        [a["activity"], a["cycle_activity"] or "–", a["events"], a["used"],
+         "; ".join(f"{k} ({v})" for k, v in a["uses"].items()),
+         "; ".join(f"{v}: {k}" for k, v in a["not_used"].items())]
+        for a in record.ledger
+    ]
+    body.append("<h2>Activities of the log: events used, for what, and why the rest were not</h2>"
+                + _table(activities, ["log activity", "cycle activity", "events", "used", "used for",
+                                      "not used (events: why)"]))
     body.append("<h2>Arrivals: daily counts and the fitted rate</h2>")
     for key, counts in record.samples.items():
         if key.startswith("arrivals.") and key.endswith(".daily_counts"):
@@ -132,49 +168,34 @@ def calibration_html(record: Any) -> str:
             )
             axis.legend()
             body.append(_png(figure))
+    rows, fits = _distribution_rows(record)
     body.append("<h2>Distributions: fitted (chosen by AIC) vs empirical</h2>")
-    rows = []
-    for key, stats in record.statistics.items():
-        fits = (
-            [(key, stats)]
-            if "candidates" in stats
-            else [
-                (f"{key}.{sub}", s) for sub, s in stats.items() if isinstance(s, dict) and "candidates" in s
-            ]
-        )
-        for name, fit in fits:
-            for c in fit["candidates"]:
-                rows.append(
-                    [
-                        name,
-                        fit["n"],
-                        c["family"],
-                        json.dumps(c["distribution"]),
-                        f"{c['aic']:.1f}",
-                        f"{c['ks_statistic']:.3f}",
-                        "chosen" if c["distribution"] == fit["chosen"] else "",
-                    ]
-                )
-            sample_key = {"order_size_units": "order_size", "response_days": "response_days"}
-            parts = name.split(".")
-            samples = record.samples.get(name) or record.samples.get(
-                f"{sample_key.get(parts[-1], parts[-1])}.{parts[1]}" if len(parts) == 3 else "", []
-            )
-            if len(samples) >= 10 and fit["chosen"].get("dist") not in (None, "fixed"):
-                figure, axis = plt.subplots(figsize=(4.5, 2.5))
-                values = np.asarray(samples, dtype=float)
-                axis.hist(values, bins=40, density=True, color="#9ab", label=f"log (n={len(values)})")
-                grid = np.linspace(0, np.percentile(values, 99.5), 200)
-                axis.plot(
-                    grid,
-                    scipy_distribution(fit["chosen"]).pdf(grid),
-                    color="#c33",
-                    label=fit["chosen"]["dist"],
-                )
-                axis.set_title(name, fontsize=9)
-                axis.legend(fontsize=7)
-                body.append(_png(figure))
+    sample_key = {"order_size_units": "order_size", "response_days": "response_days"}
+    for name, fit in fits:
+        parts = name.split(".")
+        samples = record.samples.get(name) or record.samples.get(
+            f"{sample_key.get(parts[-1], parts[-1])}.{parts[1]}" if len(parts) == 3 else "", [])
+        if name.endswith(".transit"):
+            samples = record.samples.get(f"transit_days.{parts[1]}", [])
+        chosen = fit.get("chosen") or fit.get("transit_days")
+        if len(samples) < 10 or "cv" not in chosen and chosen.get("dist") not in ("exponential", "uniform",
+                                                                                   "triangular"):
+            continue
+        figure, axis = plt.subplots(figsize=(4.5, 2.5))
+        values = np.asarray(samples, dtype=float)
+        axis.hist(values, bins=40, density=True, color="#9ab", label=f"log (n={len(values)})")
+        grid = np.linspace(0, np.percentile(values, 99.5), 200)
+        axis.plot(grid, scipy_distribution(chosen).pdf(grid), color="#c33", label=chosen["dist"])
+        axis.set_title(name, fontsize=9)
+        axis.legend(fontsize=7)
+        body.append(_png(figure))
     body.append(_table(rows, ["field", "n", "family", "parameters", "AIC", "KS", ""]))
+    counts = [[k, json.dumps(v["lines_per_order"]["observed"]), json.dumps(v["lines_per_order"]["fitted"])]
+              for k, v in record.statistics.items()
+              if isinstance(v, dict) and isinstance(v.get("lines_per_order"), dict)]
+    if counts:
+        body.append("<h2>Lines per order: observed and fitted shares</h2>"
+                    + _table(counts, ["segment", "observed", "fitted"]))
     waits = [
         [k, v["n"], v["mean"], v["p50"], v["p90"]]
         for k, v in record.statistics.items()
@@ -194,11 +215,12 @@ def calibration_html(record: Any) -> str:
             "<h2>Working calendars (staffed 8-hour shifts from 06:00, per week of the log)</h2>"
             + _table(calendars, ["work centre", "shifts"])
         )
-    if record.unmapped:
-        body.append(
-            "<h2>Unmapped activities (not used)</h2>"
-            + _table([[k, v] for k, v in record.unmapped.items()], ["log activity", "events"])
-        )
+    checks = record.statistics.get("calendars.check") or {}
+    if checks:
+        body.append("<h2>The base's office calendars against the log's task starts</h2>" + _table(
+            [[pool, c["calendar"], c["starts"], f"{c['outside_calendar']:.1%}"]
+             for pool, c in checks.items()],
+            ["pool", "calendar", "task starts", "outside the calendar"]))
     return _page("Calibration report", body)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,10 @@ from scipy import stats
 
 from ordercycle.scenarios.loader import override, parse
 from ordercycle.scenarios.schema import Scenario
-from ordercycle.sim.eventlog import ACTIVITY_STEP, STEPS
 from ordercycle.sim.experiments.executors import Executor, SerialExecutor, run_all
 from ordercycle.sim.experiments.replications import ReplicationTask, make_task
-from ordercycle.sim.twin.calibrate import WAITS, pair_durations
 from ordercycle.sim.twin.logs import OBJECT_COLUMNS, CaseLog
+from ordercycle.sim.twin.measures import MeasurePlan, log_metrics, plan_for
 from ordercycle.sim.twin.ocel import ID_TYPES
 
 DISTRIBUTION_LEVEL = 0.05
@@ -39,8 +39,14 @@ def case_log_from_run(
     origin: pd.Timestamp,
     span_days: float,
     source: str = "simulation",
+    lines: pd.DataFrame | None = None,
+    shipment_lines: pd.DataFrame | None = None,
 ) -> CaseLog:
-    """The case view of a run's tables, as :func:`~ordercycle.sim.twin.logs.read_log` gives for its export."""
+    """The case view of a run's tables, as :func:`~ordercycle.sim.twin.logs.read_log` gives for its export.
+
+    With ``lines`` (``lines.parquet``) and ``shipment_lines`` the orders' lines and what each
+    package carries come too, as the OCEL export's items and packages give them.
+    """
     rows = events[events["order_id"].fillna(-1) > 0].reset_index(drop=True)
     frame = pd.DataFrame(
         {
@@ -63,6 +69,7 @@ def case_log_from_run(
     frame["quantity"] = rows["quantity"].astype("float64")
     frame["amount"] = rows["amount"].astype("float64")
     frame["row"] = np.arange(len(frame))
+    frame["event_id"] = (frame["row"] + 1).astype(str)
     cases = pd.DataFrame(
         {
             "segment": orders["segment"].astype("string").to_numpy(),
@@ -74,66 +81,42 @@ def case_log_from_run(
         },
         index=pd.Index("order:" + orders["order_id"].astype(str), name="case_id"),
     )
-    return CaseLog(frame, cases, origin, span_days, source)
+    items = contents = None
+    if lines is not None and len(lines):
+        items = pd.DataFrame({
+            "line_id": "item:" + lines["line_id"].astype(str),
+            "case_id": "order:" + lines["order_id"].astype(str),
+            "product": lines["product_id"].astype("string"),
+            "quantity": lines["quantity"].astype(float),
+            "price": lines["unit_price"].astype(float),
+            "line": lines["line_number"].astype(float),
+        })
+    if shipment_lines is not None and len(shipment_lines):
+        contents = pd.DataFrame({
+            "shipment_id": "package:" + shipment_lines["shipment_id"].astype(str),
+            "line_id": "item:" + shipment_lines["line_id"].astype(str),
+            "case_id": "order:" + shipment_lines["order_id"].astype(str),
+        })
+    counts = frame["activity"].value_counts()
+    return CaseLog(frame, cases, origin, span_days, source, lines=items, contents=contents,
+                   totals={str(k): int(v) for k, v in counts.items()},
+                   mapped={str(k): str(k) for k in counts.index}, source_format="simulation")
 
 
-def log_metrics(log: CaseLog, days: float) -> dict[str, Any]:
-    """Throughput per week, lead times per step, waits, work in process per day, on-time rate."""
-    events = log.events
-    weeks = max(1, int(days // 7))
-    delivered = log.activity("order_delivered").groupby("case_id")["time"].min()
-    inquiries = log.activity("inquiry_received").groupby("case_id")["time"].min()
-    weekly = {
-        "delivered": np.bincount(
-            (delivered[delivered < weeks * 7] // 7).astype(int), minlength=weeks
-        ).tolist(),
-        "inquiries": np.bincount(
-            (inquiries[inquiries < weeks * 7] // 7).astype(int), minlength=weeks
-        ).tolist(),
-    }
-    steps = events.assign(step=events["activity"].map(ACTIVITY_STEP))
-    spans = steps.groupby(["step", "case_id"])["time"].agg(["min", "max"])
-    lead: dict[str, list[float]] = {}
-    for step in STEPS:
-        if step in spans.index.get_level_values(0):
-            durations = spans.loc[step]
-            if (durations["max"] > durations["min"]).any():
-                lead[f"step.{step}"] = (durations["max"] - durations["min"]).tolist()
-    entered = log.activity("order_entered").groupby("case_id")["time"].min()
-    both = pd.concat([entered.rename("a"), delivered.rename("b")], axis=1, join="inner")
-    lead["order_lead_time"] = (both["b"] - both["a"]).tolist()
-    for wait, (starts, ends, key) in WAITS.items():
-        lead[f"wait.{wait}"] = pair_durations(log, starts, ends, key)["days"].tolist()
-    closed = pd.concat([delivered, log.activity("order_rejected").groupby("case_id")["time"].min()])
-    grid = np.arange(1, int(days) + 1, dtype=float)
-    wip = np.searchsorted(np.sort(entered.to_numpy()), grid, side="right") - np.searchsorted(
-        np.sort(closed.to_numpy()), grid, side="right"
-    )
-    on_time = None
-    if "promised_date" in log.cases and len(delivered):
-        promised = log.cases["promised_date"].reindex(delivered.index)
-        known = promised.notna()
-        if known.any():
-            on_time = float((delivered[known] <= promised[known] + 1e-9).mean())
-    return {
-        "weekly": weekly,
-        "lead_days": lead,
-        "wip_daily": wip.astype(float).tolist(),
-        "on_time_rate": on_time,
-    }
-
-
-def run_twin_replication(task: ReplicationTask) -> dict[str, Any]:
-    """Simulate one replication of the twin (in a worker) and return its measures."""
+def run_twin_replication(task: ReplicationTask, plan: MeasurePlan) -> dict[str, Any]:
+    """Simulate one replication of the twin (in a worker) and return its measures under ``plan``."""
     from ordercycle.sim.run import simulate
 
     scenario = parse(json.loads(task.scenario_json))
     result = simulate(scenario, task.seed, task.replication)
-    log = case_log_from_run(result.events, result.orders, pd.Timestamp("1970-01-01"), scenario.horizon_days)
-    return {"status": "ok", "metrics": log_metrics(log, scenario.horizon_days)}
+    log = case_log_from_run(result.events, result.orders, pd.Timestamp("1970-01-01"), scenario.horizon_days,
+                            lines=result.lines, shipment_lines=result.shipment_lines)
+    return {"status": "ok", "metrics": log_metrics(log, plan)}
 
 
 def _prediction(values: list[float], observed: float | None) -> dict[str, Any]:
+    """The log's value against the replications' 95 % prediction interval, with the two-sided p value of
+    the log as one more replication (Student's t, R − 1 degrees of freedom)."""
     sample = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     if observed is None or len(sample) < 2:
         return {
@@ -141,16 +124,23 @@ def _prediction(values: list[float], observed: float | None) -> dict[str, Any]:
             "sim_mean": float(np.mean(sample)) if len(sample) else None,
             "low": None,
             "high": None,
+            "p": None,
             "inside": None,
         }
     mean, spread = float(np.mean(sample)), float(np.std(sample, ddof=1))
-    half = float(stats.t.ppf(0.975, len(sample) - 1)) * spread * math.sqrt(1 + 1 / len(sample))
+    scale = spread * math.sqrt(1 + 1 / len(sample))
+    half = float(stats.t.ppf(0.975, len(sample) - 1)) * scale
     low, high = mean - half, mean + half
+    if scale > 1e-12:
+        p = float(2 * stats.t.sf(abs(observed - mean) / scale, len(sample) - 1))
+    else:
+        p = 1.0 if abs(observed - mean) <= 1e-9 * max(1.0, abs(mean)) else 0.0
     return {
         "log": float(observed),
         "sim_mean": mean,
         "low": low,
         "high": high,
+        "p": p,
         "inside": bool(low - 1e-9 <= observed <= high + 1e-9),
     }
 
@@ -199,8 +189,8 @@ def _distance_test(observed: list[float], replications: list[list[float]]) -> di
         if spread > 1e-9:
             scale = spread * (reps - 1) / (reps - 2) * math.sqrt(1 + 1 / reps)
             p = float(stats.t.sf((math.log(max(to_log, 1e-12)) - mean) / scale, reps - 1))
-        else:
-            p = 1.0 if to_log <= float(np.mean(among)) + 1e-12 else 0.0
+        else:  # the replications are all alike (a constant duration): the log must be so too
+            p = 1.0 if to_log <= float(np.max(among)) + 1e-9 else 0.0
         p_values.append(p)
         result[name] = {
             "log_to_sims": to_log,
@@ -235,54 +225,61 @@ def validate(
     executor: Executor | None = None,
     level: float = DISTRIBUTION_LEVEL,
 ) -> dict[str, Any]:
-    """Simulate ``reps`` replications of the twin over the log's period and compare them with the log.
+    """Simulate ``reps`` replications of the twin over the log's window and compare them with the log.
 
-    A distribution is outside when its p value (:func:`_distance_test`), Holm-adjusted
-    across all judged distributions, is at most ``level``: the chance that a twin that
-    is right flags any distribution is at most ``level``.
+    Every measure the log supports (:func:`~ordercycle.sim.twin.measures.plan_for`) is
+    computed alike from the log and from each replication. A scalar's p value is that of
+    the log as one more replication (t, two-sided), a distribution's that of its distances
+    (:func:`_distance_test`); all are Holm-adjusted together, and a statistic is OUTSIDE when
+    its adjusted p is at most ``level``: a twin that is right flags any statistic with
+    probability at most ``level``. Measures the log cannot support are listed with the
+    reason (``refused``), never judged.
     """
-    days = float(max(1, math.ceil(log.span_days)))
+    plan = plan_for(log)
+    days = plan.days
     twin = override(scenario, horizon_days=days, warmup_days=0.0)
     tasks = [make_task(twin, "twin", r, seed) for r in range(reps)]
-    outcomes = run_all(executor or SerialExecutor(), run_twin_replication, tasks, None)
+    outcomes = run_all(executor or SerialExecutor(), partial(run_twin_replication, plan=plan), tasks, None)
     failed = [str(outcomes[t.key].get("error")) for t in tasks if outcomes[t.key].get("status") != "ok"]
     sims = [outcomes[t.key]["metrics"] for t in tasks if outcomes[t.key].get("status") == "ok"]
-    observed = log_metrics(log, days)
-    scalars = {
-        "inquiries_per_week": _prediction(
-            [np.mean(s["weekly"]["inquiries"]) for s in sims], float(np.mean(observed["weekly"]["inquiries"]))
-        ),
-        "deliveries_per_week": _prediction(
-            [np.mean(s["weekly"]["delivered"]) for s in sims], float(np.mean(observed["weekly"]["delivered"]))
-        ),
-        "mean_wip_orders": _prediction(
-            [np.mean(s["wip_daily"]) for s in sims], float(np.mean(observed["wip_daily"]))
-        ),
-        "on_time_rate": _prediction(
-            [s["on_time_rate"] for s in sims if s["on_time_rate"] is not None], observed["on_time_rate"]
-        ),
-    }
+    observed = log_metrics(log, plan)
+    refused = dict(plan.refused)
+    scalars = {}
+    for name in sorted(set(observed["scalars"]) | {k for s in sims for k in s["scalars"]}):
+        if name in refused:
+            continue
+        row = _prediction([s["scalars"].get(name) for s in sims], observed["scalars"].get(name))
+        if row["p"] is None:
+            refused[name] = ("the log has no value for it" if observed["scalars"].get(name) is None
+                             else "fewer than 2 replications have a value")
+        scalars[name] = row
     series = {}
-    for name, pick in (
-        ("weekly_delivered", lambda m: m["weekly"]["delivered"]),
-        ("weekly_inquiries", lambda m: m["weekly"]["inquiries"]),
-        ("wip_daily", lambda m: m["wip_daily"]),
-    ):
-        points = [
-            _prediction([pick(s)[i] for s in sims], pick(observed)[i]) for i in range(len(pick(observed)))
-        ]
+    for name, points_log in observed["series"].items():
+        points = [_prediction([s["series"][name][i] for s in sims if name in s["series"]], points_log[i])
+                  for i in range(len(points_log))]
         judged = [p["inside"] for p in points if p["inside"] is not None]
         series[name] = {"points": points, "share_inside": float(np.mean(judged)) if judged else None}
     names = sorted(set(observed["lead_days"]) | {k for s in sims for k in s["lead_days"]})
-    distributions = {
-        name: _distance_test(
-            observed["lead_days"].get(name, []), [s["lead_days"].get(name, []) for s in sims]
-        )
-        for name in names
-    }
-    judged = {name: row["p"] for name, row in distributions.items() if row["p"] is not None}
-    for name, (p_holm, rejected) in holm(judged, level).items():
-        distributions[name].update(p_holm=p_holm, inside=not rejected)
+    distributions = {}
+    for name in names:
+        values = observed["lead_days"].get(name, [])
+        if name in refused:
+            continue
+        if len(values) < 2 and not any(len(s["lead_days"].get(name, [])) for s in sims):
+            continue  # neither the log nor the twin has it: nothing to say
+        row = _distance_test(values, [s["lead_days"].get(name, []) for s in sims])
+        if row["p"] is None:
+            refused[name] = (f"only {len(values)} values in the log" if len(values) < 2
+                             else "fewer than 3 replications with values")
+        distributions[name] = row
+    judged = {f"scalar:{k}": v["p"] for k, v in scalars.items() if v["p"] is not None}
+    judged |= {f"distribution:{k}": v["p"] for k, v in distributions.items() if v["p"] is not None}
+    for key, (p_holm, rejected) in holm(judged, level).items():
+        kind, name = key.split(":", 1)
+        (scalars if kind == "scalar" else distributions)[name].update(p_holm=p_holm, inside=not rejected)
+    for row in scalars.values():
+        if row["p"] is None:
+            row["inside"] = None
     return {
         "level": level,
         "replications": len(sims),
@@ -292,6 +289,8 @@ def validate(
         "scalars": scalars,
         "series": series,
         "distributions": distributions,
+        "refused": dict(sorted(refused.items())),
+        "notes": list(plan.notes),
         "samples": {"log": observed["lead_days"], "sims": [s["lead_days"] for s in sims]},
     }
 
@@ -300,38 +299,46 @@ def format_validation(result: dict[str, Any]) -> str:
     """The console table: each measure, the log's value, the replications' interval, inside or not."""
     lines = [
         f"Twin vs log over {result['days']:g} days, {result['replications']} replications "
-        f"(95 % prediction interval of one more replication; distributions: distance t test, "
-        f"Holm family-wise {result['level']:.0%})",
+        f"(scalars: 95 % prediction interval of one more replication; distributions: distance t test; "
+        f"verdicts Holm-adjusted together, family-wise {result['level']:.0%})",
         "",
     ]
-    lines.append(f"{'measure':<28}{'log':>12}{'twin mean':>12}{'interval':>24}  verdict")
+    lines += [f"note: {note}" for note in result.get("notes", [])]
+    if result["replications"] < 5:
+        lines.append(f"note: {result['replications']} replications: the tests have little power (Student's t "
+                     "with R − 1 degrees of freedom, Holm across every statistic); use --reps 5 or more")
+    lines.append(f"{'measure':<34}{'log':>11}{'twin mean':>11}{'interval':>24}{'p Holm':>8}  verdict")
     for name, row in result["scalars"].items():
+        if row["inside"] is None:
+            continue
         interval = "–" if row["low"] is None else f"[{row['low']:.3f}, {row['high']:.3f}]"
         log = "–" if row["log"] is None else f"{row['log']:.3f}"
         mean = "–" if row["sim_mean"] is None else f"{row['sim_mean']:.3f}"
         verdict = {True: "inside", False: "OUTSIDE", None: "not judged"}[row["inside"]]
-        lines.append(f"{name:<28}{log:>12}{mean:>12}{interval:>24}  {verdict}")
+        lines.append(f"{name:<34}{log:>11}{mean:>11}{interval:>24}{row.get('p_holm', 1.0):>8.3f}  {verdict}")
     for name, row in result["series"].items():
         share = row["share_inside"]
         lines.append(
-            f"{name + ' (share inside)':<28}{'':>12}{'':>12}{'':>24}  "
+            f"{name + ' (share inside)':<34}{'':>11}{'':>11}{'':>24}{'':>8}  "
             + ("–" if share is None else f"{share:.0%} of points")
         )
     lines += [
         "",
-        f"{'distribution (days)':<28}{'n log':>8}{'KS log':>9}{'KS sims':>9}{'W1 log':>9}{'W1 sims':>9}"
+        f"{'distribution (days)':<34}{'n log':>8}{'KS log':>9}{'KS sims':>9}{'W1 log':>9}{'W1 sims':>9}"
         f"{'p Holm':>8}  verdict",
     ]
     for name, row in result["distributions"].items():
         if row["inside"] is None:
-            lines.append(f"{name:<28}{row['n_log']:>8}  not judged (too few values or replications)")
             continue
         ks, w1 = row["ks"], row["wasserstein"]
         lines.append(
-            f"{name:<28}{row['n_log']:>8}{ks['log_to_sims']:>9.3f}{ks['sims_mean']:>9.3f}"
+            f"{name:<34}{row['n_log']:>8}{ks['log_to_sims']:>9.3f}{ks['sims_mean']:>9.3f}"
             f"{w1['log_to_sims']:>9.3f}{w1['sims_mean']:>9.3f}{row['p_holm']:>8.3f}  "
             + ("inside" if row["inside"] else "OUTSIDE")
         )
+    if result.get("refused"):
+        lines += ["", "not judged (the log cannot support it):"]
+        lines += [f"  {name}: {why}" for name, why in result["refused"].items()]
     if result["failed"]:
         lines.append(f"\n{len(result['failed'])} replications failed: {result['failed'][0]}")
     return "\n".join(lines)

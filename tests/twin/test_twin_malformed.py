@@ -235,3 +235,63 @@ def test_a_file_that_is_not_sqlite(tmp_path, capsys):
     path = tmp_path / "ocel.sqlite"
     path.write_bytes(b"this is not a database" * 100)
     _assert_refused(*_calibrate(tmp_path, path, capsys), "ocel.sqlite")
+
+
+def test_a_csv_cut_inside_a_row_is_refused(tmp_path, capsys):
+    path = tmp_path / "log.csv"
+    _flat_log().to_csv(path, index=False)
+    text = path.read_text()
+    path.write_text(text[: len(text) - 25])  # the export stopped in the middle of the last row
+    _assert_refused(*_calibrate(tmp_path, path, capsys), "ends inside data row", "looks cut off")
+
+
+def test_a_csv_cut_at_a_row_boundary_is_said(tmp_path, capsys):
+    """Still valid CSV: the file lists its cases one after another, the last one stops short, the
+    arrivals stop long before the log's end. Calibrated, with warnings naming the row and the days."""
+    path = tmp_path / "log.csv"
+    log = _flat_log().sort_values(["timestamp"], kind="stable")
+    log = log.assign(first=log.groupby("case_id")["timestamp"].transform("min"))
+    log = log.sort_values(["first", "timestamp"], kind="stable").drop(columns="first")  # case by case
+    rows = log.to_csv(index=False).splitlines(keepends=True)
+    path.write_text("".join(rows[: len(rows) - 3]))  # the last case lost its last three events
+    before = {p.name for p in tmp_path.rglob("*")}
+    code = main(["calibrate", str(path), "--out", str(tmp_path / "out" / "twin.yaml")])
+    out = capsys.readouterr().out
+    assert code == 0 and "twin.yaml" in {p.name for p in tmp_path.rglob("*")} - before
+    assert "warning: " in out and "may be truncated after row" in out
+
+
+@pytest.mark.parametrize("value", ["2026-03", "2026", "März 2026"])
+def test_timestamps_that_name_no_day_are_refused(tmp_path, capsys, value):
+    path = tmp_path / "log.csv"
+    log = _flat_log()
+    log.loc[9, "timestamp"] = value  # data row 10
+    log.to_csv(path, index=False)
+    code, lines, created = _calibrate(tmp_path, path, capsys)
+    if value == "März 2026":  # not a date pandas reads: unparsable
+        _assert_refused(code, lines, created, "1 unparsable timestamps", f"row 10 ({value!r})")
+    else:
+        _assert_refused(code, lines, created, "1 timestamps name no day", f"row 10 ({value!r})")
+
+
+def test_a_timestamp_format_without_a_day_is_refused(tmp_path, capsys):
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("timestamp_format: '%Y-%m'\n")
+    path = tmp_path / "log.csv"
+    _flat_log().to_csv(path, index=False)
+    code = main(["calibrate", str(path), "--mapping", str(mapping), "--out", str(tmp_path / "t.yaml")])
+    assert code == 2 and "names no day" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_log_with_a_header_only_is_refused(tmp_path, capsys, suffix):
+    path = tmp_path / f"log.{suffix}"
+    empty = _flat_log().iloc[:0]
+    empty.to_csv(path, index=False) if suffix == "csv" else empty.to_parquet(path)
+    _assert_refused(*_calibrate(tmp_path, path, capsys), "no data rows", "columns: case_id, activity")
+
+
+def test_an_ocel_file_without_events_is_refused(tmp_path, capsys):
+    document = _ocel_document()
+    document["events"] = []
+    _assert_refused(*_calibrate(tmp_path, _write_json(tmp_path, document), capsys), "no events")

@@ -116,7 +116,7 @@ def validated(calibrated):
 def test_validate_finds_the_log_inside_the_twin(validated):
     result = validated
     assert result["replications"] == REPS and not result["failed"]
-    for name in ("inquiries_per_week", "deliveries_per_week", "mean_wip_orders"):
+    for name in ("arrivals_per_week", "deliveries_per_week", "mean_wip_orders"):
         assert result["scalars"][name]["inside"], (name, result["scalars"][name])
     assert result["series"]["weekly_inquiries"]["share_inside"] >= 0.75
 

@@ -109,19 +109,28 @@ def test_constant_arrivals(synthetic):
     assert abs(fitted.rate_per_day - CONSTANT_RATE) <= 3.5 * stats["rate_se"]
 
 
-def test_weekly_seasonality(synthetic):
-    _, scenario, record = synthetic
-    stats = record.statistics["segments.regular"]["arrivals"]
-    assert stats["form"] == "weekly"
+def test_weekly_pattern_as_a_weekday_profile(synthetic):
+    """A weekly cosine in the arrivals is found as the weekday profile (the model's form for it)."""
+    log, scenario, record = synthetic
+    stats = record.statistics["segments.regular"]
+    assert stats["arrivals"]["form"] == "constant"
     fitted = {s.id: s for s in scenario.segments}["regular"].arrivals
-    assert abs(fitted.rate_per_day - WEEKLY["rate"]) <= 3.5 * stats["rate_se"]
-    season = fitted.seasonality
-    assert season.period_days == 7
-    assert abs(season.amplitude - WEEKLY["amplitude"]) <= 3.5 * stats["amplitude_se"]
-    # the peak is the angle of (c, s): its se is amplitude_se / amplitude radians (delta method)
-    peak_se = stats["amplitude_se"] / season.amplitude * 7 / (2 * math.pi)
-    gap = (season.peak_day - WEEKLY["peak_day"] + 3.5) % 7 - 3.5
-    assert abs(gap) <= 3.5 * peak_se
+    assert abs(fitted.rate_per_day - WEEKLY["rate"]) <= 3.5 * stats["arrivals"]["rate_se"]
+    profile = fitted.weekday_profile
+    assert profile is not None and fitted.seasonality.amplitude == 0
+    # the truth's mean rate over each weekday of the log, relative to the week's mean
+    first = log.origin.weekday()
+    grid = np.linspace(0, 1, 2001)
+    truth = {}
+    for day in range(7):
+        weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(day + first) % 7]
+        truth[weekday] = float(np.mean(_weekly(day + grid))) / WEEKLY["rate"]
+    counts = dict(zip(("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+                      stats["profiles"]["weekday"]["counts"], strict=True))
+    for weekday, value in truth.items():
+        # a weekday's rate is its count over its exposure: relative error 1 / sqrt(count)
+        assert abs(profile[weekday] - value) <= 4 * value / math.sqrt(counts[weekday]), (weekday, profile)
+    assert {s.id: s for s in scenario.segments}["strategic"].arrivals.weekday_profile is None
 
 
 @pytest.mark.parametrize(("task", "truth"), [("sales_contact", SALES_CONTACT), ("order_entry", ORDER_ENTRY)])

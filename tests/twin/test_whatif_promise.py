@@ -221,3 +221,23 @@ def test_promise_risk_does_not_depend_on_the_executor(company, snapshot):
     finally:
         executor.close()
     assert pooled == serial
+
+
+def test_promise_risk_answers_for_the_company_the_snapshot_came_from(tmp_path, capsys):
+    """Without --scenario: the scenario in the run.json beside the snapshot (a twin, here a variant of
+    the around-the-clock company with more sales reps), not the built-in baseline."""
+    twin = override(load("around-the-clock"), horizon_days=10.0, warmup_days=0.0, name="my-twin")
+    path = tmp_path / "twin.json"
+    path.write_text(json.dumps(twin.model_dump(mode="json")))
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--snapshot-at", "8", "--out", str(out), "--quiet", "--no-report"]) == 0
+    capsys.readouterr()
+    args = ["--product", "filter", "--quantity", "3", "--dates", "2", "--reps", "2", "--json"]
+    assert main(["promise-risk", str(out / "snapshot.json"), *args]) == 0
+    printed = capsys.readouterr()
+    assert "'my-twin', the one the snapshot was taken from" in printed.err
+    assert json.loads(printed.out)["dates"][0]["promised_day"] == 2.0
+    alone = tmp_path / "alone.json"
+    alone.write_text((out / "snapshot.json").read_text())
+    assert main(["promise-risk", str(alone), *args]) == 2
+    assert "give --scenario" in capsys.readouterr().err
