@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,10 @@ class Comparison:
     confidence: float
     replications_used: int
     open_kpis: list[str] = field(default_factory=list)
+    open_checks: list[str] = field(default_factory=list)
+    """What the ``until`` rule still found open when the experiment stopped (at the cap)."""
+    stopping: dict[str, Any] | None = None
+    """The sequential rule of an ``until`` experiment: ``start``, ``step``, ``max_reps``."""
 
     def winner(self) -> str | None:
         """The best feasible set, or None when no set keeps the constraints."""
@@ -106,7 +110,8 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
             seed: int = 0, executor: Executor | None = None, out: str | Path | None = None,
             confidence: float = 0.95, reference: str | None = None, warmup: float | str | None = None,
             pilots: int = 5, target_relative_half_width: float | None = None, max_reps: int = 100,
-            step: int = 4, progress: Progress = no_progress) -> Comparison:
+            step: int = 4, progress: Progress = no_progress,
+            until: Callable[[pd.DataFrame], list[str]] | None = None) -> Comparison:
     """Run every policy set for ``reps`` replications with common random numbers and compare them.
 
     Args:
@@ -122,6 +127,10 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
             ``"auto"`` detects it with MSER-5 on ``pilots`` reference runs.
         target_relative_half_width: add ``step`` replications at a time until every
             ranked KPI's half-width / |mean| is below this, for every set, up to ``max_reps``.
+        until: a stopping rule — given the replication table so far, what is still open
+            (empty: stop); ``step`` replications per set are added while anything is open,
+            up to ``max_reps``. Replication r is the same task whatever the count, so adding
+            replications never changes the earlier ones (common random numbers hold).
     """
     executor = executor or SerialExecutor()
     store = ResultStore(out) if out is not None else None
@@ -133,6 +142,8 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
         raise ExperimentError([f"confidence: must be between 0 and 1, got {confidence:g}"])
     if reps < 2:
         raise ExperimentError([f"reps: at least 2 replications are needed for an interval, got {reps}"])
+    if step < 1:
+        raise ExperimentError([f"step: must be at least 1, got {step}"])
     names = kpi_names(scenario)
     check_objective(scenario, names)
 
@@ -164,12 +175,14 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
         summary = summarise(replications, reference, confidence)
         open_kpis = (needs_more(summary, ranked, target_relative_half_width)
                      if target_relative_half_width is not None else [])
-        if not open_kpis or count >= max_reps:
+        open_checks = until(replications) if until is not None else []
+        if (not open_kpis and not open_checks) or count >= max_reps:
             break
         count = min(max_reps, count + step)
     ranking = rank_sets(replications, scenario.objective.weights, constraints, confidence)
+    stopping = {"start": reps, "step": step, "max_reps": max(max_reps, reps)} if until is not None else None
     return Comparison(scenario, full_sets, reference, seed, replications, summary, ranking, errors, found,
-                      confidence, count, open_kpis)
+                      confidence, count, open_kpis, open_checks, stopping)
 
 
 def experiment_json(comparison: Comparison) -> dict[str, Any]:
@@ -194,7 +207,8 @@ def experiment_json(comparison: Comparison) -> dict[str, Any]:
         "unresolved_kpis": comparison.open_kpis,
         "failed_replications": len(comparison.errors),
         "package_version": package_version(),
-    }
+    } | ({"stopping": {**comparison.stopping, "replications": comparison.replications_used,
+                       "open": comparison.open_checks}} if comparison.stopping is not None else {})
 
 
 def ranking_json(comparison: Comparison) -> dict[str, Any]:
