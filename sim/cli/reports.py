@@ -27,15 +27,16 @@ def write_report(folder: str | Path) -> list[Path]:
     ``study.json``, a sweep folder ``points.parquet``, a keynotes folder sub-folders with
     ``keynote.json``.
     """
+    # Each kind of folder imports only its own report: a run's report needs neither SciPy
+    # (statistics) nor the keynote verdicts, and importing them costs half a second.
     from ordercycle.reports.comparison_report import ReportInputError, write_comparison_report
-    from ordercycle.reports.keynotes import keynote_folders, write_keynote_report
-    from ordercycle.reports.run_report import write_run_report
-    from ordercycle.reports.sweep_report import write_sweep_report
 
     root = Path(folder)
     if not root.is_dir():
         raise ReportInputError([f"{root}: no such folder"])
     if (root / "run.json").is_file():
+        from ordercycle.reports.run_report import write_run_report
+
         return list(write_run_report(root))
     if (root / "ranking.json").is_file():
         return list(write_comparison_report(root))
@@ -43,8 +44,12 @@ def write_report(folder: str | Path) -> list[Path]:
         from ordercycle.reports.study_report import write_study_report
 
         return list(write_study_report(root))
+    from ordercycle.reports.sweep_report import write_sweep_report
+
     if (root / "points.parquet").is_file():
         return list(write_sweep_report(root))
+    from ordercycle.reports.keynotes import keynote_folders, write_keynote_report
+
     if keynote_folders(root):
         for sub in keynote_folders(root):
             write_comparison_report(sub)
