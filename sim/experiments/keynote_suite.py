@@ -81,10 +81,11 @@ def run_keynote(
     max_reps: int | None = None,
     step: int = DEFAULT_STEP,
     store: Path | None = None,
+    condition_reps: int | None = None,
 ) -> KeynoteRun:
     """Compare the keynote's sets (adding replications while a check is undecided, up to
     ``max_reps``; None: exactly ``reps``), save tables and report, and sweep the conditions at
-    ``reps`` replications when the claim is not supported.
+    ``condition_reps`` replications (default ``reps``) when the claim is not supported.
 
     ``store`` is the result store's folder (default ``out``): the suite passes its own output
     folder, so that claims share the runs they have in common.
@@ -105,9 +106,10 @@ def run_keynote(
     swept = bool(verdict != "supported" and keynote.conditions and sweep_conditions)
     if swept:
         grid = GridFile.model_validate(keynote.conditions)
-        result = sweep(scenario, grid, sets, reps=reps, seed=seed, executor=executor,
+        swept_reps = condition_reps or reps
+        result = sweep(scenario, grid, sets, reps=swept_reps, seed=seed, executor=executor,
                        out=store or out / "conditions", confidence=confidence, progress=progress)
-        write_sweep(result, out / "conditions", scenario, grid, seed, reps)
+        write_sweep(result, out / "conditions", scenario, grid, seed, swept_reps)
         write_sweep_report(out / "conditions", [check.kpi for check in keynote.checks])
     return KeynoteRun(keynote.id, verdict, comparison.replications_used, comparison.open_checks, swept,
                       time.perf_counter() - started)
@@ -126,15 +128,18 @@ def run_suite(
     sweep_conditions: bool = True,
     progress: Progress = no_progress,
     on_claim: Callable[[KeynoteFile, KeynoteRun], Any] | None = None,
+    condition_reps: int | None = None,
 ) -> list[KeynoteRun]:
-    """Run every claim (each starting at ``reps`` or its file's ``reps``) into ``out/K<n>/`` with
-    one result store ``out/runs``, then write the suite's report; the runs in claim order."""
+    """Run every claim (each starting at ``reps`` or its file's ``reps``; conditions swept at
+    ``condition_reps``, default the starting replications) into ``out/K<n>/`` with one result
+    store ``out/runs``, then write the suite's report; the runs in claim order."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = []
     for keynote in keynotes:
         run = run_keynote(keynote, out / keynote.id, reps or keynote.reps, executor, confidence, seed,
-                          horizon, sweep_conditions, progress, max_reps, step, store=out)
+                          horizon, sweep_conditions, progress, max_reps, step, store=out,
+                          condition_reps=condition_reps)
         runs.append(run)
         if on_claim is not None:
             on_claim(keynote, run)
