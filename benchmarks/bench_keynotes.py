@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -100,16 +101,22 @@ def _suite(name: str, keynotes: list, out: Path, workers: int, args: argparse.Na
               f"{' + conditions' if run.swept else '':<13} {run.seconds:7.0f} s", flush=True)
 
     log.reset()
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _cpu()
     try:
         run_suite(keynotes, out, executor, args.confidence, reps, max_reps, args.step, args.seed,
                   args.horizon, not args.no_conditions, on_claim=said, condition_reps=condition_reps)
     finally:
-        executor.close()
+        executor.close()  # the workers exit: their CPU time is counted from here
     wall = time.perf_counter() - started
     new = sum(1 for seconds in log.asked.values() if seconds is None)
     return {"claims": per_claim, "wall": wall, "asked": len(log.asked), "new": new,
-            "simulated_seconds": log.stored_seconds(out)}
+            "simulated_seconds": log.stored_seconds(out), "cpu": _cpu() - cpu_before}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the workers, once closed)."""
+    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _verdicts_at(folder: Path, reps: int | None) -> dict[str, tuple[str, pd.DataFrame]]:
@@ -188,6 +195,9 @@ def main() -> None:
     print(f"\nsequential suite: {sequential['wall']:.0f} s ({sequential['wall'] / 60:.1f} min) wall; "
           f"{sequential['new']} replications simulated, {sequential['simulated_seconds']:.0f} simulation "
           f"seconds; goal ≤ 20 min: {'met' if sequential['wall'] <= 1200 else 'NOT met'}")
+    idle = sequential["cpu"] / args.workers
+    print(f"  CPU: {sequential['cpu']:.0f} s (workers and this process) ≈ {idle:.0f} s ({idle / 60:.1f} min) "
+          f"on {args.workers} otherwise idle cores")
     for name, claim in sequential["claims"].items():
         print(f"  {name}: {claim['seconds']:6.0f} s  {claim['replications']:>3} reps  {claim['verdict']}"
               f"{'  (conditions swept)' if claim['swept'] else ''}")
