@@ -114,8 +114,9 @@ def _stand_in(kpi: str) -> str:
 
 
 def amount(kpi: str, value: float, currency: str = "EUR", signed: bool = True) -> str:
-    """A difference in the KPI's unit (shares in points)."""
-    return format_amount(_stand_in(kpi), value, currency, signed=signed)
+    """A difference in the KPI's unit (shares in points, stock in units)."""
+    text = format_amount(_stand_in(kpi), value, currency, signed=signed)
+    return f"{text} units" if kpi_info(kpi).unit == "units" and math.isfinite(value) else text
 
 
 def value_text(kpi: str, value: float, currency: str = "EUR") -> str:

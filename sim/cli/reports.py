@@ -127,8 +127,8 @@ def cmd_keynotes(args: argparse.Namespace) -> int:
     def said(keynote: Any, run: Any) -> None:
         stop = f", at the cap with {len(run.open_checks)} check(s) undecided" if run.open_checks else ""
         swept = ", conditions swept" if run.swept else ""
-        print(f"{keynote.id}: {run.verdict:<13} {keynote.claim} ({run.replications} reps{stop}{swept}, "
-              f"{run.seconds:.0f} s)", flush=True)
+        print(f"{keynote.id}: {run.verdict:<13} {keynote.claim} ({run.reason}; {run.replications} reps"
+              f"{stop}{swept}, {run.seconds:.0f} s)", flush=True)
 
     try:
         run_suite(keynotes, out, executor, args.confidence, args.reps, max_reps, args.step, args.seed,

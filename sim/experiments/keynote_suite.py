@@ -33,6 +33,7 @@ from ordercycle.reports.keynotes import (
     open_checks,
     write_keynote_report,
 )
+from ordercycle.reports.stopping import claim_reason
 from ordercycle.reports.sweep_report import write_sweep_report
 from ordercycle.scenarios.experiment_files import GridFile, SetsFile, apply_point
 from ordercycle.scenarios.loader import load, override
@@ -58,6 +59,8 @@ class KeynoteRun:
     open_checks: list[str] = field(default_factory=list)
     swept: bool = False
     seconds: float = 0.0
+    reason: str = ""
+    """Why the claim has its verdict (:func:`ordercycle.reports.stopping.claim_reason`)."""
 
 
 def keynote_scenario(keynote: KeynoteFile, horizon: float | None = None) -> Scenario:
@@ -102,7 +105,8 @@ def run_keynote(
     write_comparison(comparison, out)
     (out / "keynote.json").write_text(json.dumps(keynote.model_dump(mode="json"), indent=2) + "\n")
     write_comparison_report(out)
-    verdict = claim_verdict(list(evaluate(keynote, comparison.replications, confidence)["verdict"]))
+    checks = evaluate(keynote, comparison.replications, confidence)
+    verdict = claim_verdict(list(checks["verdict"]))
     swept = bool(verdict != "supported" and keynote.conditions and sweep_conditions)
     if swept:
         grid = GridFile.model_validate(keynote.conditions)
@@ -112,7 +116,7 @@ def run_keynote(
         write_sweep(result, out / "conditions", scenario, grid, seed, swept_reps)
         write_sweep_report(out / "conditions", [check.kpi for check in keynote.checks])
     return KeynoteRun(keynote.id, verdict, comparison.replications_used, comparison.open_checks, swept,
-                      time.perf_counter() - started)
+                      time.perf_counter() - started, claim_reason(checks, verdict))
 
 
 def run_suite(

@@ -145,3 +145,21 @@ def test_bad_keynote_flags_exit_2_naming_the_flag(args, flag, capsys, tmp_path):
     assert main(["keynotes", "--only", "K6", "--out", str(tmp_path), *args]) == 2
     assert flag in capsys.readouterr().err
     assert not (tmp_path / "K6").exists()  # refused before anything ran
+
+
+def test_the_keynotes_command_runs_the_sequential_rule_and_says_why_it_stopped(
+        mm1_file, monkeypatch, tmp_path, capsys):
+    _fake(monkeypatch, {("B", 0): 0.0}, 0.05)
+    keynote = tmp_path / "K1.yaml"
+    keynote.write_text(yaml.safe_dump(_keynote(scenario=mm1_file).model_dump(mode="json")))
+    out = tmp_path / "out"
+    args = ["keynotes", str(keynote), "--workers", "1", "--max-reps", "9", "--step", "2", "--quiet",
+            "--out", str(out)]
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "K1: inconclusive" in said and "(undecided at the replications run; 9 reps, at the cap with 1 " \
+        "check(s) undecided" in said
+    record = json.loads((out / "verdicts.json").read_text())["K1"]
+    assert record["replications"] == 9 and record["stopping"]["max_reps"] == 9
+    assert main([*args[:-2], "--max-reps", "5", "--out", str(tmp_path / "fixed")]) == 0
+    assert json.loads((tmp_path / "fixed" / "verdicts.json").read_text())["K1"]["replications"] == 5
