@@ -14,8 +14,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ordercycle.policies.registry import DECISIONS
-
 EXIT_BAD_INPUT = 2
 
 
@@ -29,6 +27,8 @@ class BadInput(Exception):
 
 def parse_policy_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
     """``--policy DECISION=NAME`` options as policy choices (default parameters); bad ones exit 2."""
+    from ordercycle.policies.registry import DECISIONS
+
     choices: dict[str, dict[str, Any]] = {}
     problems = []
     for item in items:

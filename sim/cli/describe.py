@@ -6,14 +6,12 @@ import argparse
 import json
 from typing import Any
 
-from ordercycle.policies.base import describe_params
-from ordercycle.policies.registry import registry
-from ordercycle.scenarios.loader import load
-from ordercycle.scenarios.schema import Scenario
-
 
 def cmd_scenario(args: argparse.Namespace) -> int:
     """``ordercycle scenario schema|check``."""
+    from ordercycle.scenarios.loader import load
+    from ordercycle.scenarios.schema import Scenario
+
     if args.action == "schema":
         print(json.dumps(Scenario.model_json_schema(), indent=2))
         return 0
@@ -31,6 +29,9 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
 def cmd_policies(args: argparse.Namespace) -> int:
     """``ordercycle policies list``: every registered policy with its parameters."""
+    from ordercycle.policies.base import describe_params
+    from ordercycle.policies.registry import registry
+
     for decision, policies in registry().items():
         print(f"{decision}:")
         for name, cls in sorted(policies.items()):

@@ -16,15 +16,14 @@ import argparse
 import importlib
 import sys
 
-from ordercycle.policies.base import PolicyParameterError
-from ordercycle.scenarios.loader import ScenarioError
 from ordercycle.sim.cli.common import EXIT_BAD_INPUT, BadInput
 
 # One module per command group, in the order of the help text. Each has
 # ``register(commands)``, which adds parsers to the sub-parser action and sets ``func``
 # on them; heavy imports (FastAPI, Dask, the engine) stay inside the command functions
-# so that the parser builds fast. ``reports`` comes last: it adds ``--no-report`` to the
-# parsers of ``run``, ``compare`` and ``sweep``.
+# so that the parser builds fast (``ordercycle report`` of a run folder needs neither the
+# scenario schema nor the policies). ``reports`` comes last: it adds ``--no-report`` to
+# the parsers of ``run``, ``compare`` and ``sweep``.
 COMMAND_MODULES: tuple[str, ...] = (
     "ordercycle.sim.cli.run", "ordercycle.sim.cli.describe", "ordercycle.sim.cli.schedule",
     "ordercycle.sim.cli.experiments", "ordercycle.sim.cli.twin", "ordercycle.sim.cli.service",
@@ -47,8 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ScenarioError, PolicyParameterError, BadInput) as error:
-        for line in error.problems:
-            print(f"error: {line}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except BadInput as error:
+        problems = error.problems
+    except Exception as error:
+        found = input_problems(error)
+        if found is None:
+            raise
+        problems = found
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def input_problems(error: Exception) -> list[str] | None:
+    """The problem lines of a scenario or policy-parameter error (bad input: exit 2), None for
+    any other error. Their modules are imported here, when something was raised, so that a
+    command that needs neither does not import them."""
+    from ordercycle.policies.base import PolicyParameterError
+    from ordercycle.scenarios.loader import ScenarioError
+
+    return list(error.problems) if isinstance(error, ScenarioError | PolicyParameterError) else None
 

@@ -166,7 +166,7 @@ def register(commands: Any) -> None:
     )
     keynotes.add_argument(
         "--max-reps", type=int, metavar="N",
-        help="add replications while a check is undecided, up to N per set (default 15; "
+        help="add replications while a check is undecided, up to N per set (default 20; "
         "N = --reps runs a fixed number)",
     )
     keynotes.add_argument(

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ordercycle.scenarios.loader import load, override
 from ordercycle.sim.cli.common import BadInput, parse_policy_overrides
 
 
@@ -30,6 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``ordercycle run``: simulate once, write outputs, print the KPI table."""
     from tqdm import tqdm
 
+    from ordercycle.scenarios.loader import load, override
     from ordercycle.sim.run import simulate, write_outputs
 
     scenario = load(args.scenario)

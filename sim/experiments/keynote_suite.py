@@ -43,7 +43,7 @@ from ordercycle.sim.experiments.executors import Executor
 from ordercycle.sim.experiments.replications import Progress, no_progress
 from ordercycle.sim.experiments.sweeps import sweep, write_sweep
 
-DEFAULT_MAX_REPS = 15
+DEFAULT_MAX_REPS = 20
 """Replications per set the suite stops at when checks are still undecided (``--max-reps``)."""
 DEFAULT_STEP = 5
 """Replications per set added at a time (``--step``)."""
