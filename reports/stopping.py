@@ -67,7 +67,8 @@ def reason(verdict: str, within: bool, margin_text: str, finite: bool = True) ->
     the interval could be computed)."""
     if verdict in ("supported", "contradicted"):
         said = "the interval excludes zero"
-        return said + (f", but lies within {margin_text}: too small to matter" if within else "")
+        return said + (f", though it lies within {margin_text}: smaller than a practical difference"
+                       if within else "")
     if within:
         return f"no practical difference: within {margin_text}"
     if not finite:
