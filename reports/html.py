@@ -3,6 +3,10 @@
 A report is a :class:`Page` of sections; each section holds paragraphs, tables and
 figures. :meth:`Page.render` gives one HTML file that opens offline in any browser
 (inline CSS, no scripts, no external fonts or images).
+
+Drawing and PNG-encoding the figures is most of a report's cost; :func:`render_pngs`
+does it for several figures at once in forked worker processes (each figure is drawn by
+the same code from the same tables, so the bytes are those of a serial run).
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ import base64
 import html
 import io
 import math
-from collections.abc import Sequence
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +57,56 @@ def figure_png(figure: Figure, dpi: int = 90) -> bytes:
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(figure)
     return buffer.getvalue()
+
+
+FigureBuilder = Callable[[], Figure | None]
+"""Makes one figure from tables already in memory (None: nothing to draw)."""
+_BUILDERS: Sequence[FigureBuilder] = ()
+"""The builders of the :func:`render_pngs` call in progress, inherited by its forked workers."""
+MAX_REPORT_WORKERS = 4
+
+
+def report_workers() -> int:
+    """Worker processes that draw a report's figures: ``ORDERCYCLE_REPORT_WORKERS``, else the cores
+    this process may use (at most :data:`MAX_REPORT_WORKERS`); 1 draws them in this process."""
+    given = os.environ.get("ORDERCYCLE_REPORT_WORKERS", "").strip()
+    if given.isdigit() and int(given) >= 1:
+        return int(given)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(MAX_REPORT_WORKERS, cores))
+
+
+def _render(index: int) -> bytes | None:
+    figure = _BUILDERS[index]()
+    return None if figure is None else figure_png(figure)
+
+
+def render_pngs(builders: Sequence[FigureBuilder], workers: int | None = None) -> list[bytes | None]:
+    """Build and encode every figure, in ``builders`` order: PNG bytes, or None where a builder had
+    nothing to draw. With several workers (default :func:`report_workers`) and a platform that
+    forks, the figures are drawn in forked processes that inherit the tables; otherwise (or if a
+    worker dies) in this process."""
+    global _BUILDERS
+    workers = report_workers() if workers is None else workers
+    forks = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+    if workers > 1 and len(builders) > 1 and forks:
+        _BUILDERS = builders
+        from PIL import Image
+
+        Image.preinit()  # the image plugins PNG saving imports: once here, not in every worker
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(min(workers, len(builders)), mp_context=context) as pool:
+                return list(pool.map(_render, range(len(builders))))
+        except (BrokenProcessPool, OSError):
+            pass  # drawn below, in this process
+        finally:
+            _BUILDERS = ()
+    pngs = []
+    for build in builders:
+        figure = build()
+        pngs.append(None if figure is None else figure_png(figure))
+    return pngs
 
 
 def escape(text: Any) -> str:
@@ -101,7 +159,11 @@ class Section:
 
     def figure(self, figure: Figure, caption: str, alt: str | None = None) -> Section:
         """Add a matplotlib figure as an embedded PNG with a caption."""
-        data = base64.b64encode(figure_png(figure)).decode("ascii")
+        return self.image(figure_png(figure), caption, alt)
+
+    def image(self, png: bytes, caption: str, alt: str | None = None) -> Section:
+        """Add PNG bytes (a figure drawn by :func:`render_pngs`) as an embedded image with a caption."""
+        data = base64.b64encode(png).decode("ascii")
         self.blocks.append(
             f'<figure><img src="data:image/png;base64,{data}" alt="{escape(alt or caption)}">'
             f"<figcaption>{escape(caption)}</figcaption></figure>"

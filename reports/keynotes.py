@@ -13,6 +13,14 @@ better side of zero, **contradicted** when it lies wholly on the worse side, and
 **inconclusive** when it contains zero. A claim is supported when every check is,
 contradicted when any check is, and inconclusive otherwise. Each interval is at the
 chosen level; no correction for the several checks of a claim is made.
+
+Each check also has an **equivalence margin** (:mod:`ordercycle.reports.stopping`): an
+inconclusive check whose interval lies wholly inside ±margin is reported as "no practical
+difference" (its verdict stays ``inconclusive``; the reason says so), and the keynote suite
+adds replications until every check is decided either way or a cap is reached. The report
+explains each verdict from the saved tables (:mod:`ordercycle.reports.mechanisms`): the KPIs
+that moved between the compared sets, the replications used and why the suite stopped,
+and what the sweep of conditions changed.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ordercycle.reports import explain
+from ordercycle.reports import explain, mechanisms, stopping
 from ordercycle.reports.comparison_report import ReportInputError
 from ordercycle.reports.glossary import format_amount, format_value, info
 from ordercycle.reports.html import Page
@@ -46,6 +54,10 @@ class Check(BaseModel):
     against: str
     kpi: str
     better: Literal["higher", "lower"] | None = Field(None, description="default: the KPI glossary's")
+    margin: float | None = Field(
+        None, ge=0, description="equivalence margin in the KPI's units (a share as a fraction); "
+        "default: ±1 point for shares, ±2 % of the against set's mean otherwise",
+    )
 
     def direction(self) -> str:
         """Which way is better for this check."""
@@ -72,6 +84,9 @@ class KeynoteFile(BaseModel):
     checks: list[Check] = Field(min_length=1)
     proxy_note: str = ""
     conditions: dict[str, Any] | None = Field(None, description="a sweep grid, run if not supported")
+    explain: list[str] = Field(
+        default_factory=list, description="mechanism KPIs said first in the explained verdict"
+    )
 
     @model_validator(mode="after")
     def _known_sets(self) -> KeynoteFile:
@@ -82,6 +97,9 @@ class KeynoteFile(BaseModel):
             check.direction()
         if self.warmup_days >= self.horizon_days:
             raise ValueError("warmup_days: must be below horizon_days")
+        for i, kpi in enumerate(self.explain):
+            if not kpi.strip():
+                raise ValueError(f"explain.{i}: must name a KPI, got an empty string")
         return self
 
 
@@ -128,32 +146,41 @@ def claim_verdict(verdicts: list[str]) -> str:
 
 
 def evaluate(keynote: KeynoteFile, replications: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    """One row per check: the means, the paired difference with its interval, p-value and verdict."""
+    """One row per check: the means, the paired difference with its interval, p-value and verdict;
+    then the check's equivalence margin, whether the interval lies within it, whether the check
+    is decided, the reason in words, the spread of the differences and, for an undecided check,
+    about how many replications would decide it (:func:`ordercycle.reports.stopping.margin_columns`)."""
     rows = []
     for check in keynote.checks:
         pair = replications[replications["set"].isin([check.set, check.against])]
         summary = summarise(pair, check.against, confidence, kpis=[check.kpi]).set_index("set")
         treated, base = summary.loc[check.set], summary.loc[check.against]
         better = check.direction()
-        rows.append(
-            {
-                "set": check.set,
-                "against": check.against,
-                "kpi": check.kpi,
-                "better": better,
-                "n": int(treated["n"]),
-                "mean": float(treated["mean"]),
-                "against_mean": float(base["mean"]),
-                "diff_mean": float(treated["diff_mean"]),
-                "diff_ci_low": float(treated["diff_ci_low"]),
-                "diff_ci_high": float(treated["diff_ci_high"]),
-                "p_value": float(treated["p_value"]),
-                "verdict": check_verdict(
-                    float(treated["diff_ci_low"]), float(treated["diff_ci_high"]), better
-                ),
-            }
-        )
-    return pd.DataFrame(rows)
+        row = {
+            "set": check.set,
+            "against": check.against,
+            "kpi": check.kpi,
+            "better": better,
+            "n": int(treated["n"]),
+            "mean": float(treated["mean"]),
+            "against_mean": float(base["mean"]),
+            "diff_mean": float(treated["diff_mean"]),
+            "diff_ci_low": float(treated["diff_ci_low"]),
+            "diff_ci_high": float(treated["diff_ci_high"]),
+            "p_value": float(treated["p_value"]),
+            "verdict": check_verdict(float(treated["diff_ci_low"]), float(treated["diff_ci_high"]), better),
+        }
+        rows.append(row | stopping.margin_columns(row, check.margin, confidence))
+    table = pd.DataFrame(rows)
+    if "replications_needed" in table:
+        table["replications_needed"] = table["replications_needed"].astype("Int64")
+    return table
+
+
+def open_checks(keynote: KeynoteFile, replications: pd.DataFrame, confidence: float) -> list[str]:
+    """The stopping rule of the keynote suite: the checks not yet decided (none: stop adding
+    replications). A check is decided when its interval excludes zero or lies within its margin."""
+    return stopping.open_checks(evaluate(keynote, replications, confidence))
 
 
 def profit_checks(keynote: KeynoteFile, replications: pd.DataFrame, confidence: float) -> pd.DataFrame:
@@ -167,17 +194,22 @@ def profit_checks(keynote: KeynoteFile, replications: pd.DataFrame, confidence: 
     return evaluate(extra, replications, confidence)
 
 
-def check_sentence(row: Any, confidence: float, currency: str = "EUR") -> str:
-    """The evidence of one check in words."""
+def check_sentence(row: Any, confidence: float, currency: str = "EUR", with_reason: bool = True) -> str:
+    """The evidence of one check in words (with the reason of an inconclusive verdict or a difference
+    within the margin, unless ``with_reason`` is false)."""
     half = (row.diff_ci_high - row.diff_ci_low) / 2
     size = (
         f"{format_amount(row.kpi, row.diff_mean, currency, signed=True)} ± "
         f"{format_amount(row.kpi, half, currency)}"
     )
-    return (
+    said = (
         f"{info(row.kpi).label}: {row.set} − {row.against} = {size} ({confidence:.0%}, n = {row.n}; "
         f"{row.better} is better) → {row.verdict}"
     )
+    reason = getattr(row, "reason", "")
+    if with_reason and reason and (row.verdict == "inconclusive" or getattr(row, "within_margin", False)):
+        said += f" ({reason})"
+    return said
 
 
 @dataclass
@@ -192,6 +224,99 @@ class KeynoteResult:
     conditions: pd.DataFrame | None = None  # per sweep point: parameters, per-check verdicts, claim verdict
     profit: pd.DataFrame | None = None  # profit of the checks' set pairs (:func:`profit_checks`)
     replications: pd.DataFrame | None = None  # the claim's replication table
+    conditions_checks: pd.DataFrame | None = None  # per sweep point and check (:func:`conditions_checks`)
+    explanation: list[tuple[str, list[str]]] | None = None  # per compared pair (:mod:`.mechanisms`)
+    conditions_points: pd.DataFrame | None = None  # the sweep's points.parquet
+
+    @property
+    def currency(self) -> str:
+        """The scenario's currency."""
+        return str(self.experiment.get("scenario", {}).get("currency", "EUR"))
+
+    @property
+    def replications_used(self) -> int:
+        """Replications per set run (``experiment.json``; else the most any check rests on)."""
+        if "replications" in self.experiment:
+            return int(self.experiment["replications"])
+        return int(self.checks["n"].max()) if len(self.checks) else 0
+
+    @property
+    def stopping(self) -> dict[str, Any] | None:
+        """The sequential rule the suite ran the claim with (``experiment.json``'s ``stopping``)."""
+        return self.experiment.get("stopping")
+
+    def stopping_sentence(self) -> str:
+        """How many replications were run and why the suite stopped there."""
+        return stopping.stopping_sentence(self.stopping, self.replications_used, self.checks, self.currency)
+
+    def reason(self) -> str:
+        """Why the claim has its verdict, in a few words."""
+        return stopping.claim_reason(self.checks, self.verdict)
+
+
+def conditions_checks(
+    keynote: KeynoteFile, points: pd.DataFrame, replications: pd.DataFrame, confidence: float
+) -> pd.DataFrame:
+    """Per sweep point and check (``check`` = its index in the file): the paired difference, its
+    interval and verdict (from a sweep's tables)."""
+    frames = []
+    for point in sorted(int(p) for p in points["point"]):
+        part = replications[replications["point"].astype(int) == point].drop(columns="point")
+        part = part.assign(set=part["set"].astype(str))
+        checks = evaluate(keynote, part, confidence)
+        frames.append(checks.assign(point=point, check=range(len(checks))))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def parameter_label(column: str, value: Any) -> str:
+    """A swept parameter in words: ``hours per unit × 1.1``, ``senior managers = 5``."""
+    scaled = column.endswith(" (scale)")
+    parts = [p for p in column.removesuffix(" (scale)").split(".") if p != "*" and not p.isdigit()]
+    while len(parts) > 1 and parts[-1] in ("mean", "value"):
+        parts.pop()
+    name = parts[-1] if parts else column
+    if name.startswith("rate") and len(parts) > 1:
+        name = f"{parts[-2]} {name}"
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{name.replace('_', ' ')} {'×' if scaled else '='} {shown}"
+
+
+def conditions_change_sentence(
+    keynote: KeynoteFile, base: pd.DataFrame, points: pd.DataFrame, by_point: pd.DataFrame,
+    table: pd.DataFrame, currency: str = "EUR",
+) -> str:
+    """What the sweep of conditions changes, in one sentence: per check, the points where its
+    verdict differs from the one on the scenario (with the difference there), then where the
+    claim holds."""
+    parameters = [c for c in points.columns if c != "point"]
+    label = {
+        int(row["point"]): ", ".join(parameter_label(c, row[c]) for c in parameters)
+        for row in points.to_dict("records")
+    }
+    parts = []
+    for i, check in enumerate(keynote.checks):
+        name = f"the {info(check.kpi).label} check ({check.set} − {check.against})"
+        before = str(base.iloc[i]["verdict"])
+        mine = by_point[by_point["check"] == i]
+        changed = mine[mine["verdict"] != before]
+        if changed.empty:
+            parts.append(f"{name} stays {before} at every point")
+            continue
+        for verdict in VERDICTS:
+            rows = changed[changed["verdict"] == verdict]
+            if rows.empty:
+                continue
+            where = " and ".join(label[int(p)] for p in rows["point"])
+            sizes = "; ".join(
+                f"{format_amount(check.kpi, r.diff_mean, currency, signed=True)} "
+                f"[{format_amount(check.kpi, r.diff_ci_low, currency, signed=True)}, "
+                f"{format_amount(check.kpi, r.diff_ci_high, currency, signed=True)}]"
+                for r in rows.itertuples()
+            )
+            parts.append(f"at {where} {name} is {verdict} ({sizes})")
+    held = [label[int(p)] for p, v in zip(table["point"], table["verdict"], strict=True) if v == "supported"]
+    claim = f"the claim holds at {' and '.join(held)}" if held else "the claim holds at none of the points"
+    return "What the conditions change: " + "; ".join(parts) + f" — {claim}."
 
 
 def conditions_table(
@@ -199,10 +324,9 @@ def conditions_table(
 ) -> pd.DataFrame:
     """Per sweep point, the claim's verdict and each check's difference (from a sweep's tables)."""
     rows = []
+    by_point = conditions_checks(keynote, points, replications, confidence)
     for data in points.to_dict("records"):  # not itertuples: parameter paths are not identifiers
-        part = replications[replications["point"].astype(int) == int(data["point"])].drop(columns="point")
-        part = part.assign(set=part["set"].astype(str))
-        checks = evaluate(keynote, part, confidence)
+        checks = by_point[by_point["point"] == int(data["point"])]
         row = {k: v for k, v in data.items()}
         for check in checks.itertuples():
             row[f"{check.kpi} ({check.set} − {check.against})"] = (
@@ -240,15 +364,20 @@ def read_result(folder: str | Path) -> KeynoteResult:
     confidence = float(experiment.get("confidence", 0.95))
     replications = pd.read_parquet(root / "replications.parquet")
     checks = evaluate(keynote, replications, confidence)
-    conditions = None
+    conditions = by_point = points = None
     sweep = root / "conditions"
     if (sweep / "points.parquet").is_file():
-        conditions = conditions_table(
-            keynote, pd.read_parquet(sweep / "points.parquet"), pd.read_parquet(sweep / "results"), confidence
-        )
+        points, swept = pd.read_parquet(sweep / "points.parquet"), pd.read_parquet(sweep / "results")
+        conditions = conditions_table(keynote, points, swept, confidence)
+        by_point = conditions_checks(keynote, points, swept, confidence)
+    currency = str(experiment.get("scenario", {}).get("currency", "EUR"))
+    explained = mechanisms.explanation(
+        replications, experiment, [(c.set, c.against, c.kpi) for c in keynote.checks], confidence,
+        keynote.explain, currency,
+    )
     return KeynoteResult(
         keynote, checks, claim_verdict(list(checks["verdict"])), confidence, experiment, conditions,
-        profit_checks(keynote, replications, confidence), replications,
+        profit_checks(keynote, replications, confidence), replications, by_point, explained, points,
     )
 
 
@@ -273,6 +402,45 @@ def settings_text(result: KeynoteResult) -> str:
     if (horizon, warmup) != (keynote.horizon_days, keynote.warmup_days):
         text += f" (file: {keynote.horizon_days:g} d / {keynote.warmup_days:g} d)"
     return text
+def conditions_sentences(result: KeynoteResult) -> list[str]:
+    """What the report says of the claim's conditions: the sweep's tally and what it changes, or
+    that they were not swept (nothing for a supported claim that was not swept)."""
+    keynote = result.keynote
+    if result.conditions is not None:
+        said = [conditions_sentence(result.conditions)]
+        if result.conditions_checks is not None and result.conditions_points is not None:
+            said.append(conditions_change_sentence(
+                keynote, result.checks, result.conditions_points, result.conditions_checks,
+                result.conditions, result.currency,
+            ))
+        return said
+    if result.verdict == "supported":
+        return []
+    return [
+        "Conditions: not swept"
+        + (
+            f" (run `ordercycle keynotes --only {keynote.id}` without --no-conditions to sweep "
+            + ", ".join(keynote.conditions.get("parameters", {}))
+            + ")."
+            if keynote.conditions
+            else " (the keynote file names no conditions)."
+        )
+    ]
+
+
+def claim_record(result: KeynoteResult) -> dict[str, Any]:
+    """A claim's entry of ``verdicts.json``: the verdict and its checks (as before), then the reason,
+    the replications and why the suite stopped, the explanation and what the conditions change."""
+    return {
+        "verdict": result.verdict,
+        "checks": json.loads(result.checks.to_json(orient="records")),
+        "reason": result.reason(),
+        "replications": result.replications_used,
+        "stopping": result.stopping,
+        "stopped": result.stopping_sentence(),
+        "explanation": {pair: lines for pair, lines in (result.explanation or [])},
+        "conditions": conditions_sentences(result),
+    }
 
 
 def keynote_folders(folder: str | Path) -> list[Path]:
@@ -362,6 +530,8 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
                 f"{result.confidence:.0%} interval",
                 "p",
                 "verdict",
+                "margin",
+                "reason",
             ],
             [
                 (
@@ -376,6 +546,8 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
                     f"{format_amount(r.kpi, r.diff_ci_high, currency, signed=True)}]",
                     f"{r.p_value:.2g}" if math.isfinite(r.p_value) else "–",
                     r.verdict,
+                    "±" + format_amount(r.kpi, r.margin, currency),
+                    r.reason,
                 )
                 for r in result.checks.itertuples()
             ],
@@ -393,7 +565,8 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
             "",
         ] + [f"- {s}" for s in said]
         if result.profit is not None and len(result.profit):
-            money = [check_sentence(row, result.confidence, currency) for row in result.profit.itertuples()]
+            money = [check_sentence(row, result.confidence, currency, with_reason=False)
+                     for row in result.profit.itertuples()]
             section.paragraph("Profit (not a check of the claim; said so that a claim supported on its "
                               "checks but losing money shows it):")
             section.bullets(money)
@@ -407,6 +580,16 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
             if warnings:
                 section.bullets(warnings, css="warning")
                 lines += [""] + [f"- **{w}**" for w in warnings]
+        said_stop = f"Verdict {result.verdict}: {result.reason()}. {result.stopping_sentence()}"
+        section.paragraph(said_stop)
+        lines += ["", said_stop]
+        if result.explanation:
+            section.paragraph(mechanisms.lead(result.confidence))
+            lines += ["", mechanisms.lead(result.confidence)]
+        for pair, explained in result.explanation or []:
+            section.paragraph(f"{pair}:")
+            section.bullets(explained)
+            lines += ["", f"{pair}:", ""] + [f"- {s}" for s in explained]
         if result.conditions is not None:
             table = result.conditions
             section.paragraph(
@@ -416,17 +599,7 @@ def build_keynote_report(results: list[KeynoteResult]) -> tuple[Page, str]:
             section.table(
                 list(table.columns), table.astype(str).values.tolist(), row_classes=list(table["verdict"])
             )
-            said_conditions = conditions_sentence(table)
-            section.paragraph(said_conditions)
-            lines += ["", said_conditions]
-        elif result.verdict != "supported":
-            said_conditions = "Conditions: not swept" + (
-                f" (run `ordercycle keynotes --only {keynote.id}` without --no-conditions to sweep "
-                + ", ".join(keynote.conditions.get("parameters", {}))
-                + ")."
-                if keynote.conditions
-                else " (the keynote file names no conditions)."
-            )
+        for said_conditions in conditions_sentences(result):
             section.paragraph(said_conditions)
             lines += ["", said_conditions]
     return page, "\n".join(lines) + "\n"
@@ -439,10 +612,7 @@ def write_keynote_report(folder: str | Path) -> tuple[Path, Path]:
     if not results:
         raise ReportInputError([f"{root}: no keynote results (folders with keynote.json)"])
     page, markdown = build_keynote_report(results)
-    verdicts = {
-        r.keynote.id: {"verdict": r.verdict, "checks": json.loads(r.checks.to_json(orient="records"))}
-        for r in results
-    }
+    verdicts = {r.keynote.id: claim_record(r) for r in results}
     (root / "verdicts.json").write_text(json.dumps(verdicts, indent=2) + "\n", encoding="utf-8")
     md_path = root / "keynotes.md"
     md_path.write_text(markdown, encoding="utf-8")

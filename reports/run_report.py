@@ -20,7 +20,7 @@ import pandas as pd
 from ordercycle.reports import bottlenecks, run_figures
 from ordercycle.reports.comparison_report import ReportInputError
 from ordercycle.reports.glossary import KPIS, PREPAYMENT_KPIS, SEGMENT_KPIS, format_value, info
-from ordercycle.reports.html import Page
+from ordercycle.reports.html import Page, render_pngs
 
 RUN_FILES = [
     "events.parquet",
@@ -199,8 +199,13 @@ def gantt_start(tables: RunTables) -> float:
     return float(int((tables.warmup + tables.horizon) / 2))
 
 
-def build_run_report(tables: RunTables) -> tuple[Page, str]:
-    """The HTML page and the Markdown summary of a run."""
+FIGURES = ("journey", "ageing", "queues", "utilisation", "forecast", "gantt", "inventory", "money_flow")
+"""The run report's figures, in the order they are drawn and shown."""
+
+
+def build_run_report(tables: RunTables, workers: int | None = None) -> tuple[Page, str]:
+    """The HTML page and the Markdown summary of a run (figures drawn by ``workers`` processes:
+    :func:`ordercycle.reports.html.render_pngs`)."""
     prov, kpis, currency = tables.provenance, tables.kpis, tables.currency
     policies = ", ".join(
         f"{decision} = {choice.get('name')}" for decision, choice in sorted(prov.get("policies", {}).items())
@@ -238,11 +243,23 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
         )
 
     journey = run_figures.journey(tables.events, tables.orders, tables.warmup)
+    events, orders, horizon = tables.events, tables.orders, tables.horizon
+    start = gantt_start(tables)
+    # Every figure is drawn from the tables alone; render_pngs draws them in worker processes.
+    png = dict(zip(FIGURES, render_pngs([
+        lambda: run_figures.journey_figure(journey),
+        lambda: run_figures.ageing_figure(orders, tables.warmup),
+        lambda: run_figures.queues_figure(events, horizon),
+        lambda: run_figures.utilisation_figure(events, tables.plans, horizon, centres=tables.centres),
+        lambda: run_figures.forecast_figure(tables.forecasts),
+        lambda: run_figures.gantt_figure(events, orders, start),
+        lambda: run_figures.inventory_figure(events),
+        lambda: run_figures.money_flow_figure(events),
+    ], workers), strict=True))
     section = page.section("The order journey")
-    figure = run_figures.journey_figure(journey)
-    if figure is not None:
-        section.figure(
-            figure,
+    if png["journey"] is not None:
+        section.image(
+            png["journey"],
             "Mean days per stage for delivered cohort orders; solid: someone works on "
             "the order, hatched: it waits (or is with the customer or the carrier).",
         )
@@ -263,7 +280,7 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
     )
     _add(
         section,
-        run_figures.ageing_figure(tables.orders, tables.warmup),
+        png["ageing"],
         "Where orders age: who holds the open orders at the horizon, and the spread of unattended time.",
     )
 
@@ -281,33 +298,32 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
                        "queue growth / week", ""], pools, numeric=(2, 4, 5, 6))
     _add(
         section,
-        run_figures.queues_figure(tables.events, tables.horizon),
+        png["queues"],
         "Items waiting for a person (office) or a machine (work centres), sampled every 6 hours.",
     )
     _add(
         section,
-        run_figures.utilisation_figure(tables.events, tables.plans, tables.horizon, centres=tables.centres),
+        png["utilisation"],
         "Utilisation can exceed 1: a job started in a shift runs to completion after it ends.",
     )
 
     section = page.section("Forecast, production and inventory")
     _add(
         section,
-        run_figures.forecast_figure(tables.forecasts),
+        png["forecast"],
         "Planned figure = marketing's inflated figure after production's discount (the forecasting game).",
     )
-    start = gantt_start(tables)
     _add(
         section,
-        run_figures.gantt_figure(tables.events, tables.orders, start),
+        png["gantt"],
         "One bar per operation on each machine; red outline: an expedited order; hatched black: changeover.",
     )
-    _add(section, run_figures.inventory_figure(tables.events), "Stock on hand of the made-to-stock products.")
+    _add(section, png["inventory"], "Stock on hand of the made-to-stock products.")
 
     section = page.section("Billing, payment, returns and service")
     _add(
         section,
-        run_figures.money_flow_figure(tables.events),
+        png["money_flow"],
         "Dashed line: the mean. Days to payment are per invoice here (the KPI is amount-weighted).",
     )
 
@@ -321,11 +337,11 @@ def build_run_report(tables: RunTables) -> tuple[Page, str]:
     return page, run_markdown(tables, rows)
 
 
-def _add(section: Any, figure: Any, caption: str) -> None:
-    if figure is None:
+def _add(section: Any, png: bytes | None, caption: str) -> None:
+    if png is None:
         section.paragraph(f"(nothing to plot in this run: {caption})")
     else:
-        section.figure(figure, caption)
+        section.image(png, caption)
 
 
 def run_markdown(tables: RunTables, rows: list[tuple[str, str, str, str]]) -> str:
@@ -352,10 +368,10 @@ def run_markdown(tables: RunTables, rows: list[tuple[str, str, str, str]]) -> st
     return "\n".join(lines) + "\n"
 
 
-def write_run_report(folder: str | Path) -> tuple[Path, Path]:
+def write_run_report(folder: str | Path, workers: int | None = None) -> tuple[Path, Path]:
     """Build the report of a run folder from its saved tables: ``report.html`` and ``report.md``."""
     root = Path(folder)
-    page, markdown = build_run_report(load_run(root))
+    page, markdown = build_run_report(load_run(root), workers)
     html_path = page.write(root / "report.html")
     md_path = root / "report.md"
     md_path.write_text(markdown, encoding="utf-8")

@@ -24,8 +24,9 @@ from ordercycle.sim.cli.common import EXIT_BAD_INPUT, BadInput, warnings_on_stde
 # One module per command group, in the order of the help text. Each has
 # ``register(commands)``, which adds parsers to the sub-parser action and sets ``func``
 # on them; heavy imports (FastAPI, Dask, the engine) stay inside the command functions
-# so that the parser builds fast. ``reports`` comes last: it adds ``--no-report`` to the
-# parsers of ``run``, ``compare`` and ``sweep``.
+# so that the parser builds fast (``ordercycle report`` of a run folder needs neither the
+# scenario schema nor the policies). ``reports`` comes last: it adds ``--no-report`` to
+# the parsers of ``run``, ``compare`` and ``sweep``.
 COMMAND_MODULES: tuple[str, ...] = (
     "ordercycle.sim.cli.run", "ordercycle.sim.cli.describe", "ordercycle.sim.cli.schedule",
     "ordercycle.sim.cli.experiments", "ordercycle.sim.cli.twin", "ordercycle.sim.cli.service",

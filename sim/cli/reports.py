@@ -3,9 +3,9 @@
 ``report DIR`` rebuilds the HTML report and Markdown summary of a run folder, a compare
 folder or a keynotes folder from the files in it (nothing is re-run). ``keynotes``
 runs the experiments of ``scenarios/keynotes/K*.yaml`` with
-:func:`ordercycle.sim.experiments.compare` (and a small
-:func:`~ordercycle.sim.experiments.sweep` of conditions for a claim that does not
-hold), then writes one report with a verdict per claim.
+:func:`ordercycle.sim.experiments.keynote_suite.run_suite` (a comparison per claim that
+adds replications while a check is undecided, and a small sweep of conditions for a
+claim that does not hold), then writes one report with a verdict per claim.
 """
 
 from __future__ import annotations
@@ -27,15 +27,16 @@ def write_report(folder: str | Path) -> list[Path]:
     ``study.json``, a sweep folder ``points.parquet``, a keynotes folder sub-folders with
     ``keynote.json``.
     """
+    # Each kind of folder imports only its own report: a run's report needs neither SciPy
+    # (statistics) nor the keynote verdicts, and importing them costs half a second.
     from ordercycle.reports.comparison_report import ReportInputError, write_comparison_report
-    from ordercycle.reports.keynotes import keynote_folders, write_keynote_report
-    from ordercycle.reports.run_report import write_run_report
-    from ordercycle.reports.sweep_report import write_sweep_report
 
     root = Path(folder)
     if not root.is_dir():
         raise ReportInputError([f"{root}: no such folder"])
     if (root / "run.json").is_file():
+        from ordercycle.reports.run_report import write_run_report
+
         return list(write_run_report(root))
     if (root / "ranking.json").is_file():
         return list(write_comparison_report(root))
@@ -43,8 +44,12 @@ def write_report(folder: str | Path) -> list[Path]:
         from ordercycle.reports.study_report import write_study_report
 
         return list(write_study_report(root))
+    from ordercycle.reports.sweep_report import write_sweep_report
+
     if (root / "points.parquet").is_file():
         return list(write_sweep_report(root))
+    from ordercycle.reports.keynotes import keynote_folders, write_keynote_report
+
     if keynote_folders(root):
         for sub in keynote_folders(root):
             write_comparison_report(sub)
@@ -81,65 +86,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def keynote_scenario(keynote: Any, horizon: float | None = None) -> Any:
-    """The keynote's scenario with its variant, horizon and warm-up applied."""
-    from ordercycle.scenarios.experiment_files import apply_point
-    from ordercycle.scenarios.loader import load, override
-
-    scenario = (
-        apply_point(load(keynote.scenario), keynote.variant) if keynote.variant else load(keynote.scenario)
-    )
-    return override(scenario, horizon_days=horizon or keynote.horizon_days, warmup_days=keynote.warmup_days)
-
-
-def run_keynote(
-    keynote: Any,
-    out: Path,
-    reps: int,
-    executor: Any,
-    confidence: float,
-    seed: int = 0,
-    horizon: float | None = None,
-    sweep_conditions: bool = True,
-    progress: Any = None,
-) -> str:
-    """Compare the keynote's sets, save tables + report, sweep conditions if not supported; the verdict."""
-    from ordercycle.reports.comparison_report import write_comparison_report
-    from ordercycle.reports.keynotes import claim_verdict, evaluate
-    from ordercycle.reports.sweep_report import write_sweep_report
-    from ordercycle.scenarios.experiment_files import GridFile, SetsFile
-    from ordercycle.sim.experiments import compare, sweep, write_comparison, write_sweep
-
-    scenario = keynote_scenario(keynote, horizon)
-    sets = SetsFile.model_validate({"reference": keynote.reference, "sets": keynote.sets})
-    extra = {"progress": progress} if progress else {}
-    comparison = compare(
-        scenario, sets, reps=reps, seed=seed, executor=executor, out=out, confidence=confidence, **extra
-    )
-    write_comparison(comparison, out)
-    (out / "keynote.json").write_text(json.dumps(keynote.model_dump(mode="json"), indent=2) + "\n")
-    write_comparison_report(out)
-    verdict = claim_verdict(list(evaluate(keynote, comparison.replications, confidence)["verdict"]))
-    if verdict != "supported" and keynote.conditions and sweep_conditions:
-        grid = GridFile.model_validate(keynote.conditions)
-        result = sweep(
-            scenario,
-            grid,
-            sets,
-            reps=reps,
-            seed=seed,
-            executor=executor,
-            out=out / "conditions",
-            confidence=confidence,
-            **extra,
-        )
-        write_sweep(result, out / "conditions", scenario, grid, seed, reps)
-        write_sweep_report(out / "conditions", [check.kpi for check in keynote.checks])
-    return verdict
-
-
 def cmd_keynotes(args: argparse.Namespace) -> int:
-    """Run the keynote suite and write its report."""
+    """Run the keynote suite (adding replications while a check is undecided) and write its report."""
     from ordercycle.reports.comparison_report import ReportInputError
     from ordercycle.reports.keynotes import (
         builtin_keynote_files,
@@ -147,10 +95,10 @@ def cmd_keynotes(args: argparse.Namespace) -> int:
         load_keynote,
         read_result,
         settings_text,
-        write_keynote_report,
     )
     from ordercycle.sim.experiments import ExperimentError
     from ordercycle.sim.experiments.executors import make_executor
+    from ordercycle.sim.experiments.keynote_suite import DEFAULT_MAX_REPS, run_suite
 
     files = [Path(f) for f in args.files] if args.files else builtin_keynote_files()
     try:
@@ -164,44 +112,43 @@ def cmd_keynotes(args: argparse.Namespace) -> int:
             raise BadInput([f"--only: no keynote named {args.only!r}"])
     if args.reps is not None and args.reps < 2:
         raise BadInput([f"--reps: at least 2 replications are needed, got {args.reps}"])
+    if args.step < 1:
+        raise BadInput([f"--step: must be at least 1, got {args.step}"])
+    if args.max_reps is not None:
+        starts = {k.id: args.reps or k.reps for k in keynotes}
+        first = max(starts.values())
+        if args.max_reps < first:
+            where = "--reps" if args.reps else "the keynote files' reps (" + ", ".join(
+                f"{name}: {n}" for name, n in starts.items() if n == first) + ")"
+            raise BadInput([f"--max-reps: must be at least the replications to start with, {first} from "
+                            f"{where}; got {args.max_reps}"])
+    max_reps = args.max_reps if args.max_reps is not None else DEFAULT_MAX_REPS
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise BadInput([f"--workers: must be at least 1, got {workers}"])
     out = Path(args.out)
     executor = make_executor("serial" if workers == 1 else "process", workers, None)
     started = time.perf_counter()
+
+    def said(keynote: Any, run: Any) -> None:
+        result = read_result(out / keynote.id)
+        stop = f", at the cap with {len(run.open_checks)} check(s) undecided" if run.open_checks else ""
+        swept = ", conditions swept" if run.swept else ""
+        print(f"{keynote.id}: {run.verdict:<13} {keynote.claim} ({run.reason}; {run.replications} reps"
+              f"{stop}{swept}, {settings_text(result)}, {run.seconds:.0f} s)", flush=True)
+        for row in result.checks.itertuples():
+            print(f"    {check_sentence(row, result.confidence, result.currency)}", flush=True)
+
     try:
-        for keynote in keynotes:
-            reps = args.reps or keynote.reps
-            began = time.perf_counter()
-            verdict = run_keynote(
-                keynote,
-                out / keynote.id,
-                reps,
-                executor,
-                args.confidence,
-                args.seed,
-                args.horizon,
-                not args.no_conditions,
-                progress_bars(args.quiet),
-            )
-            result = read_result(out / keynote.id)
-            currency = str(result.experiment.get("scenario", {}).get("currency", "EUR"))
-            print(
-                f"{keynote.id}: {verdict:<13} {keynote.claim} ({reps} reps, {settings_text(result)}, "
-                f"{time.perf_counter() - began:.0f} s)",
-                flush=True,
-            )
-            for row in result.checks.itertuples():
-                print(f"    {check_sentence(row, result.confidence, currency)}", flush=True)
+        run_suite(keynotes, out, executor, args.confidence, args.reps, max_reps, args.step, args.seed,
+                  args.horizon, not args.no_conditions, progress_bars(args.quiet), on_claim=said)
     except ExperimentError as error:
         raise BadInput(error.problems) from None
     finally:
         executor.close()
-    html_path, md_path = write_keynote_report(out)
     print(
-        f"\n{len(keynotes)} claims in {time.perf_counter() - started:.0f} s; report: {html_path} "
-        f"(summary {md_path})"
+        f"\n{len(keynotes)} claims in {time.perf_counter() - started:.0f} s; report: {out / 'keynotes.html'} "
+        f"(summary {out / 'keynotes.md'}, verdicts {out / 'verdicts.json'})"
     )
     return 0
 
@@ -223,7 +170,17 @@ def register(commands: Any) -> None:
         metavar="KEYNOTE.yaml",
         help="keynote files (default: the built-in scenarios/keynotes/K*.yaml)",
     )
-    keynotes.add_argument("--reps", type=int, help="replications per set (default: each file's `reps`)")
+    keynotes.add_argument(
+        "--reps", type=int, help="replications per set to start with (default: each file's `reps`)"
+    )
+    keynotes.add_argument(
+        "--max-reps", type=int, metavar="N",
+        help="add replications while a check is undecided, up to N per set (default 20; "
+        "N = --reps runs a fixed number)",
+    )
+    keynotes.add_argument(
+        "--step", type=int, default=5, metavar="N", help="replications per set added at a time (default 5)"
+    )
     keynotes.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     keynotes.add_argument("--out", default="out/keynotes", help="output folder (default out/keynotes)")
     keynotes.add_argument("--seed", type=int, default=0, help="root seed (default 0)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,10 @@ class Comparison:
     """Number of the first replication (an optimisation confirms on fresh ones)."""
     result_store: str = "runs"
     """Where the result records are, relative to the results directory."""
+    open_checks: list[str] = field(default_factory=list)
+    """What the ``until`` rule still found open when the experiment stopped (at the cap)."""
+    stopping: dict[str, Any] | None = None
+    """The sequential rule of an ``until`` experiment: ``start``, ``step``, ``max_reps``."""
 
     def winner(self) -> str | None:
         """The best feasible set, or None when no set keeps the constraints."""
@@ -123,7 +127,8 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
             seed: int = 0, executor: Executor | None = None, out: str | Path | None = None,
             confidence: float = 0.95, reference: str | None = None, warmup: float | str | None = None,
             pilots: int = 5, target_relative_half_width: float | None = None, max_reps: int = 100,
-            step: int = 4, progress: Progress = no_progress) -> Comparison:
+            step: int = 4, progress: Progress = no_progress,
+            until: Callable[[pd.DataFrame], list[str]] | None = None) -> Comparison:
     """Run every policy set for ``reps`` replications with common random numbers and compare them.
 
     Args:
@@ -139,6 +144,10 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
             ``"auto"`` detects it with MSER-5 on ``pilots`` reference runs.
         target_relative_half_width: add ``step`` replications at a time until every
             ranked KPI's half-width / |mean| is below this, for every set, up to ``max_reps``.
+        until: a stopping rule — given the replication table so far, what is still open
+            (empty: stop); ``step`` replications per set are added while anything is open,
+            up to ``max_reps``. Replication r is the same task whatever the count, so adding
+            replications never changes the earlier ones (common random numbers hold).
     """
     executor = executor or SerialExecutor()
     store = ResultStore(out) if out is not None else None
@@ -150,6 +159,8 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
         raise ExperimentError([f"confidence: must be between 0 and 1, got {confidence:g}"])
     if reps < 2:
         raise ExperimentError([f"reps: at least 2 replications are needed for an interval, got {reps}"])
+    if step < 1:
+        raise ExperimentError([f"step: must be at least 1, got {step}"])
     names = kpi_names(scenario)
     check_objective(scenario, names)
 
@@ -180,13 +191,15 @@ def compare(scenario: Scenario, sets: SetsFile | Mapping[str, Any] | None = None
         summary = summarise(replications, reference, confidence)
         open_kpis = (needs_more(summary, ranked, target_relative_half_width)
                      if target_relative_half_width is not None else [])
-        if not open_kpis or count >= max_reps:
+        open_checks = until(replications) if until is not None else []
+        if (not open_kpis and not open_checks) or count >= max_reps:
             break
         count = min(max_reps, count + step)
     ranking = rank_sets(replications, scenario.objective.weights, constraints, confidence)
     run_keys = {name: [task.key for task in tasks if task.set_name == name] for name in full_sets}
+    stopping = {"start": reps, "step": step, "max_reps": max(max_reps, reps)} if until is not None else None
     return Comparison(scenario, full_sets, reference, seed, replications, summary, ranking, errors, found,
-                      confidence, count, open_kpis, run_keys)
+                      confidence, count, open_kpis, run_keys, open_checks=open_checks, stopping=stopping)
 
 
 def experiment_json(comparison: Comparison) -> dict[str, Any]:
@@ -214,7 +227,8 @@ def experiment_json(comparison: Comparison) -> dict[str, Any]:
         "run_keys": comparison.run_keys,
         "first_replication": comparison.first_replication,
         "result_store": comparison.result_store,
-    }
+    } | ({"stopping": {**comparison.stopping, "replications": comparison.replications_used,
+                       "open": comparison.open_checks}} if comparison.stopping is not None else {})
 
 
 def ranking_json(comparison: Comparison) -> dict[str, Any]:

@@ -92,6 +92,30 @@ def test_the_run_report_shows_every_part_with_valid_images(run_folder):
     assert re.search(r"\| strategic \| \d+ \| \d+ \|", markdown)  # one row per segment, counts whole
 
 
+def test_figures_drawn_in_worker_processes_are_those_drawn_in_one(run_folder, tmp_path):
+    """The run report draws its figures in forked workers: the same bytes as one process, in order."""
+    from ordercycle.reports.html import plt, render_pngs
+    from ordercycle.reports.run_report import write_run_report
+
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    for copy in (serial, parallel):
+        shutil.copytree(run_folder, copy, ignore=shutil.ignore_patterns("runs", "report.*"))
+    write_run_report(serial, workers=1)
+    write_run_report(parallel, workers=2)
+    assert (serial / "report.html").read_bytes() == (parallel / "report.html").read_bytes()
+    assert (serial / "report.html").read_bytes() == (run_folder / "report.html").read_bytes()
+
+    def line(width: float):
+        def build():
+            figure, axis = plt.subplots(figsize=(width, 2))
+            axis.plot([0, 1], [0, 1])
+            return figure
+        return build
+    pngs = render_pngs([line(2), lambda: None, line(4)], workers=2)
+    assert pngs[1] is None and pngs == render_pngs([line(2), lambda: None, line(4)], workers=1)
+    assert struct.unpack(">I", pngs[0][16:20])[0] < struct.unpack(">I", pngs[2][16:20])[0]  # in order
+
+
 def test_the_comparison_report_has_forest_differences_trade_off_ranking_and_sentences(compare_folder):
     html = (compare_folder / "report.html").read_text(encoding="utf-8")
     assert_self_contained(html)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -126,7 +127,8 @@ def test_every_claim_reports_profit_of_the_pairs_its_checks_compare():
     """A claim supported on service while losing money must say so: profit is evaluated for each
     (set, against) pair of the checks, unless a check already judges that pair on profit."""
     replications = _replications({"A": {}, "B": {"on_time_delivery_rate": 0.05}}, 0.3)
-    replications["profit"] = -replications["operating_cost"] + np.where(replications["set"] == "B", -90_000, 0)
+    loss = np.where(replications["set"] == "B", -90_000, 0)
+    replications["profit"] = -replications["operating_cost"] + loss
     profit = profit_checks(_keynote(), replications, 0.95)
     (row,) = profit.itertuples()
     assert (row.set, row.against, row.kpi) == ("B", "A", "profit")
@@ -207,6 +209,9 @@ def test_the_packaged_keynotes_cover_k1_to_k8_and_check_known_kpis():
         assert keynote.warmup_days < keynote.horizon_days
         for check in keynote.checks:  # KPIs of the baseline, as in the golden run
             assert check.kpi in baseline_kpis, (keynote.id, check.kpi)
+        assert keynote.explain, f"{keynote.id}: names no mechanism KPIs to explain its verdict"
+        for kpi in keynote.explain:
+            assert kpi in baseline_kpis, (keynote.id, "explain", kpi)
 
 
 def test_sentences_state_direction_size_and_noise():
@@ -317,3 +322,152 @@ def test_the_keynote_report_shows_the_horizon_actually_run(tmp_path):
     (tmp_path / "K1" / "experiment.json").write_text(json.dumps({"confidence": 0.95}))
     rebuilt = write_keynote_report(tmp_path)[1].read_text()
     assert rebuilt.splitlines()[6].endswith(f"| {REPS} | 30 d / 5 d |")
+# --- explained verdicts: which mechanism moved which KPI ------------------------------------------
+
+EXPLAINED_REPS = 8
+
+
+def _exact(rng: np.random.Generator, scale: float) -> np.ndarray:
+    """Noise whose mean is exactly zero, so the sets' means are the known values."""
+    noise = rng.normal(0, scale, EXPLAINED_REPS)
+    return noise - noise.mean()
+
+
+def _mechanism_replications() -> pd.DataFrame:
+    """Debriefs on a synthetic company with known effects: technicians 8.2 points busier, on-time
+    −3.2 points, profit +476,900 EUR; stock unchanged; a lead-time change too small to say."""
+    rng = np.random.default_rng(11)
+    effects = {  # kpi: (reference mean, effect of routine, noise)
+        "return_rate": (0.047, -0.018, 0.001),
+        "orders_received": (8_450.0, 174.0, 20.0),
+        "staff_utilization.technicians.electrical": (0.639, 0.082, 0.002),
+        "on_time_delivery_rate": (0.953, -0.032, 0.003),
+        "mean_inventory_units": (2_000.0, 0.0, 20.0),
+        "mean_lead_time_days": (3.5, 0.001, 0.0001),
+        "profit": (1_400_000.0, 476_900.0, 10_000.0),
+        "final_states.delivered": (8_000.0, 300.0, 5.0),
+        "by_segment.strategic.on_time_delivery_rate": (0.96, -0.05, 0.002),
+    }
+    common = {kpi: rng.normal(0, noise, EXPLAINED_REPS) for kpi, (_, _, noise) in effects.items()}
+    common = {kpi: values - values.mean() for kpi, values in common.items()}
+    rows = []
+    for name in ("no-debrief", "routine"):
+        own = {kpi: _exact(rng, noise / 2) for kpi, (_, _, noise) in effects.items()}
+        for r in range(EXPLAINED_REPS):
+            row = {"set": name, "replication": r, "seed": 0, "warmup_days": 0.0}
+            for kpi, (mean, effect, _) in effects.items():
+                row[kpi] = mean + (effect if name == "routine" else 0.0) + common[kpi][r] + own[kpi][r]
+            # decisions a run never had are absent (NaN): zero of them
+            row["decisions.debrief.routine"] = 6_525.0 if name == "routine" else math.nan
+            row["decisions.debrief.skip"] = math.nan if name == "routine" else 6_525.0
+            row["decisions.capacity.more shifts"] = 9.0 + (r % 2) if name == "routine" else 3.0 + (r % 2)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+EXPLAINED_EXPERIMENT = {
+    "reference": "no-debrief",
+    "sets": {"no-debrief": {}, "routine": {}},
+    "scenario": {"currency": "EUR"},
+    "confidence": 0.95,
+    "set_notes": {"changes": {"no-debrief": [], "routine": [{
+        "decision": "debrief", "policy": "routine", "params": {}, "reference_policy": "skip",
+        "reference_params": {}, "summary": "debrief after every visit"}]}, "information": {}},
+}
+
+
+def test_an_explanation_says_what_moved_by_area_largest_first_and_leaves_out_the_checks():
+    from ordercycle.reports.mechanisms import explain_pair
+
+    lines = explain_pair(_mechanism_replications(), EXPLAINED_EXPERIMENT, "routine", "no-debrief", 0.95,
+                         checked=["return_rate", "orders_received"])
+    assert lines == [
+        "decisions taken: debrief 'routine' 6,525 against 0.0 a run; debrief 'skip' 0.0 against 6,525 a run; "
+        "capacity 'more shifts' 9.5 against 3.5 a run",
+        "capacity and overtime: utilisation of technicians.electrical +8.2 points (72.1 % against 63.9 %)",
+        "service: on-time delivery −3.2 points (92.1 % against 95.3 %)",
+        "money: profit +476,900 EUR (+34 %)",
+    ]
+    said = " ".join(lines)
+    for absent in ("return rate", "orders received", "mean inventory", "lead time", "delivered", "strategic"):
+        assert absent not in said  # checked, unmoved, too small, or a family left out
+
+
+def test_the_kpis_a_claim_names_come_first_moved_or_not():
+    from ordercycle.reports.mechanisms import explain_pair
+
+    lines = explain_pair(_mechanism_replications(), EXPLAINED_EXPERIMENT, "routine", "no-debrief", 0.95,
+                         checked=["return_rate"], named=["mean_inventory_units", "on_time_delivery_rate",
+                                                         "no_such_kpi"])
+    first = lines[0]
+    assert first.startswith("named by the claim: mean inventory ")
+    assert "not told apart from zero [" in first.split(";")[0]
+    assert "on-time delivery −3.2 points (92.1 % against 95.3 %)" in first.split(";")[1]
+    assert first.endswith("no_such_kpi: not in the results")
+    assert not any(line.startswith("service:") for line in lines)  # said once, among the named
+
+
+def test_a_pair_where_nothing_moved_says_so():
+    from ordercycle.reports.mechanisms import explain_pair
+
+    table = _mechanism_replications()
+    same = pd.concat([table[table["set"] == "no-debrief"],
+                      table[table["set"] == "no-debrief"].assign(set="copy")], ignore_index=True)
+    assert explain_pair(same, EXPLAINED_EXPERIMENT, "copy", "no-debrief", 0.95) == [
+        "no other KPI moved beyond its noise"]
+
+
+def test_what_the_conditions_change_is_one_sentence_per_check():
+    from ordercycle.reports.keynotes import conditions_change_sentence, conditions_checks
+
+    base = _replications({"A": {}, "B": {"on_time_delivery_rate": -0.05, "operating_cost": 50_000}}, 0.3)
+    tight = _replications({"A": {}, "B": {"on_time_delivery_rate": -0.05, "operating_cost": -90_000}}, 0.3, 2)
+    replications = pd.concat([base.assign(point=0), tight.assign(point=1)], ignore_index=True)
+    points = pd.DataFrame({"point": [0, 1], "products.*.routing.*.hours_per_unit.mean (scale)": [1.05, 1.1]})
+    keynote = _keynote()
+    table = conditions_table(keynote, points, replications, 0.95)
+    sentence = conditions_change_sentence(keynote, evaluate(keynote, base, 0.95), points,
+                                          conditions_checks(keynote, points, replications, 0.95), table)
+    assert sentence.startswith(
+        "What the conditions change: the on-time delivery check (B − A) stays contradicted at every point; "
+        "at hours per unit × 1.1 the operating cost check (B − A) is supported (−")
+    assert sentence.endswith(" — the claim holds at none of the points.")
+
+
+def _explained_folder(root: Path, stopping: dict | None = None) -> Path:
+    folder = root / "K8"
+    folder.mkdir(parents=True)
+    keynote = KeynoteFile.model_validate({
+        "id": "K8", "claim": "debriefs feed back", "horizon_days": 365, "warmup_days": 28,
+        "reference": "no-debrief", "sets": {"no-debrief": {}, "routine": {"debrief": "routine"}},
+        "checks": [{"set": "routine", "against": "no-debrief", "kpi": "return_rate"},
+                   {"set": "routine", "against": "no-debrief", "kpi": "orders_received"}],
+        "explain": ["staff_utilization.technicians.electrical"],
+    })
+    _mechanism_replications().to_parquet(folder / "replications.parquet")
+    (folder / "keynote.json").write_text(json.dumps(keynote.model_dump(mode="json")))
+    experiment = {**EXPLAINED_EXPERIMENT, "replications": EXPLAINED_REPS}
+    if stopping is not None:
+        experiment["stopping"] = stopping
+    (folder / "experiment.json").write_text(json.dumps(experiment))
+    return folder
+
+
+def test_the_explained_keynote_report_is_rebuilt_byte_for_byte_and_verdicts_json_only_gains_fields(tmp_path):
+    _explained_folder(tmp_path, {"start": 5, "step": 5, "max_reps": 15, "replications": 8, "open": []})
+    html_path, md_path = write_keynote_report(tmp_path)
+    first = [p.read_bytes() for p in (html_path, md_path, tmp_path / "verdicts.json")]
+    write_keynote_report(tmp_path)
+    assert [p.read_bytes() for p in (html_path, md_path, tmp_path / "verdicts.json")] == first
+    record = json.loads((tmp_path / "verdicts.json").read_text())["K8"]
+    assert record["verdict"] == "supported" and [c["kpi"] for c in record["checks"]] == [
+        "return_rate", "orders_received"]
+    assert {"set", "against", "kpi", "better", "n", "diff_ci_low", "diff_ci_high", "verdict", "margin",
+            "within_margin", "decided", "reason"} <= set(record["checks"][0])
+    assert record["reason"] == "every check supported" and record["replications"] == EXPLAINED_REPS
+    assert record["stopped"].startswith("Replications: 8 per set (started at 5, 5 more at a time up to 15); "
+                                        "stopped because every check is decided")
+    (lines,) = record["explanation"].values()
+    assert lines[0].startswith("named by the claim: utilisation of technicians.electrical +8.2 points")
+    markdown = md_path.read_text()
+    assert "routine against no-debrief:" in markdown and "- money: profit +476,900 EUR (+34 %)" in markdown
