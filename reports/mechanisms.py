@@ -116,7 +116,9 @@ def _stand_in(kpi: str) -> str:
 def amount(kpi: str, value: float, currency: str = "EUR", signed: bool = True) -> str:
     """A difference in the KPI's unit (shares in points, stock in units)."""
     text = format_amount(_stand_in(kpi), value, currency, signed=signed)
-    return f"{text} units" if kpi_info(kpi).unit == "units" and math.isfinite(value) else text
+    if kpi_info(kpi).unit == "units" and math.isfinite(value) and not text.endswith(" units"):
+        return f"{text} units"  # the glossary's own formatting may already say the unit
+    return text
 
 
 def value_text(kpi: str, value: float, currency: str = "EUR") -> str:

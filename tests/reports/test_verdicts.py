@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ordercycle.reports import mechanisms
 from ordercycle.reports.comparison_report import difference_sentence, non_dominated
 from ordercycle.reports.glossary import info
 from ordercycle.reports.keynotes import (
@@ -471,3 +472,10 @@ def test_the_explained_keynote_report_is_rebuilt_byte_for_byte_and_verdicts_json
     assert lines[0].startswith("named by the claim: utilisation of technicians.electrical +8.2 points")
     markdown = md_path.read_text()
     assert "routine against no-debrief:" in markdown and "- money: profit +476,900 EUR (+34 %)" in markdown
+
+
+def test_a_stock_difference_says_its_unit_once():
+    """Stock KPIs are in units: the explanation says "units" once, whatever the glossary's formatting adds."""
+    assert mechanisms.amount("mean_inventory_units", -324.0) == "−324 units"
+    assert mechanisms.amount("backorder_units", 467.0) == "+467 units"
+    assert mechanisms.amount("on_time_delivery_rate", 0.02) == "+2.0 points"
