@@ -322,7 +322,7 @@ def service_tokens(args: argparse.Namespace, quiet: bool = False) -> tuple[str, 
     return tokens
 
 
-def build_app(args: argparse.Namespace, tokens: tuple[str, ...]) -> Any:
+def build_app(args: argparse.Namespace, tokens: tuple[str, ...], metrics_dir: str | None = None) -> Any:
     """The decision service's application for the options of ``serve`` (bundles loaded and
     verified, the promise-risk estimator built): every input read before the log is opened.
 
@@ -336,7 +336,8 @@ def build_app(args: argparse.Namespace, tokens: tuple[str, ...]) -> Any:
     estimator = _promise_estimator(args, live) if args.snapshot else None
     settings = ServiceSettings(db_path=args.db, token=tokens[0] if tokens else None, tokens=tokens[1:],
                                max_body_bytes=args.max_body_bytes, max_items=args.max_items,
-                               synchronous=args.synchronous, body_timeout=args.body_timeout)
+                               synchronous=args.synchronous, body_timeout=args.body_timeout,
+                               metrics_dir=metrics_dir)
     return create_app(live, settings, shadow, promise_risk=estimator, promise_max_reps=args.promise_max_reps)
 
 
@@ -346,12 +347,13 @@ def serve_app() -> Any:
     supervisor, which replaces the workers one by one, deploys the bundle file's new content
     without downtime. A bundle that does not load stops the new worker with its ``path:
     reason`` lines in the log; the supervisor then keeps the old workers serving."""
+    from ordercycle.policies.service.metrics import METRICS_DIR_ENV
     from ordercycle.policies.service.server import HeaderDeadlineH11
 
     try:
         args = argparse.Namespace(**json.loads(os.environ[SERVE_CONFIG_ENV]))
         HeaderDeadlineH11.header_timeout = args.header_timeout  # this worker's protocol class
-        return build_app(args, service_tokens(args, quiet=True))
+        return build_app(args, service_tokens(args, quiet=True), os.environ.get(METRICS_DIR_ENV))
     except BadInput as error:
         for line in error.problems:
             print(f"ordercycle serve: worker not started: {line}", file=sys.stderr, flush=True)
