@@ -12,7 +12,9 @@ under a millisecond of CPU, so routes decide on the event loop: a hop to the thr
 pool costs more than it saves (the GIL serialises the work anyway) and is where the
 latency tail grew. Routes of solver-backed policies (a time limit, seconds) and of
 re-planning decide in the thread pool, so that one long search does not stall the
-other routes.
+other routes; so do all routes on a PostgreSQL log with several connections
+(``db_connections``), whose commits wait milliseconds for the server's disk: concurrent
+requests then commit together instead of one after the other.
 
 Security: with a token set (or several, for rotation), every route but ``/healthz`` —
 the OpenAPI document and the docs page included — requires ``Authorization: Bearer
@@ -89,6 +91,8 @@ class ServiceSettings:
             (408 after).
         metrics_dir: a directory the workers of one ``serve --workers N`` run share: each writes
             its metric values there and ``/metrics`` sums them (``None``: this process's alone).
+        db_connections: connections of a PostgreSQL log (``None``: its default); with more than
+            one, the routes log from the thread pool so that concurrent requests commit together.
     """
 
     db_path: str = "decisions.sqlite"
@@ -99,6 +103,7 @@ class ServiceSettings:
     synchronous: str = "normal"
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     metrics_dir: str | None = None
+    db_connections: int | None = None
 
     def accepted_tokens(self) -> tuple[str, ...]:
         """Every token a request may carry (none: no auth)."""
@@ -507,7 +512,7 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         except UnicodeDecodeError:
             raise HTTPException(400, "There was an error parsing the body") from None
         log = request.app.state.decision_log
-        if offload:
+        if offload or getattr(log, "commits_in_parallel", False):  # several PostgreSQL connections
             return await run_in_threadpool(answer, raw, log, idempotency_key, iso)
         return answer(raw, log, idempotency_key, iso)
 
@@ -574,7 +579,7 @@ def create_app(live: Bundle, settings: ServiceSettings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log = open_log(settings.db_path, settings.synchronous)
+        log = open_log(settings.db_path, settings.synchronous, settings.db_connections)
         app.state.decision_log = log
         try:
             yield
