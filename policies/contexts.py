@@ -20,7 +20,10 @@ derives by difference (backlogs, surplus capacity, projected lead times, relativ
 promises) carry none: they may be (slightly) negative. Constructing a dataclass does not check them (the
 simulation builds millions); :func:`from_json` and the decision service do, and the
 service's OpenAPI document names them, so a request out of range is refused naming the
-field instead of reaching a policy.
+field instead of reaching a policy. Times are days on the simulation clock; the fields that
+are instants (``now``, ``due_date`` …) say so (``Instant``: :data:`INSTANT` metadata), the
+others are durations, so the decision service can accept an instant as an ISO 8601
+timestamp.
 """
 
 from __future__ import annotations
