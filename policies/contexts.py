@@ -20,7 +20,10 @@ derives by difference (backlogs, surplus capacity, projected lead times, relativ
 promises) carry none: they may be (slightly) negative. Constructing a dataclass does not check them (the
 simulation builds millions); :func:`from_json` and the decision service do, and the
 service's OpenAPI document names them, so a request out of range is refused naming the
-field instead of reaching a policy.
+field instead of reaching a policy. Times are days on the simulation clock; the fields that
+are instants (``now``, ``due_date`` …) say so (``Instant``: :data:`INSTANT` metadata), the
+others are durations, so the decision service can accept an instant as an ISO 8601
+timestamp.
 """
 
 from __future__ import annotations
@@ -44,6 +47,22 @@ AtLeastOne = Annotated[int, Field(ge=1)]
 Level = Annotated[float, Field(gt=0, lt=1)]
 """A probability level strictly between 0 and 1 (the quantile of a published transit)."""
 
+
+@dataclass(frozen=True)
+class OnTheClock:
+    """Field metadata: the value is an instant — days on the simulation clock, whose day 0
+    is midnight of the scenario's ``calendars.start_date`` — not a duration. Validation
+    ignores it; the decision service reads it to accept the field as an ISO 8601 local
+    date-time too (:mod:`ordercycle.policies.service.clock`)."""
+
+
+INSTANT = OnTheClock()
+"""The marker of an instant field (``Annotated[float, INSTANT]``)."""
+Instant = Annotated[float, INSTANT]
+"""A moment on the simulation clock, in days (``now``, ``due_date``, ``released_at`` …)."""
+NonNegativeInstant = Annotated[float, Field(ge=0), INSTANT]
+"""A moment on the simulation clock, not before day 0."""
+
 _frozen = dataclass(slots=True, unsafe_hash=True)
 """Contexts and decisions: slotted values, hashable by their fields (see the module docstring)."""
 
@@ -56,7 +75,7 @@ class ForecastContext:
     """Planning asks for the demand of one product over the next period."""
 
     product_id: str
-    period_start: float
+    period_start: Instant
     period_days: Positive
     history_units: tuple[NonNegative, ...]
     marketing_inflation: float
@@ -109,7 +128,7 @@ class InventoryContext:
     """
 
     product_id: str
-    now: NonNegative
+    now: NonNegativeInstant
     on_hand_units: Count
     backordered_units: Count
     on_order_units: Count
@@ -139,7 +158,7 @@ class OvertimeContext:
     """
 
     work_centre: str
-    now: NonNegative
+    now: NonNegativeInstant
     machines: AtLeastOne
     shifts: Count
     shift_hours_per_day: NonNegative
@@ -177,7 +196,7 @@ class QuoteContext:
     """
 
     inquiry_id: int
-    now: float
+    now: Instant
     customer_id: str
     segment: str
     importance: NonNegative
@@ -272,7 +291,7 @@ class SelectionContext:
     """
 
     order_id: int
-    now: float
+    now: Instant
     decider: str
     segment: str
     product_id: str
@@ -312,8 +331,8 @@ class OrderView:
     """
 
     order_id: int
-    released_at: float
-    due_date: float
+    released_at: Instant
+    due_date: Instant
     importance: NonNegative
     quantity: Count
     remaining_hours: NonNegative
@@ -327,7 +346,7 @@ class OrderView:
 class RankingContext:
     """Orders to put in sequence."""
 
-    now: float
+    now: Instant
     orders: tuple[OrderView, ...]
 
 
@@ -346,7 +365,7 @@ class JobView:
     job_id: int
     order_id: int
     setup_family: str
-    due_date: float
+    due_date: Instant
     importance: NonNegative
     process_hours: NonNegative
     expedited: bool
@@ -361,7 +380,7 @@ class DispatchContext:
 
     work_centre: str
     machine: Count
-    now: float
+    now: Instant
     current_family: str | None
     candidates: tuple[JobView, ...]
 
@@ -379,10 +398,10 @@ class ExpediteContext:
     """Sales asks production to expedite an order that will miss its promise."""
 
     order_id: int
-    now: float
+    now: Instant
     importance: NonNegative
-    promised_date: float
-    projected_completion: float
+    promised_date: Instant
+    projected_completion: Instant
     expedites_last_period: Count
     period_days: Positive
 
@@ -430,7 +449,7 @@ class CentreQueue:
 class ScheduleContext:
     """Production re-plans the sequence of the waiting jobs at every work centre."""
 
-    now: float
+    now: Instant
     centres: tuple[CentreQueue, ...]
 
 
@@ -493,7 +512,7 @@ class FulfilmentContext:
     """
 
     order_id: int
-    now: NonNegative
+    now: NonNegativeInstant
     at_release: bool
     lines: tuple[LineStatus, ...]
     accepts_partial_deliveries: bool = True
@@ -540,7 +559,7 @@ class BillingContext:
 
     customer_id: str
     rhythm: str
-    now: float
+    now: Instant
     lines: tuple[BillingLine, ...]
 
 
@@ -567,7 +586,7 @@ class ReturnContext:
     """A customer asks to return a shipment."""
 
     order_id: int
-    now: float
+    now: Instant
     reason_code: str
     units: Count
     days_since_delivery: NonNegative
@@ -598,7 +617,7 @@ class DebriefContext:
     """A service visit ended; is the technician debriefed?"""
 
     ticket_id: int
-    now: float
+    now: Instant
     kind: str
     product_id: str
     segment: str

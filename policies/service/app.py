@@ -12,7 +12,9 @@ under a millisecond of CPU, so routes decide on the event loop: a hop to the thr
 pool costs more than it saves (the GIL serialises the work anyway) and is where the
 latency tail grew. Routes of solver-backed policies (a time limit, seconds) and of
 re-planning decide in the thread pool, so that one long search does not stall the
-other routes.
+other routes; so do all routes on a PostgreSQL log with several connections
+(``db_connections``), whose commits wait milliseconds for the server's disk: concurrent
+requests then commit together instead of one after the other.
 
 Security: with a token set (or several, for rotation), every route but ``/healthz`` —
 the OpenAPI document and the docs page included — requires ``Authorization: Bearer
@@ -46,7 +48,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordercycle.policies.bundle import Bundle
-from ordercycle.policies.service.clock import CompanyClock, order_id
+from ordercycle.policies.service.clock import COMPANIONS, CompanyClock, companions, order_id
 from ordercycle.policies.service.log import (
     MAX_IDEMPOTENCY_KEY,
     DecisionLog,
@@ -87,6 +89,10 @@ class ServiceSettings:
         synchronous: SQLite ``synchronous`` of the log: ``normal`` or ``full``.
         body_timeout: seconds a client has to send a request's body once its headers are in
             (408 after).
+        metrics_dir: a directory the workers of one ``serve --workers N`` run share: each writes
+            its metric values there and ``/metrics`` sums them (``None``: this process's alone).
+        db_connections: connections of a PostgreSQL log (``None``: its default); with more than
+            one, the routes log from the thread pool so that concurrent requests commit together.
     """
 
     db_path: str = "decisions.sqlite"
@@ -96,6 +102,8 @@ class ServiceSettings:
     max_items: int = DEFAULT_MAX_ITEMS
     synchronous: str = "normal"
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    metrics_dir: str | None = None
+    db_connections: int | None = None
 
     def accepted_tokens(self) -> tuple[str, ...]:
         """Every token a request may carry (none: no auth)."""
@@ -379,6 +387,29 @@ def _context_time(timestamp: str | None) -> dict[str, str]:
     return {"X-Context-Time": timestamp} if timestamp else {}
 
 
+PREFER_ISO = "times=iso"
+"""The preference (RFC 7240 ``Prefer`` request header) for the ISO 8601 companions of the
+instants a decision implies (:data:`~.clock.COMPANIONS`)."""
+
+
+def _prefers_iso(request: Request) -> bool:
+    """Whether the request's ``Prefer`` header holds ``times=iso`` (other preferences are
+    ignored, as RFC 7240 says)."""
+    for header in request.headers.getlist("prefer"):
+        for preference in header.split(","):
+            token = preference.split(";", 1)[0].replace(" ", "").replace('"', "").lower()
+            if token == PREFER_ISO:
+                return True
+    return False
+
+
+def _with_companions(response_json: bytes, stamps: Mapping[str, str | None]) -> bytes:
+    """The decision's JSON object with the companions' keys appended."""
+    if not stamps:
+        return response_json
+    return response_json[:-1] + b"," + json.dumps(stamps, separators=(",", ":")).encode()[1:]
+
+
 def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow: Bundle | None,
                         metrics: ServiceMetrics, dependencies: list[Any], tokens: tuple[str, ...]) -> None:
     kind = schema.decision
@@ -394,6 +425,19 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         shadow is not None and kind in shadow.policies and solver_backed(shadow.policies[kind]))
     authorized = token_matcher(tokens)
     clock = CompanyClock.of_scenario(live.document.get("scenario"))
+    implied = bool(COMPANIONS.get(kind))
+    applied = {"Preference-Applied": PREFER_ISO, "Vary": "Prefer"}
+
+    def answered(response_json: bytes, headers: dict[str, str], iso: bool, context: Any,
+                 decision: Any) -> Response:
+        """The answer, with the ISO 8601 companions when the request prefers them."""
+        if iso:
+            if implied:
+                response_json = _with_companions(response_json, companions(clock, kind, context, decision))
+            headers.update(applied)
+        elif implied:
+            headers["Vary"] = "Prefer"
+        return Response(response_json, media_type="application/json", headers=headers)
 
     def shadow_answer(context: Any, live_json: bytes) -> ShadowRecord:
         try:
@@ -407,19 +451,19 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         return ShadowRecord(shadow_id, shadow_hash, outcome(kind, context, decision), shadow_json.decode(),
                             agrees)
 
-    def earlier_answer(earlier: LoggedDecision, request_json: bytes, context: Any) -> Response:
+    def earlier_answer(earlier: LoggedDecision, request_json: bytes, context: Any, iso: bool) -> Response:
         """The logged decision of an earlier request with the same idempotency key (the same
         bytes as its first answer), if the request is the same."""
         if json.loads(request_json) != earlier.request:
             raise RequestValidationError([{
                 "type": "idempotency_key", "loc": ("header", IDEMPOTENCY_KEY), "input": None,
                 "msg": f"already used for another request (decision {earlier.id}); use a new key"}])
-        response_json = schema.decision_json(schema.decision_from_json(earlier.response))
-        return Response(response_json, media_type="application/json", headers={
+        decision = schema.decision_from_json(earlier.response)
+        return answered(schema.decision_json(decision), {
             "X-Decision-Id": str(earlier.id), "Idempotent-Replayed": "true",
-            **_context_time(clock.context_timestamp(context))})
+            **_context_time(clock.context_timestamp(context))}, iso, context, decision)
 
-    def answer(raw: bytes, log: DecisionLog, idempotency_key: str | None) -> Response:
+    def answer(raw: bytes, log: DecisionLog, idempotency_key: str | None, iso: bool = False) -> Response:
         """Validate the raw body, decide, log (committed) and answer: the CPU-bound part."""
         started = time.perf_counter()
         try:
@@ -429,7 +473,7 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
                                           for item in error.errors(include_url=False)]) from None
         request_json = schema.context_json(context)
         if idempotency_key is not None and (earlier := log.find(idempotency_key)) is not None:
-            return earlier_answer(earlier, request_json, context)
+            return earlier_answer(earlier, request_json, context, iso)
         try:
             decision = decide(context)
         except Exception as error:
@@ -445,15 +489,20 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
                             response=response_json.decode(), shadow=shadow_record, context_at=context_at,
                             order_id=order_id(context), idempotency_key=idempotency_key)
         if logged.earlier:  # another request with this key was logged meanwhile (another instance)
-            return earlier_answer(logged, request_json, context)
+            return earlier_answer(logged, request_json, context, iso)
         metrics.decisions.inc(kind, policy_id, label)
-        return Response(response_json, media_type="application/json",
-                        headers={"X-Decision-Id": str(logged.id), **_context_time(context_at)})
+        return answered(response_json, {"X-Decision-Id": str(logged.id), **_context_time(context_at)}, iso,
+                        context, decision)
 
     async def handle(request: Request) -> Response:
         if not authorized(request.headers.get("authorization")):
             raise _unauthorized()
         idempotency_key = _idempotency_key(request)
+        iso = _prefers_iso(request)
+        if iso and clock.start_date is None:
+            raise RequestValidationError([{
+                "type": "prefer", "loc": ("header", "Prefer"), "input": None,
+                "msg": "times=iso needs a day 0, and the bundle's scenario has no calendars.start_date"}])
         raw = await request.body()
         if not _is_json(request.headers.get("content-type")):
             raise RequestValidationError([{"type": "content_type", "loc": ("body",), "input": None,
@@ -463,9 +512,9 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
         except UnicodeDecodeError:
             raise HTTPException(400, "There was an error parsing the body") from None
         log = request.app.state.decision_log
-        if offload:
-            return await run_in_threadpool(answer, raw, log, idempotency_key)
-        return answer(raw, log, idempotency_key)
+        if offload or getattr(log, "commits_in_parallel", False):  # several PostgreSQL connections
+            return await run_in_threadpool(answer, raw, log, idempotency_key, iso)
+        return answer(raw, log, idempotency_key, iso)
 
     def documented(
         body: Annotated[request_model, Body(openapi_examples=examples)],  # type: ignore[valid-type]
@@ -474,6 +523,12 @@ def _add_decision_route(app: FastAPI, schema: RouteSchema, live: Bundle, shadow:
             description="Names the request so that it can be retried safely: a repeated key (on any "
                         "instance sharing the log) gets the logged decision back, a key reused for "
                         "another request 422.")] = None,
+        prefer: Annotated[str | None, Header(
+            alias="Prefer",
+            description="`times=iso` (RFC 7240): the answer adds an ISO 8601 local date-time beside "
+                        "each instant the decision implies (e.g. a quote's `promised_date_at`) and "
+                        "says `Preference-Applied: times=iso`; 422 when the bundle's scenario has no "
+                        "calendar. Other preferences are ignored.")] = None,
     ) -> Response:
         """Documents the route; requests are answered by ``handle``."""
         raise NotImplementedError
@@ -518,17 +573,19 @@ def create_app(live: Bundle, settings: ServiceSettings | None = None,
     ``POST /v1/promise-risk`` (:mod:`.promise`).
     """
     settings = settings or ServiceSettings()
-    metrics = ServiceMetrics()
-    schemas = route_schemas(settings.max_items)
+    metrics = ServiceMetrics(settings.metrics_dir)
+    start_date = CompanyClock.of_scenario(live.document.get("scenario")).start_date
+    schemas = route_schemas(settings.max_items, start_date)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log = open_log(settings.db_path, settings.synchronous)
+        log = open_log(settings.db_path, settings.synchronous, settings.db_connections)
         app.state.decision_log = log
         try:
             yield
         finally:
             log.close()
+            metrics.close()
 
     app = FastAPI(
         title="ordercycle decision service",

@@ -3,10 +3,14 @@
 The same table as the SQLite log (:mod:`.log`), in PostgreSQL types: ``at timestamptz``,
 ``context_at timestamp`` (the company's local calendar time, :mod:`.clock`), ``request``,
 ``response`` and ``shadow_response`` as ``jsonb``, ``shadow_agrees boolean``, ``id`` an
-identity column. Every instance appends through its own connection in autocommit mode:
-an ``INSERT … RETURNING id`` is one transaction, committed — flushed to the server's
-WAL under PostgreSQL's default ``synchronous_commit = on`` — when it returns, before the
-service answers. The idempotency key has a unique index; ``ON CONFLICT DO NOTHING``
+identity column. Every instance appends through a small pool of its own connections
+(:data:`DEFAULT_CONNECTIONS`) in autocommit mode: an ``INSERT … RETURNING id`` is one
+transaction, committed — flushed to the server's WAL under PostgreSQL's default
+``synchronous_commit = on`` — when it returns, before the service answers. With more than
+one connection the routes log from the thread pool, so requests that arrive together
+commit together: PostgreSQL flushes the WAL once for every commit record written by then
+(its own group commit), where one connection committed one decision per flush. The
+idempotency key has a unique index; ``ON CONFLICT DO NOTHING``
 makes a second instance that logs the same key wait for the first one's transaction and
 then find its row, so a request retried on another instance gets the same decision.
 
@@ -22,7 +26,9 @@ Needs the ``psycopg`` package (``pip install 'ordercycle[postgres]'``).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -75,6 +81,11 @@ EXISTS`` alone races in PostgreSQL)."""
 CONNECT_TIMEOUT_SECONDS = 10
 STATEMENT_TIMEOUT_MS = 10_000
 """No statement of the log may take longer (a request then fails with 503)."""
+DEFAULT_CONNECTIONS = 8
+"""Connections per service process (per worker): up to this many decisions commit at once."""
+MAX_CONNECTIONS = 64
+"""At most this many connections per process (PostgreSQL's default ``max_connections`` is 100
+for every client of the server)."""
 
 CASTS = {"at": "::timestamptz", "context_at": "::timestamp", "request": "::jsonb", "response": "::jsonb",
          "shadow_response": "::jsonb"}
@@ -125,49 +136,119 @@ def connect(url: str, *, autocommit: bool = True) -> Any:
         raise DecisionLogError([f"{masked(url)}: cannot connect ({reason})"]) from None
 
 
+class ConnectionPool:
+    """Up to ``size`` connections to ``url``, opened when first needed, lent one at a time.
+
+    A connection that broke is closed by its borrower and dropped on return; the next
+    borrower opens a new one. Borrowing waits while all are lent, at most
+    ``STATEMENT_TIMEOUT_MS``.
+    """
+
+    def __init__(self, url: str, size: int, first: Any = None):
+        self.url, self.size = url, size
+        self._idle: list[Any] = [first] if first is not None else []
+        self._open = len(self._idle)
+        self._available = threading.Condition()
+        self._closed = False
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A connection of the pool for the ``with`` block.
+
+        Raises:
+            DecisionLogUnavailable: if none can be opened or none is free in time.
+        """
+        connection = self._borrow()
+        try:
+            yield connection
+        finally:
+            self._give_back(connection)
+
+    def _borrow(self) -> Any:
+        deadline = time.monotonic() + STATEMENT_TIMEOUT_MS / 1000
+        with self._available:
+            while True:
+                while self._idle:
+                    connection = self._idle.pop()  # the most recently used: its cache is warm
+                    if not connection.closed:
+                        return connection
+                    self._open -= 1
+                if self._open < self.size:
+                    self._open += 1
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._available.wait(remaining):
+                    raise DecisionLogUnavailable(f"{masked(self.url)}: all {self.size} connections busy")
+        try:
+            return connect(self.url)
+        except DecisionLogError as error:
+            with self._available:
+                self._open -= 1
+                self._available.notify()
+            raise DecisionLogUnavailable(error.problems[0]) from None
+
+    def _give_back(self, connection: Any) -> None:
+        with self._available:
+            if connection.closed or self._closed:
+                connection.close()
+                self._open -= 1
+            else:
+                self._idle.append(connection)
+            self._available.notify()
+
+    def close(self) -> None:
+        """Close the idle connections (a lent one is closed when it comes back)."""
+        with self._available:
+            self._closed = True
+            for connection in self._idle:
+                connection.close()
+            self._open -= len(self._idle)
+            self._idle.clear()
+
+
 class PostgresDecisionLog:
     """Append-only log of decisions in a PostgreSQL table, shared by every instance.
 
     Args:
         url: a ``postgresql://`` URL (libpq's; ``PGPASSFILE`` and the other ``PG…``
             variables apply).
+        connections: how many connections this process may use at once (1: one decision
+            commits at a time, and the routes log on the event loop as before).
 
     Raises:
         DecisionLogError: if the server cannot be reached or the table cannot be created.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, connections: int = DEFAULT_CONNECTIONS):
+        if not 1 <= connections <= MAX_CONNECTIONS:
+            raise DecisionLogError([f"{masked(url)}: connections must be between 1 and {MAX_CONNECTIONS}, "
+                                    f"got {connections}"])
         self.url = url
+        self.connections = connections
+        self.commits_in_parallel = connections > 1
         self._psycopg = _psycopg(url)
-        self._lock = threading.Lock()
-        self._connection = connect(url)
+        first = connect(url)
         try:
-            with self._connection.transaction():
-                self._connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            with first.transaction():
+                first.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                 for statement in SCHEMA.split(";"):
-                    self._connection.execute(statement)
+                    first.execute(statement)
         except self._psycopg.Error as error:
-            self._connection.close()
+            first.close()
             raise DecisionLogError([f"{masked(url)}: cannot create the decisions table ({error})"]) from None
-
-    def _connected(self) -> Any:
-        """The connection, opened again if the last one broke."""
-        if self._connection.closed:
-            try:
-                self._connection = connect(self.url)
-            except DecisionLogError as error:
-                raise DecisionLogUnavailable(error.problems[0]) from None
-        return self._connection
+        self._pool = ConnectionPool(url, connections, first)
 
     def _run(self, sql: str, params: tuple[Any, ...]) -> Any:
-        """One statement in its own transaction; the first row (``None`` if none)."""
-        connection = self._connected()
-        try:
-            return connection.execute(sql, params).fetchone()
-        except self._psycopg.Error as error:
-            if connection.broken:
-                connection.close()
-            raise DecisionLogUnavailable(f"{masked(self.url)}: {type(error).__name__}: {error}") from error
+        """One statement in its own transaction on a connection of the pool; the first row
+        (``None`` if none)."""
+        with self._pool.connection() as connection:
+            try:
+                return connection.execute(sql, params).fetchone()
+            except self._psycopg.Error as error:
+                if connection.broken:
+                    connection.close()
+                problem = f"{masked(self.url)}: {type(error).__name__}: {error}"
+                raise DecisionLogUnavailable(problem) from error
 
     def append(self, *, decision: str, policy: str, bundle_hash: str, outcome: str, latency_ms: float,
                request: str, response: str, shadow: Any = None, at_unix: float | None = None,
@@ -182,30 +263,26 @@ class PostgresDecisionLog:
                             latency_ms=latency_ms, request=request, response=response, shadow=shadow,
                             at_unix=at_unix, context_at=context_at,
                             order_id=order_id, idempotency_key=idempotency_key)
-        with self._lock:
-            inserted = self._run(INSERT, values)
-            if inserted is not None:
-                return LoggedDecision(int(inserted[0]))
-            earlier = self._run(FIND, (idempotency_key,))
+        inserted = self._run(INSERT, values)
+        if inserted is not None:
+            return LoggedDecision(int(inserted[0]))
+        earlier = self._run(FIND, (idempotency_key,))  # committed: the conflict waited for its row
         if earlier is None:  # pragma: no cover - the conflicting row cannot vanish
             raise DecisionLogUnavailable(f"{masked(self.url)}: idempotency key conflict without a row")
         return LoggedDecision(int(earlier[0]), True, earlier[1], earlier[2])
 
     def find(self, idempotency_key: str) -> LoggedDecision | None:
         """The logged decision of a request with this idempotency key, if any."""
-        with self._lock:
-            row = self._run(FIND, (idempotency_key,))
+        row = self._run(FIND, (idempotency_key,))
         return None if row is None else LoggedDecision(int(row[0]), True, row[1], row[2])
 
     def count(self) -> int:
         """Number of logged decisions."""
-        with self._lock:
-            return int(self._run("SELECT COUNT(*) FROM decisions", ())[0])
+        return int(self._run("SELECT COUNT(*) FROM decisions", ())[0])
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._connection.close()
+        """Close the connections."""
+        self._pool.close()
 
 
 def _reader(url: str) -> Any:

@@ -12,8 +12,17 @@ and an out-of-range request is refused (422) naming the field. A validated reque
 model is turned back into the very dataclass the simulation builds
 (:meth:`RouteSchema.to_context`), so policies see the same values in both.
 
+**Instants** — fields marked :data:`~ordercycle.policies.contexts.INSTANT` (``now``,
+``due_date``, ``released_at`` …) — are days on the simulation clock, or an ISO 8601 local
+date-time string (:data:`~.clock.LOCAL_TIME`) that the validator turns into those days
+with the bundle's clock (:meth:`~.clock.CompanyClock.parse_days`) *before* the field's
+bounds and domain range apply, so a policy sees the same days either way and a date
+before day 0 is refused where a negative day is. Without a calendar (``route_schemas``
+without ``start_date``) a string is refused naming the field and the reason.
+
 Responses are serialised from the decision dataclasses directly; their documented
-schema comes from unbounded models generated the same way.
+schema comes from unbounded models generated the same way, plus the optional ISO 8601
+companions of the instants a decision implies (:data:`~.clock.COMPANIONS`).
 """
 
 from __future__ import annotations
@@ -23,13 +32,16 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, create_model
-from pydantic_core import SchemaValidator, core_schema
+from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
 
+from ordercycle.policies.contexts import INSTANT
 from ordercycle.policies.examples import DECISION_SPECS, labelled_examples
+from ordercycle.policies.service.clock import COMPANIONS, LOCAL_TIME_PATTERN, CompanyClock
 
 MAX_NUMBER = 1e12
 """Largest magnitude of a number in a request (days, hours, units, money)."""
@@ -70,6 +82,41 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def instant_converter(start_date: date | None) -> Converter:
+    """The before-validator of an instant field: an ISO 8601 string -> its days on the clock
+    of ``start_date`` (anything else passes, for the number's own validation).
+
+    Raises:
+        PydanticCustomError: ``instant``, with the reason (no calendar, an offset, not a date-time).
+    """
+    clock = CompanyClock(start_date)
+
+    def to_days(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if len(value) > MAX_STRING:
+            raise PydanticCustomError("instant", "String should have at most {max} characters",
+                                      {"max": MAX_STRING})
+        try:
+            return clock.parse_days(value)
+        except ValueError as error:
+            raise PydanticCustomError("instant", str(error)) from None
+
+    return to_days
+
+
+@dataclass(frozen=True)
+class _InstantJsonSchema:
+    """An instant's JSON schema: the bounded number, or a local date-time string."""
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict[str, Any]:
+        number = handler(schema)
+        return {"anyOf": [number, {"type": "string", "maxLength": MAX_STRING, "pattern": LOCAL_TIME_PATTERN}],
+                "description": "An instant: days on the simulation clock, or an ISO 8601 local date-time "
+                               "on the scenario's calendar (`2027-01-06T12:00`; a date alone is 00:00; "
+                               "no UTC offset)."}
+
+
 def _integral(value: Any) -> Any:
     """A JSON number with no fractional part (``3.0``) is an integer, as JSON Schema says."""
     if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_INTEGER:
@@ -80,10 +127,11 @@ def _integral(value: Any) -> Any:
 class _Mapper:
     """Maps dataclass field types to pydantic annotations, and validated values back."""
 
-    def __init__(self, bounded: bool, max_items: int, suffix: str):
+    def __init__(self, bounded: bool, max_items: int, suffix: str, instant: Converter | None = None):
         self.bounded = bounded
         self.max_items = max_items
         self.suffix = suffix
+        self.instant = instant
         self.models: dict[type, type[BaseModel]] = {}
         self.converters: dict[type, Converter] = {}
 
@@ -121,6 +169,9 @@ class _Mapper:
             return (Annotated[(hint, *domain)] if domain else hint), _identity
         if hint is float:
             bounds = Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False, strict=True)
+            if self.instant is not None and INSTANT in domain:
+                return Annotated[(float, BeforeValidator(self.instant), bounds, *domain,
+                                  _InstantJsonSchema())], _identity
             return Annotated[(float, bounds, *domain)], _identity
         if hint is int:
             bounds = Field(ge=-MAX_INTEGER, le=MAX_INTEGER, strict=True)
@@ -181,29 +232,53 @@ def _tighter(node: dict[str, Any], key: str, bound: float, pick: Callable[[float
     node[key] = pick(node[key], bound) if key in node else bound
 
 
-def _bounded_core(node: Any, max_items: int, owner: str = "", field: str = "") -> Any:
+@cache
+def instant_fields() -> frozenset[tuple[str, str]]:
+    """(dataclass name, field) of every instant field of the contexts (marked
+    :data:`~ordercycle.policies.contexts.INSTANT`), nested dataclasses included."""
+    found: set[tuple[str, str]] = set()
+    seen: set[type] = set()
+
+    def visit(hint: Any) -> None:
+        for inner in typing.get_args(hint):
+            visit(inner)
+        if dataclasses.is_dataclass(hint) and isinstance(hint, type) and hint not in seen:
+            seen.add(hint)
+            for name, field_hint in typing.get_type_hints(hint, include_extras=True).items():
+                if typing.get_origin(field_hint) is Annotated and INSTANT in field_hint.__metadata__:
+                    found.add((hint.__name__, name))
+                visit(field_hint)
+
+    for spec in DECISION_SPECS.values():
+        visit(spec.context)
+    return frozenset(found)
+
+
+def _bounded_core(node: Any, max_items: int, owner: str = "", field: str = "",
+                  instant: Converter | None = None) -> Any:
     """A copy of a pydantic core schema of a context dataclass with the service's bounds:
     the same rules :class:`_Mapper` writes into the request models (and so into the
     OpenAPI document), applied to the schema that validates JSON straight into the
     dataclasses. Constraints the dataclass declares itself (domain ranges) are kept where
-    tighter."""
+    tighter; an instant field gets ``instant`` (:func:`instant_converter`) before its number."""
     if isinstance(node, list):
-        return [_bounded_core(item, max_items, owner, field) for item in node]
+        return [_bounded_core(item, max_items, owner, field, instant) for item in node]
     kind = node["type"]
     node = dict(node)
     if kind == "definitions":
-        node["definitions"] = _bounded_core(node["definitions"], max_items)
-        node["schema"] = _bounded_core(node["schema"], max_items)
+        node["definitions"] = _bounded_core(node["definitions"], max_items, instant=instant)
+        node["schema"] = _bounded_core(node["schema"], max_items, instant=instant)
     elif kind == "dataclass":
-        node["schema"] = _bounded_core(node["schema"], max_items, node["cls"].__name__)
+        node["schema"] = _bounded_core(node["schema"], max_items, node["cls"].__name__, instant=instant)
     elif kind == "dataclass-args":
         node["extra_behavior"] = "forbid"
-        node["fields"] = [{**item, "schema": _bounded_core(item["schema"], max_items, owner, item["name"])}
+        node["fields"] = [{**item, "schema": _bounded_core(item["schema"], max_items, owner, item["name"],
+                                                           instant)}
                           for item in node["fields"]]
     elif kind in ("default", "nullable"):
-        node["schema"] = _bounded_core(node["schema"], max_items, owner, field)
+        node["schema"] = _bounded_core(node["schema"], max_items, owner, field, instant)
     elif kind == "tuple":
-        node["items_schema"] = _bounded_core(node["items_schema"], max_items)
+        node["items_schema"] = _bounded_core(node["items_schema"], max_items, instant=instant)
         _tighter(node, "max_length", max_items, min)
         fewest = MIN_ITEMS.get((owner, field))
         if fewest:
@@ -212,6 +287,8 @@ def _bounded_core(node: Any, max_items: int, owner: str = "", field: str = "") -
         node.update(allow_inf_nan=False, strict=True)
         _tighter(node, "ge", -MAX_NUMBER, max)
         _tighter(node, "le", MAX_NUMBER, min)
+        if instant is not None and (owner, field) in instant_fields():
+            return core_schema.no_info_before_validator_function(instant, node)
     elif kind == "int":
         node["strict"] = True
         _tighter(node, "ge", -MAX_INTEGER, max)
@@ -227,15 +304,18 @@ def _bounded_core(node: Any, max_items: int, owner: str = "", field: str = "") -
     return node
 
 
-def body_validator(cls: type, max_items: int = DEFAULT_MAX_ITEMS) -> Callable[[bytes | str], Any]:
+def body_validator(cls: type, max_items: int = DEFAULT_MAX_ITEMS,
+                   start_date: date | None = None) -> Callable[[bytes | str], Any]:
     """``validate_json(body) -> context``: parses a request body and validates it, with the
     service's bounds, straight into the context dataclass ``cls`` in one pass (pydantic-core
-    builds the dataclasses: no intermediate model, no conversion).
+    builds the dataclasses: no intermediate model, no conversion). Instants may be ISO 8601
+    local date-times on the calendar starting at ``start_date`` (none: refused).
 
     Raises:
         pydantic.ValidationError: naming every field at fault.
     """
-    return SchemaValidator(_bounded_core(_adapter(cls).core_schema, max_items)).validate_json
+    core = _bounded_core(_adapter(cls).core_schema, max_items, instant=instant_converter(start_date))
+    return SchemaValidator(core).validate_json
 
 
 @dataclass(frozen=True)
@@ -304,10 +384,23 @@ def _adapter(cls: type) -> TypeAdapter[Any]:
     return TypeAdapter(cls)
 
 
+def _with_companions(model: type[BaseModel], decision: str) -> type[BaseModel]:
+    """The response model with the optional ISO 8601 companions of ``decision``'s instants."""
+    extra = {companion.name: (str | None, Field(None, description=companion.description + " ISO 8601 "
+                                                "local date-time; answered with `Prefer: times=iso`."))
+             for companion in COMPANIONS.get(decision, ())}
+    if not extra:
+        return model
+    return create_model(model.__name__, __base__=model, __doc__=model.__doc__, **extra)  # type: ignore[call-overload]
+
+
 @cache
-def route_schemas(max_items: int = DEFAULT_MAX_ITEMS) -> dict[str, RouteSchema]:
-    """Decision kind -> its :class:`RouteSchema`, lists bounded to ``max_items``."""
-    requests = _Mapper(bounded=True, max_items=max_items, suffix="")
+def route_schemas(max_items: int = DEFAULT_MAX_ITEMS,
+                  start_date: date | None = None) -> dict[str, RouteSchema]:
+    """Decision kind -> its :class:`RouteSchema`, lists bounded to ``max_items``; instants may be
+    ISO 8601 local date-times on the calendar whose day 0 is ``start_date`` (``None``: days only)."""
+    instant = instant_converter(start_date)
+    requests = _Mapper(bounded=True, max_items=max_items, suffix="", instant=instant)
     responses = _Mapper(bounded=False, max_items=max_items, suffix="")
     schemas = {}
     for decision, spec in DECISION_SPECS.items():
@@ -316,9 +409,9 @@ def route_schemas(max_items: int = DEFAULT_MAX_ITEMS) -> dict[str, RouteSchema]:
             path=f"/v1/{ROUTE_NAMES[decision]}",
             method=spec.method,
             request_model=requests.model(spec.context),
-            response_model=responses.model(spec.decision),
+            response_model=_with_companions(responses.model(spec.decision), decision),
             to_context=requests.converter(spec.context),
-            context_from_body=body_validator(spec.context, max_items),
+            context_from_body=body_validator(spec.context, max_items, start_date),
             context_type=spec.context,
             decision_type=spec.decision,
         )

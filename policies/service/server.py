@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,9 +140,24 @@ def serve_workers(factory: str, workers: int, host: str, port: int, limits: Serv
                   **options: Any) -> None:
     """Run ``workers`` processes under uvicorn's supervisor, each building the application with
     the import string ``factory`` (a ``SIGHUP`` replaces them one by one); each worker sets the
-    header deadline of :class:`HeaderDeadlineH11` itself."""
+    header deadline of :class:`HeaderDeadlineH11` itself. The workers share a metrics directory
+    made for the run (:data:`~.metrics.METRICS_DIR_ENV`; removed when the supervisor exits), so
+    ``/metrics`` in any of them counts them all."""
     import uvicorn
 
+    from ordercycle.policies.service.metrics import METRICS_DIR_ENV
+
+    metrics_dir = tempfile.mkdtemp(prefix="ordercycle-metrics-")  # the run's: every worker writes here
+    os.environ[METRICS_DIR_ENV] = metrics_dir
+    try:
+        _run_workers(uvicorn, factory, workers, host, port, limits, log_level, http, start_seconds, **options)
+    finally:
+        os.environ.pop(METRICS_DIR_ENV, None)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_workers(uvicorn: Any, factory: str, workers: int, host: str, port: int, limits: ServerLimits,
+                 log_level: str, http: str, start_seconds: int, **options: Any) -> None:
     uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, log_level=log_level,
                 access_log=False, http=_protocol(http, limits.header_timeout, workers),
                 timeout_keep_alive=limits.keep_alive, limit_concurrency=limits.limit_concurrency,

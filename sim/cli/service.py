@@ -269,7 +269,7 @@ SERVE_CONFIG_ENV = "ORDERCYCLE_SERVE_CONFIG"
 options; the token itself stays in its environment variable or file)."""
 SERVE_OPTIONS = ("bundle", "shadow", "db", "synchronous", "token_env", "token_file", "max_body_bytes",
                  "max_items", "snapshot", "promise_scenario", "promise_max_reps", "host", "body_timeout",
-                 "header_timeout")
+                 "header_timeout", "db_connections")
 """The options of ``serve`` a worker needs to build the application."""
 WORKER_START_SECONDS = 120
 """How long uvicorn's supervisor waits for a new worker to be ready (it imports the package
@@ -322,7 +322,7 @@ def service_tokens(args: argparse.Namespace, quiet: bool = False) -> tuple[str, 
     return tokens
 
 
-def build_app(args: argparse.Namespace, tokens: tuple[str, ...]) -> Any:
+def build_app(args: argparse.Namespace, tokens: tuple[str, ...], metrics_dir: str | None = None) -> Any:
     """The decision service's application for the options of ``serve`` (bundles loaded and
     verified, the promise-risk estimator built): every input read before the log is opened.
 
@@ -336,7 +336,8 @@ def build_app(args: argparse.Namespace, tokens: tuple[str, ...]) -> Any:
     estimator = _promise_estimator(args, live) if args.snapshot else None
     settings = ServiceSettings(db_path=args.db, token=tokens[0] if tokens else None, tokens=tokens[1:],
                                max_body_bytes=args.max_body_bytes, max_items=args.max_items,
-                               synchronous=args.synchronous, body_timeout=args.body_timeout)
+                               synchronous=args.synchronous, body_timeout=args.body_timeout,
+                               metrics_dir=metrics_dir, db_connections=args.db_connections)
     return create_app(live, settings, shadow, promise_risk=estimator, promise_max_reps=args.promise_max_reps)
 
 
@@ -346,12 +347,13 @@ def serve_app() -> Any:
     supervisor, which replaces the workers one by one, deploys the bundle file's new content
     without downtime. A bundle that does not load stops the new worker with its ``path:
     reason`` lines in the log; the supervisor then keeps the old workers serving."""
+    from ordercycle.policies.service.metrics import METRICS_DIR_ENV
     from ordercycle.policies.service.server import HeaderDeadlineH11
 
     try:
         args = argparse.Namespace(**json.loads(os.environ[SERVE_CONFIG_ENV]))
         HeaderDeadlineH11.header_timeout = args.header_timeout  # this worker's protocol class
-        return build_app(args, service_tokens(args, quiet=True))
+        return build_app(args, service_tokens(args, quiet=True), os.environ.get(METRICS_DIR_ENV))
     except BadInput as error:
         for line in error.problems:
             print(f"ordercycle serve: worker not started: {line}", file=sys.stderr, flush=True)
@@ -384,13 +386,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         problems.append(f"--keep-alive: must be between 1 and 3600 seconds, got {args.keep_alive}")
     if args.limit_concurrency < 1:
         problems.append(f"--limit-concurrency: must be >= 1, got {args.limit_concurrency}")
+    if not 1 <= args.db_connections <= 64:
+        problems.append(f"--db-connections: must be between 1 and 64, got {args.db_connections}")
     if problems:
         raise BadInput(problems)
     tokens = service_tokens(args)
     app = build_app(args, tokens)  # in the workers' case too: every input error here, before the log
     live, shadow = app.state.live, app.state.shadow
     try:
-        open_log(args.db, args.synchronous).close()
+        open_log(args.db, args.synchronous, 1).close()
     except DecisionLogError as error:
         raise BadInput([f"--db {line}" for line in error.problems]) from None
     source = f"--token-file {args.token_file}" if args.token_file else f"${args.token_env}"
@@ -588,6 +592,9 @@ def register(commands: Any) -> None:
                             "503 (default 64)")
     serve.add_argument("--max-items", type=int, default=10_000,
                        help="longest list accepted in a request (default 10000)")
+    serve.add_argument("--db-connections", type=int, default=8, metavar="N",
+                       help="connections of a PostgreSQL log per worker: up to N decisions commit at once "
+                            "(default 8; 1: one at a time, logged on the event loop)")
     serve.add_argument("--synchronous", choices=["normal", "full"], default="normal",
                        help="SQLite synchronous mode of the log: normal survives a process crash, "
                             "full also a power loss (default normal; a PostgreSQL log follows the "

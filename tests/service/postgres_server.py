@@ -60,10 +60,18 @@ def binaries() -> Path | None:
 
 
 class PostgresServer:
-    """A PostgreSQL server in a temporary folder; :meth:`start`, :meth:`url`, :meth:`stop`."""
+    """A PostgreSQL server in a temporary folder; :meth:`start`, :meth:`url`, :meth:`stop`.
 
-    def __init__(self, bin_dir: Path):
+    Args:
+        bin_dir: the folder of ``initdb`` and ``pg_ctl``.
+        durable: run with PostgreSQL's defaults (``fsync``, full page writes: a commit waits
+            for the disk, as in production; the benchmarks) instead of without them (the
+            tests: faster, and a crash of this throw-away server loses nothing they need).
+    """
+
+    def __init__(self, bin_dir: Path, durable: bool = False):
         self.bin_dir = bin_dir
+        self.durable = durable
         self.prefix: list[str] = []
         self.owner: pwd.struct_passwd | None = None
         if os.geteuid() == 0:
@@ -94,7 +102,8 @@ class PostgresServer:
             self.port = free_port()
             options = (f"-p {self.port} -c listen_addresses=127.0.0.1 "
                        f"-c unix_socket_directories={self.folder} "
-                       "-c fsync=off -c full_page_writes=off -c max_connections=60")
+                       + ("-c max_connections=100" if self.durable else
+                          "-c fsync=off -c full_page_writes=off -c max_connections=60"))
             try:
                 self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w",
                           "-t", "60", "-o", options, "start")

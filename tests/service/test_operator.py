@@ -116,7 +116,7 @@ def test_a_repeated_idempotency_key_gets_the_logged_decision_back(client):
     assert without[0].headers["X-Decision-Id"] != without[1].headers["X-Decision-Id"]
     assert client.app.state.decision_log.count() == 3
     parameters = client.get("/openapi.json", headers=AUTH).json()["paths"]["/v1/select"]["post"]["parameters"]
-    assert [(p["name"], p["in"]) for p in parameters] == [("Idempotency-Key", "header")]
+    assert [(p["name"], p["in"]) for p in parameters] == [("Idempotency-Key", "header"), ("Prefer", "header")]
 
 
 def test_an_older_log_is_read_as_it_is_and_upgraded_when_the_service_opens_it(tmp_path, capsys):
