@@ -357,3 +357,16 @@ def test_queue_threshold_works_off_the_queue_up_to_the_cap():
     assert policy.extend(huge).hours == 2.0  # the daily cap
     evening = StaffOvertimeContext("entry_clerks", 1.6875, 4, 60, 40.0, 4, 2.0, 0.75)
     assert policy.extend(evening).hours == 0.75  # never into the next opening
+
+
+def test_a_run_from_a_snapshot_keeps_the_pools_closings():
+    """A snapshot taken at 17:00 on a working day (during possible overtime): the restarted run's
+    day 0 is that evening, its first closing the next day's 16:30, and the invariants hold."""
+    from ordercycle.sim.snapshot import starting_from
+
+    company = parse(_company(QUEUE, horizon=21.0))
+    taken = simulate(company, seed=1, snapshot_at=7 + 17 * H).snapshot  # Monday 11 January, 17:00
+    restarted = simulate(starting_from(company, taken, 7.0), seed=2)
+    assert check_run(restarted) == []
+    grants = _grants(restarted, "entry_clerks")
+    assert grants and (grants[0][0] + 17 * H) % 1 == pytest.approx(16.5 * H, abs=1e-9)
