@@ -175,6 +175,36 @@ class OvertimeDecision:
     reason: str
 
 
+@_frozen
+class StaffOvertimeContext:
+    """The head of a staff pool decides at the pool's closing whether the pool stays on (overtime).
+
+    Asked at the end of the last working period of a day on the pool's calendar (the order
+    desk at 16:30), for a pool that can work overtime (``staff.overtime_hour_cost`` lists
+    it) only. ``waiting`` requests queue for the pool, ``waiting_hours`` their work;
+    ``in_progress`` people hold a task (one seat each), ``in_progress_hours`` the work left
+    on those that would pause at the closing; ``hours_to_next_opening`` the closed time
+    until the pool opens again (overtime cannot run into it).
+    """
+
+    pool: str
+    now: NonNegative
+    people: AtLeastOne
+    waiting: Count
+    waiting_hours: NonNegative
+    in_progress: Count
+    in_progress_hours: NonNegative
+    hours_to_next_opening: NonNegative
+
+
+@_frozen
+class StaffOvertimeDecision:
+    """Hours the whole pool works past its closing now (0: none), at most ``hours_to_next_opening``."""
+
+    hours: float
+    reason: str
+
+
 # --- quoting and selection -----------------------------------------------------------
 
 

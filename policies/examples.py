@@ -37,6 +37,7 @@ from ordercycle.policies.contexts import (
     ReturnContext,
     ScheduleContext,
     SelectionContext,
+    StaffOvertimeContext,
     WorkCentreHours,
 )
 from ordercycle.policies.registry import DECISION_SPECS, DecisionSpec
@@ -337,12 +338,25 @@ def _overtime_examples() -> dict[str, OvertimeContext]:
     }
 
 
+def _staff_overtime_examples() -> dict[str, StaffOvertimeContext]:
+    # pool, now (16:30 on a working day), people, waiting, waiting hours, in progress, hours left, gap
+    return {
+        "long queue at the order desk": StaffOvertimeContext("entry_clerks", 3.6875, 4, 14, 4.2, 4, 0.6,
+                                                             15.5),
+        "short queue": StaffOvertimeContext("billing_clerks", 1.6875, 4, 3, 0.8, 2, 0.2, 15.5),
+        "friday, weekend ahead": StaffOvertimeContext("warehouse_staff", 4.5833, 7, 40, 20.0, 7, 1.5, 64.0),
+        "empty pool": StaffOvertimeContext("finance_clerks", 8.6875, 1, 0, 0.0, 0, 0.0, 15.5),
+        "no gap to the next opening": StaffOvertimeContext("sales_reps", 9.6875, 10, 80, 40.0, 10, 3.0, 0.0),
+    }
+
+
 _EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "forecast": _forecast_examples, "inventory": _inventory_examples, "capacity": _capacity_examples,
     "pricing": _pricing_examples,
     "selection": _selection_examples, "priority": _priority_examples, "dispatch": _dispatch_examples,
     "schedule": _schedule_examples, "expedite": _expedite_examples, "billing": _billing_examples,
     "returns": _returns_examples, "debrief": _debrief_examples, "overtime": _overtime_examples,
+    "staff_overtime": _staff_overtime_examples,
     "fulfilment": _fulfilment_examples,
 }
 

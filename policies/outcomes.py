@@ -126,6 +126,7 @@ OUTCOMES: dict[str, Callable[[Any, Any], str]] = {
     "capacity": _capacity,
     "inventory": _inventory,
     "overtime": _overtime,
+    "staff_overtime": _overtime,
     "pricing": _pricing,
     "selection": _selection,
     "schedule": _schedule,

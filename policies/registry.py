@@ -48,11 +48,13 @@ from ordercycle.policies.contexts import (
     SchedulePlan,
     SelectionContext,
     SelectionDecision,
+    StaffOvertimeContext,
+    StaffOvertimeDecision,
 )
 from ordercycle.policies.forecasting import ForecastPolicy
 from ordercycle.policies.fulfilment import FulfilmentPolicy
 from ordercycle.policies.inventory import InventoryPolicy
-from ordercycle.policies.overtime import OvertimePolicy
+from ordercycle.policies.overtime import OvertimePolicy, StaffOvertimePolicy
 from ordercycle.policies.planning import CapacityPolicy
 from ordercycle.policies.replanning import SchedulingPolicy
 from ordercycle.policies.sequencing import DispatchPolicy, ExpeditePolicy, PriorityPolicy
@@ -92,6 +94,8 @@ DECISION_SPECS: dict[str, DecisionSpec] = {
     "returns": DecisionSpec("review_return", ReturnContext, ReturnDecision, ReturnsPolicy),
     "debrief": DecisionSpec("debrief", DebriefContext, DebriefDecision, DebriefPolicy),
     "overtime": DecisionSpec("extend", OvertimeContext, OvertimeDecision, OvertimePolicy),
+    "staff_overtime": DecisionSpec("extend", StaffOvertimeContext, StaffOvertimeDecision,
+                                   StaffOvertimePolicy),
 }
 """The one table of decision kinds: method name, context and decision types, base class."""
 
@@ -200,6 +204,7 @@ class PolicyInstances:
     returns: ReturnsPolicy
     debrief: DebriefPolicy
     overtime: OvertimePolicy
+    staff_overtime: StaffOvertimePolicy
 
 
 def make_all(choices: dict[str, dict[str, Any]]) -> PolicyInstances:

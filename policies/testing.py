@@ -65,6 +65,8 @@ from ordercycle.policies.contexts import (
     SchedulePlan,
     SelectionContext,
     SelectionDecision,
+    StaffOvertimeContext,
+    StaffOvertimeDecision,
     from_json,
     to_json,
 )
@@ -573,12 +575,22 @@ def _overtime_contract(context: OvertimeContext, decision: OvertimeDecision) -> 
     return []
 
 
+def _staff_overtime_contract(context: StaffOvertimeContext, decision: StaffOvertimeDecision) -> list[str]:
+    hours = decision.hours
+    if not _number(hours) or hours < 0:
+        return [f"hours = {hours!r}, expected a finite number >= 0"]
+    if hours > context.hours_to_next_opening + 1e-9:
+        return [f"hours = {hours!r} runs into the next opening ({context.hours_to_next_opening} h away)"]
+    return []
+
+
 _CONTRACTS: dict[str, Callable[[Any, Any], list[str]]] = {
     "forecast": _forecast_contract, "capacity": _capacity_contract, "pricing": _pricing_contract,
     "inventory": _inventory_contract, "fulfilment": _fulfilment_contract,
     "selection": _selection_contract, "priority": _ranking_contract, "dispatch": _dispatch_contract,
     "schedule": _schedule_contract, "expedite": _boolean_contract("grant"), "billing": _billing_contract,
     "returns": _returns_contract, "debrief": _boolean_contract("debrief"), "overtime": _overtime_contract,
+    "staff_overtime": _staff_overtime_contract,
 }
 
 

@@ -88,6 +88,8 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "utilization",
             "staff_utilization",
             "queue_growth_per_week",
+            "staff_overtime_hours",
+            "staff_overtime_cost",
         ),
     ),
     (
@@ -131,6 +133,8 @@ NESTED_TABLES: dict[str, tuple[str, str, str]] = {
     "utilization": ("Work centres: busy / staffed machine-hours", "work centre", "utilisation"),
     "staff_utilization": ("Staff pools: busy / working hours, queue growth", "pool", "utilisation"),
     "queue_growth_per_week": ("Staff pools: busy / working hours, queue growth", "pool", "queue growth"),
+    "staff_overtime_hours": ("Staff overtime: person-hours past the closing and their cost", "pool", "overtime"),
+    "staff_overtime_cost": ("Staff overtime: person-hours past the closing and their cost", "pool", "cost"),
     "trend": ("Still moving at the horizon? second half of the window against the first", "KPI", "change"),
     "decisions": ("Decisions by outcome, from the warm-up on", "decision.outcome", "decisions"),
 }

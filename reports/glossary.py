@@ -337,6 +337,14 @@ def info(kpi: str) -> KpiInfo:
             "lower",
             f"requests a week by which the queue of the pool {tail} grew over the window",
         )
+    if head == "staff_overtime_hours":
+        return KpiInfo(f"overtime of {tail}", "hours", None,
+                       f"person-hours the pool {tail} worked past its closing (the staff overtime "
+                       "policy's grants)")
+    if head == "staff_overtime_cost":
+        return KpiInfo(f"overtime cost of {tail}", "money", "lower",
+                       f"overtime person-hours of the pool {tail} × its overtime hour cost (part of "
+                       "staff cost)")
     if head == "trend":
         label = {"on_time_delivery_rate": "on-time delivery, second half − first half of the window",
                  "open_orders": "orders in progress, last week against the week before mid-window"}

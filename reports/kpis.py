@@ -45,6 +45,7 @@ class KpiInputs:
     overtime_hour_cost: dict[str, float] | None = None  # work centre -> cost per overtime hour
     lines: pd.DataFrame | None = None  # the ``lines`` table; None: tables saved before it existed
     decisions: pd.DataFrame | None = None  # the ``decisions`` table; None: tables saved before it existed
+    staff_overtime_hour_cost: dict[str, float] | None = None  # staff pool -> cost per overtime person-hour
 
     @classmethod
     def from_scenario(cls, scenario: Any, events: pd.DataFrame, orders: pd.DataFrame,
@@ -69,6 +70,7 @@ class KpiInputs:
             {w["id"]: float(w.get("overtime_hour_cost", 0.0)) for w in data["work_centres"]},
             lines,
             decisions,
+            {str(k): float(v) for k, v in data["staff"].get("overtime_hour_cost", {}).items()},
         )
 
 
@@ -115,7 +117,7 @@ def machines_overtime_hours(centres: pd.DataFrame, start: float) -> dict[str, fl
 def overtime_kpis(inputs: KpiInputs, window: pd.DataFrame) -> dict[str, float]:
     """``overtime_hours`` (centre-hours granted at closings in the window) and ``overtime_cost``
     (each centre's hours × its ``overtime_hour_cost``), from the ``overtime_granted`` events."""
-    granted = window[window["activity"] == "overtime_granted"]
+    granted = window[(window["activity"] == "overtime_granted") & (window["department"] == "production")]
     hours = granted.groupby(granted["resource"].astype(str))["quantity"].sum()
     rates = inputs.overtime_hour_cost or {}
     cost = sum(float(h) * rates.get(str(c), 0.0) for c, h in hours.items())
@@ -334,20 +336,27 @@ def segment_kpis(inputs: KpiInputs) -> dict[str, dict[str, Any]]:
 
 
 def pool_kpis(pools: pd.DataFrame | None, warmup: float,
-              hour_cost: dict[str, float] | None = None) -> dict[str, Any]:
+              hour_cost: dict[str, float] | None = None,
+              overtime_cost: dict[str, float] | None = None) -> dict[str, Any]:
     """Per resource pool over the days from the warm-up on: utilisation on working hours, queue
     growth per week, and the cost of the paid (working) hours.
 
-    ``staff_utilization`` = hours of work begun / working person-hours; ``queue_growth_per_week``
-    = (mean queue of the last 7 days − mean of the first 7) / weeks between them (NaN for a
-    window under 14 days); ``staff_cost`` = Σ working person-hours × the pool's hourly cost
-    (``technicians.<skill>`` at the ``technicians`` rate).
+    ``staff_utilization`` = hours of work begun / working person-hours (overtime included);
+    ``queue_growth_per_week`` = (mean queue of the last 7 days − mean of the first 7) / weeks
+    between them (NaN for a window under 14 days); ``staff_cost`` = Σ working person-hours ×
+    the pool's hourly cost (``technicians.<skill>`` at the ``technicians`` rate), the overtime
+    person-hours at the pool's overtime rate instead. When the table has ``overtime_hours``
+    (some pool can work overtime), ``staff_overtime_hours`` and ``staff_overtime_cost`` give
+    them per pool of ``overtime_cost``.
     """
     if pools is None or pools.empty:
         return {"staff_utilization": {}, "queue_growth_per_week": {}, "staff_cost": 0.0}
     window = pools[pools["day"] >= int(np.floor(warmup))]
     utilisation, growth, cost = {}, {}, 0.0
-    rates = hour_cost or {}
+    rates, overtime_rates = hour_cost or {}, overtime_cost or {}
+    has_overtime = "overtime_hours" in window
+    overtime_hours: dict[str, float] = {}
+    overtime_paid: dict[str, float] = {}
     for name, rows in window.groupby("pool", sort=True):
         pool = str(name)
         rows = rows.sort_values("day")
@@ -360,8 +369,17 @@ def pool_kpis(pools: pd.DataFrame | None, warmup: float,
             growth[pool] = float("nan")
         default = rates.get("technicians", 0.0) if pool.startswith("technicians.") else 0.0
         rate = rates.get(pool, default)
-        cost += open_hours * rate
-    return {"staff_utilization": utilisation, "queue_growth_per_week": growth, "staff_cost": round(cost, 2)}
+        overtime = float(rows["overtime_hours"].sum()) if has_overtime else 0.0
+        cost += (open_hours - overtime) * rate
+        if pool in overtime_rates:
+            overtime_hours[pool] = overtime
+            overtime_paid[pool] = round(overtime * overtime_rates[pool], 2)
+            cost += overtime * overtime_rates[pool]
+    result: dict[str, Any] = {"staff_utilization": utilisation, "queue_growth_per_week": growth,
+                              "staff_cost": round(cost, 2)}
+    if has_overtime:
+        result.update(staff_overtime_hours=overtime_hours, staff_overtime_cost=overtime_paid)
+    return result
 
 
 def fulfilment_kpis(orders: pd.DataFrame, lines: pd.DataFrame | None,
@@ -455,7 +473,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     regular = staffed if inputs.centres is None else {  # overtime is paid at its own rate
         c: h - (machines_overtime_hours(inputs.centres, warmup).get(c, 0.0)) for c, h in staffed.items()}
     capacity_cost = sum(regular[c] * inputs.machine_hour_cost.get(c, 0.0) for c in regular)
-    pools = pool_kpis(inputs.pools, warmup, inputs.staff_hour_cost)
+    pools = pool_kpis(inputs.pools, warmup, inputs.staff_hour_cost, inputs.staff_overtime_hour_cost)
     stock = inventory_kpis(inputs, window, orders)
     holding_cost = round(inventory * inputs.holding_cost_per_unit_day * (horizon - warmup), 2)
     operating_cost = (
@@ -533,6 +551,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         "staff_utilization": pools["staff_utilization"],
         "queue_growth_per_week": pools["queue_growth_per_week"],
         "staff_cost": pools["staff_cost"],
+        **{key: pools[key] for key in ("staff_overtime_hours", "staff_overtime_cost") if key in pools},
         "mean_inventory_units": inventory,
         "holding_cost": holding_cost,
         **stock,

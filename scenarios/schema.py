@@ -326,6 +326,14 @@ class Staff(ScenarioModel):
         "currency; paid hours are the pool's working hours (its calendar; around the clock without "
         "one), in operating_cost; pools not listed cost nothing",
     )
+    overtime_hour_cost: dict[str, float] = Field(
+        default_factory=dict,
+        description="cost of one person-hour of overtime per staff pool, currency per person-hour "
+        "(the whole pool stays on, so an hour granted costs people × this); only the pools listed can "
+        "work overtime, and only on a working calendar (calendars.pools names them); the hours are the "
+        "staff_overtime policy's decision at each closing; overtime hours are paid at this rate instead "
+        "of hourly_cost",
+    )
 
     @field_validator("hourly_cost")
     @classmethod
@@ -336,6 +344,19 @@ class Staff(ScenarioModel):
                 raise ValueError(f"unknown pool {pool!r} (known: {', '.join(known)})")
             if not 0 <= cost < float("inf"):
                 raise ValueError(f"cost of {pool!r} must be a finite number >= 0, got {cost}")
+        return costs
+
+    @field_validator("overtime_hour_cost")
+    @classmethod
+    def _overtime_costs(cls, costs: dict[str, float]) -> dict[str, float]:
+        for pool, cost in costs.items():
+            if pool == "technicians":
+                raise ValueError("technicians cannot work overtime yet (a crew of several skills would "
+                                 f"have to stay on together); overtime pools: {', '.join(STAFF_POOLS)}")
+            if pool not in STAFF_POOLS:
+                raise ValueError(f"unknown pool {pool!r} (known: {', '.join(STAFF_POOLS)})")
+            if not 0 <= cost < float("inf"):
+                raise ValueError(f"overtime cost of {pool!r} must be a finite number >= 0, got {cost}")
         return costs
 
     @field_validator("technicians")
@@ -602,6 +623,7 @@ class PolicySet(ScenarioModel):
     returns: PolicyChoice = PolicyChoice(name="within-window")
     debrief: PolicyChoice = PolicyChoice(name="never")
     overtime: PolicyChoice = PolicyChoice(name="none")
+    staff_overtime: PolicyChoice = PolicyChoice(name="none")
 
     @model_validator(mode="before")
     @classmethod
@@ -629,6 +651,7 @@ class PolicySetChanges(ScenarioModel):
     returns: PolicyChoice | None = None
     debrief: PolicyChoice | None = None
     overtime: PolicyChoice | None = None
+    staff_overtime: PolicyChoice | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -803,6 +826,11 @@ class Scenario(ScenarioModel):
                 if name not in self.calendars.patterns:
                     problems.append(f"calendars.pools.{resource}: unknown calendar {name!r} "
                                     f"(calendars.patterns: {', '.join(sorted(self.calendars.patterns))})")
+        calendared = set(self.calendars.pools) if self.calendars is not None else set()
+        for pool in self.staff.overtime_hour_cost:
+            if pool not in calendared:
+                problems.append(f"staff.overtime_hour_cost.{pool}: overtime needs a working calendar "
+                                f"(the pool works around the clock: calendars.pools does not name it)")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -836,21 +864,23 @@ class Scenario(ScenarioModel):
         policies = data.get("policies")
         if isinstance(policies, dict) and policies.get("inventory") == {"name": "plan-driven", "params": {}}:
             del policies["inventory"]
-        if isinstance(policies, dict) and policies.get("overtime") == {"name": "none", "params": {}}:
-            del policies["overtime"]
+        for key in ("overtime", "staff_overtime"):
+            if isinstance(policies, dict) and policies.get(key) == {"name": "none", "params": {}}:
+                del policies[key]
         if isinstance(policies, dict) and policies.get("fulfilment") == {"name": "ship-complete",
                                                                          "params": {}}:
             del policies["fulfilment"]
         for changes in (data.get("sets") or {}).values():
-            for key in ("inventory", "overtime", "fulfilment"):
+            for key in ("inventory", "overtime", "staff_overtime", "fulfilment"):
                 if isinstance(changes, dict) and key in changes and changes[key] is None:
                     del changes[key]
         for centre in data.get("work_centres", ()):
             if isinstance(centre, dict) and centre.get("overtime_hour_cost") == 0:
                 del centre["overtime_hour_cost"]
         staff = data.get("staff")
-        if isinstance(staff, dict) and staff.get("hourly_cost", 0) == {}:
-            del staff["hourly_cost"]
+        for key in ("hourly_cost", "overtime_hour_cost"):
+            if isinstance(staff, dict) and staff.get(key, 0) == {}:
+                del staff[key]
         for segment in data.get("segments", ()):
             one_line = {"dist": "fixed", "value": 1.0}
             if isinstance(segment, dict) and segment.get("lines_per_order") == one_line:

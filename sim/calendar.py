@@ -163,6 +163,83 @@ class WorkCalendar:
                 f"{len(self.closed)} closed days)")
 
 
+CLOSING_SCAN_DAYS = 800
+"""Days :meth:`OvertimeCalendar.next_closing` looks ahead (a calendar open around the clock never closes)."""
+
+
+class OvertimeCalendar(WorkCalendar):
+    """A staff pool's own copy of its working calendar, which the day's overtime extends.
+
+    Pools may share one calendar; a pool that can work overtime gets this copy, so the hours
+    granted to it at a closing (:meth:`extend`) open it alone. Every :class:`WorkCalendar`
+    method sees the overtime as working time: a task's :meth:`finish` runs on through it,
+    :meth:`open_days` counts it (the ``pools`` table's open hours) and :meth:`closed_days`
+    does not (unattended time while the pool is closed). ``base`` is the calendar without
+    any overtime.
+    """
+
+    __slots__ = ("base", "_later")
+
+    def __init__(self, base: WorkCalendar):
+        self.base = base
+        self.name = base.name
+        self.first_weekday = base.first_weekday
+        self.closed = base.closed
+        self.offset = base.offset
+        self._days = base._days
+        self.weekly_open_hours = base.weekly_open_hours
+        self._table = list(base._table)  # type: ignore[assignment]  # one entry per day, extended in place
+        self._later: dict[int, tuple[tuple[float, float], ...]] = {}
+        """Extended days beyond the table."""
+
+    def periods(self, day: int) -> tuple[tuple[float, float], ...]:
+        """Open periods of calendar day ``day``, the overtime granted on it included."""
+        if 0 <= day < TABLE_DAYS:
+            return self._table[day]
+        later = self._later.get(day)
+        return later if later is not None else super().periods(day)
+
+    def _set(self, day: int, periods: tuple[tuple[float, float], ...]) -> None:
+        if 0 <= day < TABLE_DAYS:
+            self._table[day] = periods  # type: ignore[index]
+        else:
+            self._later[day] = periods
+
+    def next_closing(self, t: float) -> float:
+        """The first closing after ``t``: the end of a day's last working period when the calendar
+        is closed right after it (``inf`` when it never closes within :data:`CLOSING_SCAN_DAYS`)."""
+        cal = t + self.offset
+        day = math.floor(cal)
+        for _ in range(CLOSING_SCAN_DAYS):
+            periods = self.periods(day)
+            if periods:
+                end = day + periods[-1][1]
+                if end > cal + 1e-9 and not self.is_open(end - self.offset):
+                    return end - self.offset
+            day += 1
+        return math.inf
+
+    def extend(self, t: float, hours: float) -> None:
+        """Keep the calendar open ``hours`` past its closing at ``t`` (a :meth:`next_closing`).
+
+        The day's last period ends ``hours`` later; what runs past midnight opens the next
+        day from 00:00. ``hours`` must not reach past the next opening.
+        """
+        if hours <= 0:
+            return
+        cal = t + self.offset
+        day = math.floor(cal - 1e-9)  # a closing at midnight belongs to the day before
+        periods = list(self.periods(day))
+        until = periods[-1][1] + hours / HOURS_PER_DAY
+        periods[-1] = (periods[-1][0], min(until, 1.0))
+        self._set(day, tuple(periods))
+        if until > 1.0:
+            self._set(day + 1, ((0.0, until - 1.0), *self.periods(day + 1)))
+
+    def __repr__(self) -> str:
+        return f"OvertimeCalendar({self.name!r}, {self.weekly_open_hours:g} h/week without overtime)"
+
+
 def scenario_calendars(scenario: Any, offset: float = 0.0) -> dict[str, WorkCalendar]:
     """Resource name -> its working calendar, for the resources ``scenario.calendars.pools`` lists.
 

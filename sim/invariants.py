@@ -43,6 +43,9 @@ Each line starts with the letter of its check:
     is picked before its payment (nor released, when the release waits for it); a cancelled
     order was never paid, released, shipped or invoiced; a prepaid order lost for want of
     stock got its prepayment back.
+(n) staff working time: every task a calendared staff pool starts (a ``*_started`` event with
+    the pool as resource) starts while the pool's calendar is open or in overtime granted to
+    the pool (its ``overtime_granted`` events: from the closing for the hours granted).
 
 Money of a multi-line order is checked against what its shipments cost at the lines'
 agreed prices (the model's shipments): its ``unit_price`` is a mean per unit.
@@ -64,6 +67,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ordercycle.scenarios.schema import STAFF_POOLS
+from ordercycle.sim.calendar import scenario_calendars
 from ordercycle.sim.entities import CANCELLED, FINAL_STATES
 
 EPS = 1e-9
@@ -427,6 +432,31 @@ def check_working_time(events: pd.DataFrame, model: Any) -> list[str]:
     return lines
 
 
+def check_staff_working_time(events: pd.DataFrame, scenario: Any, model: Any) -> list[str]:
+    """(n) Calendared staff pools start tasks only in working time or in their granted overtime."""
+    every = scenario_calendars(scenario, getattr(model, "start_day", 0.0))
+    calendars = {pool: calendar for pool, calendar in every.items() if pool in STAFF_POOLS}
+    if not calendars:
+        return []
+    resource = events["resource"].astype(str)
+    grants = events[(events["activity"] == "overtime_granted") & resource.isin(tuple(calendars))]
+    overtime: dict[str, list[tuple[float, float]]] = {}
+    for pool, time, hours in zip(grants["resource"].astype(str), grants["time"], grants["quantity"],
+                                 strict=True):
+        overtime.setdefault(pool, []).append((float(time), float(time) + float(hours) / 24))
+    is_start = events["activity"].astype(str).str.endswith("_started")
+    started = events[is_start & resource.isin(tuple(calendars))]
+    lines: list[str] = []
+    for pool, activity, time in zip(started["resource"].astype(str), started["activity"].astype(str),
+                                    started["time"].astype(float), strict=True):
+        if calendars[pool].is_open(time):
+            continue
+        if any(lo - EPS <= time < hi - EPS for lo, hi in overtime.get(pool, ())):
+            continue
+        lines.append(f"{activity} at {pool} at day {time:.6f}: the pool is closed and has no overtime then")
+    return lines
+
+
 def check_lines(orders: pd.DataFrame, events: pd.DataFrame, lines: pd.DataFrame | None,
                 model: Any) -> list[str]:
     """(l) Conservation of lines and of the quantities of every line; a line's one owner."""
@@ -593,6 +623,7 @@ def check_run(result: Any) -> list[str]:
         "k": check_working_time(events, getattr(result, "model", None)),
         "l": check_lines(orders, events, getattr(result, "lines", None), getattr(result, "model", None)),
         "m": check_prepayment(orders, events, result.scenario),
+        "n": check_staff_working_time(events, result.scenario, getattr(result, "model", None)),
     }
     problems: list[str] = []
     for tag, lines in checks.items():

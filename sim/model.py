@@ -265,6 +265,14 @@ class CompanyModel:
         self.calendars: dict[str, WorkCalendar] = scenario_calendars(scenario, self.start_day)
         """Resource (staff pool, ``technicians``, provider id, work centre id) -> working calendar;
         absent: 24/7 (a work centre: the old shift model)."""
+        self.staff_overtime: dict[str, Any] = {}
+        """Staff pool -> its :class:`~ordercycle.sim.steps.staff_overtime.PoolOvertime`, for the pools
+        that can work overtime (on a calendar, in ``staff.overtime_hour_cost``, a ``staff_overtime``
+        policy other than ``none``); their ``calendars`` entry is their own copy, extended by overtime."""
+        if scenario.staff.overtime_hour_cost:
+            from ordercycle.sim.steps.staff_overtime import pools_with_overtime
+
+            self.staff_overtime = pools_with_overtime(self)
         for centre_id, centre in self.centres.items():
             days = self.calendars.get(centre_id)
             if days is not None:
@@ -400,9 +408,15 @@ class CompanyModel:
                 order.state, order.owner = state, department
             order.begin_wait(queued, calendar)
         resource = self.departments[pool]
+        overtime = self.staff_overtime.get(pool) if self.staff_overtime else None
+        if overtime is not None:
+            overtime.waiting_hours += hours
         request = resource.request(priority=1) if low_priority else resource.request()
         yield request
-        if calendar is not None:  # a seat freed while the pool is closed: work starts at the opening
+        if overtime is not None:  # at a closing, the overtime decision first; then the opening
+            overtime.waiting_hours -= hours
+            yield from overtime.until_open(env, hours)
+        elif calendar is not None:  # a seat freed while the pool is closed: work starts at the opening
             opening = self.until_open(calendar)
             if opening is not None:
                 yield opening
@@ -416,7 +430,10 @@ class CompanyModel:
                 order.end_wait(now)
                 log(now, started, department, order.order_id, pool)
         self.busy_hours[pool][int(now)] += hours
-        yield env.timeout(hours / HOURS_PER_DAY) if calendar is None else self.working(calendar, hours)
+        if overtime is not None:  # on through the overtime granted at a closing it meets
+            yield from overtime.work(env, hours)
+        else:
+            yield env.timeout(hours / HOURS_PER_DAY) if calendar is None else self.working(calendar, hours)
         if completed is not None:
             for order in orders:
                 log(env.now, completed, department, order.order_id, pool, **refs)
@@ -477,6 +494,11 @@ class CompanyModel:
                 env.process(production.machine(env, self, centre, machine))
             if centre.shift_calendars is not None and shifts.asks_overtime(self):
                 env.process(shifts.closings(env, self, centre))
+        if self.staff_overtime:
+            from ordercycle.sim.steps import staff_overtime
+
+            for state in self.staff_overtime.values():
+                env.process(staff_overtime.closings(env, self, state))
         env.process(planning.planning_cycle(env, self))
         env.process(billing.monthly_billing(env, self))
         env.process(self._sample_queues())

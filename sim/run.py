@@ -192,19 +192,27 @@ def pools_table(model: CompanyModel, now: float) -> pd.DataFrame:
     """One row per resource pool and day: people, working hours, hours of work begun, queue at day end.
 
     Pools: the staff pools, ``technicians.<skill>`` and ``carrier.<provider>`` (loading
-    slots). ``open_hours`` are person-hours of working time that day (the pool's calendar;
-    24 per person without one); ``busy_hours`` the work begun that day.
+    slots). ``open_hours`` are person-hours of working time that day (the pool's calendar, its
+    overtime included; 24 per person without one); ``busy_hours`` the work begun that day. When
+    some staff pool can work overtime, ``overtime_hours`` are the person-hours of ``open_hours``
+    worked in overtime (the column is absent otherwise: outputs stay as they were).
     """
+    overtime = model.staff_overtime
     columns: dict[str, list[Any]] = {name: [] for name in (
-        "day", "pool", "calendar", "staffed_by", "people", "open_hours", "busy_hours", "queue_end")}
+        "day", "pool", "calendar", "staffed_by", "people", "open_hours", "busy_hours", "queue_end",
+        *(("overtime_hours",) if overtime else ()))}
     days = math.ceil(now)
     for pool, (resource, key) in model.pools.items():
         calendar = model.calendars.get(key)
+        base = overtime[pool].calendar.base if pool in overtime else None
         busy, queue = model.busy_hours[pool], model.queue_at_day_end[pool]
         field = staffing_field(pool)
         for day in range(days):
             end = min(day + 1.0, now)
             hours = calendar.open_days(day, end) * 24 if calendar is not None else (end - day) * 24
+            if overtime:
+                extra = hours - base.open_days(day, end) * 24 if base is not None else 0.0
+                columns["overtime_hours"].append(resource.capacity * max(0.0, extra))
             columns["day"].append(day)
             columns["pool"].append(pool)
             columns["calendar"].append(calendar.name if calendar is not None else "")

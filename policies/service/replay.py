@@ -27,7 +27,8 @@ MAX_IDS = 20
 
 ID_FIELDS = {"selection": "order_id", "expedite": "order_id", "returns": "order_id", "debrief": "ticket_id",
              "pricing": "inquiry_id", "billing": "customer_id", "forecast": "product_id",
-             "capacity": "work_centre", "dispatch": "work_centre", "overtime": "work_centre"}
+             "capacity": "work_centre", "dispatch": "work_centre", "overtime": "work_centre",
+             "staff_overtime": "pool"}
 """The context field that names what a decision was about, for the examples listed."""
 
 

@@ -71,6 +71,7 @@ ROUTE_NAMES: dict[str, str] = {
     "returns": "return",
     "debrief": "debrief",
     "overtime": "overtime",
+    "staff_overtime": "staff-overtime",
 }
 """Decision kind -> the last path segment of its route (``POST /v1/<name>``)."""
 

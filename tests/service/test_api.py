@@ -51,7 +51,7 @@ def protected_requests(client: TestClient) -> list[tuple[str, str, dict | None]]
                                     f"bearer  {TOKEN}x"])
 def test_every_protected_route_refuses_a_missing_or_wrong_token(client, header):
     requests = protected_requests(client)
-    assert len(SCHEMAS) == 14  # decision kinds, overtime and fulfilment included
+    assert len(SCHEMAS) == 15  # decision kinds, both overtimes and fulfilment included
     assert len(requests) == 2 + 2 + len(SCHEMAS)  # docs, bundle and metrics, every decision route
     headers = {"Authorization": header} if header else {}
     for method, path, json_body in requests:

@@ -63,6 +63,10 @@ POLICY_SETS = {
         "overtime": {"name": "backlog-threshold", "params": {"threshold_hours": 4.0, "max_hours_per_day": 3.0,
                                                              "step_hours": 0.25}},
     },
+    "staff overtime": {
+        "staff_overtime": {"name": "queue-threshold", "params": {"threshold_per_person": 0.5,
+                                                                 "max_hours_per_day": 2.0, "step_hours": 0.25}},
+    },
     "partial shipments, multi-line": {
         "fulfilment": {"name": "ship-partial", "params": {}},
         "inventory": {"name": "base-stock", "params": {"cover_days": 3}},
@@ -78,6 +82,8 @@ POLICY_SETS = {
 }
 CENTRE_CALENDARS = {"overtime, calendared centres"}
 """Policy sets run with every work centre on a Monday-to-Friday calendar (overtime needs one)."""
+STAFF_OVERTIME = {"staff overtime"}
+"""Policy sets run with the office and warehouse pools able to work overtime (a short-staffed desk)."""
 LINES_PER_ORDER = {"partial shipments, multi-line": {"dist": "uniform", "low": 0.0, "high": 3.0},
                    "complete shipments, multi-line": {"dist": "fixed", "value": 2},
                    "by customer, multi-line": {"dist": "uniform", "low": 0.0, "high": 3.0}}
@@ -177,6 +183,12 @@ def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, mo
                         segments=segments)
     if label in CENTRE_CALENDARS:
         scenario = on_centre_calendars(scenario)
+    if label in STAFF_OVERTIME:
+        data = scenario.model_dump(mode="json")
+        data["staff"]["entry_clerks"] = 2
+        data["staff"]["overtime_hour_cost"] = {"entry_clerks": 27.0, "warehouse_staff": 24.0,
+                                               "billing_clerks": 28.0}
+        scenario = Scenario.model_validate(data)
     model, rankings = traced_run(scenario, monkeypatch)
     kinds = {kind for kind, _, _ in model.trace}
     required = {"forecast", "pricing", "selection", "billing", "capacity", "dispatch", "inventory"}
@@ -187,6 +199,10 @@ def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, mo
         granted = [d for kind, _, d in model.trace if kind == "overtime" and d.hours > 0]
         refused = [d for kind, _, d in model.trace if kind == "overtime" and d.hours == 0]
         assert granted and refused, "the overtime decisions replayed include grants and refusals"
+    if label in STAFF_OVERTIME:
+        granted = [d for kind, _, d in model.trace if kind == "staff_overtime" and d.hours > 0]
+        refused = [d for kind, _, d in model.trace if kind == "staff_overtime" and d.hours == 0]
+        assert granted and refused, "the staff overtime decisions replayed include grants and refusals"
     if label in LINES_PER_ORDER:  # the service replays the fulfilment decisions too
         assert sum(kind == "fulfilment" for kind, _, _ in model.trace) >= 20
     if label in NO_PARTIAL_DELIVERIES:  # of customers who take partial deliveries and of those who do not

@@ -237,6 +237,12 @@ def small_scenario(pick: Picker) -> dict[str, Any]:
             segment["accepts_partial_deliveries"] = pick.flag()
         if pick.flag():
             scenario["policies"]["fulfilment"] = "by-customer"
+    office = [pool for pool in staff if pool != "technicians" and calendars and pool in calendars["pools"]]
+    if office and pick.flag():  # staff pools working overtime (drawn last, as above)
+        scenario["policies"]["staff_overtime"] = {"name": "queue-threshold", "params": {
+            "threshold_per_person": pick.real(0, 3), "max_hours_per_day": pick.real(0.5, 6),
+            "step_hours": pick.choice([0.25, 0.5, 1.0])}}
+        scenario["staff"]["overtime_hour_cost"] = {pool: pick.real(0, 80) for pool in office if pick.flag()}
     return scenario
 
 

@@ -86,6 +86,8 @@ def test_the_factory_covers_the_choices_it_promises():
     centre_ids = [{w.id for w in s.work_centres} for s in drawn]
     assert any(s.calendars and set(s.calendars.pools) & ids for s, ids in zip(drawn, centre_ids, strict=True))
     assert {s.policies.overtime.name for s in drawn} == {"none", "backlog-threshold"}
+    assert {s.policies.staff_overtime.name for s in drawn} == {"none", "queue-threshold"}
+    assert any(s.staff.overtime_hour_cost for s in drawn)
     terms = [g.prepayment for s in drawn for g in s.segments if g.prepayment is not None]
     assert {t.blocks for t in terms} == {"release", "shipment"}
     assert any(t.cancel_after_days for t in terms) and any(t.share > 0.5 for t in terms)
