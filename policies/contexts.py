@@ -188,7 +188,7 @@ class StaffOvertimeContext:
     """
 
     pool: str
-    now: NonNegative
+    now: NonNegativeInstant
     people: AtLeastOne
     waiting: Count
     waiting_hours: NonNegative
