@@ -7,12 +7,13 @@ reported for the period being planned) and ``reported_history`` (units that had 
 reported ahead of each past period).
 
 :class:`FieldInformed` combines them with a statistical base method by one rule. The
-reported inquiries are a known part R of the coming demand D; the rest, U = D − R, is what
-the statistics must still estimate. So the base method forecasts U from the history of
-the demand that had *not* been reported ahead (each past period's demand minus the units
-reported ahead of it, from the first period with a report on: before it, the field was
-not reporting yet and all demand was unreported), and every figure x_U of its forecast (statistical, marketing's,
-production's: the base method plays the forecast game on the unreported part) becomes
+reported inquiries are a known part R of the coming demand D; the rest, U = D − R, is
+what the statistics must still estimate. So the base method forecasts U from the history
+of the demand that had *not* been reported ahead (each past period's demand minus the
+units reported ahead of it, from the first period with a report on: before it the field
+was not reporting yet, and all demand was unreported), and every figure x_U of its
+forecast (statistical, marketing's, production's: the base method plays the forecast
+game on the unreported part) becomes
 
     x = R + x_U:
 
@@ -115,7 +116,8 @@ class FieldInformed(ForecastPolicy):
                                                                        context.reported_history))
         base = self.base_method().forecast(unreported)
         statistical, marketing, planned = (
-            reported + figure for figure in (base.statistical_units, base.marketing_units, base.planned_units))
+            reported + figure
+            for figure in (base.statistical_units, base.marketing_units, base.planned_units))
         reason = (
             f"field reported {reported:.1f} units ahead; the demand not reported ahead: {base.reason} -> "
             f"statistical {statistical:.1f}, marketing {marketing:.1f}, planned {planned:.1f}"

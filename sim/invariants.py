@@ -43,6 +43,8 @@ Each line starts with the letter of its check:
     is picked before its payment (nor released, when the release waits for it); a cancelled
     order was never paid, released, shipped or invoiced; a prepaid order lost for want of
     stock got its prepayment back.
+(n) field reports (``information.field_requirements``): the units reported ahead of a
+    period never exceed its demand, per product (what the field hears is demand to come).
 
 Money of a multi-line order is checked against what its shipments cost at the lines'
 agreed prices (the model's shipments): its ``unit_price`` is a mean per unit.
@@ -566,6 +568,15 @@ def check_prepayment(orders: pd.DataFrame, events: pd.DataFrame, scenario: Any) 
     )
 
 
+def check_field_reports(forecasts: pd.DataFrame | None) -> list[str]:
+    """(n) Units reported ahead of each (period, product) are at most its demand."""
+    if forecasts is None or "reported_units" not in forecasts:
+        return []
+    over = forecasts[forecasts["reported_units"] > forecasts["actual_units"] + 1e-9]
+    return [f"period {r.period} {r.product_id}: {r.reported_units:g} units reported ahead, demand "
+            f"{r.actual_units:g}" for r in over.itertuples()]
+
+
 def check_run(result: Any) -> list[str]:
     """Every violated invariant of a finished run, one line each (``[]``: all hold).
 
@@ -593,6 +604,7 @@ def check_run(result: Any) -> list[str]:
         "k": check_working_time(events, getattr(result, "model", None)),
         "l": check_lines(orders, events, getattr(result, "lines", None), getattr(result, "model", None)),
         "m": check_prepayment(orders, events, result.scenario),
+        "n": check_field_reports(getattr(result, "forecasts", None)),
     }
     problems: list[str] = []
     for tag, lines in checks.items():

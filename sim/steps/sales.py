@@ -34,8 +34,8 @@ from ordercycle.scenarios.schema import WEEKDAYS, Segment
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Line, Order
 from ordercycle.sim.model import SHIFT_HOURS, cents
-from ordercycle.sim.streams import Streams
 from ordercycle.sim.steps import billing, fulfilment, production
+from ordercycle.sim.streams import Streams
 
 if TYPE_CHECKING:
     from ordercycle.sim.model import CompanyModel
