@@ -35,13 +35,17 @@ from ordercycle.scenarios.loader import load, override
 from ordercycle.sim.run import simulate
 
 INFORMED = {"name": "field-informed", "params": {"base": "moving-average", "base_params": {"window": 4}}}
+def _heard(share: float, periods: int) -> dict[str, Any]:
+    return {"share_heard": share, "periods_ahead": periods}
+
+
 CONFIGURATIONS: list[tuple[str, str, dict[str, Any] | None, bool]] = [
     ("no debriefs (baseline)", "never", None, False),
     ("routine debriefs, nothing reaches planning", "routine", None, False),
-    ("routine, field reports, plan ignores them", "routine", {"share_heard": 1.0, "periods_ahead": 1}, False),
-    ("routine, field-informed, heard 50 %, 1 period", "routine", {"share_heard": 0.5, "periods_ahead": 1}, True),
-    ("routine, field-informed, heard 100 %, 1 period", "routine", {"share_heard": 1.0, "periods_ahead": 1}, True),
-    ("routine, field-informed, heard 100 %, 2 periods", "routine", {"share_heard": 1.0, "periods_ahead": 2}, True),
+    ("routine, field reports, plan ignores them", "routine", _heard(1.0, 1), False),
+    ("routine, field-informed, heard 50 %, 1 period", "routine", _heard(0.5, 1), True),
+    ("routine, field-informed, heard 100 %, 1 period", "routine", _heard(1.0, 1), True),
+    ("routine, field-informed, heard 100 %, 2 periods", "routine", _heard(1.0, 2), True),
 ]
 """(label, debrief policy, information.field_requirements or None, field-informed forecast)."""
 KPIS = ("forecast_mape", "forecast_bias", "reported_demand_share", "stock_fill_rate", "mean_backorder_units",
@@ -91,8 +95,9 @@ def main() -> None:
         def mean(name: str, runs: list[dict[str, float]] = runs) -> float:
             return float(np.mean([k[name] for k in runs]))
 
-        print(f"| {label} | {mean('forecast_mape'):.2f} | {mean('mts_mape'):.2f} | {mean('forecast_bias'):+.3f} "
-              f"| {mean('reported_demand_share'):.3f} | {mean('stock_fill_rate'):.3f} "
+        print(f"| {label} | {mean('forecast_mape'):.2f} | {mean('mts_mape'):.2f} "
+              f"| {mean('forecast_bias'):+.3f} | {mean('reported_demand_share'):.3f} "
+              f"| {mean('stock_fill_rate'):.3f} "
               f"| {mean('mean_backorder_units'):.1f} | {mean('mean_inventory_units'):,.0f} "
               f"| {mean('on_time_delivery_rate'):.3f} | {mean('profit'):,.0f} |")
 
