@@ -72,7 +72,14 @@ _frozen = dataclass(slots=True, unsafe_hash=True)
 
 @_frozen
 class ForecastContext:
-    """Planning asks for the demand of one product over the next period."""
+    """Planning asks for the demand of one product over the next period.
+
+    ``reported_units`` are the units of the inquiries of the coming period that service
+    has reported ahead from debriefed visits (advance demand information, scenario field
+    ``information.field_requirements``); ``reported_history`` holds, for past periods
+    aligned with the end of ``history_units``, the units that had been reported ahead of
+    each. Both stay empty (0, ``()``) when nothing service hears reaches planning.
+    """
 
     product_id: str
     period_start: Instant
@@ -81,6 +88,8 @@ class ForecastContext:
     marketing_inflation: float
     production_discount: float
     past_forecasts: tuple[float, ...] = ()
+    reported_units: NonNegative = 0.0
+    reported_history: tuple[NonNegative, ...] = ()
 
 
 @_frozen

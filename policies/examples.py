@@ -61,6 +61,12 @@ def _forecast_examples() -> dict[str, ForecastContext]:
         "zero demand": ForecastContext("spare-kit", 63.0, 7.0, (0.0,) * 9, 0.3, 0.5, (0.0,) * 8),
         "seasonal year": ForecastContext("controller", 364.0, 7.0, seasonal, 0.1, 0.1, seasonal[:-1]),
         "intermittent year": ForecastContext("spare-kit", 364.0, 7.0, sparse, 0.0, 0.0, (4.0,) * 51),
+        "field reports": ForecastContext(
+            "pump", 70.0, 7.0, (100.0, 120.0, 80.0, 100.0, 110.0), 0.2, 0.15, (90.0, 105.0, 101.0, 98.0),
+            reported_units=45.0, reported_history=(0.0, 30.0, 20.0, 40.0)),
+        "reports above demand": ForecastContext(
+            "valve", 21.0, 7.0, (5.0, 3.0, 0.0), 0.0, 0.0, (4.0, 4.0), reported_units=12.0,
+            reported_history=(9.0, 2.0, 0.0)),
     }
 
 

@@ -445,10 +445,11 @@ BaseMethod = Literal[
     "naive", "seasonal-naive", "mean", "moving-average", "ses", "holt", "holt-winters",
     "croston", "sba",
 ]
+"""The statistical methods a forecast that builds on another (consensus, field-informed) may use."""
 
 
-def _method_class(name: str) -> type[ForecastPolicy]:
-    """The statistical method registered here as ``name`` (a consensus base)."""
+def method_class(name: str) -> type[ForecastPolicy]:
+    """The statistical method registered here as ``name`` (a consensus or field-informed base)."""
     methods = {
         cls.name: cls
         for cls in (Naive, SeasonalNaive, HistoricalMean, MovingAverageGame,
@@ -457,13 +458,13 @@ def _method_class(name: str) -> type[ForecastPolicy]:
     return methods[name]
 
 
-def _check_base_params(value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+def check_base_params(value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
     """Validate ``base_params`` against the chosen base method's own signature."""
     base = info.data.get("base")
     if value is None or base is None:
         return value
     try:
-        build(_method_class(base), value, where=base)
+        build(method_class(base), value, where=base)
     except PolicyParameterError as error:
         raise ValueError("; ".join(error.problems)) from None
     return value
@@ -501,7 +502,7 @@ class Consensus(ForecastPolicy):
         base: Annotated[BaseMethod, Field(description="statistical method corrected")] = "moving-average",
         base_params: Annotated[
             dict[str, Any] | None,
-            AfterValidator(_check_base_params),
+            AfterValidator(check_base_params),
             Field(description="parameters of the base method (its defaults when null)"),
         ] = None,
         smoothing: Annotated[
@@ -518,7 +519,7 @@ class Consensus(ForecastPolicy):
 
     def base_method(self) -> ForecastPolicy:
         """The base statistical method, built from ``base`` and ``base_params``."""
-        return _method_class(self.base)(**(self.base_params or {}))
+        return method_class(self.base)(**(self.base_params or {}))
 
     def _predict(self, history: tuple[float, ...], horizon: int) -> Prediction:
         """The base method's forecast (a bare history carries no past forecasts to correct by)."""

@@ -106,6 +106,7 @@ BUILTIN_MODULES = (
     "ordercycle.policies.planning",
     "ordercycle.policies.inventory",
     "ordercycle.policies.forecasting",
+    "ordercycle.policies.field_informed",
     "ordercycle.policies.commercial",
     "ordercycle.policies.acceptance",
     "ordercycle.policies.sequencing",

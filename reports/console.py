@@ -84,6 +84,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "overtime_hours",
             "forecast_bias",
             "forecast_mape",
+            "reported_demand_share",
             "plan_nervousness",
             "utilization",
             "staff_utilization",

@@ -139,6 +139,12 @@ KPIS: dict[str, KpiInfo] = {
     "forecast_mape": KpiInfo(
         "forecast MAPE", "percent", "lower", "mean absolute percentage error of the planned figure"
     ),
+    "reported_demand_share": KpiInfo(
+        "demand reported ahead",
+        "share",
+        None,
+        "share of demand the field reported to planning ahead of its period (debriefed visits)",
+    ),
     "plan_nervousness": KpiInfo(
         "plan nervousness",
         "share",

@@ -491,6 +491,11 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
     positive = forecasts[forecasts["actual_units"] > 0]
     errors = (positive["planned_units"] - positive["actual_units"]).abs() / positive["actual_units"]
     mape = _mean(100 * errors)
+    field_reports = {}
+    if "reported_units" in forecasts:  # service reports requirements ahead (information.field_requirements)
+        reported_total = float(forecasts["reported_units"].sum())
+        field_reports = {"reported_demand_share": reported_total / actual_total if actual_total
+                         else float("nan")}
 
     issued_time = events[events["activity"] == "invoice_issued"].groupby("invoice_id")["time"].min()
     payments = events[events["activity"] == "payment_received"]
@@ -557,6 +562,7 @@ def compute_kpis(inputs: KpiInputs) -> dict[str, Any]:
         **stock,
         "forecast_bias": bias,
         "forecast_mape": mape,
+        **field_reports,
         "plan_nervousness": plan_nervousness(inputs.forecasts, warmup),
         "invoices": int(len(issued)),
         "billing_error_rate": len(disputed) / len(issued) if len(issued) else float("nan"),

@@ -41,7 +41,7 @@ _NAMED_AREAS: dict[str, tuple[str, ...]] = {
     "stock": ("mean_inventory_units", "stock_fill_rate", "backorder_units", "mean_backorder_units",
               "open_backorder_units", "mean_backorder_age_days", "lost_sales_orders", "lost_sales_units",
               "replenishment_orders", "holding_cost", "backorder_cost", "ordering_cost", "line_fill_rate",
-              "order_fill_rate", "forecast_bias", "forecast_mape"),
+              "order_fill_rate", "forecast_bias", "forecast_mape", "reported_demand_share"),
     "service": ("on_time_delivery_rate", "mean_lead_time_days", "p95_lead_time_days",
                 "mean_unattended_hours", "mean_unattended_closed_hours", "mean_unattended_open_hours",
                 "max_unattended_hours", "billing_error_rate", "days_sales_outstanding",

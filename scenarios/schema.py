@@ -508,6 +508,27 @@ class Costs(ScenarioModel):
     dispute_cost: float = Field(0.0, ge=0, description="handling cost per disputed invoice")
 
 
+class FieldRequirements(ScenarioModel):
+    """Advance demand information from the field: a debriefed service visit hears the
+    customer's upcoming requirements, and service reports them to planning.
+
+    After a debriefed visit to a customer in planning period *j*, each inquiry that customer
+    will in fact send during periods *j* + 1 … *j* + ``periods_ahead`` is reported to
+    planning (its products and units) if its own "heard" uniform — stream
+    ``field.<segment id>.heard``, one draw per inquiry of the segment — is below
+    ``share_heard``. The forecast policy sees, per product, the units reported for the
+    period it plans and the units that were reported ahead of each past period; only a
+    policy that uses them (``field-informed``) changes the plan.
+    """
+
+    model_config = _CONFIG
+    share_heard: Probability = Field(
+        ge=0, le=1, description="share of a debriefed customer's upcoming inquiries the visit hears of, 0–1")
+    periods_ahead: int = Field(
+        1, ge=1, le=52, description="how many coming planning periods the customer's reported "
+        "requirements reach, periods")
+
+
 class Information(ScenarioModel):
     """Who knows what: which departments share their information with sales."""
 
@@ -522,6 +543,11 @@ class Information(ScenarioModel):
         "1 − reliability plus delay_days) at this quantile, e.g. 0.9, and quotes carry it in days "
         "(the pricing policy decides whether the promise adds it); null: sales does not know "
         "transit and promises as before",
+    )
+    field_requirements: FieldRequirements | None = Field(
+        None, description="a debriefed service visit reports the customer's upcoming inquiries to "
+        "planning (advance demand information, see FieldRequirements); null: nothing service hears "
+        "reaches planning",
     )
 
 
@@ -859,8 +885,9 @@ class Scenario(ScenarioModel):
             if isinstance(costs, dict) and costs.get(key) == 0:
                 del costs[key]
         information = data.get("information")  # an unset published transit keeps old hashes too
-        if isinstance(information, dict) and information.get("carrier_transit_quantile", 0) is None:
-            del information["carrier_transit_quantile"]
+        for key in ("carrier_transit_quantile", "field_requirements"):
+            if isinstance(information, dict) and information.get(key, 0) is None:
+                del information[key]
         policies = data.get("policies")
         if isinstance(policies, dict) and policies.get("inventory") == {"name": "plan-driven", "params": {}}:
             del policies["inventory"]

@@ -95,6 +95,7 @@ ACTIVITY_STEP: dict[str, str] = {
     "service_started": "service",
     "service_completed": "service",
     "debrief_held": "service",
+    "requirements_reported": "service",
     "order_carried_over": "generation",
     "payment_carried_over": "billing",
     "refund_carried_over": "returns",

@@ -46,6 +46,8 @@ Each line starts with the letter of its check:
 (n) staff working time: every task a calendared staff pool starts (a ``*_started`` event with
     the pool as resource) starts while the pool's calendar is open or in overtime granted to
     the pool (its ``overtime_granted`` events: from the closing for the hours granted).
+(o) field reports (``information.field_requirements``): the units reported ahead of a
+    period never exceed its demand, per product (what the field hears is demand to come).
 
 Money of a multi-line order is checked against what its shipments cost at the lines'
 agreed prices (the model's shipments): its ``unit_price`` is a mean per unit.
@@ -596,6 +598,15 @@ def check_prepayment(orders: pd.DataFrame, events: pd.DataFrame, scenario: Any) 
     )
 
 
+def check_field_reports(forecasts: pd.DataFrame | None) -> list[str]:
+    """(o) Units reported ahead of each (period, product) are at most its demand."""
+    if forecasts is None or "reported_units" not in forecasts:
+        return []
+    over = forecasts[forecasts["reported_units"] > forecasts["actual_units"] + 1e-9]
+    return [f"period {r.period} {r.product_id}: {r.reported_units:g} units reported ahead, demand "
+            f"{r.actual_units:g}" for r in over.itertuples()]
+
+
 def check_run(result: Any) -> list[str]:
     """Every violated invariant of a finished run, one line each (``[]``: all hold).
 
@@ -624,6 +635,7 @@ def check_run(result: Any) -> list[str]:
         "l": check_lines(orders, events, getattr(result, "lines", None), getattr(result, "model", None)),
         "m": check_prepayment(orders, events, result.scenario),
         "n": check_staff_working_time(events, result.scenario, getattr(result, "model", None)),
+        "o": check_field_reports(getattr(result, "forecasts", None)),
     }
     problems: list[str] = []
     for tag, lines in checks.items():

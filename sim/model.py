@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
@@ -34,6 +34,9 @@ from ordercycle.sim.entities import Backorder, Invoice, Order, Shipment
 from ordercycle.sim.eventlog import Recorder
 from ordercycle.sim.resources import JobStore, Machine
 from ordercycle.sim.streams import BlockSampler, Streams
+
+if TYPE_CHECKING:
+    from ordercycle.sim.steps.field_requirements import FieldRequirements
 
 HOURS_PER_DAY = 24.0
 SHIFT_HOURS = 8.0
@@ -232,6 +235,9 @@ class CompanyModel:
         """Customer id -> its grievances still remembered: (forgotten at, utility lost)."""
         self.debriefs = {p.id: 0 for p in scenario.products}
         self.debriefed_until: dict[str, float] = {}
+        self.field_requirements: FieldRequirements | None = None
+        """What debriefed visits heard ahead (built at :meth:`start` when the scenario has
+        ``information.field_requirements``; None: nothing service hears reaches planning)."""
         if self.policies.returns.handler_pool not in self.departments:
             raise PolicyParameterError([
                 f"policies.returns.name: policy {self.policies.returns.name!r} hands claims to "
@@ -487,6 +493,10 @@ class CompanyModel:
             if self.stock[product_id]:
                 self.log(0.0, "stock_initial", "warehouse", product=product_id,
                          quantity=self.stock[product_id])
+        if self.scenario.information.field_requirements is not None:
+            from ordercycle.sim.steps.field_requirements import FieldRequirements
+
+            self.field_requirements = FieldRequirements(self)
         for segment in self.scenario.segments:
             env.process(sales.inquiry_arrivals(env, self, segment))
         for centre in self.centres.values():

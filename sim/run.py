@@ -292,7 +292,9 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0,
     forecasts = pd.DataFrame(
         model.forecast_rows,
         columns=["period", "period_start", "product_id", "statistical_units", "marketing_units",
-                 "planned_units", "actual_units"],
+                 "planned_units", "actual_units",
+                 # only where service reports requirements ahead (information.field_requirements)
+                 *(["reported_units"] if model.field_requirements is not None else [])],
     )
     plans = pd.DataFrame(
         model.plan_rows,

@@ -7,7 +7,10 @@ finance refunds the agreed price of the returned units once the shipment has bee
 invoiced (never more than was billed). Service visits — installations and repairs —
 need technicians with the right skills; response time runs from the ticket to the
 crew's arrival. After a visit the debrief policy decides whether what the
-technicians learnt reaches sales and planning.
+technicians learnt reaches sales and planning: a debrief lowers the product's defect
+rate, helps sales' quotes to the customer and, with ``information.field_requirements``,
+reports the customer's upcoming inquiries to planning
+(:mod:`ordercycle.sim.steps.field_requirements`).
 """
 
 from __future__ import annotations
@@ -225,6 +228,11 @@ def service_visit(env: Environment, m: CompanyModel, order: Order, kind: str, sk
             memory = m.scenario.quality.debrief_memory_days
             m.debriefed_until[order.customer_id] = env.now + memory
             m.log(env.now, "debrief_held", "service", order.order_id, kind, **refs)
+            if m.field_requirements is not None:  # what the visit heard of the customer's next inquiries
+                heard = m.field_requirements.hear(env.now, order.customer_id, order.segment)
+                for product_id in sorted(heard):
+                    m.log(env.now, "requirements_reported", "service", order.order_id, kind,
+                          product=product_id, quantity=heard[product_id], **refs)
     finally:
         for skill, request in requests:
             m.technicians[skill].release(request)

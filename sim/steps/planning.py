@@ -3,7 +3,10 @@
 At the start of every planning period (after the first, when there is history),
 the forecast policy forecasts each product's demand (units asked for in inquiries)
 from the history observed so far, playing the forecast game the scenario sets
-(marketing inflation, production discount). The two departments' figures drive
+(marketing inflation, production discount). With ``information.field_requirements`` the
+forecast context also carries the units debriefed service visits reported ahead for the
+period (and ahead of past periods); a policy that uses them (``field-informed``) combines
+them with its statistics. The two departments' figures drive
 different decisions: the figure named by ``planning.capacity_from`` becomes a load per
 work centre (mean hours of the routing), for which the capacity policy staffs shifts
 (a change of shifts is a plan change); the figure named by
@@ -46,6 +49,7 @@ def planning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, 
     period = planning.period_days
     index = 0
     pending: list[dict[str, Any]] = []
+    field = m.field_requirements  # requirements debriefed visits reported ahead (None: none reach planning)
     for centre_id, centre in m.centres.items():
         m.plan_rows.append({
             "period": 0, "period_start": 0.0, "work_centre": centre_id,
@@ -60,6 +64,8 @@ def planning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, 
         for product_id in sorted(m.period_demand):
             m.demand_history[product_id].append(m.period_demand[product_id])
             m.period_demand[product_id] = 0.0
+        if field is not None:
+            field.close_period(index - 1)
         for row in pending:
             row["actual_units"] = m.demand_history[row["product_id"]][-1]
             m.forecast_rows.append(row)
@@ -71,10 +77,15 @@ def planning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, 
         for product in m.scenario.products:
             history = m.demand_history[product.id]
             past = tuple(r["planned_units"] for r in m.forecast_rows if r["product_id"] == product.id)
+            reported: dict[str, Any] = {}
+            if field is not None:
+                reported = {"reported_units": field.reported_for(index, product.id),
+                            "reported_history": tuple(
+                                field.reported_history[product.id][-planning.history_periods:])}
             context = ForecastContext(
                 product.id, env.now, period, tuple(history[-planning.history_periods:]),
                 planning.marketing_inflation, planning.production_discount,
-                past[-planning.history_periods:],
+                past[-planning.history_periods:], **reported,
             )
             forecast = m.decide("forecast", m.policies.forecast.forecast, context)
             planned[product.id] = max(0.0, forecast.planned_units)
@@ -84,6 +95,7 @@ def planning_cycle(env: Environment, m: CompanyModel) -> Generator[simpy.Event, 
                 "statistical_units": forecast.statistical_units,
                 "marketing_units": forecast.marketing_units,
                 "planned_units": forecast.planned_units,
+                **({} if field is None else {"reported_units": reported["reported_units"]}),
             })
             m.log(env.now, "forecast_made", "planning", product=product.id,
                   quantity=forecast.planned_units)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -35,6 +35,7 @@ from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Line, Order
 from ordercycle.sim.model import SHIFT_HOURS, cents
 from ordercycle.sim.steps import billing, fulfilment, production
+from ordercycle.sim.streams import Streams
 
 if TYPE_CHECKING:
     from ordercycle.sim.model import CompanyModel
@@ -114,12 +115,17 @@ def acceptance_probability(segment: Segment, unit_price: float, list_price: floa
     return 1.0 / (1.0 + math.exp(-utility))
 
 
-def inquiry_arrivals(env: Environment, m: CompanyModel,
-                     segment: Segment) -> Generator[simpy.Event, Any, None]:
-    """Generate the inquiries of one segment until the horizon."""
+def inquiry_draws(streams: Streams, segment: Segment, horizon: float, offset: float,
+                  first_weekday: int) -> Iterator[tuple[float, int, int, int]]:
+    """The inquiries of one segment until ``horizon``: (time, customer index, product index, units).
+
+    Thinning of the segment's non-homogeneous Poisson process (module docstring) on the
+    segment's own streams of ``streams``; ``offset`` is the calendar day of time 0. Pure
+    in the streams: a second :class:`~ordercycle.sim.streams.Streams` of the same seed and
+    replication yields the same inquiries (how the field hears future demand ahead,
+    :mod:`ordercycle.sim.steps.field_requirements`).
+    """
     arrivals = segment.arrivals
-    horizon = m.scenario.horizon_days
-    offset = m.start_day  # the calendar day of time 0 (a snapshot's day; 0 for a run from empty)
     growth = max(1.0, 1.0 + arrivals.trend_per_year * (offset + horizon) / 365.0)
     peak_rate = arrivals.rate_per_day * growth * (1.0 + arrivals.seasonality.amplitude)
     weekdays, hours = profile_factors(arrivals)
@@ -128,28 +134,20 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
     if hours is not None:
         peak_rate *= max(hours)
     prefix = f"segment.{segment.id}"
-    gap = m.streams.sampler(f"{prefix}.arrival", Exponential(dist="exponential", mean=1.0 / peak_rate))
-    thin = m.streams.uniform(f"{prefix}.thinning")
-    pick_customer = m.streams.uniform(f"{prefix}.customer")
-    pick_product = m.streams.uniform(f"{prefix}.product")
-    size = m.streams.sampler(f"{prefix}.size", segment.order_size_units)
-    more_lines = extra_lines(m, segment)
-    draw_accept, draw_entry, draw_repair, draw_return = (
-        m.streams.uniform(f"{prefix}.fate.{name}") for name in ("accept", "entry", "repair", "return"))
-    prepay_share = segment.prepayment.share if segment.prepayment is not None else 0.0
-    # a stream of its own, drawn only where a share is on prepayment terms: no other stream shifts
-    draw_prepay = m.streams.uniform(f"{prefix}.fate.prepay") if prepay_share > 0 else None
-    customers = [f"{segment.id}-{k}" for k in range(1, segment.customers + 1)]
+    gap = streams.sampler(f"{prefix}.arrival", Exponential(dist="exponential", mean=1.0 / peak_rate))
+    thin = streams.uniform(f"{prefix}.thinning")
+    pick_customer = streams.uniform(f"{prefix}.customer")
+    pick_product = streams.uniform(f"{prefix}.product")
+    size = streams.sampler(f"{prefix}.size", segment.order_size_units)
     products = sorted(segment.product_mix)
     total = sum(segment.product_mix.values())
     cumulative, running = [], 0.0
     for product_id in products:
         running += segment.product_mix[product_id] / total
         cumulative.append(running)
-    rate_at = rate_function(arrivals, m.first_weekday)
-    segment_id, importance, n_customers, n_products = (
-        segment.id, segment.importance, segment.customers, len(products))
-    orders, demand, log, next_id = m.orders, m.period_demand, m.log, m.next_id
+    rate_at = rate_function(arrivals, first_weekday)
+    n_customers, n_products = segment.customers, len(products)
+    ceil = math.ceil
     t = 0.0
     while True:
         t += gap()
@@ -158,19 +156,39 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
         if thin() * peak_rate > rate_at(t + offset):
             continue
         u_customer, u_product, units = pick_customer(), pick_product(), size()
+        yield (t, int(u_customer * n_customers), min(bisect_right(cumulative, u_product), n_products - 1),
+               max(1, ceil(units)))
+
+
+def inquiry_arrivals(env: Environment, m: CompanyModel,
+                     segment: Segment) -> Generator[simpy.Event, Any, None]:
+    """Generate the inquiries of one segment until the horizon (:func:`inquiry_draws`)."""
+    more_lines = extra_lines(m, segment)
+    prefix = f"segment.{segment.id}"
+    draw_accept, draw_entry, draw_repair, draw_return = (
+        m.streams.uniform(f"{prefix}.fate.{name}") for name in ("accept", "entry", "repair", "return"))
+    prepay_share = segment.prepayment.share if segment.prepayment is not None else 0.0
+    # a stream of its own, drawn only where a share is on prepayment terms: no other stream shifts
+    draw_prepay = m.streams.uniform(f"{prefix}.fate.prepay") if prepay_share > 0 else None
+    customers = [f"{segment.id}-{k}" for k in range(1, segment.customers + 1)]
+    products = sorted(segment.product_mix)
+    segment_id, importance = segment.id, segment.importance
+    orders, demand, log, next_id = m.orders, m.period_demand, m.log, m.next_id
+    draws = inquiry_draws(m.streams, segment, m.scenario.horizon_days, m.start_day, m.first_weekday)
+    for t, customer, index, units in draws:
         yield env.timeout(t - env.now)
-        index = min(bisect_right(cumulative, u_product), n_products - 1)
-        customer = customers[int(u_customer * n_customers)]
         now = env.now
-        order = Order(next_id("order"), customer, segment_id, importance,
-                      products[index], max(1, math.ceil(units)), now)
+        order = Order(next_id("order"), customers[customer], segment_id, importance,
+                      products[index], units, now)
         order.u_accept, order.u_entry_error, order.u_repair, order.u_return = (
             draw_accept(), draw_entry(), draw_repair(), draw_return())
         if draw_prepay is not None:
             order.pays_in_advance = draw_prepay() < prepay_share
         order.lines.append(Line(next_id("line"), order, 1, order.product_id, order.quantity))
         if more_lines is not None:
-            more_lines(order, index)
+            for number, (product_id, line_units) in enumerate(more_lines(index), start=2):
+                order.lines.append(Line(next_id("line"), order, number, product_id, line_units))
+                order.quantity += line_units
             for line in order.lines[1:]:
                 demand[line.product_id] += line.quantity
         orders.append(order)
@@ -180,32 +198,36 @@ def inquiry_arrivals(env: Environment, m: CompanyModel,
         env.process(order_journey(env, m, order))
 
 
-def extra_lines(m: CompanyModel, segment: Segment) -> Callable[[Order, int], None] | None:
-    """The function that adds an inquiry's lines after its first, or None for one-line segments.
+def extra_lines(m: CompanyModel, segment: Segment,
+                streams: Streams | None = None) -> Callable[[int], list[tuple[str, int]]] | None:
+    """The function that draws an inquiry's lines after its first, or None for one-line segments.
 
-    The number of lines is ``lines_per_order`` rounded up, at least 1 and at most the
-    products of the segment's mix with a positive share; each further line's product is
-    drawn by ``product_mix`` among the products not yet on the order (no repetition), its
-    quantity from ``order_size_units``. These draws use streams of their own
-    (``segment.<id>.lines``, ``.lines.product``, ``.lines.size``), so a one-line segment
-    draws exactly what it drew before lines existed (common random numbers).
+    Called with the product index of the first line, it returns (product id, units) of
+    each further line, in line order. The number of lines is ``lines_per_order`` rounded
+    up, at least 1 and at most the products of the segment's mix with a positive share;
+    each further line's product is drawn by ``product_mix`` among the products not yet on
+    the order (no repetition), its quantity from ``order_size_units``. These draws use
+    streams of their own (``segment.<id>.lines``, ``.lines.product``, ``.lines.size``), so
+    a one-line segment draws exactly what it drew before lines existed (common random
+    numbers). ``streams``: another set of the same seed (default: the model's).
     """
     lines_per_order = segment.lines_per_order
     if isinstance(lines_per_order, Fixed) and lines_per_order.value <= 1:
         return None
+    streams = m.streams if streams is None else streams
     prefix = f"segment.{segment.id}"
-    count = m.streams.sampler(f"{prefix}.lines", lines_per_order)
-    pick = m.streams.uniform(f"{prefix}.lines.product")
-    size = m.streams.sampler(f"{prefix}.lines.size", segment.order_size_units)
+    count = streams.sampler(f"{prefix}.lines", lines_per_order)
+    pick = streams.uniform(f"{prefix}.lines.product")
+    size = streams.sampler(f"{prefix}.lines.size", segment.order_size_units)
     products = sorted(segment.product_mix)
     weights = [segment.product_mix[p] for p in products]
     most = sum(1 for w in weights if w > 0)
-    next_id = m.next_id
 
-    def add(order: Order, first: int) -> None:
+    def draw(first: int) -> list[tuple[str, int]]:
         lines = min(most, max(1, math.ceil(count())))
         chosen = [first]
-        for number in range(2, lines + 1):
+        drawn: list[tuple[str, int]] = []
+        for _ in range(2, lines + 1):
             left = pick() * sum(w for i, w in enumerate(weights) if i not in chosen)
             index = -1
             for i, w in enumerate(weights):
@@ -216,11 +238,10 @@ def extra_lines(m: CompanyModel, segment: Segment) -> Callable[[Order, int], Non
                 if left < 0:
                     break
             chosen.append(index)
-            units = max(1, math.ceil(size()))
-            order.lines.append(Line(next_id("line"), order, number, products[index], units))
-            order.quantity += units
+            drawn.append((products[index], max(1, math.ceil(size()))))
+        return drawn
 
-    return add
+    return draw
 
 
 JOURNEY = ("inquiry", "estimating", "awaiting_customer", "entry", "selection")

@@ -79,6 +79,10 @@ POLICY_SETS = {
         "fulfilment": {"name": "by-customer", "params": {}},
         "inventory": {"name": "base-stock", "params": {"cover_days": 3}},
     },
+    "field-informed forecast, debriefs": {
+        "forecast": {"name": "field-informed", "params": {"base": "ses"}},
+        "debrief": {"name": "routine", "params": {}},
+    },
 }
 CENTRE_CALENDARS = {"overtime, calendared centres"}
 """Policy sets run with every work centre on a Monday-to-Friday calendar (overtime needs one)."""
@@ -90,6 +94,8 @@ LINES_PER_ORDER = {"partial shipments, multi-line": {"dist": "uniform", "low": 0
 """Policy sets run on companies whose orders have several lines (lines_per_order of every segment)."""
 NO_PARTIAL_DELIVERIES = {"by customer, multi-line": {"strategic", "occasional"}}
 """Policy sets run on companies some of whose segments do not accept partial deliveries."""
+FIELD_REPORTS = {"field-informed forecast, debriefs": {"share_heard": 0.8, "periods_ahead": 2}}
+"""Policy sets run on companies whose debriefed visits report requirements to planning."""
 MAX_RANKINGS = 150
 MAX_PER_KIND = 150
 """At most this many traced decisions of one kind are replayed (evenly spread over the run)."""
@@ -189,6 +195,9 @@ def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, mo
         data["staff"]["overtime_hour_cost"] = {"entry_clerks": 27.0, "warehouse_staff": 24.0,
                                                "billing_clerks": 28.0}
         scenario = Scenario.model_validate(data)
+    if label in FIELD_REPORTS:
+        scenario = override(scenario, information={**scenario.information.model_dump(),
+                                                   "field_requirements": FIELD_REPORTS[label]})
     model, rankings = traced_run(scenario, monkeypatch)
     kinds = {kind for kind, _, _ in model.trace}
     required = {"forecast", "pricing", "selection", "billing", "capacity", "dispatch", "inventory"}
@@ -208,6 +217,10 @@ def test_service_decides_exactly_as_the_simulation(label, baseline, tmp_path, mo
     if label in NO_PARTIAL_DELIVERIES:  # of customers who take partial deliveries and of those who do not
         flags = {c.accepts_partial_deliveries for kind, c, _ in sampled(model.trace) if kind == "fulfilment"}
         assert flags == {True, False}
+    if label in FIELD_REPORTS:  # the service is asked with the field's reports in the context
+        reported = [c.reported_units for kind, c, _ in model.trace if kind == "forecast"]
+        assert max(reported) > 0 and any(any(c.reported_history) for kind, c, _ in model.trace
+                                          if kind == "forecast")
     assert len(rankings.rankings) >= 20
 
     schemas = route_schemas()

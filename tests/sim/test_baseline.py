@@ -43,6 +43,7 @@ OFF_IN_THE_BASELINE = {
     "prepayment_applied": "prepayment terms (tests/sim/test_prepayment.py)",
     "prepayment_refunded": "a prepaid order lost for want of stock (tests/sim/test_prepayment.py)",
     "order_cancelled": "prepayment terms with cancel_after_days (tests/sim/test_prepayment.py)",
+    "requirements_reported": "field reports to planning (tests/sim/test_field_information.py)",
 }
 # Activities of runs that start from a state snapshot (tests/twin/test_snapshot_run.py).
 SNAPSHOT_ONLY = {"order_carried_over", "payment_carried_over", "refund_carried_over", "invoice_carried_over"}
