@@ -11,8 +11,10 @@ Fitted when the log shows them (:mod:`~ordercycle.sim.twin.fit_orders`,
 weekday and hourly profiles, over the days orders arrive), units per line, lines per order,
 the product mix, response days, quote acceptance, payment delay (and terms), prepayment
 and partial deliveries; office task hours; transit, reliability and delays per carrier;
-machines and shifts per work centre; staff per pool; defect rates; the calendars' start
-date (their weekly patterns are the base's, checked against the log).
+machines and shifts per work centre; staff per pool; defect rates; the step timings a log of
+orders shows only as milestones (:mod:`~ordercycle.sim.twin.fit_steps`: intake, picking,
+loading, invoicing); the working calendars of the staff pools and carriers the log shows at
+work (:mod:`~ordercycle.sim.twin.fit_calendars`) and the calendars' start date.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from pydantic import BaseModel
 from ordercycle.scenarios.loader import parse
 from ordercycle.scenarios.schema import Scenario
 from ordercycle.sim.twin.calibration import HOURS_PER_DAY, TASKS, WAITS, Calibration, pair_durations
+from ordercycle.sim.twin.fit_calendars import working_calendar_fits
 from ordercycle.sim.twin.fit_flow import calendar_fits, resource_fits, staffed_shifts, task_fits, transit_fits
 from ordercycle.sim.twin.fit_orders import segment_fits
+from ordercycle.sim.twin.fit_steps import billing_fits, carrier_fits, intake_fits, picking_fits, queue_waits
 from ordercycle.sim.twin.logs import CaseLog
 
 __all__ = ["HOURS_PER_DAY", "TASKS", "WAITS", "Calibration", "calibrate", "pair_durations", "staffed_shifts"]
@@ -45,7 +49,7 @@ BASE_REASONS = {
     "goodwill": "the customers' memory: not fitted from logs in this version",
     "segments": "the log does not show it",
     "task_hours": "the log shows no start and end of this task",
-    "calendars": "the base's working calendars",
+    "calendars": "the base's working calendars (the log shows too few events of the resource)",
 }
 """Why a field is taken from the base, by section, unless a fit says more."""
 SEGMENT_FIELDS = ("customers", "importance", "price_sensitivity", "lead_time_sensitivity",
@@ -126,7 +130,13 @@ def calibrate(log: CaseLog, base: Scenario, name: str | None = None) -> tuple[Sc
         data["calendars"]["start_date"] = log.origin.date().isoformat()
     transit_fits(log, data, record)  # first: the promises quotes carried include the carriers' transit
     segment_fits(log, base, data, record)
+    carrier_fits(log, data, record)
+    working_calendar_fits(log, data, record)  # before the step timings: they count hours in working time
+    intake_fits(log, data, record)
+    picking_fits(log, data, record)
+    billing_fits(log, data, record)
     task_fits(log, data, record)
+    queue_waits(log, record)
     resource_fits(log, data, record)
     weekday = any(s["arrivals"].get("weekday_profile") for s in data["segments"])
     calendar_fits(log, data, record, weekday)

@@ -2,13 +2,14 @@
 defects, and a check of the base's working calendars against the log.
 
 Task times are the start-to-end durations the log shows (:data:`~ordercycle.sim.twin.calibration.TASKS`);
-the waits between steps are reported, not fitted: the model's queues produce them.
+the waits between steps are reported, not fitted: the model's queues produce them (the steps a
+log shows only as milestones: :mod:`~ordercycle.sim.twin.fit_steps`).
 Transit is fitted per logistics provider (the dispatch's resource when it names one of
 the base's providers, else the provider of the order's segment) with its delays
-(:func:`~ordercycle.sim.twin.fitting_orders.fit_transit`). The working calendars are the
-base's (their weekly patterns are not fitted), moved to the log's dates
-(``calendars.start_date`` is the log's first day); the task starts the log shows are
-checked against them, and the share outside is reported per staff pool.
+(:func:`~ordercycle.sim.twin.fitting_orders.fit_transit`). The working calendars the log
+shows are fitted (:mod:`~ordercycle.sim.twin.fit_calendars`); all are moved to the log's
+dates (``calendars.start_date`` is the log's first day), and the task starts the log shows
+are checked against them: the share outside is reported per staff pool.
 """
 
 from __future__ import annotations
@@ -102,9 +103,6 @@ def task_fits(log: CaseLog, data: dict[str, Any], record: Calibration) -> None:
         else:
             record.keep(f"task_hours.{task}", f"the log shows no {' or '.join(starts)} followed by "
                         f"{' or '.join(ends)}")
-    record.keep("task_hours.picking", "the model logs no end of picking (picking_started → "
-                "shipment_dispatched also holds the wait for a loading slot and the loading): validated as "
-                "a lead time")
     record.keep("task_hours.billing_consultation", "part of the invoicing task: not separable in a log")
     if log.events["resource"].isna().all():
         record.notes.append(
@@ -300,8 +298,9 @@ def calendar_fits(log: CaseLog, data: dict[str, Any], record: Calibration, weekd
     holidays = [d for pattern in data["calendars"]["patterns"].values() for d in pattern.get("holidays", [])]
     end = (log.origin + pd.Timedelta(days=math.ceil(log.span_days))).date().isoformat()
     inside = [d for d in holidays if start <= str(d) <= end]
-    record.keep("calendars.patterns", "the base's weekly working periods (not fitted from the log); "
-                f"{len(inside)} of the base's holidays fall within the log's dates")
+    record.keep("calendars.patterns", "the base's weekly working periods (the log shows too few events "
+                f"of any resource to fit one); {len(inside)} of the base's holidays fall within the log's "
+                "dates")
     calendars = scenario_calendars(parse(data))
     checks = {}
     for pool, activities in POOL_STARTS.items():

@@ -119,11 +119,16 @@ def _family(family: str, x: np.ndarray) -> tuple[dict[str, Any], int] | None:
         return {"dist": "gamma", "mean": _round(shape * scale), "cv": _round(1 / math.sqrt(shape))}, 2
     if family == "uniform":
         low, high = float(np.min(x)), float(np.max(x))
+        pad = (high - low) / len(x)  # the ends' unbiased estimates: ML's sample extremes overfit
+        low, high = max(0.0, low - pad), high + pad
         spec = {"dist": "uniform", "low": math.floor(low * 1e6) / 1e6, "high": math.ceil(high * 1e6) / 1e6}
         return (spec, 2) if high > low else None
     if family == "triangular":
         low, mode, high = _triangular_ml(x)
-        low = max(0.0, low)
+        # ML puts an end at the sample's extreme (a density peaking at the smallest value fits an
+        # exponential sample better than the exponential, by AIC): widen the support by range / n
+        pad = (float(np.max(x)) - float(np.min(x))) / len(x)
+        low, high = max(0.0, min(low, float(np.min(x)) - pad)), max(high, float(np.max(x)) + pad)
         mode = min(max(mode, low), high)
         if high <= low:
             return None

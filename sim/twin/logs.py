@@ -35,6 +35,12 @@ CASE_ATTRIBUTES = ("segment", "customer", "product", "quantity", "price", "promi
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True)
 MAX_LISTED = 5
+LOG_ONLY_ACTIVITIES = {"picking_completed": "fulfillment"}
+"""Activities a log may hold that the model does not log, and their step: ``picking_completed`` (a
+package packed, the end of picking) lets calibration fit ``task_hours.picking`` and the carriers'
+``handling_hours``; validation compares only what the replications log too."""
+KNOWN_ACTIVITIES = frozenset(ACTIVITY_STEP) | frozenset(LOG_ONLY_ACTIVITIES)
+"""What a mapping may map a log's activity to."""
 
 
 MAX_LOG_BYTES = 2 * 1024**3
@@ -109,10 +115,10 @@ class Mapping(BaseModel):
     @field_validator("activities")
     @classmethod
     def _known(cls, activities: dict[str, str]) -> dict[str, str]:
-        unknown = sorted({target for target in activities.values() if target not in ACTIVITY_STEP})
+        unknown = sorted({target for target in activities.values() if target not in KNOWN_ACTIVITIES})
         if unknown:
             raise ValueError(
-                f"unknown cycle activities {unknown} (known: {', '.join(sorted(ACTIVITY_STEP))})"
+                f"unknown cycle activities {unknown} (known: {', '.join(sorted(KNOWN_ACTIVITIES))})"
             )
         return activities
 
@@ -120,7 +126,7 @@ class Mapping(BaseModel):
         """The cycle activity of a log activity name, or None if unmapped."""
         if name in self.activities:
             return self.activities[name]
-        if self.identity and name in ACTIVITY_STEP:
+        if self.identity and name in KNOWN_ACTIVITIES:
             return name
         return None
 
@@ -236,7 +242,8 @@ ONCE_PER_ORDER = frozenset({
     "prepayment_received", "order_cancelled",
 })
 """Activities an order has once: of several (``confirm order`` per item), the first is the order's."""
-ONCE_PER_PACKAGE = frozenset({"picking_started", "shipment_dispatched", "shipment_delivered"})
+ONCE_PER_PACKAGE = frozenset({"picking_started", "picking_completed", "shipment_dispatched",
+                              "shipment_delivered"})
 """Activities a package has once: of several (``pick item`` per item it carries), the first is its."""
 
 

@@ -8,7 +8,8 @@ and gives :class:`~ordercycle.sim.twin.ocel.OcelTables`, whatever the format:
   and ``relationships`` may be left out.
 - **OCEL 2.0 XML** (``<log>`` with ``<object-types>``, ``<event-types>``, ``<objects>``,
   ``<events>``), as ``pm4py.write_ocel2_xml`` and the standard write it; values are text,
-  typed by the attribute types the log declares.
+  typed by the attribute types the log declares. XML (2.0 and 1.0) is read entry by entry
+  (:mod:`~ordercycle.sim.twin.ocel_xml`), never as a whole tree.
 - **OCEL 2.0 SQLite**: tables ``event``, ``object``, ``event_object``, ``object_object``,
   ``event_map_type``, ``object_map_type`` and one ``event_<Type>`` / ``object_<Type>`` per
   type. The standard's object tables have ``ocel_time`` and ``ocel_changed_field`` (an
@@ -34,15 +35,15 @@ from __future__ import annotations
 
 import gzip
 import sqlite3
-import xml.etree.ElementTree as ElementTree
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ordercycle.policies.input_files import InputFileError, decode_utf8, parse_json, read_bytes
+from ordercycle.policies.input_files import InputFileError, check_file, decode_utf8, parse_json, read_bytes
 from ordercycle.sim.twin.ocel import OcelError, OcelTables
+from ordercycle.sim.twin.ocel_xml import read_xml
 from ordercycle.sim.twin.timestamps import parse_times
 
 E2O_COLUMNS = ["ocel_event_id", "ocel_object_id", "ocel_qualifier"]
@@ -221,112 +222,7 @@ def _read_json(path: Path, text: str) -> OcelTables:
     return _json_2(path, document)
 
 
-# --- XML -------------------------------------------------------------------------------------------
-
-
-def _need(element: ElementTree.Element, name: str, where: str) -> str:
-    value = element.get(name)
-    if value is None:
-        raise OcelError([f"{where}: <{element.tag}> without attribute {name!r}"])
-    return value
-
-
-def _xml_2(path: Path, root: ElementTree.Element) -> OcelTables:
-    declared: dict[str, dict[str, str]] = {}
-    object_types: dict[str, dict[str, str]] = {}
-    event_types: dict[str, str] = {}
-    for section, target in (("object-types", object_types), ("event-types", None)):
-        for i, node in enumerate(root.findall(f"{section}/{section[:-1]}")):
-            where = f"{path}: {section}/{section[:-1]}[{i}]"
-            name = _need(node, "name", where)
-            kinds = {_need(a, "name", where): _need(a, "type", where)
-                     for a in node.findall("attributes/attribute")}
-            declared[f"{section}:{name}"] = kinds
-            if target is not None:
-                target[name] = kinds
-            else:
-                event_types.update(kinds)
-    objects, o2o, attributes = [], [], {}
-    for i, node in enumerate(root.findall("objects/object")):
-        where = f"{path}: objects/object[{i}]"
-        object_id, kind = _need(node, "id", where), _need(node, "type", where)
-        where += f" (id {object_id!r})"
-        objects.append((object_id, kind))
-        types = declared.get(f"object-types:{kind}", {})
-        rows = [(_need(a, "name", where), a.get("time"), _typed(a.text, types.get(a.get("name", ""))))
-                for a in node.findall("attributes/attribute")]
-        attributes.setdefault(kind, []).append({"ocel_id": object_id, **_latest(rows)})
-        o2o += [(object_id, _need(r, "object-id", where), r.get("qualifier") or "")
-                for r in node.findall("objects/relationship")]
-    events, e2o = [], []
-    for i, node in enumerate(root.findall("events/event")):
-        where = f"{path}: events/event[{i}]"
-        event_id = _need(node, "id", where)
-        where += f" (id {event_id!r})"
-        kind = _need(node, "type", where)
-        row = {"ocel_id": event_id, "ocel_type": kind, "ocel_time": _need(node, "time", where)}
-        types = declared.get(f"event-types:{kind}", {})
-        for attribute in node.findall("attributes/attribute"):
-            name = _need(attribute, "name", where)
-            row.setdefault(name, _typed(attribute.text, types.get(name)))
-        events.append(row)
-        e2o += [(event_id, _need(r, "object-id", where), r.get("qualifier") or "")
-                for r in node.findall("objects/relationship")]
-    return _tables(path, "OCEL 2.0 XML", events, objects, e2o, o2o, attributes, event_types, object_types)
-
-
-def _keyed(node: ElementTree.Element) -> dict[str, ElementTree.Element]:
-    """Children of an OCEL 1.0 element by their ``key`` (``ocel:`` prefix dropped)."""
-    return {str(child.get("key", "")).removeprefix("ocel:"): child for child in node}
-
-
-def _value(node: ElementTree.Element) -> Any:
-    return _typed(node.get("value"), {"float": "float", "int": "integer", "boolean": "boolean"}.get(node.tag))
-
-
-def _xml_1(path: Path, root: ElementTree.Element) -> OcelTables:
-    events, e2o = [], []
-    for i, node in enumerate(root.findall("events/event")):
-        where = f"{path}: events/event[{i}]"
-        keys = _keyed(node)
-        missing = [key for key in ("id", "activity", "timestamp") if key not in keys]
-        if missing:
-            raise OcelError([f"{where}: no child with key {', '.join(map(repr, missing))}"])
-        event_id = str(keys["id"].get("value"))
-        row = {"ocel_id": event_id, "ocel_type": str(keys["activity"].get("value")),
-               "ocel_time": keys["timestamp"].get("value")}
-        for child in keys.get("vmap", []):
-            row.setdefault(str(child.get("key")), _value(child))
-        events.append(row)
-        e2o += [(event_id, str(child.get("value")), "") for child in keys.get("omap", [])]
-    objects, attributes = [], {}
-    for i, node in enumerate(root.findall("objects/object")):
-        where = f"{path}: objects/object[{i}]"
-        keys = _keyed(node)
-        missing = [key for key in ("id", "type") if key not in keys]
-        if missing:
-            raise OcelError([f"{where}: no child with key {', '.join(map(repr, missing))}"])
-        object_id, kind = str(keys["id"].get("value")), str(keys["type"].get("value"))
-        objects.append((object_id, kind))
-        values = {str(child.get("key")): _value(child) for child in keys.get("ovmap", [])}
-        attributes.setdefault(kind, []).append({"ocel_id": object_id, **values})
-    return _tables(path, "OCEL 1.0 XML", events, objects, e2o, [], attributes)
-
-
-def _read_xml(path: Path, data: bytes) -> OcelTables:
-    try:  # the standard library's expat parser: no external entities, bounded entity expansion
-        root = ElementTree.fromstring(data)
-    except ElementTree.ParseError as error:
-        raise OcelError([f"{path}: not a readable XML file: {error}"]) from None
-    if root.tag != "log":
-        raise OcelError([f"{path}: not an OCEL XML log (root element <{root.tag}>, expected <log>)"])
-    if root.find("object-types") is not None or root.find("event-types") is not None:
-        return _xml_2(path, root)
-    if root.find("global") is not None or root.find("events/event/string") is not None:
-        return _xml_1(path, root)
-    if root.find("events") is None:
-        raise OcelError([f"{path}: not an OCEL XML log: no <events>, <object-types> or <global> element"])
-    return _xml_2(path, root)
+# --- XML: read entry by entry in ocel_xml ----------------------------------------------------------
 
 
 # --- SQLite ----------------------------------------------------------------------------------------
@@ -458,26 +354,42 @@ SUFFIXES = (".json", ".jsonocel", ".xml", ".xmlocel", ".sqlite", ".sqlite3", ".d
 """Suffixes of OCEL files (a trailing ``.gz`` is unpacked first for JSON and XML)."""
 
 
+def _head(path: Path, size: int, gzipped: bool = False) -> bytes:
+    """The first ``size`` bytes of the file (unpacked when gzipped)."""
+    try:
+        with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as handle:
+            return handle.read(size)
+    except (OSError, EOFError) as error:
+        kind = "gzip file" if gzipped else "file"
+        raise OcelError([f"{path}: not a readable {kind}: {error}"]) from None
+
+
 def read_ocel(path: str | Path) -> OcelTables:
     """Read an OCEL 2.0 or 1.0 file (JSON, XML or SQLite; JSON and XML may be gzipped)."""
     path = Path(path)
     if not path.exists():
         raise OcelError([f"{path}: no such file"])
     try:  # a regular file of at most MAX_OCEL_BYTES (never /dev/zero)
+        check_file(path, MAX_OCEL_BYTES)
+    except InputFileError as error:
+        raise OcelError(error.problems) from None
+    gzipped = _head(path, 2) == b"\x1f\x8b"
+    head = _head(path, 512, gzipped)
+    if head.startswith(_SQLITE_MAGIC):
+        return _read_sqlite(path)
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    suffixes = [s.lower() for s in path.suffixes]
+    if head[:1] == b"<" or any(s in (".xml", ".xmlocel") for s in suffixes):
+        return read_xml(path, gzipped, MAX_OCEL_BYTES)  # entry by entry: never the whole tree
+    try:  # a regular file of at most MAX_OCEL_BYTES (never /dev/zero)
         data = read_bytes(path, MAX_OCEL_BYTES)
     except InputFileError as error:
         raise OcelError(error.problems) from None
-    if data[:2] == b"\x1f\x8b":
+    if gzipped:
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as error:
             raise OcelError([f"{path}: not a readable gzip file: {error}"]) from None
-    if data.startswith(_SQLITE_MAGIC):
-        return _read_sqlite(path)
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    suffixes = [s.lower() for s in path.suffixes]
-    if head[:1] == b"<" or any(s in (".xml", ".xmlocel") for s in suffixes):
-        return _read_xml(path, data)
     if head[:1] in (b"{", b"[") or any(s in (".json", ".jsonocel") for s in suffixes):
         try:  # the one UTF-8 decoder of input files: names the byte and its offset, a UTF-16 mark
             text = decode_utf8(data, str(path)).removeprefix("\ufeff")

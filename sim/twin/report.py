@@ -124,6 +124,10 @@ def _distribution_rows(record: Any) -> tuple[list[list[Any]], list[tuple[str, di
     return rows, fits
 
 
+def _days(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def calibration_html(record: Any) -> str:
     """The calibration report: every parameter (fitted or from the base, and why), the activities of the
     log (events used for what, not used and why), fitted vs empirical plots."""
@@ -215,9 +219,29 @@ def calibration_html(record: Any) -> str:
             "<h2>Working calendars (staffed 8-hour shifts from 06:00, per week of the log)</h2>"
             + _table(calendars, ["work centre", "shifts"])
         )
+    steps = record.statistics.get("step_timings") or []
+    if steps:
+        body.append("<h2>Step timings: what the log shows of each step, and what the twin fits from it</h2>"
+                    + _table([[s["step"], s["log_span"], s["model"], s["source"], s["n"], s["why"]]
+                              for s in steps], ["step", "log", "model", "source", "n", "why"]))
+    queues = record.statistics.get("queue_waits") or {}
+    if queues:
+        body.append("<h2>Waits the model produces by queueing (never fitted; the log's, where it shows "
+                    "them, in days)</h2>" + _table(
+                        [[name, q["model"], q.get("n", "–"), _days(q.get("mean_days")),
+                          _days(q.get("p90_days"))] for name, q in queues.items()],
+                        ["wait", "in the model", "n", "mean", "p90"]))
+    fitted = record.statistics.get("calendars.fitted") or {}
+    if fitted:
+        body.append("<h2>Working calendars fitted from the log (task starts and ends; carriers' dispatches)"
+                    "</h2>" + _table(
+                        [[resource, c["events"], c.get("base_calendar") or "–", f"{c['outside_share']:.1%}",
+                          f"{c['open_hours_per_week']:g}"] for resource, c in fitted.items()],
+                        ["resource", "events", "base calendar", "outside the fitted one",
+                         "open hours a week"]))
     checks = record.statistics.get("calendars.check") or {}
     if checks:
-        body.append("<h2>The base's office calendars against the log's task starts</h2>" + _table(
+        body.append("<h2>The twin's office calendars against the log's task starts</h2>" + _table(
             [[pool, c["calendar"], c["starts"], f"{c['outside_calendar']:.1%}"]
              for pool, c in checks.items()],
             ["pool", "calendar", "task starts", "outside the calendar"]))

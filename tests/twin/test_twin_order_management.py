@@ -122,19 +122,27 @@ def test_transit_with_delays(calibrated):
 
 def test_what_the_log_cannot_show_is_said(calibrated):
     log, twin, record = calibrated
-    base = {p["path"]: p["why"] for p in record.parameters if p["source"] == "base"}
-    assert "no end of picking" in base["task_hours.picking"]
-    assert base["task_hours.sales_contact"].startswith("the log shows no sales_contact_started")
+    params = {p["path"]: p for p in record.parameters}
+    base = {path: p["why"] for path, p in params.items() if p["source"] == "base"}
+    # no step between place and confirm: the intake's tasks take no time, its span is the answer's delay
+    assert params["task_hours.sales_contact"]["source"] == "fitted"
+    assert params["task_hours.sales_contact"]["why"].startswith("the log shows no such step")
+    assert "bay" in params["logistics_providers.parcel-express.handling_hours"]["why"]  # the queue inside
+    assert base["task_hours.dispute_rework"].startswith("the log shows no dispute_rework_started")
     assert str(twin.calendars.start_date) == "2026-03-02"
-    assert any("task starts of warehouse_staff" in n and n.startswith("warning") for n in record.notes)
+    # the numpy company picks at any hour: the warehouse's calendar is fitted, no longer warned about
+    assert not any("task starts of warehouse_staff" in n for n in record.notes)
+    assert twin.calendars.pools["warehouse_staff"] == "log:warehouse_staff"
     for row in record.ledger:  # every event of the log accounted for
         assert row["used"] + sum(row["not_used"].values()) == row["events"], row
     ledger = {row["activity"]: row for row in record.ledger}
-    packages = ledger["create package"]
-    assert packages["not_used"] == {"ignored by the mapping": packages["events"]}
+    packages = ledger["create package"]  # the end of picking: mapped to picking_completed
+    assert packages["uses"]["task_hours.picking"] == packages["events"]
     assert list(ledger["reorder item"]["not_used"])[0].startswith("relates to no order")
     assert ledger["place order"]["uses"]["arrivals"] == ledger["place order"]["events"]
     assert ledger["package delivered"]["uses"]["transit"] > 0.9 * ledger["package delivered"]["events"]
+    queues = record.statistics["queue_waits"]  # produced by the model's queues: reported, never fitted
+    assert queues["release_to_picking"]["n"] > 0 and "picker" in queues["release_to_picking"]["model"]
 
 
 def test_a_log_without_segments_keeps_the_fitted_total_rate(tmp_path_factory):

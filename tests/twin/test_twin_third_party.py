@@ -24,6 +24,7 @@ from ordercycle.scenarios.loader import load, override, parse
 from ordercycle.sim.run import simulate
 from ordercycle.sim.twin import ocel
 from ordercycle.sim.twin.calibrate import calibrate
+from ordercycle.sim.twin.fit_calendars import POOL_EVENTS
 from ordercycle.sim.twin.fitting import scipy_distribution
 from ordercycle.sim.twin.fitting_orders import count_probabilities
 from ordercycle.sim.twin.logs import Mapping, read_log
@@ -228,6 +229,29 @@ def test_payment_delay_and_prepayment(calibrated, company):
         assert payment["n"] >= 100
         assert abs(_segments(twin)[segment].payment_delay_days.mean - truth_delay) <= \
             4 * truth_delay / math.sqrt(payment["n"])
+
+
+def test_working_calendars_are_recovered(calibrated, company):
+    """The wrong base keeps the truth's calendars, but each pool the log shows at work is fitted afresh
+    from its task starts and ends (carriers: their dispatches), to the truth's weekly periods."""
+    truth, _, _ = company
+    _, twin, record = calibrated
+    fitted = record.statistics["calendars.fitted"]
+    assert {"warehouse_staff", "billing_clerks", "junior_staff", "entry_clerks",
+            "parcel-express"} <= set(fitted)
+    for resource, stats in fitted.items():
+        expected = truth.calendars.patterns[truth.calendars.pools[resource]]
+        assert twin.calendars.pools[resource] == f"log:{resource}"
+        pattern = twin.calendars.patterns[f"log:{resource}"]
+        assert stats["outside_share"] == 0.0, resource  # the model works only in working time
+        if resource in POOL_EVENTS:  # people start and end tasks in all their hours (a pool with few
+            if stats["events"] >= 1000:  # events, e.g. refunds, may show no lunch break: not asserted)
+                assert pattern.week == expected.week, resource
+        else:  # a carrier loads only what is packed: its late pickup hours (the warehouse closed at
+            # 14:00) show no dispatch, so the fitted hours lie within the truth's
+            truth_hours = expected.hours()
+            for day, periods in enumerate(pattern.hours()):
+                assert all(any(a >= c and b <= d for c, d in truth_hours[day]) for a, b in periods), resource
 
 
 @pytest.fixture(scope="module")
