@@ -97,12 +97,36 @@ def params_model(cls: type[Policy]) -> type[BaseModel]:
     return create_model(f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
 
 
+def _number_only(annotation: Any) -> bool:
+    """Whether a parameter's type takes numbers but not booleans (``int``, ``float``, their
+    ``Annotated`` and optional forms): pydantic would read ``true`` there as 1."""
+    if get_origin(annotation) is Annotated:
+        return _number_only(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return bool(members) and all(_number_only(arg) for arg in members)
+    return annotation in (int, float)
+
+
+def _booleans_for_numbers(cls: type[Policy], params: Mapping[str, Any], where: str) -> list[str]:
+    """``where.<param>: a boolean is not a number`` for each number parameter given ``true``/``false``."""
+    hints = inspect.get_annotations(cls.__init__, eval_str=True)
+    return [
+        f"{where}.{name}: a boolean is not a number (got {str(value).lower()})"
+        for name, value in params.items()
+        if isinstance(value, bool) and _number_only(hints.get(name, Any))
+    ]
+
+
 def build(cls: type[Policy], params: dict[str, Any], where: str = "params") -> Policy:
     """Validate ``params`` against ``cls``'s signature and construct the policy.
 
     Raises:
         PolicyParameterError: naming ``where.<param>`` and the reason for each problem.
     """
+    booleans = _booleans_for_numbers(cls, params, where)
+    if booleans:
+        raise PolicyParameterError(booleans)
     try:
         valid = params_model(cls).model_validate(params)
     except ValidationError as error:

@@ -11,7 +11,6 @@ numbers.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ordercycle.policies.input_files import read_json
 from ordercycle.reports import bottlenecks, explain
 from ordercycle.reports.glossary import SET_COLOURS, axis_label, format_amount, format_value, info
 from ordercycle.reports.html import Page, escape, number, plt
@@ -95,8 +95,8 @@ def load_comparison(folder: str | Path) -> ComparisonTables:
     return ComparisonTables(
         pd.read_parquet(root / "replications.parquet"),
         pd.read_parquet(root / "summary.parquet"),
-        json.loads((root / "ranking.json").read_text()),
-        json.loads((root / "experiment.json").read_text()),
+        read_json(root / "ranking.json", allow_nan=True),
+        read_json(root / "experiment.json", allow_nan=True),
     )
 
 

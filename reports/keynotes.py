@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ordercycle.policies.input_files import read_json
 from ordercycle.reports import explain, mechanisms, stopping
 from ordercycle.reports.comparison_report import ReportInputError
 from ordercycle.reports.glossary import format_amount, format_value, info
@@ -359,8 +360,8 @@ def read_result(folder: str | Path) -> KeynoteResult:
     missing = [f"{root / n}: missing" for n in needed if not (root / n).is_file()]
     if missing:
         raise ReportInputError(missing)
-    keynote = KeynoteFile.model_validate(json.loads((root / "keynote.json").read_text()))
-    experiment = json.loads((root / "experiment.json").read_text())
+    keynote = KeynoteFile.model_validate(read_json(root / "keynote.json", allow_nan=True))
+    experiment = read_json(root / "experiment.json", allow_nan=True)
     confidence = float(experiment.get("confidence", 0.95))
     replications = pd.read_parquet(root / "replications.parquet")
     checks = evaluate(keynote, replications, confidence)

@@ -10,13 +10,13 @@ Gantt chart, inventory, and billing / payment / returns / service times.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ordercycle.policies.input_files import read_json
 from ordercycle.reports import bottlenecks, run_figures
 from ordercycle.reports.comparison_report import ReportInputError
 from ordercycle.reports.glossary import KPIS, PREPAYMENT_KPIS, SEGMENT_KPIS, format_value, info
@@ -126,8 +126,8 @@ def load_run(folder: str | Path) -> RunTables:
         raise ReportInputError(missing)
     return RunTables(
         *(pd.read_parquet(root / f"{name}.parquet") for name in ("events", "orders", "forecasts", "plans")),
-        json.loads((root / "kpis.json").read_text()),
-        json.loads((root / "run.json").read_text()),
+        read_json(root / "kpis.json", allow_nan=True),
+        read_json(root / "run.json", allow_nan=True),
         pd.read_parquet(root / "pools.parquet") if (root / "pools.parquet").is_file() else None,
         pd.read_parquet(root / "centres.parquet") if (root / "centres.parquet").is_file() else None,
     )

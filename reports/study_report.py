@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ordercycle.policies.input_files import read_json
 from ordercycle.reports.comparison_report import ReportInputError, difference_sentence
 from ordercycle.reports.glossary import SET_COLOURS, axis_label, format_amount, format_value, info
 from ordercycle.reports.html import Page, number, plt
@@ -71,7 +72,7 @@ def load_study(folder: str | Path) -> StudyTables:
         path = root / name
         return pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
 
-    record = json.loads((root / "study.json").read_text())
+    record = read_json(root / "study.json", allow_nan=True)
     trials = pd.read_parquet(root / "trials.parquet")
     return StudyTables(record, trials, pd.read_csv(root / "confirmation.csv"),
                        optional("confirmation-ranking.csv"), optional("front-pairs.csv"))

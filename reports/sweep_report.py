@@ -16,7 +16,6 @@ paired differences.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
+from ordercycle.policies.input_files import read_json
 from ordercycle.reports.comparison_report import (
     HEADLINE_KPIS,
     ReportInputError,
@@ -124,7 +124,7 @@ def load_sweep(folder: str | Path) -> SweepTables:
         pd.read_parquet(root / "points.parquet"),
         replications,
         summary,
-        json.loads((root / "experiment.json").read_text()),
+        read_json(root / "experiment.json", allow_nan=True),
     )
 
 

@@ -11,12 +11,12 @@ claim that does not hold), then writes one report with a verdict per claim.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
+from ordercycle.policies.input_files import read_json
 from ordercycle.sim.cli.common import BadInput, progress_bars
 
 
@@ -54,7 +54,7 @@ def write_report(folder: str | Path) -> list[Path]:
         for sub in keynote_folders(root):
             write_comparison_report(sub)
             if (sub / "conditions" / "points.parquet").is_file():
-                checks = json.loads((sub / "keynote.json").read_text()).get("checks", [])
+                checks = read_json(sub / "keynote.json", allow_nan=True).get("checks", [])
                 write_sweep_report(sub / "conditions", [check["kpi"] for check in checks])
         return list(write_keynote_report(root))
     raise ReportInputError(

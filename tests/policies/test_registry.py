@@ -49,6 +49,19 @@ def test_bad_parameters_name_the_field():
     ]
 
 
+def test_a_boolean_is_not_a_number_parameter():
+    """``min_units: true`` would be read as 1 by pydantic: refused, naming the parameter; a boolean
+    parameter still takes booleans, and a number still builds."""
+    with pytest.raises(PolicyParameterError) as error:
+        make("selection", "size-threshold", {"min_units": True})
+    assert error.value.problems == ["policies.selection.params.min_units: a boolean is not a number (got true)"]
+    with pytest.raises(PolicyParameterError) as error:
+        make("overtime", "backlog-threshold", {"max_hours_per_day": False, "threshold_hours": 8})
+    assert error.value.problems == ["policies.overtime.params.max_hours_per_day: a boolean is not a number (got false)"]
+    assert make("selection", "size-threshold", {"min_units": 3}).min_units == 3
+    assert make("pricing", "list-price", {"add_transit": True}).add_transit is True
+
+
 def test_moving_average_plays_the_forecast_game():
     context = ForecastContext("valve", 70.0, 7.0, (100.0, 120.0, 80.0, 100.0, 500.0), 0.2, 0.15)
     forecast = make("forecast", "moving-average", {"window": 4}).forecast(context)

@@ -186,3 +186,16 @@ def test_no_report_switch_and_bad_folders(tmp_path, capsys):
     (out / "orders.parquet").unlink()
     assert main(["report", str(out)]) == 2
     assert "orders.parquet: missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", [b"\xff\xfe{}", b'{"a": ' * 100 + b"1" + b"}" * 100, b"{" + b'"n": 1' + b"0" * 5000 + b"}"],
+                         ids=["not UTF-8", "nested 100 deep", "a 5,000-digit number"])
+def test_a_damaged_record_in_a_result_folder_is_named_not_a_traceback(run_folder, tmp_path, capsys, damage):
+    """``ordercycle report`` reads the folders' JSON records through the bounded reader: exit 2 and a
+    ``path: reason`` line naming the file, as for every other file the CLI reads."""
+    folder = tmp_path / "run"
+    shutil.copytree(run_folder, folder)
+    (folder / "kpis.json").write_bytes(damage)
+    assert main(["report", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'kpis.json'}" in err and "Traceback" not in err
