@@ -124,9 +124,16 @@ def test_a_strategist_walks_steps_one_to_five(workbench, tmp_path):
     foreign: list[str] = []
     taken: list[Path] = []
 
-    def shot(page, name: str, **options) -> None:
+    def shot(page, name: str, element=None, **options) -> None:
         path = shots / f"workbench-{name}.png"
-        page.screenshot(path=str(path), **options)
+        if element is None:
+            page.screenshot(path=str(path), **options)
+        else:
+            # an element's own picture: Playwright scrolls it into view and waits until it
+            # stops moving (the report frame above it grows when it loads, which once left
+            # a viewport shot of the page background)
+            page.wait_for_load_state("load")
+            element.screenshot(path=str(path), **options)
         taken.append(path)
 
     with sync_playwright() as playwright:
@@ -234,8 +241,7 @@ def test_a_strategist_walks_steps_one_to_five(workbench, tmp_path):
             "ordercycle serve out/walk/bundle.json --port 8000 --db out/walk/decisions.sqlite"
         )
         expect(page.locator("#bundle")).to_contain_text("(winner)")
-        page.locator("#deploy").scroll_into_view_if_needed()
-        shot(page, "deploy")
+        shot(page, "deploy", element=page.locator("#deploy"))
         page.get_by_role("link", name="4 · Results").click()
         expect(page.locator("#runs")).to_contain_text("walk")
         browser.close()
