@@ -32,7 +32,7 @@ from ordercycle.sim.calendar import ShiftCalendar, WorkCalendar, scenario_calend
 from ordercycle.sim.clock import Environment
 from ordercycle.sim.entities import Backorder, Invoice, Order, Shipment
 from ordercycle.sim.eventlog import Recorder
-from ordercycle.sim.resources import JobStore, Machine
+from ordercycle.sim.resources import JobStore, Machine, SeatPool
 from ordercycle.sim.streams import BlockSampler, Streams
 
 if TYPE_CHECKING:
@@ -171,8 +171,8 @@ class CompanyModel:
         self.segments: dict[str, Segment] = {s.id: s for s in scenario.segments}
         self.providers = {p.id: p for p in scenario.logistics_providers}
         env, staff = self.env, scenario.staff
-        self.departments: dict[str, simpy.Resource] = {
-            name: simpy.Resource(env, capacity=getattr(staff, name))
+        self.departments: dict[str, SeatPool | simpy.PriorityResource] = {
+            name: SeatPool(env, capacity=getattr(staff, name))
             for name in ("sales_reps", "estimators", "entry_clerks", "junior_staff",
                          "senior_managers", "warehouse_staff", "billing_clerks",
                          "returns_staff", "finance_clerks")
@@ -181,11 +181,11 @@ class CompanyModel:
         if self.policies.returns.low_priority_followups and handler in self.departments:
             # follow-ups wait behind every other request of the pool: queue it by priority
             self.departments[handler] = simpy.PriorityResource(env, capacity=getattr(staff, handler))
-        self.technicians = {skill: simpy.Resource(env, capacity=n)
+        self.technicians = {skill: SeatPool(env, capacity=n)
                             for skill, n in sorted(staff.technicians.items())}
-        self.carriers = {p.id: simpy.Resource(env, capacity=p.pickups_at_once)
+        self.carriers = {p.id: SeatPool(env, capacity=p.pickups_at_once)
                          for p in scenario.logistics_providers}
-        self.pools: dict[str, tuple[simpy.Resource, str]] = {
+        self.pools: dict[str, tuple[SeatPool | simpy.PriorityResource, str]] = {
             **{name: (resource, name) for name, resource in self.departments.items()},
             **{f"technicians.{skill}": (resource, "technicians")
                for skill, resource in self.technicians.items()},
@@ -423,9 +423,10 @@ class CompanyModel:
             overtime.waiting_hours -= hours
             yield from overtime.until_open(env, hours)
         elif calendar is not None:  # a seat freed while the pool is closed: work starts at the opening
-            opening = self.until_open(calendar)
-            if opening is not None:
-                yield opening
+            now = env.now
+            opening = calendar.next_open(now)  # self.until_open(calendar), without the call
+            if opening > now:
+                yield env.wait(opening - now)
         now = env.now
         if refs:
             for order in orders:
@@ -439,7 +440,9 @@ class CompanyModel:
         if overtime is not None:  # on through the overtime granted at a closing it meets
             yield from overtime.work(env, hours)
         else:
-            yield env.timeout(hours / HOURS_PER_DAY) if calendar is None else self.working(calendar, hours)
+            # self.working(calendar, hours), without the call
+            yield (env.timeout(hours / HOURS_PER_DAY) if calendar is None
+                   else env.wait(calendar.finish(now, hours) - now))
         if completed is not None:
             for order in orders:
                 log(env.now, completed, department, order.order_id, pool, **refs)

@@ -22,11 +22,13 @@ plan by the priority rule. Without a plan the order is exactly the priority rule
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 from typing import Any
 
 import simpy
+from simpy.events import NORMAL, PENDING
 from simpy.resources.store import StoreGet, StorePut
 
 from ordercycle.policies.contexts import DispatchContext, JobView, OrderView
@@ -255,3 +257,99 @@ class JobStore(simpy.Store):
                 rekeyed.append((key, job_view, job, priority_key))
             heapify(rekeyed)
             self._heaps[family] = rekeyed
+
+
+_new_event = object.__new__
+
+
+class SeatRequest(simpy.Event):
+    """A request for one seat of a :class:`SeatPool` (usable in a ``with`` block, as SimPy's)."""
+
+    def __init__(self, pool: SeatPool):
+        self.env = pool._env
+        self.callbacks: list[Any] = []
+        self._value = PENDING
+        self.resource = pool
+
+    def __enter__(self) -> SeatRequest:
+        return self
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        pool = self.resource
+        if self._value is PENDING:  # not granted: leave the queue (SimPy's ``cancel``)
+            pool._queue.remove(self)
+        if exc_type is not GeneratorExit:  # as SimPy: no release on a generator's clean-up
+            pool.release(self)
+
+
+class SeatPool:
+    """``simpy.Resource`` (first come, first served) for the model's staff, technicians and carriers,
+    in less Python per request and release.
+
+    It schedules exactly the events ``simpy.Resource`` schedules, in the same order, so a run
+    is byte-identical to one on SimPy's resource (tested): a request is granted (scheduled) at
+    once when a seat is free and no earlier request waits; a release frees the seat at once and
+    schedules a release event, and the earliest waiting request is granted when that event is
+    processed. What it leaves out is SimPy's generic put/get machinery (two queues scanned on
+    every request and release, a callback on every granted request that scans the empty release
+    queue) — about a tenth of a baseline year's run time.
+
+    Attributes kept from SimPy's API: ``capacity``, ``count`` (seats in use), ``users``,
+    ``queue`` (the waiting requests, oldest first), ``request()``, ``release(request)``.
+    """
+
+    def __init__(self, env: simpy.Environment, capacity: int = 1):
+        if capacity <= 0:
+            raise ValueError('"capacity" must be > 0.')
+        self._env = env
+        self._capacity = capacity
+        self.users: set[SeatRequest] = set()
+        self._queue: deque[SeatRequest] = deque()
+
+    @property
+    def capacity(self) -> int:
+        """Number of seats."""
+        return self._capacity
+
+    @property
+    def count(self) -> int:
+        """Seats in use."""
+        return len(self.users)
+
+    @property
+    def queue(self) -> deque[SeatRequest]:
+        """Requests waiting for a seat, oldest first."""
+        return self._queue
+
+    def request(self) -> SeatRequest:
+        """Request a seat (an event that fires when it is granted)."""
+        request = SeatRequest(self)
+        queue = self._queue
+        queue.append(request)
+        if len(self.users) < self._capacity:  # SimPy grants the oldest waiting request, if any
+            self._grant(queue.popleft())
+        return request
+
+    def release(self, request: SeatRequest) -> simpy.Event:
+        """Free ``request``'s seat (nothing if it holds none); the next request is granted when the
+        returned event is processed, as in SimPy."""
+        self.users.discard(request)
+        env = self._env
+        event = _new_event(simpy.Event)  # Event.__init__ without the call: the fields it sets
+        event.env = env
+        event.callbacks = [self._next]
+        event._ok = True
+        event._value = None
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), event))  # env.schedule(event)
+        return event
+
+    def _grant(self, request: SeatRequest) -> None:
+        self.users.add(request)
+        request._ok = True
+        request._value = None
+        env = self._env
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), request))  # env.schedule(request)
+
+    def _next(self, _event: simpy.Event) -> None:
+        if self._queue and len(self.users) < self._capacity:
+            self._grant(self._queue.popleft())

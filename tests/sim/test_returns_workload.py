@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import simpy
 
 from ordercycle.scenarios.loader import load, override
 from ordercycle.sim.invariants import check_run
 from ordercycle.sim.model import CompanyModel
+from ordercycle.sim.resources import SeatPool
 from ordercycle.sim.run import simulate
 
 
@@ -40,7 +40,7 @@ def _booking_waits(result):
 
 def test_the_fixed_delay_form_is_the_default_and_unchanged(company):
     default = CompanyModel(_ad_hoc(company), seed=0)
-    assert type(default.departments["sales_reps"]) is simpy.Resource  # no priority queue
+    assert type(default.departments["sales_reps"]) is SeatPool  # no priority queue
     assert simulate(_ad_hoc(company), seed=1).events.equals(
         simulate(_ad_hoc(company, between_other_work=False), seed=1).events)
 
