@@ -58,20 +58,8 @@ def machine(env: Environment, m: CompanyModel, centre: CentreState,
         wait = centre.hours_to_shift(env.now)
         if wait > 0:
             yield env.timeout(wait / HOURS_PER_DAY)
-        order = job.order
-        order_id = order.order_id if order is not None else -1
-        if order is not None:
-            order.end_wait(env.now)
-            order.move(f"production:{spec.id}", "production")
-        changeover = centre.changeover_hours(machine.family, job.setup_family)
-        owed_to_expedite = machine.take_up(job.setup_family, request.expedited, request.sequence_waiting,
-                                           changeover > 0)
+        order_id, changeover = shifts.begin_job(m, centre, machine, job, request)
         if changeover > 0:
-            m.log(env.now, "changeover_started", "production", order_id, label, job=job.job_id,
-                  product=job.product_id, quantity=changeover)
-            if owed_to_expedite:  # a mark on the changeover just logged, not a second one
-                m.log(env.now, "expedite_changeover", "production", order_id, label, job=job.job_id,
-                      product=job.product_id, quantity=changeover)
             yield env.timeout(changeover / HOURS_PER_DAY)
         machine.family = job.setup_family
         m.log(env.now, "operation_started", "production", order_id, label, job=job.job_id,

@@ -111,6 +111,34 @@ def closings(env: Environment, m: CompanyModel, centre: CentreState) -> Generato
             decide_overtime(m, centre, env.now)
 
 
+def begin_job(m: CompanyModel, centre: CentreState, machine: Any, job: Job,
+              request: Any) -> tuple[int, float]:
+    """A machine takes up ``job`` now (both machine loops: on a calendar and around the clock).
+
+    The job's order stops waiting and is in production at the centre; the changeover the job
+    needs from the machine's setup is logged as ``changeover_started``, followed by an
+    ``expedite_changeover`` mark when the expedite owes it (:meth:`Machine.take_up
+    <ordercycle.sim.resources.Machine.take_up>`). Returns the order id (-1 for a replenishment)
+    and the changeover hours (0: none), which the caller then works.
+    """
+    now = m.env.now
+    order = job.order
+    order_id = order.order_id if order is not None else -1
+    if order is not None:
+        order.end_wait(now)
+        order.move(f"production:{centre.spec.id}", "production")
+    changeover = centre.changeover_hours(machine.family, job.setup_family)
+    owed_to_expedite = machine.take_up(job.setup_family, request.expedited, request.sequence_waiting,
+                                       changeover > 0)
+    if changeover > 0:
+        m.log(now, "changeover_started", "production", order_id, machine.label, job=job.job_id,
+              product=job.product_id, quantity=changeover)
+        if owed_to_expedite:  # a mark on the changeover just logged, not a second one
+            m.log(now, "expedite_changeover", "production", order_id, machine.label, job=job.job_id,
+                  product=job.product_id, quantity=changeover)
+    return order_id, changeover
+
+
 def machine_on_calendar(env: Environment, m: CompanyModel, centre: CentreState, machine: Any,
                         failures: Callable[[], float] | None, repairs: Callable[[], float],
                         budget: float) -> Generator[simpy.Event, Any, None]:
@@ -120,7 +148,6 @@ def machine_on_calendar(env: Environment, m: CompanyModel, centre: CentreState, 
     and resumes at the next shift or overtime (``operation_resumed``). Breakdowns come after
     working hours only; a repair takes calendar time (the maintenance crew is on call).
     """
-    spec = centre.spec
     ask = asks_overtime(m)
     log = m.log
     label = machine.label
@@ -160,20 +187,8 @@ def machine_on_calendar(env: Environment, m: CompanyModel, centre: CentreState, 
         start = start_time(m, centre, env.now, ask)
         if start > env.now:
             yield env.wait(start - env.now)
-        order = job.order
-        order_id = order.order_id if order is not None else -1
-        if order is not None:
-            order.end_wait(env.now)
-            order.move(f"production:{spec.id}", "production")
-        changeover = centre.changeover_hours(machine.family, job.setup_family)
-        owed_to_expedite = machine.take_up(job.setup_family, request.expedited, request.sequence_waiting,
-                                           changeover > 0)
+        order_id, changeover = begin_job(m, centre, machine, job, request)
         if changeover > 0:
-            log(env.now, "changeover_started", "production", order_id, label, job=job.job_id,
-                product=job.product_id, quantity=changeover)
-            if owed_to_expedite:
-                log(env.now, "expedite_changeover", "production", order_id, label, job=job.job_id,
-                    product=job.product_id, quantity=changeover)
             yield from work(changeover, job, order_id, False)
             start = start_time(m, centre, env.now, ask)  # a changeover ending at the closing
             if start > env.now:
